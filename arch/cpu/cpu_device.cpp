@@ -1,0 +1,84 @@
+// First-slice multicore CPU: a matrix extension (AMX) or SIMD units run GEMMs and attention,
+// SIMD runs elementwise work, and every operand streams from DRAM once. Rates per core per clock.
+#include <algorithm>
+#include <memory>
+
+#include "arch/dtype_rates.h"
+#include "arch/engine_device.h"
+#include "arch/memory_config.h"
+#include "arch/registry.h"
+
+namespace xpusim {
+namespace {
+
+struct CpuConfig {
+  std::string name, description;
+  double clock_hz = 0;  // all-core turbo under vector load
+  int64_t cores = 0;
+  DtypeRates simd;      // per core
+  DtypeRates matrix;    // per core (AMX tiles); all zero when absent
+  double l2_bytes = 0;   // per core
+  double llc_bytes = 0;  // shared
+  MemoryConfig dram;
+  double op_overhead_s = 0;
+  double tdp_w = 0;
+};
+
+const Schema<CpuConfig>& cpu_schema() {
+  static const Schema<CpuConfig> s = [] {
+    Schema<CpuConfig> s("cpu", "multicore CPU: SIMD and matrix extensions, cache hierarchy and DRAM");
+    s.text("name", "", "preset name", &CpuConfig::name);
+    s.text("description", "", "what this preset is, with its public source", &CpuConfig::description);
+    s.quantity("clock", Unit::kHertz, kRequired, Range{1e7, 1e11}, "all-core clock under vector load",
+               &CpuConfig::clock_hz);
+    s.integer("cores", kRequired, Range{1, 100000}, "physical cores", &CpuConfig::cores);
+    declare_rates(s, "simd", "SIMD units of one core", &CpuConfig::simd);
+    declare_rates(s, "matrix", "matrix extension (e.g. AMX) of one core", &CpuConfig::matrix);
+    s.quantity("l2.size", Unit::kBytes, kRequired, Range{1024, 1e10}, "private L2 cache per core", &CpuConfig::l2_bytes);
+    s.quantity("llc.size", Unit::kBytes, kRequired, Range{1024, 1e11}, "shared last-level cache", &CpuConfig::llc_bytes);
+    declare_memory(s, "dram", "main memory", "100 ns", &CpuConfig::dram);
+    s.quantity("op_overhead", Unit::kSeconds, "5 us", Range{0, 1e-2},
+               "fixed cost of one operator (thread fork/join)", &CpuConfig::op_overhead_s);
+    s.quantity("tdp", Unit::kWatts, "0 W", Range{0, 1e5}, "package power limit (0 = not published)", &CpuConfig::tdp_w);
+    return s;
+  }();
+  return s;
+}
+
+class CpuDevice : public EngineDevice {
+ public:
+  CpuDevice(const CpuConfig& c, std::string name, std::string fp)
+      : EngineDevice(std::move(name), "cpu", std::move(fp), make_spec(c), c.clock_hz, c.dram.size_bytes), c_(c) {}
+
+ protected:
+  UnitChoice choose_unit(const Op& op) const override {
+    const double cores = op.threads > 0 ? std::min<double>(op.threads, double(c_.cores)) : double(c_.cores);
+    const double clocks = cores * c_.clock_hz;
+    if (op.kind == OpKind::kGemm || op.kind == OpKind::kAttention) {
+      if (c_.matrix.per_clk(op.dtype) > 0) return matrix_unit(c_.matrix, op, clocks, "amx");
+      return matrix_unit(c_.simd, op, clocks, "simd");
+    }
+    return UnitChoice{true, "", "simd", c_.simd.fp32 * clocks};
+  }
+  double launch_overhead_s(const Op&) const override { return c_.op_overhead_s; }
+
+ private:
+  static EngineSpec make_spec(const CpuConfig& c) {
+    EngineSpec spec;
+    spec.levels.push_back({"dram", c.dram.size_bytes, c.dram.bw_bytes_per_s, c.dram.latency_s});
+    return spec;
+  }
+  CpuConfig c_;
+};
+
+}  // namespace
+
+void register_cpu(DeviceRegistry& r) {
+  r.add({"cpu", &cpu_schema(), [](const CfgNode& tree, const std::string& name, ErrorList& errors) {
+           CpuConfig c = cpu_schema().parse(tree, errors);
+           if (!errors.empty()) return std::unique_ptr<Device>();
+           return std::unique_ptr<Device>(std::make_unique<CpuDevice>(c, name, config_fingerprint(tree)));
+         }});
+}
+
+}  // namespace xpusim

@@ -1,0 +1,47 @@
+// The device interface shared by the CPU, GPU and TPU families: a device times a list of
+// operators and reports, per operator, time, cycles, bytes per memory level and the bound.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "sim/engine.h"
+#include "workloads/op.h"
+
+namespace xpusim {
+
+struct OpResult {
+  double time_s = 0;
+  double cycles = 0;
+  double flops = 0;
+  std::vector<std::pair<std::string, double>> bytes_per_level;  // (level name, bytes)
+  Bound bound = Bound::kLatency;
+  std::string unit;                  // which unit ran it: "tensor_core", "mxu", "amx", ...
+  std::optional<double> energy_j;    // empty until an energy model exists
+};
+
+// The result for a point that cannot run (a format the hardware has no unit for, say) is an
+// explanation, not an exception, so that sweeps go on past it.
+struct Evaluation {
+  bool ok = true;
+  std::string reason;
+  std::vector<OpResult> results;
+};
+
+class Device {
+ public:
+  virtual ~Device() = default;
+  virtual const std::string& name() const = 0;    // preset or file name: "h100"
+  virtual const std::string& family() const = 0;  // "gpu", "cpu", "tpu"
+  virtual double clock_hz() const = 0;
+  virtual double memory_capacity_bytes() const = 0;
+  // Identifies the device's full parameter set: equal fingerprints time every op identically.
+  virtual const std::string& fingerprint() const = 0;
+  // Times `ops` (each as one launch, independent of `repeat`).
+  virtual Evaluation run(const std::vector<Op>& ops) = 0;
+};
+
+}  // namespace xpusim

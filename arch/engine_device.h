@@ -1,0 +1,50 @@
+// Shared base of the first-slice devices: each family maps an operator onto one of its units and
+// its memory levels (OpWork), and the SystemC engine times the resulting tile stream.
+#pragma once
+
+#include <string>
+
+#include "arch/device.h"
+
+namespace xpusim {
+
+struct UnitChoice {
+  bool ok = true;
+  std::string reason;     // why no unit can run the op (when !ok)
+  std::string unit;       // name of the unit
+  double flops_per_s = 0; // its peak rate for this op's format
+};
+
+class EngineDevice : public Device {
+ public:
+  EngineDevice(std::string name, std::string family, std::string fingerprint, EngineSpec spec, double clock_hz,
+               double capacity_bytes);
+  const std::string& name() const override { return name_; }
+  const std::string& family() const override { return family_; }
+  double clock_hz() const override { return clock_hz_; }
+  double memory_capacity_bytes() const override { return capacity_; }
+  const std::string& fingerprint() const override { return fingerprint_; }
+  Evaluation run(const std::vector<Op>& ops) override;
+
+ protected:
+  virtual UnitChoice choose_unit(const Op& op) const = 0;
+  virtual double launch_overhead_s(const Op& op) const = 0;
+
+ private:
+  std::string name_, family_, fingerprint_;
+  EngineSpec spec_;
+  double clock_hz_;
+  double capacity_;
+};
+
+}  // namespace xpusim
+
+#include "arch/dtype_rates.h"
+
+namespace xpusim {
+
+// The matrix unit's peak rate for a GEMM or attention op. Formats without a unit of their own
+// fall back as deployed kernels do: int4 weights are dequantised and run at the bf16 rate.
+UnitChoice matrix_unit(const DtypeRates& rates, const Op& op, double clocks_per_s, const std::string& unit);
+
+}  // namespace xpusim

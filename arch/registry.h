@@ -1,0 +1,43 @@
+// The explicit registry of device types: each family registers itself (by `type:`) from
+// register_all(), so the linker cannot drop it; read-only once built.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "arch/device.h"
+#include "sim/config_tree.h"
+#include "sim/schema.h"
+
+namespace xpusim {
+
+struct DeviceType {
+  std::string type;  // "gpu"
+  const SchemaBase* schema = nullptr;
+  // Validates the resolved tree; problems go to `errors` and the result is then null.
+  std::function<std::unique_ptr<Device>(const CfgNode& tree, const std::string& name, ErrorList& errors)> make;
+};
+
+class DeviceRegistry {
+ public:
+  void add(DeviceType t);
+  const DeviceType* find(std::string_view type) const;
+  std::vector<std::string> types() const;
+
+ private:
+  std::vector<DeviceType> types_;
+};
+
+void register_all(DeviceRegistry& registry);
+const DeviceRegistry& device_registry();  // built once by register_all()
+
+// Builds a device from a resolved hardware tree, dispatching on its `type`. Throws ConfigError
+// with every problem found.
+std::unique_ptr<Device> make_device(const CfgNode& tree, const std::string& name);
+
+// A short stable hash of the resolved tree, for op-result cache keys.
+std::string config_fingerprint(const CfgNode& tree);
+
+}  // namespace xpusim

@@ -1,0 +1,180 @@
+// Table, JSON and CSV renderings of experiment results, and the output folder.
+#include "reports/experiment_output.h"
+
+#include <fmt/format.h>
+
+#include <filesystem>
+#include <fstream>
+
+namespace fs = std::filesystem;
+
+namespace xpusim {
+namespace {
+
+std::string shape_of(const Op& op) {
+  switch (op.kind) {
+    case OpKind::kGemm: return fmt::format("M={} K={} N={}", op.M, op.K, op.N);
+    case OpKind::kAttention:
+      return fmt::format("B={} h={} kv={} d={} q={} kv_len={}{}", op.B, op.heads, op.kv_heads, op.head_dim, op.q_len,
+                         op.kv_len, op.causal ? " causal" : "");
+    default: return fmt::format("T={} H={}", op.T, op.H);
+  }
+}
+
+std::string ctx_label(const PointResult& p) {
+  if (p.phase == "decode") return fmt::format("ctx {}", p.ctx);
+  if (p.phase == "generate") return fmt::format("{}+{}", p.prompt, p.gen);
+  return fmt::format("{}", p.prompt);
+}
+
+std::string json_number_or_null_csv(const std::optional<double>& v, double scale) {
+  return v ? fmt::format("{:.6g}", *v * scale) : "";
+}
+
+}  // namespace
+
+nlohmann::ordered_json point_to_json(const PointResult& p) {
+  nlohmann::ordered_json j;
+  j["hw"] = p.hw;
+  j["model"] = p.model;
+  j["phase"] = p.phase;
+  j["batch"] = p.batch;
+  j["prompt"] = p.prompt;
+  j["ctx"] = p.ctx;
+  if (p.phase == "generate") j["gen"] = p.gen;
+  j["ok"] = p.ok;
+  if (!p.ok) {
+    j["error"] = p.reason;
+    j["latency_ms"] = nullptr;
+    j["tokens_per_s"] = nullptr;
+  } else {
+    j["latency_ms"] = p.latency_s * 1e3;
+    j["tokens_per_s"] = p.tokens_per_s;
+  }
+  if (p.phase == "generate") {
+    j["ttft_ms"] = p.ttft_s ? nlohmann::ordered_json(*p.ttft_s * 1e3) : nlohmann::ordered_json(nullptr);
+    j["tpot_ms"] = p.tpot_s ? nlohmann::ordered_json(*p.tpot_s * 1e3) : nlohmann::ordered_json(nullptr);
+  }
+  j["energy_j"] = nullptr;     // no energy model yet: never a made-up figure
+  j["avg_power_w"] = nullptr;
+  j["bound"] = p.bound;
+  j["weight_bytes"] = p.weight_bytes;
+  j["kv_cache_bytes"] = p.kv_bytes;
+  nlohmann::ordered_json ops = nlohmann::ordered_json::array();
+  for (const auto& r : p.ops) {
+    nlohmann::ordered_json o;
+    o["name"] = r.op.name;
+    o["kind"] = op_kind_name(r.op.kind);
+    o["shape"] = shape_of(r.op);
+    o["dtype"] = dtype_name(r.op.dtype);
+    o["count"] = r.count;
+    o["time_ms"] = r.result.time_s * 1e3;
+    o["total_ms"] = r.total_s * 1e3;
+    o["flops"] = r.result.flops;
+    nlohmann::ordered_json bytes;
+    for (const auto& [level, b] : r.result.bytes_per_level) bytes[level] = b;
+    o["bytes"] = bytes;
+    o["bound"] = bound_name(r.result.bound);
+    o["unit"] = r.result.unit;
+    ops.push_back(o);
+  }
+  j["ops"] = ops;
+  return j;
+}
+
+void print_table(const ExperimentResult& r, std::ostream& out) {
+  out << fmt::format("{} — {}\n", r.config.name, r.config.description.empty() ? r.config.model : r.config.description);
+  out << fmt::format("{:<12} {:<12} {:<9} {:>5} {:>10} {:>12} {:>12} {:<8}\n", "hw", "model", "phase", "batch",
+                     "tokens", "latency_ms", "tokens/s", "bound");
+  out << std::string(86, '-') << "\n";
+  for (const auto& p : r.points) {
+    if (!p.ok) {
+      out << fmt::format("{:<12} {:<12} {:<9} {:>5} {:>10} {}\n", p.hw, p.model, p.phase, p.batch, ctx_label(p),
+                         "n/a: " + p.reason);
+      continue;
+    }
+    out << fmt::format("{:<12} {:<12} {:<9} {:>5} {:>10} {:>12.3f} {:>12.1f} {:<8}", p.hw, p.model, p.phase, p.batch,
+                       ctx_label(p), p.latency_s * 1e3, p.tokens_per_s, p.bound);
+    if (p.ttft_s) out << fmt::format("  ttft {:.2f} ms, tpot {:.3f} ms", *p.ttft_s * 1e3, *p.tpot_s * 1e3);
+    out << "\n";
+  }
+}
+
+void print_json_lines(const ExperimentResult& r, std::ostream& out) {
+  for (const auto& p : r.points) out << point_to_json(p).dump() << "\n";
+}
+
+void print_csv(const ExperimentResult& r, std::ostream& out) {
+  out << "hw,model,phase,batch,prompt,ctx,gen,ok,latency_ms,tokens_per_s,ttft_ms,tpot_ms,energy_j,avg_power_w,bound,"
+         "error\n";
+  for (const auto& p : r.points) {
+    out << fmt::format("{},{},{},{},{},{},{},{},", csv_escape(p.hw), csv_escape(p.model), p.phase, p.batch, p.prompt,
+                       p.ctx, p.gen, p.ok ? "true" : "false");
+    if (p.ok) out << fmt::format("{:.6g},{:.6g},", p.latency_s * 1e3, p.tokens_per_s);
+    else out << ",,";
+    out << json_number_or_null_csv(p.ttft_s, 1e3) << ',' << json_number_or_null_csv(p.tpot_s, 1e3) << ",,,"
+        << p.bound << ',' << csv_escape(p.reason) << "\n";
+  }
+}
+
+void write_output_dir(const ExperimentResult& r, const std::string& dir) {
+  std::error_code ec;
+  fs::create_directories(fs::path(dir) / "resolved", ec);
+  if (ec) throw ConfigError(SourceLoc{dir, 0, 0}, "--out", fmt::format("cannot create the folder: {}", ec.message()));
+  auto open = [&](const std::string& name) {
+    // Write to a temporary name and rename, so that an interrupted run never leaves half a file.
+    std::ofstream f(fs::path(dir) / (name + ".tmp"));
+    if (!f) throw ConfigError(SourceLoc{dir, 0, 0}, "--out", fmt::format("cannot write {}", name));
+    return f;
+  };
+  auto commit = [&](std::ofstream& f, const std::string& name) {
+    f.close();
+    fs::rename(fs::path(dir) / (name + ".tmp"), fs::path(dir) / name, ec);
+    if (ec) throw ConfigError(SourceLoc{dir, 0, 0}, "--out", fmt::format("cannot write {}: {}", name, ec.message()));
+  };
+  {
+    auto f = open("results.json");
+    nlohmann::ordered_json all = nlohmann::ordered_json::array();
+    for (const auto& p : r.points) all.push_back(point_to_json(p));
+    f << all.dump(2) << "\n";
+    commit(f, "results.json");
+  }
+  {
+    auto f = open("results.csv");
+    print_csv(r, f);
+    commit(f, "results.csv");
+  }
+  {
+    auto f = open("ops.csv");
+    f << "hw,model,phase,op,kind,shape,dtype,count,time_ms,total_ms,flops,bytes,bound,unit\n";
+    for (const auto& p : r.points) {
+      for (const auto& o : p.ops) {
+        double bytes = 0;
+        for (const auto& [level, b] : o.result.bytes_per_level) bytes += b;
+        f << fmt::format("{},{},{},{},{},{},{},{},{:.6g},{:.6g},{:.6g},{:.6g},{},{}\n", csv_escape(p.hw),
+                         csv_escape(p.model), p.phase, o.op.name, op_kind_name(o.op.kind), csv_escape(shape_of(o.op)),
+                         dtype_name(o.op.dtype), o.count, o.result.time_s * 1e3, o.total_s * 1e3, o.result.flops,
+                         bytes, bound_name(o.result.bound), o.result.unit);
+      }
+    }
+    commit(f, "ops.csv");
+  }
+  {
+    auto f = open("stats.json");
+    write_stats_json(r.stats, f);
+    commit(f, "stats.json");
+  }
+  {
+    auto f = open("stats.csv");
+    write_stats_csv(r.stats, f);
+    commit(f, "stats.csv");
+  }
+  for (const auto& file : r.resolved) {
+    std::string name = fmt::format("resolved/{}-{}.yaml", file.role, file.name);
+    auto f = open(name);
+    f << "# Fully resolved configuration (presets, includes and overrides applied).\n" << to_yaml(file.tree);
+    commit(f, name);
+  }
+}
+
+}  // namespace xpusim

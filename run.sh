@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds a Release xpusim, and runs it. With no arguments it runs the
+# embedded default experiment; any arguments go to the xpusim CLI (./run.sh --help).
+set -euo pipefail
+cd "$(dirname "$0")"
+source .ci/deps.sh
+xpusim_install_deps
+xpusim_build release --target xpusim
+export SYSC_DISABLE_COPYRIGHT_MESSAGE=1
+if [ $# -eq 0 ]; then
+  exec build/release/xpusim run
+fi
+exec build/release/xpusim "$@"

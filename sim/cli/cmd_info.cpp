@@ -1,0 +1,125 @@
+// `xpusim check`, `describe` and `list`: configuration validation and schema/preset listings.
+#include <fmt/format.h>
+
+#include <iostream>
+
+#include "arch/registry.h"
+#include "sim/cli/options.h"
+#include "sim/config_store.h"
+#include "sim/experiment.h"
+#include "sim/suggest.h"
+#include "workloads/model.h"
+
+namespace xpusim::cli {
+namespace {
+
+std::vector<const SchemaBase*> all_schemas() {
+  std::vector<const SchemaBase*> out;
+  for (const auto& t : device_registry().types()) out.push_back(device_registry().find(t)->schema);
+  out.push_back(&model_schema());
+  out.push_back(&experiment_schema());
+  return out;
+}
+
+// Validates one resolved file according to its `type`; throws ConfigError.
+void check_tree(const ConfigStore& store, const CfgNode& tree, const std::string& name) {
+  const CfgNode* type = tree.find("type");
+  std::string t = type && type->is_scalar() ? type->scalar : "";
+  if (t == "model") {
+    parse_model(tree);
+  } else if (t == "experiment") {
+    // Runs the full resolution of the experiment's hardware and model files, nothing more.
+    ErrorList errors;
+    auto cfg = parse_experiment(tree, errors);
+    errors.throw_if_any();
+    std::vector<ConfigIssue> issues;
+    auto collect = [&](auto&& fn) {
+      try {
+        fn();
+      } catch (const ConfigError& e) {
+        issues.insert(issues.end(), e.issues().begin(), e.issues().end());
+      }
+    };
+    collect([&] { parse_model(store.load(cfg.model, "models")); });
+    for (const auto& hw : cfg.hw) collect([&] { make_device(store.load(hw, "hw"), hw); });
+    if (!issues.empty()) throw ConfigError(issues);
+  } else {
+    make_device(tree, name);
+  }
+}
+
+}  // namespace
+
+int cmd_check(const Args& args) {
+  po::options_description opts("check options");
+  std::vector<std::string> files;
+  opts.add_options()("file", po::value(&files), "configuration files or preset names");
+  po::positional_options_description pos;
+  pos.add("file", -1);
+  po::variables_map vm;
+  if (!parse_options(args, "usage: xpusim check FILE|NAME...\n\nValidates configuration files (hardware, model or "
+                           "experiment; presets by name) and reports every error; runs nothing.",
+                     opts, pos, vm))
+    return 0;
+  if (files.empty()) throw UsageError("give at least one file or preset name to check");
+  ConfigStore store;
+  std::vector<ConfigIssue> issues;
+  for (const auto& f : files) {
+    try {
+      check_tree(store, store.load(f, ""), f);
+      std::cout << fmt::format("{}: ok\n", f);
+    } catch (const ConfigError& e) {
+      issues.insert(issues.end(), e.issues().begin(), e.issues().end());
+    }
+  }
+  if (!issues.empty()) throw ConfigError(issues);
+  return 0;
+}
+
+int cmd_describe(const Args& args) {
+  po::options_description opts("describe options");
+  std::string type;
+  opts.add_options()("type", po::value(&type), "gpu|cpu|tpu|model|experiment (default: all)");
+  po::positional_options_description pos;
+  pos.add("type", 1);
+  po::variables_map vm;
+  if (!parse_options(args, "usage: xpusim describe [TYPE]\n\nPrints every parameter of a configuration type: "
+                           "key path, meaning, type and unit, default and allowed range.",
+                     opts, pos, vm))
+    return 0;
+  std::vector<std::string> names;
+  for (const SchemaBase* s : all_schemas()) {
+    names.push_back(s->type());
+    if (type.empty() || type == s->type()) std::cout << s->describe() << "\n";
+  }
+  if (!type.empty() && std::find(names.begin(), names.end(), type) == names.end())
+    throw UsageError(fmt::format("no configuration type '{}'; types: {}{}", type, fmt::join(names, ", "),
+                                 did_you_mean(type, names)));
+  return 0;
+}
+
+int cmd_list(const Args& args) {
+  po::options_description opts("list options");
+  po::variables_map vm;
+  if (!parse_options(args, "usage: xpusim list\n\nLists the built-in presets by category.", opts, {}, vm)) return 0;
+  ConfigStore store;
+  std::string current;
+  for (const auto& p : store.presets()) {
+    if (p.category != current) {
+      current = p.category;
+      std::cout << current << ":\n";
+    }
+    CfgNode tree;
+    std::string desc;
+    try {
+      tree = store.load_file(p.path);
+      if (const CfgNode* d = tree.find("description"); d && d->is_scalar()) desc = d->scalar;
+    } catch (const ConfigError& e) {
+      desc = "(invalid: " + e.issues().front().str() + ")";
+    }
+    std::cout << fmt::format("  {:<14} {}\n", p.name, desc);
+  }
+  return 0;
+}
+
+}  // namespace xpusim::cli

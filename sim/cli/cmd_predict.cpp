@@ -1,0 +1,60 @@
+// `xpusim predict`: operator-level prediction of a CSV of GEMM, attention and elementwise rows.
+#include <fmt/format.h>
+
+#include <fstream>
+#include <iostream>
+
+#include "arch/registry.h"
+#include "sim/cli/options.h"
+#include "sim/config_store.h"
+#include "sim/predict.h"
+
+namespace xpusim::cli {
+
+int cmd_predict(const Args& args) {
+  const char* usage =
+      "usage: xpusim predict --hw NAME|FILE --ops OPS.csv [--out FILE.csv] [--set key.path=value]...\n\n"
+      "Rows: kind=gemm (M,K,N,dtype[,sparsity][,threads]), kind=attention (B,heads,kv_heads,head_dim,q_len,\n"
+      "kv_len,causal,dtype), kind=elementwise (op,T,H,dtype). Unknown columns are copied to the output, which\n"
+      "adds pred_ms, pred_cycles, pred_energy_j, bound and pred_error.";
+  po::options_description opts("predict options");
+  std::string hw, ops_file, out_file;
+  std::vector<std::string> sets;
+  opts.add_options()("hw", po::value(&hw), "hardware preset or file (required)")(
+      "ops", po::value(&ops_file), "input CSV, or - for standard input (required)")(
+      "out", po::value(&out_file), "output CSV (default: standard output)")(
+      "set", po::value(&sets)->composing(), "override a hardware parameter: key.path=value (repeatable)");
+  po::variables_map vm;
+  if (!parse_options(args, usage, opts, {}, vm)) return 0;
+  if (hw.empty()) throw UsageError("--hw is required");
+  if (ops_file.empty()) throw UsageError("--ops is required");
+
+  ConfigStore store;
+  CfgNode tree = store.load(hw, "hw");
+  ErrorList errors;
+  for (const auto& s : sets) apply_override(tree, s.starts_with("hw.") ? s.substr(3) : s, errors);
+  errors.throw_if_any();
+  const CfgNode* n = tree.find("name");
+  auto device = make_device(tree, n && n->is_scalar() && !n->scalar.empty() ? n->scalar : hw);
+
+  CsvTable table;
+  if (ops_file == "-") {
+    table = read_csv(std::cin, "<stdin>");
+  } else {
+    std::ifstream in(ops_file);
+    if (!in) throw ConfigError(SourceLoc{ops_file, 0, 0}, "--ops", "cannot open the file");
+    table = read_csv(in, ops_file);
+  }
+  OpCache cache;
+  auto rows = predict_table(*device, cache, table);
+  std::ofstream file;
+  if (!out_file.empty()) {
+    file.open(out_file);
+    if (!file) throw ConfigError(SourceLoc{out_file, 0, 0}, "--out", "cannot write the file");
+  }
+  std::ostream& out = out_file.empty() ? std::cout : file;
+  for (const auto& r : rows) write_csv_row(out, r);
+  return 0;
+}
+
+}  // namespace xpusim::cli

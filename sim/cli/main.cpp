@@ -1,0 +1,70 @@
+// xpusim entry point: dispatches to a subcommand and maps errors to exit codes
+// (0 ok, 2 user error with a clear message, 1 internal error).
+#include <fmt/format.h>
+
+#include <cstdlib>
+#include <iostream>
+#include <systemc>
+
+#include "sim/cli/cli.h"
+#include "sim/errors.h"
+#include "sim/suggest.h"
+
+namespace {
+
+const char* kUsage = R"(xpusim: performance model of LLM inference on CPUs, GPUs and TPUs
+
+usage: xpusim <command> [options]      (xpusim <command> --help for its options)
+
+commands:
+  run       time an experiment (default: configs/experiments/default.yaml)
+  predict   predict operator times from a CSV of GEMM/attention/elementwise rows
+  check     validate configuration files without running anything
+  describe  print the configuration schema of a type (gpu, cpu, tpu, model, experiment)
+  list      list the built-in presets
+)";
+
+struct Command {
+  const char* name;
+  int (*fn)(const xpusim::cli::Args&);
+};
+
+}  // namespace
+
+// libsystemc.so refers to sc_main; xpusim has its own main and never calls this.
+int sc_main(int, char*[]) { return 1; }
+
+int main(int argc, char** argv) {
+  setenv("SYSC_DISABLE_COPYRIGHT_MESSAGE", "1", 1);
+  using namespace xpusim::cli;
+  const Command commands[] = {{"run", cmd_run},           {"predict", cmd_predict}, {"check", cmd_check},
+                              {"describe", cmd_describe}, {"list", cmd_list}};
+  if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h" ||
+      std::string(argv[1]) == "help") {
+    std::cout << kUsage;
+    return argc < 2 ? 2 : 0;
+  }
+  const std::string name = argv[1];
+  Args args(argv + 2, argv + argc);
+  std::vector<std::string> names;
+  for (const auto& c : commands) {
+    names.push_back(c.name);
+    if (name != c.name) continue;
+    try {
+      return c.fn(args);
+    } catch (const xpusim::ConfigError& e) {
+      std::cerr << e.what() << "\n";
+      std::cerr << fmt::format("xpusim {}: {} error{} in the configuration\n", name, e.issues().size(),
+                               e.issues().size() == 1 ? "" : "s");
+      return 2;
+    } catch (const UsageError& e) {
+      std::cerr << fmt::format("xpusim {}: {}\n(see xpusim {} --help)\n", name, e.what(), name);
+      return 2;
+    } catch (const std::exception& e) {
+      std::cerr << fmt::format("xpusim {}: internal error: {}\n", name, e.what());
+      return 1;
+    }
+  }
+  std::cerr << fmt::format("xpusim: unknown command '{}'{}\n\n{}", name, xpusim::did_you_mean(name, names), kUsage);
+  return 2;
+}

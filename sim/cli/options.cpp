@@ -1,0 +1,32 @@
+// Option parsing with suggestions for misspelt options.
+#include "sim/cli/options.h"
+
+#include <fmt/format.h>
+
+#include <iostream>
+
+#include "sim/suggest.h"
+
+namespace xpusim::cli {
+
+bool parse_options(const Args& args, const std::string& usage, po::options_description& opts,
+                   const po::positional_options_description& positional, po::variables_map& vm) {
+  opts.add_options()("help,h", "show this help");
+  try {
+    po::store(po::command_line_parser(args).options(opts).positional(positional).run(), vm);
+    po::notify(vm);
+  } catch (const po::unknown_option& e) {
+    std::vector<std::string> names;
+    for (const auto& o : opts.options()) names.push_back("--" + o->long_name());
+    throw UsageError(fmt::format("unknown option '{}'{}", e.get_option_name(), did_you_mean(e.get_option_name(), names)));
+  } catch (const po::error& e) {
+    throw UsageError(e.what());
+  }
+  if (vm.count("help")) {
+    std::cout << usage << "\n\n" << opts << "\n";
+    return false;
+  }
+  return true;
+}
+
+}  // namespace xpusim::cli

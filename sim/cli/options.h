@@ -1,0 +1,18 @@
+// Shared option parsing for the subcommands, on top of Boost.Program_options: unknown options
+// become UsageErrors with a "did you mean", and --help prints the subcommand's options.
+#pragma once
+
+#include <boost/program_options.hpp>
+#include <string>
+
+#include "sim/cli/cli.h"
+
+namespace xpusim::cli {
+
+namespace po = boost::program_options;
+
+// Parses `args`; returns false (after printing help to stdout) when --help was given.
+bool parse_options(const Args& args, const std::string& usage, po::options_description& opts,
+                   const po::positional_options_description& positional, po::variables_map& vm);
+
+}  // namespace xpusim::cli

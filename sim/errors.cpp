@@ -1,0 +1,47 @@
+// Formatting of configuration errors and internal-invariant failures.
+#include "sim/errors.h"
+
+#include <fmt/format.h>
+
+namespace xpusim {
+
+std::string SourceLoc::str() const {
+  if (file.empty()) return "<unknown>";
+  if (line <= 0) return file;
+  return fmt::format("{}:{}:{}", file, line, col);
+}
+
+std::string ConfigIssue::str() const {
+  if (key_path.empty()) return fmt::format("{}: error: {}", loc.str(), message);
+  return fmt::format("{}: error: {}: {}", loc.str(), key_path, message);
+}
+
+void ErrorList::add(SourceLoc loc, std::string key_path, std::string message) {
+  issues_.push_back({std::move(loc), std::move(key_path), std::move(message)});
+}
+
+void ErrorList::throw_if_any() const {
+  if (!issues_.empty()) throw ConfigError(issues_);
+}
+
+static std::string join_issues(const std::vector<ConfigIssue>& issues) {
+  std::string out;
+  for (const auto& i : issues) {
+    if (!out.empty()) out += '\n';
+    out += i.str();
+  }
+  return out;
+}
+
+ConfigError::ConfigError(std::vector<ConfigIssue> issues)
+    : std::runtime_error(join_issues(issues)), issues_(std::move(issues)) {}
+
+ConfigError::ConfigError(SourceLoc loc, std::string key_path, std::string message)
+    : ConfigError(std::vector<ConfigIssue>{{std::move(loc), std::move(key_path), std::move(message)}}) {}
+
+void invariant_failed(const char* expr, const char* file, int line, const std::string& msg) {
+  throw std::logic_error(
+      fmt::format("internal error (a bug in xpusim): {}:{}: assertion '{}' failed: {}", file, line, expr, msg));
+}
+
+}  // namespace xpusim

@@ -1,0 +1,90 @@
+// An experiment: hardware presets × one model × phases at a given batch and context. The runner
+// resolves every file, builds the devices and times each (hardware, model, phase) point.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "arch/device.h"
+#include "sim/config_store.h"
+#include "sim/op_cache.h"
+#include "sim/stats.h"
+#include "workloads/model.h"
+
+namespace xpusim {
+
+struct ExperimentConfig {
+  std::string name, description;
+  std::vector<std::string> hw;
+  std::string model;
+  std::vector<std::string> phases;
+  int64_t batch = 1, prompt = 0, ctx = 0, gen = 0;
+  std::string dtype;
+};
+
+const SchemaBase& experiment_schema();
+// Validates an experiment tree (not the files it names); problems go to `errors`.
+ExperimentConfig parse_experiment(const CfgNode& tree, ErrorList& errors);
+
+struct OpRecord {
+  Op op;
+  OpResult result;      // one instance
+  double total_s = 0;   // all instances over the whole point (repeat × steps)
+  int64_t count = 0;    // instances over the whole point
+};
+
+struct PointResult {
+  std::string hw, model, phase;
+  int64_t batch = 0, prompt = 0, ctx = 0, gen = 0;
+  bool ok = true;
+  std::string reason;  // why the point could not run
+  double latency_s = 0;
+  double tokens_per_s = 0;
+  std::optional<double> ttft_s, tpot_s;
+  std::string bound;   // the bound that accounts for most of the time
+  double weight_bytes = 0, kv_bytes = 0, capacity_bytes = 0;
+  std::vector<OpRecord> ops;
+};
+
+struct ResolvedFile {
+  std::string role;  // "experiment", "hw", "model"
+  std::string name;
+  CfgNode tree;
+};
+
+struct ExperimentResult {
+  ExperimentConfig config;
+  std::vector<PointResult> points;
+  std::vector<ResolvedFile> resolved;
+  StatsTree stats;
+  uint64_t cache_hits = 0, cache_misses = 0;
+};
+
+// Overrides from the command line: `hw.` keys apply to every hardware file, `model.` keys to
+// the model file, everything else to the experiment.
+struct RunOverrides {
+  std::vector<std::string> set;
+};
+
+class ExperimentRunner {
+ public:
+  explicit ExperimentRunner(const ConfigStore& store) : store_(store) {}
+  using Progress = std::function<void(size_t done, size_t total, const PointResult&)>;
+  // Throws ConfigError (every problem in every file at once) before anything is simulated.
+  ExperimentResult run(CfgNode experiment, const RunOverrides& overrides, const Progress& progress = {});
+  OpCache& cache() { return cache_; }
+
+ private:
+  const ConfigStore& store_;
+  OpCache cache_;
+};
+
+// Times one point; never throws for a point that cannot run (ok = false with the reason).
+PointResult evaluate_point(Device& device, OpCache& cache, const ModelConfig& model, const std::string& phase,
+                           int64_t batch, int64_t prompt, int64_t ctx, int64_t gen, DType dtype);
+
+}  // namespace xpusim

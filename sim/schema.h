@@ -1,0 +1,146 @@
+// Parameter declarations: each component declares every parameter once (path, type, unit,
+// default, range, help). That one declaration drives parsing, defaults, range checks, the
+// rejection of unknown keys with suggestions, and `xpusim describe`.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sim/config_tree.h"
+#include "sim/units.h"
+
+namespace xpusim {
+
+enum class ParamType { kInt, kReal, kQuantity, kBool, kString, kEnum, kStringList };
+
+struct Range {
+  double min = -std::numeric_limits<double>::infinity();
+  double max = std::numeric_limits<double>::infinity();
+};
+
+inline const std::optional<std::string> kRequired = std::nullopt;
+
+struct ParamSpec {
+  std::string path;  // dotted key path below the file's root, e.g. "hbm.bw"
+  ParamType type = ParamType::kReal;
+  Unit unit = Unit::kNone;
+  std::optional<std::string> default_text;  // as it would be written in YAML; nullopt = required
+  Range range;
+  std::vector<std::string> allowed;  // for kEnum
+  std::string help;
+  std::string type_label() const;    // "size (B)", "integer", "one of bf16|fp16"
+  std::string range_label() const;   // "1 .. 100000", "" when unbounded
+};
+
+struct ParamValue {
+  double number = 0;  // kInt, kReal, kQuantity (SI base unit), kBool (0/1)
+  std::string text;   // kString, kEnum
+  std::vector<std::string> list;  // kStringList
+  bool given = false;  // false when the default was used
+  SourceLoc loc;       // where the value was written (or the file, for defaults)
+};
+
+class SchemaBase {
+ public:
+  SchemaBase(std::string type, std::string help);
+  virtual ~SchemaBase() = default;
+  const std::string& type() const { return type_; }
+  const std::string& help() const { return help_; }
+  const std::vector<ParamSpec>& params() const { return specs_; }
+  const ParamSpec* find(std::string_view path) const;
+
+  // Checks `root` against the declaration and returns one value per parameter, in declaration
+  // order. Every problem (unknown key, wrong type, out of range, missing) goes to `errors`.
+  std::vector<ParamValue> validate(const CfgNode& root, ErrorList& errors) const;
+  std::string describe() const;  // the human-readable schema
+
+ protected:
+  void declare(ParamSpec spec);
+
+ private:
+  void check_keys(const CfgNode& node, const std::string& prefix, ErrorList& errors) const;
+  ParamValue convert(const ParamSpec& spec, const CfgNode* node, const SourceLoc& file_loc, ErrorList& errors) const;
+
+  std::string type_;
+  std::string help_;
+  std::vector<ParamSpec> specs_;
+};
+
+namespace detail {
+template <class T, class M>
+auto& member_of(T& obj, M m) { return obj.*m; }
+template <class T, class M, class... Rest>
+auto& member_of(T& obj, M m, Rest... rest) { return member_of(obj.*m, rest...); }
+}  // namespace detail
+
+// Binds each declared parameter to a field of the plain config struct `Cfg` through a chain of
+// member pointers (&Gpu::hbm, &Memory::bw_bytes_per_s), so models never see YAML.
+template <class Cfg>
+class Schema : public SchemaBase {
+ public:
+  using SchemaBase::SchemaBase;
+
+  template <class... M>
+  Schema& quantity(std::string path, Unit unit, std::optional<std::string> def, Range r, std::string help, M... m) {
+    declare({std::move(path), ParamType::kQuantity, unit, std::move(def), r, {}, std::move(help)});
+    setters_.push_back([=](Cfg& c, const ParamValue& v) { detail::member_of(c, m...) = v.number; });
+    return *this;
+  }
+  template <class... M>
+  Schema& integer(std::string path, std::optional<std::string> def, Range r, std::string help, M... m) {
+    declare({std::move(path), ParamType::kInt, Unit::kNone, std::move(def), r, {}, std::move(help)});
+    setters_.push_back([=](Cfg& c, const ParamValue& v) {
+      auto& field = detail::member_of(c, m...);
+      field = static_cast<std::remove_reference_t<decltype(field)>>(v.number);
+    });
+    return *this;
+  }
+  template <class... M>
+  Schema& real(std::string path, std::optional<std::string> def, Range r, std::string help, M... m) {
+    declare({std::move(path), ParamType::kReal, Unit::kNone, std::move(def), r, {}, std::move(help)});
+    setters_.push_back([=](Cfg& c, const ParamValue& v) { detail::member_of(c, m...) = v.number; });
+    return *this;
+  }
+  template <class... M>
+  Schema& boolean(std::string path, std::optional<std::string> def, std::string help, M... m) {
+    declare({std::move(path), ParamType::kBool, Unit::kNone, std::move(def), {}, {}, std::move(help)});
+    setters_.push_back([=](Cfg& c, const ParamValue& v) { detail::member_of(c, m...) = v.number != 0; });
+    return *this;
+  }
+  template <class... M>
+  Schema& text(std::string path, std::optional<std::string> def, std::string help, M... m) {
+    declare({std::move(path), ParamType::kString, Unit::kNone, std::move(def), {}, {}, std::move(help)});
+    setters_.push_back([=](Cfg& c, const ParamValue& v) { detail::member_of(c, m...) = v.text; });
+    return *this;
+  }
+  template <class... M>
+  Schema& choice(std::string path, std::optional<std::string> def, std::vector<std::string> allowed, std::string help,
+                 M... m) {
+    declare({std::move(path), ParamType::kEnum, Unit::kNone, std::move(def), {}, std::move(allowed), std::move(help)});
+    setters_.push_back([=](Cfg& c, const ParamValue& v) { detail::member_of(c, m...) = v.text; });
+    return *this;
+  }
+  template <class... M>
+  Schema& list(std::string path, std::optional<std::string> def, std::string help, M... m) {
+    declare({std::move(path), ParamType::kStringList, Unit::kNone, std::move(def), {}, {}, std::move(help)});
+    setters_.push_back([=](Cfg& c, const ParamValue& v) { detail::member_of(c, m...) = v.list; });
+    return *this;
+  }
+
+  // Validates and fills a Cfg; problems go to `errors` (the returned Cfg is then incomplete).
+  Cfg parse(const CfgNode& root, ErrorList& errors) const {
+    Cfg cfg{};
+    auto values = validate(root, errors);
+    for (size_t i = 0; i < values.size(); ++i) setters_[i](cfg, values[i]);
+    return cfg;
+  }
+
+ private:
+  std::vector<std::function<void(Cfg&, const ParamValue&)>> setters_;
+};
+
+}  // namespace xpusim
