@@ -28,7 +28,7 @@ std::string ctx_label(const PointResult& p) {
 }
 
 std::string json_number_or_null_csv(const std::optional<double>& v, double scale) {
-  return v ? fmt::format("{:.6g}", *v * scale) : "";
+  return v ? fmt::format("{:.9g}", *v * scale) : "";
 }
 
 }  // namespace
@@ -110,7 +110,7 @@ void print_csv(const ExperimentResult& r, std::ostream& out) {
   for (const auto& p : r.points) {
     out << fmt::format("{},{},{},{},{},{},{},{},", csv_escape(p.hw), csv_escape(p.model), p.phase, p.batch, p.prompt,
                        p.ctx, p.gen, p.ok ? "true" : "false");
-    if (p.ok) out << fmt::format("{:.6g},{:.6g},", p.latency_s * 1e3, p.tokens_per_s);
+    if (p.ok) out << fmt::format("{:.9g},{:.9g},", p.latency_s * 1e3, p.tokens_per_s);
     else out << ",,";
     out << json_number_or_null_csv(p.ttft_s, 1e3) << ',' << json_number_or_null_csv(p.tpot_s, 1e3) << ",,,"
         << p.bound << ',' << csv_escape(p.reason) << "\n";

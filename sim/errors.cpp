@@ -3,6 +3,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <tuple>
+
 namespace xpusim {
 
 std::string SourceLoc::str() const {
@@ -17,11 +20,22 @@ std::string ConfigIssue::str() const {
 }
 
 void ErrorList::add(SourceLoc loc, std::string key_path, std::string message) {
+  // The same problem reached twice (one override applied to several files) is reported once.
+  for (const auto& i : issues_)
+    if (i.loc.file == loc.file && i.loc.line == loc.line && i.loc.col == loc.col && i.key_path == key_path &&
+        i.message == message)
+      return;
   issues_.push_back({std::move(loc), std::move(key_path), std::move(message)});
 }
 
 void ErrorList::throw_if_any() const {
-  if (!issues_.empty()) throw ConfigError(issues_);
+  if (issues_.empty()) return;
+  // In reading order: by file, then line and column.
+  auto sorted = issues_;
+  std::stable_sort(sorted.begin(), sorted.end(), [](const ConfigIssue& a, const ConfigIssue& b) {
+    return std::tie(a.loc.file, a.loc.line, a.loc.col) < std::tie(b.loc.file, b.loc.line, b.loc.col);
+  });
+  throw ConfigError(sorted);
 }
 
 static std::string join_issues(const std::vector<ConfigIssue>& issues) {

@@ -160,7 +160,7 @@ ExperimentResult ExperimentRunner::run(CfgNode tree, const RunOverrides& overrid
   collect([&] {
     CfgNode m = store_.load(cfg.model, "models");
     ErrorList errs;
-    for (const auto& s : model_sets) apply_override(m, s, errs);
+    for (const auto& s : model_sets) apply_override(m, s, errs, fmt::format("--set model.{}", s));
     errs.throw_if_any();
     model = parse_model(m);
     if (model.name.empty()) model.name = cfg.model;
@@ -170,7 +170,7 @@ ExperimentResult ExperimentRunner::run(CfgNode tree, const RunOverrides& overrid
     collect([&] {
       CfgNode h = store_.load(hw, "hw");
       ErrorList errs;
-      for (const auto& s : hw_sets) apply_override(h, s, errs);
+      for (const auto& s : hw_sets) apply_override(h, s, errs, fmt::format("--set hw.{} (on {})", s, hw));
       errs.throw_if_any();
       const CfgNode* n = h.find("name");
       std::string name = n && n->is_scalar() && !n->scalar.empty() ? n->scalar : hw;

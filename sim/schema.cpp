@@ -23,6 +23,7 @@ std::string join(const std::vector<std::string>& v, std::string_view sep) {
 
 std::string fmt_bound(double v, const ParamSpec& s) {
   if (s.type == ParamType::kQuantity) return format_quantity(v, s.unit);
+  if (std::floor(v) == v && std::fabs(v) < 1e15) return fmt::format("{:.0f}", v);
   return fmt::format("{:g}", v);
 }
 

@@ -132,7 +132,7 @@ std::optional<double> parse_quantity(std::string_view text, Unit unit, std::stri
   if (suffix.empty()) {
     if (why)
       *why = fmt::format("'{}' needs a unit of {} (one of: {}), for example \"{}\"", text, unit_name(unit),
-                         unit_examples(unit), format_quantity(*number == 0 ? 1.0 : *number, unit));
+                         unit_examples(unit), quantity_example(*number, unit));
     return std::nullopt;
   }
   auto [list, n] = suffixes(unit);
@@ -147,21 +147,41 @@ std::optional<double> parse_quantity(std::string_view text, Unit unit, std::stri
 std::string format_quantity(double value, Unit unit) {
   if (unit == Unit::kNone) return fmt::format("{:g}", value);
   auto [list, n] = suffixes(unit);
-  const bool binary = unit == Unit::kBytes && value >= 1024 && std::fmod(value, 1024.0) == 0;
-  const Suffix* best = nullptr;
-  for (size_t k = 0; k < n; ++k) {
-    const Suffix& s = list[k];
-    bool is_binary = s.text.find('i') != std::string_view::npos && s.text != "Hz";
-    if (unit == Unit::kBytes && is_binary != binary && s.factor != 1.0) continue;
-    if (s.text == "µs" || s.text == "µJ" || s.text == "KB" || s.text == "KB/s") continue;
-    if (std::fabs(value) >= s.factor && (!best || s.factor > best->factor)) best = &s;
-  }
-  if (!best) {
-    // Below the smallest prefix: use the smallest one.
-    for (size_t k = 0; k < n; ++k)
-      if (!best || list[k].factor < best->factor) best = &list[k];
-  }
+  // The largest prefix not above the value, among decimal or binary prefixes.
+  auto pick = [&](bool binary) {
+    const Suffix* best = nullptr;
+    const Suffix* smallest = nullptr;
+    for (size_t k = 0; k < n; ++k) {
+      const Suffix& s = list[k];
+      const bool is_binary = s.text.find("iB") != std::string_view::npos;
+      if (s.factor != 1.0 && is_binary != binary) continue;
+      if (s.text == "µs" || s.text == "µJ" || s.text.starts_with("KB")) continue;
+      if (!smallest || s.factor < smallest->factor) smallest = &s;
+      if (std::fabs(value) >= s.factor && (!best || s.factor > best->factor)) best = &s;
+    }
+    return best ? best : smallest;
+  };
+  auto exact = [&](const Suffix* s) {
+    double m = value / s->factor * 1000.0;
+    return std::fabs(m - std::round(m)) < 1e-6 * std::fabs(m);
+  };
+  // Sizes read best in whichever prefix family writes them exactly: 50 MiB, 80 GB.
+  const Suffix* best = pick(false);
+  if (!exact(best) && (unit == Unit::kBytes || unit == Unit::kBytesPerSecond) && exact(pick(true))) best = pick(true);
   return fmt::format("{:.4g} {}", value / best->factor, best->text);
+}
+
+std::string quantity_example(double number, Unit unit) {
+  switch (unit) {
+    case Unit::kHertz: return fmt::format("{:g} GHz", number);
+    case Unit::kBytes: return fmt::format("{:g} GiB", number);
+    case Unit::kBytesPerSecond: return fmt::format("{:g} GB/s", number);
+    case Unit::kSeconds: return fmt::format("{:g} ns", number);
+    case Unit::kWatts: return fmt::format("{:g} W", number);
+    case Unit::kJoules: return fmt::format("{:g} pJ", number);
+    case Unit::kNone: break;
+  }
+  return fmt::format("{:g}", number);
 }
 
 }  // namespace xpusim

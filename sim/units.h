@@ -22,6 +22,9 @@ std::optional<double> parse_quantity(std::string_view text, Unit unit, std::stri
 // Formats a value with a readable prefix: 1.98e9 Hz -> "1.98 GHz", 52428800 B -> "50 MiB".
 std::string format_quantity(double value, Unit unit);
 
+// A typical way to write `number` in this unit, for hints: (4, bandwidth) -> "4 GB/s".
+std::string quantity_example(double number, Unit unit);
+
 // Parses a plain number (integer or real, with optional exponent); no unit allowed.
 std::optional<double> parse_number(std::string_view text);
 

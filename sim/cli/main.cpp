@@ -4,7 +4,6 @@
 
 #include <cstdlib>
 #include <iostream>
-#include <systemc>
 
 #include "sim/cli/cli.h"
 #include "sim/errors.h"
@@ -30,9 +29,6 @@ struct Command {
 };
 
 }  // namespace
-
-// libsystemc.so refers to sc_main; xpusim has its own main and never calls this.
-int sc_main(int, char*[]) { return 1; }
 
 int main(int argc, char** argv) {
   setenv("SYSC_DISABLE_COPYRIGHT_MESSAGE", "1", 1);

@@ -1,0 +1,139 @@
+// The xpusim binary as users and scripts see it: exit codes, clean stdout (no SystemC banner),
+// JSON lines with the contract's keys, and the output folder.
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "test_helpers.h"
+
+namespace {
+
+struct Result {
+  int code = -1;
+  std::string out;  // stdout only; stderr goes to err
+  std::string err;
+};
+
+Result run(const std::string& args, const std::string& dir) {
+  const std::string err_file = dir + "/stderr.txt";
+  // The banner check needs the variable unset, as a user's shell would have it.
+  std::string cmd = "cd '" + dir + "' && env -u SYSC_DISABLE_COPYRIGHT_MESSAGE " + XPUSIM_BINARY + " " + args +
+                    " 2>'" + err_file + "'";
+  Result r;
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return r;
+  std::array<char, 4096> buf{};
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
+  int status = pclose(p);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  std::ifstream e(err_file);
+  std::stringstream ss;
+  ss << e.rdbuf();
+  r.err = ss.str();
+  return r;
+}
+
+TEST(Cli, DefaultRunPrintsTheComparisonTableAndWritesResults) {
+  xpusim::testing::TempDir dir;
+  Result r = run("run", dir.path());
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out.find("SystemC"), std::string::npos) << "banner leaked to stdout";
+  for (const char* hw : {"xeon-8480", "h100", "tpu-v4"}) EXPECT_NE(r.out.find(hw), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("latency_ms"), std::string::npos);
+  for (const char* f : {"results.json", "results.csv", "ops.csv", "stats.json", "stats.csv",
+                        "resolved/hw-h100.yaml", "resolved/experiment-default.yaml", "resolved/model-llama2-7b.yaml"})
+    EXPECT_TRUE(std::filesystem::exists(dir.path("xpusim-out/default/") + f)) << f;
+}
+
+TEST(Cli, JsonLinesCarryTheContractKeys) {
+  xpusim::testing::TempDir dir;
+  Result r = run("run --no-out --format json --hw h100,a100 --model gpt2 --phase generate --prompt 64 --gen 4",
+                 dir.path());
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::istringstream lines(r.out);
+  std::string line;
+  int n = 0;
+  while (std::getline(lines, line)) {
+    auto j = nlohmann::json::parse(line);
+    for (const char* key : {"hw", "model", "phase", "batch", "prompt", "ctx", "latency_ms", "tokens_per_s",
+                            "energy_j", "avg_power_w", "ops", "ttft_ms", "tpot_ms"})
+      EXPECT_TRUE(j.contains(key)) << key;
+    EXPECT_TRUE(j["energy_j"].is_null());
+    EXPECT_TRUE(j["avg_power_w"].is_null());
+    EXPECT_GT(j["ops"].size(), 5u);
+    EXPECT_NEAR(j["latency_ms"].get<double>(), j["ttft_ms"].get<double>() + 4 * j["tpot_ms"].get<double>(), 1e-9);
+    ++n;
+  }
+  EXPECT_EQ(n, 2);
+  EXPECT_FALSE(std::filesystem::exists(dir.path("xpusim-out")));
+}
+
+TEST(Cli, CsvFormatHasAHeaderAndOneRowPerPoint) {
+  xpusim::testing::TempDir dir;
+  Result r = run("run --no-out --format csv", dir.path());
+  ASSERT_EQ(r.code, 0);
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 7);
+  EXPECT_EQ(r.out.rfind("hw,model,phase,batch", 0), 0u);
+}
+
+TEST(Cli, UserErrorsExitTwoWithTheMessageOnStderr) {
+  xpusim::testing::TempDir dir;
+  auto bad = dir.write("bad.yaml", "type: gpu\nbase: h100\nsm:\n  count: 0\n");
+  struct Case {
+    std::string args, expect;
+  } cases[] = {
+      {"check bad.yaml", "bad.yaml:4:10: error: sm.count: value 0 is out of range"},
+      {"run --hw nosuch --no-out", "no preset or file named 'nosuch'"},
+      {"run --batch -1 --no-out", "<command line: --batch -1>: error: batch: value -1 is out of range"},
+      {"run --bogus", "unknown option '--bogus'"},
+      {"run --format xml --no-out", "--format 'xml' is not one of"},
+      {"frobnicate", "unknown command 'frobnicate'"},
+      {"describe gpux", "no configuration type 'gpux'"},
+      {"predict --hw h100", "--ops is required"},
+      {"predict --hw h100 --ops missing.csv", "missing.csv: error: --ops: cannot open the file"},
+  };
+  for (const auto& c : cases) {
+    Result r = run(c.args, dir.path());
+    EXPECT_EQ(r.code, 2) << c.args << "\n" << r.err;
+    EXPECT_NE(r.err.find(c.expect), std::string::npos) << c.args << "\n" << r.err;
+    EXPECT_EQ(r.out.find("error"), std::string::npos) << "diagnostics belong on stderr: " << c.args;
+  }
+}
+
+TEST(Cli, InformationalCommands) {
+  xpusim::testing::TempDir dir;
+  Result list = run("list", dir.path());
+  EXPECT_EQ(list.code, 0);
+  EXPECT_NE(list.out.find("hw/gpu:"), std::string::npos);
+  EXPECT_NE(list.out.find("tpu-v5e"), std::string::npos);
+  Result desc = run("describe gpu", dir.path());
+  EXPECT_EQ(desc.code, 0);
+  EXPECT_NE(desc.out.find("sm.tensor.bf16_per_clk"), std::string::npos);
+  EXPECT_NE(desc.out.find("type: size (B); default: (required)"), std::string::npos) << desc.out;
+  Result check = run("check h100 llama2-7b default", dir.path());
+  EXPECT_EQ(check.code, 0) << check.err;
+  for (const char* cmd : {"run --help", "predict --help", "check --help", "describe --help", "list --help", "--help"}) {
+    Result h = run(cmd, dir.path());
+    EXPECT_EQ(h.code, 0) << cmd;
+    EXPECT_NE(h.out.find("usage:"), std::string::npos) << cmd;
+  }
+}
+
+TEST(Cli, PredictReadsAndWritesCsvFiles) {
+  xpusim::testing::TempDir dir;
+  dir.write("ops.csv", "kind,M,K,N,dtype,note\ngemm,1,4096,4096,bf16,hello\n");
+  Result r = run("predict --hw h100 --ops ops.csv --out pred.csv", dir.path());
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::ifstream in(dir.path("pred.csv"));
+  std::string header, row;
+  std::getline(in, header);
+  std::getline(in, row);
+  EXPECT_EQ(header, "kind,M,K,N,dtype,note,pred_ms,pred_cycles,pred_energy_j,bound,pred_error");
+  EXPECT_NE(row.find(",hello,"), std::string::npos);
+}
+
+}  // namespace

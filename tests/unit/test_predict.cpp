@@ -1,0 +1,105 @@
+// `xpusim predict`: the operator CSV contract (columns by name, unknown columns copied, pred_*
+// columns added) and its errors with file:line:col.
+#include <gtest/gtest.h>
+
+#include <sstream>
+
+#include "arch/registry.h"
+#include "sim/config_store.h"
+#include "sim/predict.h"
+#include "test_helpers.h"
+
+namespace xpusim {
+namespace {
+
+using testing::config_error_of;
+
+CsvTable table_of(const std::string& text) {
+  std::istringstream in(text);
+  return read_csv(in, "ops.csv");
+}
+
+TEST(Predict, AllKindsWithExtraColumnsCopied) {
+  ConfigStore store;
+  auto dev = make_device(store.load("h100", "hw"), "h100");
+  OpCache cache;
+  auto t = table_of(
+      "label,kind,M,K,N,dtype,sparsity,B,heads,kv_heads,head_dim,q_len,kv_len,causal,op,T,H\n"
+      "qkv,gemm,1,4096,12288,bf16,,,,,,,,,,,\n"
+      "qkv_sparse,gemm,4096,4096,12288,fp16,2:4,,,,,,,,,,\n"
+      "decode attn,attention,,,,bf16,,8,32,8,128,1,4096,false,,,\n"
+      "norm,elementwise,,,,bf16,,,,,,,,,rmsnorm,16,4096\n");
+  auto rows = predict_table(*dev, cache, t);
+  ASSERT_EQ(rows.size(), 5u);
+  const auto& h = rows[0];
+  ASSERT_EQ(h.size(), 17u + 5u);
+  EXPECT_EQ(h[17], "pred_ms");
+  EXPECT_EQ(h[18], "pred_cycles");
+  EXPECT_EQ(h[19], "pred_energy_j");
+  EXPECT_EQ(h[20], "bound");
+  EXPECT_EQ(rows[1][0], "qkv");  // unknown column copied unchanged
+  EXPECT_EQ(rows[3][0], "decode attn");
+  for (size_t r = 1; r < rows.size(); ++r) {
+    EXPECT_GT(std::stod(rows[r][17]), 0) << r;
+    EXPECT_GT(std::stod(rows[r][18]), 0) << r;
+    EXPECT_EQ(rows[r][19], "") << "no energy model yet: the column stays empty";
+    EXPECT_EQ(rows[r][21], "") << rows[r][21];
+  }
+  EXPECT_EQ(rows[1][20], "memory");   // M=1 GEMM streams its weights
+  EXPECT_EQ(rows[2][20], "compute");  // M=4096 GEMM is compute bound
+  // cycles = ms × clock
+  EXPECT_NEAR(std::stod(rows[1][18]), std::stod(rows[1][17]) * 1e-3 * 1.98e9, 1.0);
+}
+
+TEST(Predict, WithoutAKindColumnRowsAreGemms) {
+  ConfigStore store;
+  auto dev = make_device(store.load("a100", "hw"), "a100");
+  OpCache cache;
+  auto rows = predict_table(*dev, cache, table_of("M,K,N,dtype\n8192,12288,12288,fp16\n"));
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[1][7], "compute");
+}
+
+TEST(Predict, UnsupportedFormatIsAValueNotAnAbort) {
+  ConfigStore store;
+  auto dev = make_device(store.load("a100", "hw"), "a100");
+  OpCache cache;
+  auto rows = predict_table(*dev, cache, table_of("kind,M,K,N,dtype\ngemm,64,64,64,fp8\ngemm,64,64,64,bf16\n"));
+  EXPECT_EQ(rows[1][8], "unsupported");
+  EXPECT_NE(rows[1][9].find("no fp8 datapath"), std::string::npos);
+  EXPECT_NE(rows[2][5], "");
+}
+
+TEST(Predict, BadValuesAreReportedWithLineAndColumn) {
+  std::string msg = config_error_of([] {
+    ops_from_csv(table_of("kind,M,K,N,dtype\ngemm,1,4096,x,bf16\ngemm,0,1,1,bf17\nconv,1,1,1,bf16\n"));
+  });
+  EXPECT_NE(msg.find("ops.csv:2:13: error: N: 'x' is not a whole number"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("ops.csv:3:6: error: M: '0' is not a whole number between 1 and"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("ops.csv:3:12: error: dtype: 'bf17' is not a dtype"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("did you mean 'bf16'"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("ops.csv:4:1: error: kind: 'conv' is not allowed"), std::string::npos) << msg;
+}
+
+TEST(Predict, MissingColumnsAndMalformedCsv) {
+  std::string msg = config_error_of([] { ops_from_csv(table_of("kind,M,K\ngemm,1,2\n")); });
+  EXPECT_NE(msg.find("column 'N' is required"), std::string::npos) << msg;
+  EXPECT_NE(config_error_of([] { table_of("a,b\n1,2,3\n"); }).find("ops.csv:2:1: error: row has 3 fields"),
+            std::string::npos);
+  EXPECT_NE(config_error_of([] { table_of("a,b\n\"1,2\n"); }).find("unterminated quoted field"), std::string::npos);
+  EXPECT_NE(config_error_of([] { table_of(""); }).find("empty"), std::string::npos);
+  auto t = table_of("a,b\n\"x,\"\"y\"\"\",2\n");
+  EXPECT_EQ(t.rows[0].fields[0].text, "x,\"y\"");
+}
+
+TEST(Predict, AttentionChecksHeadsAndCausality) {
+  std::string msg = config_error_of([] {
+    ops_from_csv(table_of("kind,B,heads,kv_heads,head_dim,q_len,kv_len,causal,dtype\n"
+                          "attention,1,32,5,128,16,8,true,bf16\n"));
+  });
+  EXPECT_NE(msg.find("kv_heads: 32 heads cannot be grouped over 5 kv heads"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("q_len: causal attention needs q_len (16) <= kv_len (8)"), std::string::npos) << msg;
+}
+
+}  // namespace
+}  // namespace xpusim
