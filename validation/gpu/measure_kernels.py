@@ -1,0 +1,927 @@
+#!/usr/bin/env python3
+"""Measure LLM-inference kernels on an NVIDIA GPU for xpusim calibration and validation.
+
+  python3 validation/gpu/measure_kernels.py --out DIR [--quick] [--only SECTIONS]
+        [--gemm-dtypes bf16,fp16,...] [--budget-s SECONDS]
+  python3 validation/gpu/measure_kernels.py --dry-run      # the plan; needs no GPU
+
+SECTIONS: gemm, attention, elementwise, ceilings, e2e (comma separated; default: all).
+Writes DIR/{gemm,attention,elementwise,ceilings,e2e,env}.csv and DIR/log.txt, one row at
+a time (a killed run keeps what it measured). Timing: see README.md beside this file.
+Never changes clocks or any GPU setting; nvidia-smi is only read.
+"""
+import argparse
+import csv
+import datetime
+import gc
+import math
+import os
+import subprocess
+import sys
+import time
+import traceback
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import split as SPLIT  # noqa: E402
+
+MiB = 1 << 20
+ROT_BYTES = 256 * MiB  # rotation set per measurement: > 5x the 50 MB L2 of an H100
+
+# ---------------------------------------------------------------------------------------
+# Shapes. Y[M,N] = X[M,K] @ W[N,K]^T.  (model, layer, K, N); later duplicates of an
+# earlier (K,N) are merged into that row's `also` column.
+MODEL_LAYERS = [
+    ("gpt2", "qkv", 768, 2304), ("gpt2", "attn_out", 768, 768), ("gpt2", "fc1", 768, 3072),
+    ("gpt2", "fc2", 3072, 768), ("gpt2", "lm_head", 768, 50257),
+    ("llama2-7b", "qkv", 4096, 12288), ("llama2-7b", "o_proj", 4096, 4096),
+    ("llama2-7b", "gate_up", 4096, 22016), ("llama2-7b", "down", 11008, 4096),
+    ("llama2-7b", "lm_head", 4096, 32000),
+    ("llama2-13b", "qkv", 5120, 15360), ("llama2-13b", "o_proj", 5120, 5120),
+    ("llama2-13b", "gate_up", 5120, 27648), ("llama2-13b", "down", 13824, 5120),
+    ("llama2-13b", "lm_head", 5120, 32000),
+    ("llama3-8b", "qkv", 4096, 6144), ("llama3-8b", "o_proj", 4096, 4096),
+    ("llama3-8b", "gate_up", 4096, 28672), ("llama3-8b", "down", 14336, 4096),
+    ("llama3-8b", "lm_head", 4096, 128256),
+    ("mistral-7b", "qkv", 4096, 6144), ("mistral-7b", "o_proj", 4096, 4096),
+    ("mistral-7b", "gate_up", 4096, 28672), ("mistral-7b", "down", 14336, 4096),
+    ("mistral-7b", "lm_head", 4096, 32000),
+    ("llama2-70b", "qkv", 8192, 10240), ("llama2-70b", "o_proj", 8192, 8192),
+    ("llama2-70b", "gate_up", 8192, 57344), ("llama2-70b", "down", 28672, 8192),
+    ("llama2-70b", "lm_head", 8192, 32000),
+    ("llama2-70b-tp4", "qkv", 8192, 2560), ("llama2-70b-tp4", "o_proj", 2048, 8192),
+    ("llama2-70b-tp4", "gate_up", 8192, 14336), ("llama2-70b-tp4", "down", 7168, 8192),
+    ("gpt3-175b-tp4", "qkv", 12288, 9216), ("gpt3-175b-tp4", "attn_out", 3072, 12288),
+    ("gpt3-175b-tp4", "fc1", 12288, 12288), ("gpt3-175b-tp4", "fc2", 12288, 12288),
+    ("gpt3-175b-tp4", "lm_head", 12288, 12565),
+]
+M_POW2 = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192]
+M_ODD = [3, 48, 200, 777, 3000]
+M_FP16 = [1, 4, 16, 64, 256, 1024, 4096]
+M_FP32 = [1, 8, 64, 512, 2048]
+M_FP8 = [16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192]
+M_INT8 = [32, 64, 128, 256, 512, 1024, 2048, 4096, 8192]
+M_SP_BF16 = [1, 16, 64, 256, 1024, 4096]
+M_SP_FP16 = [16, 256, 4096]
+FP32_MODELS = {"gpt2", "llama2-7b"}
+SPARSE_MODELS = {"llama2-7b", "llama2-13b", "llama3-8b", "llama2-70b", "llama2-70b-tp4"}
+GEMM_FAMILIES = ["bf16", "fp16", "fp8", "int8", "sparse", "fp32", "tf32"]
+
+
+def unique_kn():
+    seen, out = {}, []
+    for model, layer, k, n in MODEL_LAYERS:
+        if (k, n) in seen:
+            seen[(k, n)]["also"].append(f"{model}:{layer}")
+            continue
+        d = {"model": model, "layer": layer, "K": k, "N": n, "also": []}
+        seen[(k, n)] = d
+        out.append(d)
+    return out
+
+
+def gemm_plan(quick, families):
+    """[(family, shape dict, [M...])] in measurement order."""
+    shapes = unique_kn()
+    plan = []
+    for fam in families:
+        for s in shapes:
+            k, n, model = s["K"], s["N"], s["model"]
+            if fam == "bf16":
+                ms = M_POW2 + M_ODD
+            elif fam == "fp16":
+                ms = M_FP16
+            elif fam in ("fp32", "tf32"):
+                ms = M_FP32 if model in FP32_MODELS else []
+            elif fam == "fp8":
+                ms = M_FP8 if (k % 16 == 0 and n % 16 == 0) else []
+            elif fam == "int8":
+                ms = M_INT8 if (k % 8 == 0 and n % 8 == 0) else []
+            elif fam == "sparse":
+                ok = model in SPARSE_MODELS and n % 32 == 0 and k % 64 == 0 and s["layer"] != "lm_head"
+                ms = M_SP_BF16 if ok else []
+            if quick:
+                keep = {("gpt2", "qkv"), ("llama2-7b", "gate_up"), ("llama2-70b", "down")}
+                ms = [m for m in ms if m in (1, 3, 16, 32, 256, 4096)] if (model, s["layer"]) in keep else []
+            if ms:
+                plan.append((fam, s, sorted(ms)))
+    if "sparse" in families:  # fp16 2:4 on a smaller M set
+        plan += [("sparse_fp16", s, M_SP_FP16 if not quick else [16]) for f, s, _ in list(plan) if f == "sparse"]
+    return plan
+
+
+def attention_plan(quick):
+    cfgs = []
+    heads = [(32, 32), (32, 8)]
+    bs = [1, 4, 16, 64]
+    pre = [128, 512, 1024, 2048, 4096]
+    dec = [128, 512, 1024, 2048, 4096, 8192, 16384, 32768]
+    if quick:
+        bs, pre, dec = [1, 16], [512], [1024, 32768]
+    for h, kvh in heads:
+        for b in bs:
+            for s in pre:
+                cfgs.append(dict(phase="prefill", B=b, heads=h, kv_heads=kvh, head_dim=128, q_len=s, kv_len=s, causal=1))
+            for s in dec:
+                cfgs.append(dict(phase="decode", B=b, heads=h, kv_heads=kvh, head_dim=128, q_len=1, kv_len=s, causal=0))
+    return cfgs
+
+
+EW_OPS = ["rmsnorm", "layernorm", "gelu", "silu_mul", "softmax", "residual_add"]
+EW_H = [768, 4096, 5120, 8192, 11008, 14336]
+EW_T = [1 << i for i in range(15)]  # 1 .. 16384
+
+
+def elementwise_plan(quick):
+    ts, hs = (EW_T, EW_H) if not quick else ([1, 256, 16384], [4096, 14336])
+    return [(op, t, h) for op in EW_OPS for h in hs for t in ts]
+
+
+def ew_bytes(op, t, h, esize=2):
+    if op == "silu_mul":
+        return 3 * t * h * esize
+    if op == "residual_add":
+        return 3 * t * h * esize
+    extra = {"rmsnorm": h, "layernorm": 2 * h}.get(op, 0) * esize
+    return 2 * t * h * esize + extra
+
+
+# ---------------------------------------------------------------------------------------
+def dry_run(args):
+    fams = args.gemm_dtypes.split(",")
+    plan = gemm_plan(args.quick, fams)
+    peak = {"bf16": 700e12, "fp16": 700e12, "fp8": 1300e12, "int8": 1300e12, "sparse": 700e12,
+            "sparse_fp16": 700e12, "fp32": 50e12, "tf32": 350e12}
+    esz = {"bf16": 2, "fp16": 2, "fp8": 1, "int8": 1, "sparse": 2, "sparse_fp16": 2, "fp32": 4, "tf32": 4}
+    tot, rows = 0.0, 0
+    per = {}
+    for fam, s, ms in plan:
+        for m in ms:
+            fl = 2 * m * s["K"] * s["N"]
+            by = esz[fam] * (m * s["K"] + s["K"] * s["N"] + m * s["N"])
+            t = max(fl / peak[fam], by / 3.0e12, 4e-6)
+            cost = 11 * max(args.target_ms * 1e-3, 2 * t) + 0.03
+            tot += cost
+            rows += 1
+            per[fam] = per.get(fam, 0) + cost
+    print(f"gemm: {rows} rows in {len(plan)} groups, est {tot:.0f} s  " +
+          " ".join(f"{k}={v:.0f}s" for k, v in per.items()))
+    counts = {}
+    for fam, s, ms in plan:
+        for m in ms:
+            r = {"kind": "gemm", "M": m, "K": s["K"], "N": s["N"], "model": s["model"]}
+            counts[SPLIT.assign(r)] = counts.get(SPLIT.assign(r), 0) + 1
+    print("  gemm split:", counts)
+    print("  unique (K,N):", len(unique_kn()))
+    at = attention_plan(args.quick)
+    print(f"attention: {len(at)} configs")
+    ew = elementwise_plan(args.quick)
+    print(f"elementwise: {len(ew)} rows")
+
+
+# ---------------------------------------------------------------------------------------
+class Out:
+    """Appends rows to CSVs in the output directory, flushing each row."""
+
+    def __init__(self, d, run_id):
+        self.d, self.run_id, self.files = d, run_id, {}
+        os.makedirs(d, exist_ok=True)
+        self.logf = open(os.path.join(d, "log.txt"), "a")
+
+    def log(self, msg):
+        line = f"[{time.strftime('%H:%M:%S')}] {msg}"
+        print(line, flush=True)
+        self.logf.write(line + "\n")
+        self.logf.flush()
+
+    def row(self, name, row):
+        if "set" not in row and name != "env":
+            row["set"] = SPLIT.assign(row)
+        # no commas inside fields, so that naive CSV readers (the C++ side) stay simple
+        row = {k: (v.replace(",", ";") if isinstance(v, str) else v) for k, v in row.items()}
+        if name not in self.files:
+            path = os.path.join(self.d, name + ".csv")
+            exists = os.path.exists(path) and os.path.getsize(path) > 0
+            f = open(path, "a", newline="")
+            w = csv.DictWriter(f, fieldnames=list(row.keys()), extrasaction="ignore")
+            if not exists:
+                w.writeheader()
+            self.files[name] = (f, w)
+        f, w = self.files[name]
+        w.writerow(row)
+        f.flush()
+
+    def env(self, key, value):
+        self.row("env", {"run_id": self.run_id, "key": key, "value": value})
+
+
+def nvsmi(out, tag):
+    q = ("name,driver_version,pstate,clocks.sm,clocks.mem,clocks.max.sm,clocks.max.mem,"
+         "power.draw,power.limit,temperature.gpu,persistence_mode,compute_mode,memory.used,memory.total")
+    try:
+        r = subprocess.run(["nvidia-smi", f"--query-gpu={q}", "--format=csv,noheader"],
+                           capture_output=True, text=True, timeout=30)
+        vals = [v.strip() for v in r.stdout.strip().split("\n")[0].split(",")]
+        for k, v in zip(q.split(","), vals):
+            out.env(f"nvsmi_{tag}.{k}", v)
+        out.log(f"nvidia-smi {tag}: " + ", ".join(f"{k}={v}" for k, v in zip(q.split(","), vals)
+                                                  if k.startswith(("clocks", "power.draw", "temp", "pstate"))))
+    except Exception as e:  # read-only probe; its absence is not fatal
+        out.log(f"nvidia-smi failed: {e}")
+
+
+# ---------------------------------------------------------------------------------------
+# Everything below needs torch and a GPU.
+torch = F = triton = tl = None
+CAP_STREAM = None
+
+
+def import_gpu():
+    global torch, F, triton, tl, CAP_STREAM
+    import torch as _t
+    import torch.nn.functional as _F
+    import triton as _tr
+    import triton.language as _tl
+    torch, F, triton, tl = _t, _F, _tr, _tl
+    CAP_STREAM = torch.cuda.Stream()
+
+
+class Timer:
+    def __init__(self, args, out):
+        self.args, self.out = args, out
+        self.t0 = time.time()
+
+    def over_budget(self):
+        return self.args.budget_s > 0 and time.time() - self.t0 > self.args.budget_s
+
+    def bench(self, fns, use_graph=True, min_inner=None):
+        """fns: one zero-arg callable per rotation copy; each call launches the kernel(s)
+        under test. Returns per-call stats in ms."""
+        a = self.args
+        nc = len(fns)
+        for f in fns:  # warm-up: algorithm selection, JIT, lazy init
+            f()
+        torch.cuda.synchronize()
+        s, e = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        s.record()
+        for f in fns:
+            f()
+        e.record()
+        e.synchronize()
+        t_est = max(s.elapsed_time(e) / nc, 1e-4)
+        n_inner = max(nc, min_inner or a.min_inner, int(math.ceil(a.target_ms / t_est)))
+        # a graph longer than ~target is only needed to cover the rotation set
+        n_inner = min(n_inner, max(nc, a.max_inner))
+        n_inner = int(math.ceil(n_inner / nc) * nc)
+        times, method = [], None
+        if use_graph and not a.no_graph:
+            g = None
+            try:
+                CAP_STREAM.wait_stream(torch.cuda.current_stream())
+                with torch.cuda.stream(CAP_STREAM):
+                    for f in fns[: min(3, nc)]:
+                        f()
+                torch.cuda.current_stream().wait_stream(CAP_STREAM)
+                torch.cuda.synchronize()
+                g = torch.cuda.CUDAGraph()
+                with torch.cuda.graph(g, stream=CAP_STREAM):
+                    for i in range(n_inner):
+                        fns[i % nc]()
+                g.replay()
+                torch.cuda.synchronize()
+                for _ in range(a.reps):
+                    s.record()
+                    g.replay()
+                    e.record()
+                    e.synchronize()
+                    times.append(s.elapsed_time(e) / n_inner)
+                method = "graph"
+            except Exception as ex:
+                self.out.log(f"  graph capture failed ({type(ex).__name__}: {str(ex)[:200]}); eager timing")
+                times = []
+                torch.cuda.synchronize()
+            finally:
+                del g
+        if not times:
+            for _ in range(a.reps):
+                s.record()
+                for i in range(n_inner):
+                    fns[i % nc]()
+                e.record()
+                e.synchronize()
+                times.append(s.elapsed_time(e) / n_inner)
+            method = "eager"
+        times.sort()
+        med = times[len(times) // 2] if len(times) % 2 else 0.5 * (times[len(times) // 2 - 1] + times[len(times) // 2])
+        p90 = times[min(len(times) - 1, int(math.ceil(0.9 * len(times))) - 1)]
+        return dict(median_ms=f"{med:.6g}", min_ms=f"{times[0]:.6g}", p90_ms=f"{p90:.6g}",
+                    n_inner=n_inner, reps=len(times), timing=method, _med=med)
+
+
+def rot_count(bytes_per_set, lo, hi):
+    return int(min(hi, max(lo, math.ceil(ROT_BYTES / max(bytes_per_set, 1)))))
+
+
+def free_mem():
+    gc.collect()
+    torch.cuda.empty_cache()
+
+
+def relerr(y, ref):
+    y, ref = y.double(), ref.double()
+    return ((y - ref).norm() / ref.norm()).item()
+
+
+# ---------------------------------------------------------------------------------------
+# GEMM
+FAM_DTYPE = {}
+
+
+def gemm_make(fam, n, k, m, ncopy, wcache):
+    """Returns (fns, op description). W copies are cached per group in wcache."""
+    dev = "cuda"
+    if fam in ("bf16", "fp16", "fp32", "tf32"):
+        dt = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32, "tf32": torch.float32}[fam]
+        ws = wcache.setdefault("w", [])
+        while len(ws) < ncopy:
+            ws.append(torch.randn(n, k, device=dev, dtype=dt) * (1.0 / math.sqrt(k)))
+        xs = [torch.randn(m, k, device=dev, dtype=dt) for _ in range(ncopy)]
+        fns = [(lambda x=x, w=w: torch.matmul(x, w.t())) for x, w in zip(xs, ws[:ncopy])]
+        return fns, "x @ w.t() (cuBLAS)"
+    if fam == "fp8":
+        f8 = torch.float8_e4m3fn
+        ws = wcache.setdefault("w", [])
+        while len(ws) < ncopy:
+            ws.append(torch.randn(n, k, device=dev).to(f8))
+        xs = [torch.randn(m, k, device=dev).to(f8) for _ in range(ncopy)]
+        sa = torch.tensor(1.0 / math.sqrt(k), device=dev, dtype=torch.float32)
+        sb = torch.tensor(1.0, device=dev, dtype=torch.float32)
+        fns = [(lambda x=x, w=w: torch._scaled_mm(x, w.t(), scale_a=sa, scale_b=sb, out_dtype=torch.bfloat16))
+               for x, w in zip(xs, ws[:ncopy])]
+        return fns, "torch._scaled_mm(x_e4m3, w_e4m3.t(), per-tensor scales, out bf16)"
+    if fam == "int8":
+        ws = wcache.setdefault("w", [])
+        while len(ws) < ncopy:
+            ws.append(torch.randint(-127, 128, (n, k), device=dev, dtype=torch.int8))
+        xs = [torch.randint(-127, 128, (m, k), device=dev, dtype=torch.int8) for _ in range(ncopy)]
+        fns = [(lambda x=x, w=w: torch._int_mm(x, w.t())) for x, w in zip(xs, ws[:ncopy])]
+        return fns, "torch._int_mm(x_i8, w_i8.t()) -> int32"
+    if fam in ("sparse", "sparse_fp16"):
+        from torch.sparse import to_sparse_semi_structured
+        dt = torch.bfloat16 if fam == "sparse" else torch.float16
+        ws = wcache.setdefault("w", [])
+        while len(ws) < ncopy:
+            w = torch.randn(n, k, device=dev, dtype=dt) * (1.0 / math.sqrt(k))
+            g = w.view(n, k // 4, 4)
+            idx = g.abs().topk(2, dim=-1).indices
+            mask = torch.zeros_like(g, dtype=torch.bool).scatter_(-1, idx, True)
+            ws.append(to_sparse_semi_structured((g * mask).view(n, k)))
+            del w, g, idx, mask
+        xs = [torch.randn(m, k, device=dev, dtype=dt) for _ in range(ncopy)]
+        fns = [(lambda x=x, w=w: F.linear(x, w)) for x, w in zip(xs, ws[:ncopy])]
+        return fns, f"F.linear(x, to_sparse_semi_structured(W)) [{type(ws[0]).__name__}; sparse operand = W]"
+    raise ValueError(fam)
+
+
+def gemm_check(out):
+    """Correctness of each path on one small random shape versus float64."""
+    m, k, n = 64, 512, 256
+    x = torch.randn(m, k, device="cuda")
+    w = torch.randn(n, k, device="cuda") / math.sqrt(k)
+    ref = x.double() @ w.double().t()
+    res = {}
+    for fam in ["bf16", "fp16", "fp32", "tf32", "fp8", "int8", "sparse"]:
+        try:
+            set_tf32(fam == "tf32")
+            if fam in ("bf16", "fp16", "fp32", "tf32"):
+                dt = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(fam, torch.float32)
+                y = x.to(dt) @ w.to(dt).t()
+                res[fam] = relerr(y, ref)
+            elif fam == "fp8":
+                y = torch._scaled_mm(x.to(torch.float8_e4m3fn), (w * 16).to(torch.float8_e4m3fn).t(),
+                                     scale_a=torch.tensor(1.0, device="cuda"),
+                                     scale_b=torch.tensor(1 / 16, device="cuda"), out_dtype=torch.bfloat16)
+                res[fam] = relerr(y, ref)
+            elif fam == "int8":
+                xi = torch.randint(-127, 128, (m, k), device="cuda", dtype=torch.int8)
+                wi = torch.randint(-127, 128, (n, k), device="cuda", dtype=torch.int8)
+                y = torch._int_mm(xi, wi.t())
+                res[fam] = relerr(y, xi.double() @ wi.double().t())
+            elif fam == "sparse":
+                from torch.sparse import to_sparse_semi_structured
+                g = w.to(torch.bfloat16).view(n, k // 4, 4)
+                mask = torch.zeros_like(g, dtype=torch.bool).scatter_(-1, g.abs().topk(2, dim=-1).indices, True)
+                wd = (g * mask).view(n, k)
+                y = F.linear(x.to(torch.bfloat16), to_sparse_semi_structured(wd))
+                res[fam] = relerr(y, x.double() @ wd.double().t())
+        except Exception as e:
+            res[fam] = f"FAIL {type(e).__name__}: {str(e)[:150]}"
+    set_tf32(False)
+    for fam, v in res.items():
+        out.env(f"check_relerr.gemm_{fam}", v if isinstance(v, str) else f"{v:.3g}")
+    out.log("gemm correctness (rel err vs fp64): " + ", ".join(
+        f"{f}={v if isinstance(v, str) else format(v, '.2g')}" for f, v in res.items()))
+
+
+def set_tf32(on):
+    torch.set_float32_matmul_precision("high" if on else "highest")
+
+
+def run_gemm(args, out, tm):
+    fams = args.gemm_dtypes.split(",")
+    gemm_check(out)
+    plan = gemm_plan(args.quick, fams)
+    esz = {"bf16": 2, "fp16": 2, "fp8": 1, "int8": 1, "sparse": 2, "sparse_fp16": 2, "fp32": 4, "tf32": 4}
+    n_done = 0
+    for fam, s, ms in plan:
+        if tm.over_budget():
+            out.log(f"BUDGET: skipping gemm {fam} K={s['K']} N={s['N']} and later groups")
+            break
+        k, n = s["K"], s["N"]
+        dtype_name = {"sparse": "bf16", "sparse_fp16": "fp16"}.get(fam, fam)
+        sparsity = "2:4" if fam.startswith("sparse") else "dense"
+        wbytes = esz[fam] * n * k * (0.5625 if sparsity == "2:4" else 1.0)
+        c_max = rot_count(wbytes + esz[fam] * ms[0] * k, 2, 512)
+        wcache = {}
+        n_fail = 0
+        set_tf32(fam == "tf32")
+        try:
+            for m in ms:
+                if tm.over_budget():
+                    break
+                xbytes = esz[fam] * m * k
+                nc = min(c_max, rot_count(wbytes + xbytes, 2, 512))
+                try:
+                    fns, op = gemm_make(fam, n, k, m, nc, wcache)
+                    r = tm.bench(fns)
+                except torch.cuda.OutOfMemoryError as e:
+                    out.log(f"FAIL gemm {fam} M={m} K={k} N={n}: OOM {str(e)[:120]}")
+                    free_mem()
+                    continue
+                except Exception as e:
+                    out.log(f"FAIL gemm {fam} M={m} K={k} N={n}: {type(e).__name__}: {str(e)[:300]}")
+                    free_mem()
+                    n_fail += 1
+                    if n_fail >= 2 and n_fail == ms.index(m) + 1:
+                        out.log(f"  giving up on gemm {fam} K={k} N={n}: first two M failed")
+                        break
+                    continue
+                fl = 2 * m * k * n
+                ybytes = (4 if fam == "int8" else (2 if fam == "fp8" else esz[fam])) * m * n
+                bmin = xbytes + wbytes + ybytes
+                med = r.pop("_med")
+                row = dict(kind="gemm", M=m, K=k, N=n, dtype=dtype_name, sparsity=sparsity,
+                           model=s["model"], layer=s["layer"], also=";".join(s["also"]), **r,
+                           rot_copies=nc, rot_MB=f"{nc * (wbytes + xbytes) / MiB:.0f}",
+                           flops=fl, bytes_min=int(bmin), tflops=f"{fl / med / 1e9:.4g}",
+                           gbps=f"{bmin / med / 1e6:.5g}", op=op)
+                out.row("gemm", row)
+                n_done += 1
+                if args.verbose or m in (1, 4096) or n_done % 50 == 0:
+                    out.log(f"gemm {fam:11s} M={m:5d} K={k:5d} N={n:6d} {med * 1e3:10.2f} us "
+                            f"{fl / med / 1e9:7.1f} TF/s {bmin / med / 1e6:7.0f} GB/s [{r['timing']} x{r['n_inner']}]")
+                del fns
+        finally:
+            del wcache
+            free_mem()
+    set_tf32(False)
+    out.log(f"gemm done: {n_done} rows")
+
+
+# ---------------------------------------------------------------------------------------
+# Attention
+def run_attention(args, out, tm):
+    from torch.nn.attention import sdpa_kernel, SDPBackend
+    bf = torch.bfloat16
+    # correctness check versus the math backend in fp32
+    try:
+        q = torch.randn(2, 32, 256, 128, device="cuda", dtype=bf)
+        kk = torch.randn(2, 8, 256, 128, device="cuda", dtype=bf)
+        vv = torch.randn(2, 8, 256, 128, device="cuda", dtype=bf)
+        with sdpa_kernel(SDPBackend.FLASH_ATTENTION):
+            y = F.scaled_dot_product_attention(q, kk, vv, is_causal=True, enable_gqa=True)
+        ref = F.scaled_dot_product_attention(q.float(), kk.float().repeat_interleave(4, 1),
+                                             vv.float().repeat_interleave(4, 1), is_causal=True)
+        out.env("check_relerr.sdpa_flash_gqa_causal", f"{relerr(y, ref):.3g}")
+        out.log(f"sdpa flash gqa check rel err {relerr(y, ref):.2g}")
+    except Exception as e:
+        out.log(f"sdpa check failed: {type(e).__name__}: {str(e)[:300]}")
+    gqa_mode = {}
+    for c in attention_plan(args.quick):
+        if tm.over_budget():
+            out.log("BUDGET: skipping remaining attention configs")
+            break
+        B, H, KVH, D, S, L = c["B"], c["heads"], c["kv_heads"], c["head_dim"], c["q_len"], c["kv_len"]
+        causal = bool(c["causal"])
+        qb = B * H * S * D * 2
+        kvb = 2 * B * KVH * L * D * 2
+        if qb * 2 + kvb > 24e9:
+            out.log(f"SKIP attention {c}: {(2 * qb + kvb) / 1e9:.1f} GB does not fit the plan")
+            continue
+        nc = rot_count(qb + kvb, 1, 64)
+        try:
+            qs = [torch.randn(B, H, S, D, device="cuda", dtype=bf) for _ in range(nc)]
+            ks = [torch.randn(B, KVH, L, D, device="cuda", dtype=bf) for _ in range(nc)]
+            vs = [torch.randn(B, KVH, L, D, device="cuda", dtype=bf) for _ in range(nc)]
+            backend = "flash"
+            gqa = KVH != H
+            mode = gqa_mode.get(gqa, "enable_gqa" if gqa else "mha")
+
+            def mk(q, k, v, mode=mode):
+                if mode == "repeat_kv":
+                    rep = H // KVH
+                    k, v = k.repeat_interleave(rep, 1), v.repeat_interleave(rep, 1)  # outside timing
+
+                    def f():
+                        with sdpa_kernel(SDPBackend.FLASH_ATTENTION):
+                            return F.scaled_dot_product_attention(q, k, v, is_causal=causal)
+                    return f
+
+                def f():
+                    with sdpa_kernel(SDPBackend.FLASH_ATTENTION):
+                        return F.scaled_dot_product_attention(q, k, v, is_causal=causal, enable_gqa=gqa)
+                return f
+            try:
+                fns = [mk(q, k, v) for q, k, v in zip(qs, ks, vs)]
+                r = tm.bench(fns)
+            except torch.cuda.OutOfMemoryError:
+                raise
+            except Exception as e:
+                if not gqa or mode == "repeat_kv":
+                    raise
+                out.log(f"flash enable_gqa failed ({type(e).__name__}: {str(e)[:200]}); falling back to repeat_kv")
+                gqa_mode[gqa] = mode = "repeat_kv"
+                fns = [mk(q, k, v, "repeat_kv") for q, k, v in zip(qs, ks, vs)]
+                r = tm.bench(fns)
+            if gqa:
+                backend = "flash+" + mode
+        except Exception as e:
+            out.log(f"FAIL attention {c}: {type(e).__name__}: {str(e)[:300]}")
+            qs = ks = vs = fns = None
+            free_mem()
+            continue
+        med = r.pop("_med")
+        if causal:
+            fl = 4 * B * H * D * (S * (S + 1) // 2)
+        else:
+            fl = 4 * B * H * D * S * L
+        bmin = 2 * qb + kvb
+        row = dict(kind="attention", phase=c["phase"], B=B, heads=H, kv_heads=KVH, head_dim=D, q_len=S,
+                   kv_len=L, causal=int(causal), dtype="bf16", backend=backend, **r, rot_copies=nc,
+                   flops=fl, bytes_min=bmin, tflops=f"{fl / med / 1e9:.4g}", gbps=f"{bmin / med / 1e6:.5g}")
+        out.row("attention", row)
+        out.log(f"attn {c['phase']:7s} B={B:2d} H={H}/{KVH} q={S:5d} kv={L:5d} {med * 1e3:10.2f} us "
+                f"{fl / med / 1e9:7.1f} TF/s {bmin / med / 1e6:7.0f} GB/s [{r['timing']} x{r['n_inner']}]")
+        qs = ks = vs = fns = None
+        free_mem()
+
+
+# ---------------------------------------------------------------------------------------
+# Elementwise: rmsnorm and silu_mul are single Triton kernels (as in vLLM-style stacks).
+_rms_kernel = _silu_kernel = None
+
+
+def build_triton():
+    global _rms_kernel, _silu_kernel
+
+    @triton.jit
+    def rms_kernel(X, W, Y, stride_x, stride_y, H, eps, BLOCK: tl.constexpr):
+        row = tl.program_id(0).to(tl.int64)
+        cols = tl.arange(0, BLOCK)
+        mask = cols < H
+        x = tl.load(X + row * stride_x + cols, mask=mask, other=0.0).to(tl.float32)
+        var = tl.sum(x * x, axis=0) / H
+        rstd = 1.0 / tl.sqrt(var + eps)
+        w = tl.load(W + cols, mask=mask, other=0.0).to(tl.float32)
+        tl.store(Y + row * stride_y + cols, (x * rstd * w).to(Y.dtype.element_ty), mask=mask)
+
+    @triton.jit
+    def silu_kernel(X, Y, H, stride_x, stride_y, BLOCK: tl.constexpr):
+        row = tl.program_id(0).to(tl.int64)
+        cols = tl.program_id(1) * BLOCK + tl.arange(0, BLOCK)
+        mask = cols < H
+        g = tl.load(X + row * stride_x + cols, mask=mask, other=0.0).to(tl.float32)
+        u = tl.load(X + row * stride_x + H + cols, mask=mask, other=0.0).to(tl.float32)
+        y = g / (1.0 + tl.exp(-g)) * u
+        tl.store(Y + row * stride_y + cols, y.to(Y.dtype.element_ty), mask=mask)
+
+    _rms_kernel, _silu_kernel = rms_kernel, silu_kernel
+
+
+def rmsnorm(x, w, eps=1e-6):
+    t, h = x.shape
+    y = torch.empty_like(x)
+    block = triton.next_power_of_2(h)
+    nw = 16 if block >= 8192 else (8 if block >= 2048 else 4)
+    _rms_kernel[(t,)](x, w, y, x.stride(0), y.stride(0), h, eps, BLOCK=block, num_warps=nw)
+    return y
+
+
+def silu_mul(x):
+    t, h2 = x.shape
+    h = h2 // 2
+    y = torch.empty((t, h), device=x.device, dtype=x.dtype)
+    block = 1024
+    _silu_kernel[(t, triton.cdiv(h, block))](x, y, h, x.stride(0), y.stride(0), BLOCK=block, num_warps=4)
+    return y
+
+
+def ew_check(out):
+    x = torch.randn(37, 5120, device="cuda", dtype=torch.bfloat16)
+    w = torch.randn(5120, device="cuda", dtype=torch.bfloat16)
+    xf = x.float()
+    ref = xf * torch.rsqrt(xf.pow(2).mean(-1, keepdim=True) + 1e-6) * w.float()
+    e1 = relerr(rmsnorm(x, w), ref)
+    xx = torch.randn(37, 2 * 5120, device="cuda", dtype=torch.bfloat16)
+    ref2 = F.silu(xx[:, :5120].float()) * xx[:, 5120:].float()
+    e2 = relerr(silu_mul(xx), ref2)
+    out.env("check_relerr.triton_rmsnorm", f"{e1:.3g}")
+    out.env("check_relerr.triton_silu_mul", f"{e2:.3g}")
+    out.log(f"triton rmsnorm rel err {e1:.2g}, silu_mul rel err {e2:.2g}")
+
+
+def run_elementwise(args, out, tm):
+    build_triton()
+    ew_check(out)
+    bf = torch.bfloat16
+    impl = {"rmsnorm": "triton (1 kernel, fp32 accumulate)", "silu_mul": "triton (1 kernel)",
+            "layernorm": "F.layer_norm", "gelu": "F.gelu(approximate='tanh')",
+            "softmax": "torch.softmax(dim=-1)", "residual_add": "a + b"}
+    for op, t, h in elementwise_plan(args.quick):
+        if tm.over_budget():
+            out.log("BUDGET: skipping remaining elementwise rows")
+            break
+        b = ew_bytes(op, t, h)
+        nc = rot_count(b, 1, 64)
+        try:
+            w = torch.randn(h, device="cuda", dtype=bf)
+            bias = torch.randn(h, device="cuda", dtype=bf)
+            if op == "silu_mul":
+                xs = [torch.randn(t, 2 * h, device="cuda", dtype=bf) for _ in range(nc)]
+                fns = [(lambda x=x: silu_mul(x)) for x in xs]
+            elif op == "residual_add":
+                xs = [(torch.randn(t, h, device="cuda", dtype=bf), torch.randn(t, h, device="cuda", dtype=bf))
+                      for _ in range(nc)]
+                fns = [(lambda p=p: p[0] + p[1]) for p in xs]
+            else:
+                xs = [torch.randn(t, h, device="cuda", dtype=bf) for _ in range(nc)]
+                f = {"rmsnorm": lambda x: rmsnorm(x, w), "layernorm": lambda x: F.layer_norm(x, (h,), w, bias, 1e-5),
+                     "gelu": lambda x: F.gelu(x, approximate="tanh"), "softmax": lambda x: torch.softmax(x, dim=-1)}[op]
+                fns = [(lambda x=x, f=f: f(x)) for x in xs]
+            r = tm.bench(fns)
+        except Exception as e:
+            out.log(f"FAIL elementwise {op} T={t} H={h}: {type(e).__name__}: {str(e)[:300]}")
+            xs = fns = None
+            free_mem()
+            continue
+        med = r.pop("_med")
+        out.row("elementwise", dict(kind="elementwise", op=op, T=t, H=h, dtype="bf16", impl=impl[op], **r,
+                                    rot_copies=nc, bytes_min=b, gbps=f"{b / med / 1e6:.5g}"))
+        if args.verbose or t in (1, 16384):
+            out.log(f"ew {op:12s} T={t:5d} H={h:5d} {med * 1e3:9.2f} us {b / med / 1e6:7.0f} GB/s "
+                    f"[{r['timing']} x{r['n_inner']}]")
+        xs = fns = None
+        if b > 64 * MiB:
+            free_mem()
+
+
+# ---------------------------------------------------------------------------------------
+def run_ceilings(args, out, tm):
+    def put(name, value, unit, med, detail):
+        out.row("ceilings", dict(kind="ceiling", name=name, value=f"{value:.6g}", unit=unit,
+                                 median_ms=f"{med:.6g}", detail=detail))
+        out.log(f"ceiling {name:28s} {value:10.4g} {unit}  ({detail})")
+
+    # device-to-device copy and read-only reduction at several sizes; (src, dst) pairs rotate
+    sizes = [64 * MiB, 256 * MiB, 1 << 30, 4 << 30] if not args.quick else [256 * MiB]
+    for size in sizes:
+        try:
+            nc = int(min(8, max(2, math.ceil(512 * MiB / (2 * size)))))
+            srcs = [torch.randn(size // 4, device="cuda", dtype=torch.float32) for _ in range(nc)]
+            dsts = [torch.empty_like(srcs[0]) for _ in range(nc)]
+            r = tm.bench([(lambda s=s, d=d: d.copy_(s)) for s, d in zip(srcs, dsts)], min_inner=2)
+            tag = f"{size >> 20}MiB"
+            put(f"d2d_copy_bw_{tag}", 2 * size / r["_med"] / 1e6, "GB/s", r["_med"],
+                f"dst.copy_(src) of {tag} fp32, {nc} rotating pairs, bytes read+written")
+            r = tm.bench([(lambda s=s: s.sum()) for s in srcs], min_inner=2)
+            put(f"read_reduce_bw_{tag}", size / r["_med"] / 1e6, "GB/s", r["_med"],
+                f"fp32 sum over {tag}, {nc} rotating buffers, bytes read")
+            del srcs, dsts
+            free_mem()
+        except Exception as e:
+            out.log(f"FAIL ceiling copy {size}: {type(e).__name__}: {e}")
+            free_mem()
+    # big matmuls
+    n = 8192
+    for fam in ["bf16", "fp16", "tf32", "fp32", "fp8", "int8"]:
+        try:
+            set_tf32(fam == "tf32")
+            fns, op = gemm_make(fam, n, n, n, 2, {})
+            r = tm.bench(fns, min_inner=2)
+            put(f"matmul_8192_{fam}", 2 * n ** 3 / r["_med"] / 1e9, "TFLOP/s", r["_med"], op)
+            del fns
+            free_mem()
+        except Exception as e:
+            out.log(f"FAIL ceiling matmul {fam}: {type(e).__name__}: {str(e)[:200]}")
+    set_tf32(False)
+    # launch latencies
+    x = torch.randn(1, device="cuda")
+    for _ in range(50):
+        x.add_(1.0)
+    torch.cuda.synchronize()
+    lat = []
+    for _ in range(500 if not args.quick else 50):
+        t0 = time.perf_counter()
+        x.add_(1.0)
+        torch.cuda.synchronize()
+        lat.append(time.perf_counter() - t0)
+    lat.sort()
+    put("launch_sync_latency", lat[len(lat) // 2] * 1e6, "us", lat[len(lat) // 2] * 1e3,
+        "host: 1-element x.add_(1) + torch.cuda.synchronize(), median")
+    s, e = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    nl = 2000
+    ts = []
+    for _ in range(5):
+        s.record()
+        for _ in range(nl):
+            x.add_(1.0)
+        e.record()
+        e.synchronize()
+        ts.append(s.elapsed_time(e) / nl)
+    ts.sort()
+    put("eager_launch_throughput", ts[2] * 1e3, "us/launch", ts[2], f"{nl} back-to-back eager x.add_(1), events")
+    r = tm.bench([lambda: x.add_(1.0)], min_inner=1000)
+    put("graph_tiny_kernel", r["_med"] * 1e3, "us/launch", r["_med"], "CUDA graph of 1000 x.add_(1), per launch")
+    if _rms_kernel is None:
+        build_triton()
+    xw = torch.randn(1, 768, device="cuda", dtype=torch.bfloat16)
+    ww = torch.randn(768, device="cuda", dtype=torch.bfloat16)
+    r = tm.bench([lambda: rmsnorm(xw, ww)], min_inner=1000)
+    put("graph_tiny_triton_kernel", r["_med"] * 1e3, "us/launch", r["_med"], "CUDA graph of 1000 rmsnorm T=1 H=768")
+
+
+# ---------------------------------------------------------------------------------------
+# End-to-end: a plain PyTorch llama-style decoder stack (llama2-7b shapes), bf16.
+def run_e2e(args, out, tm):
+    if _rms_kernel is None:
+        build_triton()
+    from torch.nn.attention import sdpa_kernel, SDPBackend
+    bf = torch.bfloat16
+    H, I, NH, HD = 4096, 11008, 32, 128
+    L = 4 if not args.quick else 2
+    sc = 1.0 / math.sqrt(H)
+    layers = [dict(wqkv=torch.randn(3 * H, H, device="cuda", dtype=bf) * sc,
+                   wo=torch.randn(H, H, device="cuda", dtype=bf) * sc,
+                   wgu=torch.randn(2 * I, H, device="cuda", dtype=bf) * sc,
+                   wd=torch.randn(H, I, device="cuda", dtype=bf) / math.sqrt(I),
+                   g1=torch.ones(H, device="cuda", dtype=bf) + 0.1 * torch.randn(H, device="cuda", dtype=bf),
+                   g2=torch.ones(H, device="cuda", dtype=bf) + 0.1 * torch.randn(H, device="cuda", dtype=bf))
+              for _ in range(L)]
+
+    def rope(pos):
+        inv = 1.0 / (10000 ** (torch.arange(0, HD, 2, device="cuda", dtype=torch.float32) / HD))
+        ang = pos.float()[:, None] * inv[None, :]
+        emb = torch.cat([ang, ang], -1)
+        return emb.cos().to(bf), emb.sin().to(bf)
+
+    def rot_half(t):
+        a, b = t.chunk(2, -1)
+        return torch.cat([-b, a], -1)
+
+    def layer(x, p, B, S, cos, sin, cache, pos0):
+        h = rmsnorm(x, p["g1"])
+        qkv = (h @ p["wqkv"].t()).view(B, S, 3, NH, HD)
+        q, k, v = qkv.unbind(2)
+        q = (q * cos[None, :, None] + rot_half(q) * sin[None, :, None]).transpose(1, 2)
+        k = (k * cos[None, :, None] + rot_half(k) * sin[None, :, None]).transpose(1, 2)
+        v = v.transpose(1, 2)
+        if cache is not None:  # decode: append to the static cache, attend over it
+            kc, vc = cache
+            kc[:, :, pos0:pos0 + S].copy_(k)
+            vc[:, :, pos0:pos0 + S].copy_(v)
+            k, v = kc[:, :, :pos0 + S], vc[:, :, :pos0 + S]
+            causal = False
+        else:
+            causal = True
+        with sdpa_kernel(SDPBackend.FLASH_ATTENTION):
+            a = F.scaled_dot_product_attention(q, k, v, is_causal=causal)
+        x = x + a.transpose(1, 2).reshape(B * S, H) @ p["wo"].t()
+        h = rmsnorm(x, p["g2"])
+        return x + silu_mul(h @ p["wgu"].t()) @ p["wd"].t()
+
+    cases = [("prefill", 1, 512, 0), ("prefill", 1, 2048, 0), ("decode", 1, 1, 1024), ("decode", 16, 1, 1024)]
+    if args.quick:
+        cases = cases[:1] + cases[2:3]
+    for phase, B, S, ctx in cases:
+        try:
+            x0 = torch.randn(B * S, H, device="cuda", dtype=bf)
+            pos = torch.arange(ctx, ctx + S, device="cuda")
+            cos, sin = rope(pos)
+            caches = None
+            if phase == "decode":
+                caches = [(torch.randn(B, NH, ctx + S, HD, device="cuda", dtype=bf),
+                           torch.randn(B, NH, ctx + S, HD, device="cuda", dtype=bf)) for _ in range(L)]
+
+            def fwd():
+                x = x0
+                for i, p in enumerate(layers):
+                    x = layer(x, p, B, S, cos, sin, caches[i] if caches else None, ctx)
+                return x
+            y = fwd()
+            ok = bool(torch.isfinite(y).all().item())
+            r = tm.bench([fwd], min_inner=1)
+            med = r.pop("_med")
+            out.row("e2e", dict(kind="e2e", model="llama2-7b", phase=phase, B=B, q_len=S, kv_len=ctx + S if phase == "decode" else S,
+                                layers=L, total_ms=f"{med:.6g}", per_layer_ms=f"{med / L:.6g}",
+                                min_ms=r["min_ms"], p90_ms=r["p90_ms"], timing=r["timing"], reps=r["reps"],
+                                finite=int(ok),
+                                description="plain PyTorch llama decoder layers (Triton rmsnorm, cuBLAS QKV/O/gate_up/down, "
+                                            "rotate-half RoPE in torch ops, SDPA flash, Triton silu_mul, residual adds); "
+                                            "decode appends K/V to a static cache; no embedding/LM head; whole stack in one "
+                                            "CUDA graph; distinct random weights per layer"))
+            out.log(f"e2e {phase} B={B} S={S} ctx={ctx}: {med:.3f} ms for {L} layers, {med / L:.3f} ms/layer [{r['timing']}]")
+            del caches, x0
+            free_mem()
+        except Exception as e:
+            out.log(f"FAIL e2e {phase} B={B} S={S}: {type(e).__name__}: {str(e)[:300]}")
+            traceback.print_exc()
+            free_mem()
+
+
+# ---------------------------------------------------------------------------------------
+def write_env(out, args):
+    out.env("date_utc", datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    out.env("command", " ".join(sys.argv))
+    p = torch.cuda.get_device_properties(0)
+    out.env("gpu_name", p.name)
+    out.env("compute_capability", f"{p.major}.{p.minor}")
+    out.env("sm_count", p.multi_processor_count)
+    out.env("l2_cache_bytes", getattr(p, "L2_cache_size", "n/a"))
+    out.env("total_memory_bytes", p.total_memory)
+    out.env("torch", torch.__version__)
+    out.env("torch_cuda", torch.version.cuda)
+    out.env("cudnn", torch.backends.cudnn.version())
+    out.env("triton", triton.__version__)
+    out.env("python", sys.version.split()[0])
+    try:
+        r = subprocess.run(["nvcc", "--version"], capture_output=True, text=True, timeout=20)
+        out.env("nvcc", r.stdout.strip().split("\n")[-1])
+    except Exception:
+        pass
+    try:
+        r = subprocess.run(["nvidia-smi"], capture_output=True, text=True, timeout=20)
+        for line in r.stdout.split("\n"):
+            if "CUDA Version" in line:
+                out.env("nvidia_smi_header", " ".join(line.strip("| ").split()))
+    except Exception:
+        pass
+    out.env("timing", f"target_ms={args.target_ms} reps={args.reps} min_inner={args.min_inner} "
+                      f"max_inner={args.max_inner} rot_bytes={ROT_BYTES} quick={int(args.quick)}")
+    out.log(f"GPU {p.name} SMs={p.multi_processor_count} L2={getattr(p, 'L2_cache_size', '?')} "
+            f"torch={torch.__version__} cuda={torch.version.cuda} triton={triton.__version__}")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", default="validation/gpu/data")
+    ap.add_argument("--quick", action="store_true", help="smoke test: few shapes, few repeats")
+    ap.add_argument("--only", default="gemm,attention,elementwise,ceilings,e2e")
+    ap.add_argument("--gemm-dtypes", default=",".join(GEMM_FAMILIES))
+    ap.add_argument("--budget-s", type=float, default=0, help="stop starting new measurements after this")
+    ap.add_argument("--target-ms", type=float, default=2.0, help="GPU time per timed replay")
+    ap.add_argument("--reps", type=int, default=10)
+    ap.add_argument("--min-inner", type=int, default=1)
+    ap.add_argument("--max-inner", type=int, default=2000)
+    ap.add_argument("--no-graph", action="store_true")
+    ap.add_argument("--verbose", action="store_true")
+    ap.add_argument("--dry-run", action="store_true")
+    args = ap.parse_args()
+    if args.quick:
+        args.target_ms, args.reps, args.max_inner = min(args.target_ms, 0.5), min(args.reps, 3), min(args.max_inner, 400)
+    if args.dry_run:
+        return dry_run(args)
+    import_gpu()
+    run_id = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "_" + args.only.replace(",", "+")
+    out = Out(args.out, run_id)
+    tm = Timer(args, out)
+    torch.manual_seed(0)
+    write_env(out, args)
+    nvsmi(out, "start")
+    sections = {"gemm": run_gemm, "attention": run_attention, "elementwise": run_elementwise,
+                "ceilings": run_ceilings, "e2e": run_e2e}
+    for name in args.only.split(","):
+        t0 = time.time()
+        out.log(f"=== {name} ===")
+        try:
+            sections[name](args, out, tm)
+        except Exception as e:
+            out.log(f"SECTION {name} FAILED: {type(e).__name__}: {e}")
+            traceback.print_exc()
+            free_mem()
+        out.env(f"section_seconds.{name}", f"{time.time() - t0:.1f}")
+        nvsmi(out, f"after_{name}")
+    out.log(f"total {time.time() - tm.t0:.1f} s")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,88 @@
+#!/usr/bin/env python3
+"""Deterministic calibration/holdout split for the measured GPU kernel dataset.
+
+The rule is fixed here, before any model fitting, and must never change afterwards
+(changing it would leak holdout rows into calibration). It depends only on the shape
+columns of a row, never on its timing, so re-measuring gives the same split.
+
+Rule (per row kind):
+  gemm        holdout if the shape belongs to a held-out model (llama2-13b: every one of
+              its projections, all M, all dtypes), or M is not a power of two (the "odd M"
+              rows test interpolation between the calibration grid), or
+              sha1("gemm|K|N|M") % 100 < 10.  The key leaves dtype out, so all dtypes of one
+              shape land on the same side.
+  attention   holdout if sha1("attention|B|heads|kv_heads|head_dim|q_len|kv_len|causal") % 100 < 30.
+  elementwise holdout if H == 5120 (llama2-13b's width, held out as a whole) or
+              sha1("elementwise|op|T|H") % 100 < 15.
+  ceiling     always calibration (they set the peak rates).
+  e2e         always holdout (end-to-end validation only).
+
+Usage: python3 split.py DIR   re-derives the `set` column of every CSV in DIR, checks it
+against the stored one and prints the counts.
+"""
+import csv
+import hashlib
+import os
+import sys
+
+HOLDOUT_MODELS = {"llama2-13b"}
+HOLDOUT_H = {5120}
+
+
+def _h(key: str) -> int:
+    return int(hashlib.sha1(key.encode()).hexdigest()[:8], 16) % 100
+
+
+def _is_pow2(v: int) -> bool:
+    return v > 0 and (v & (v - 1)) == 0
+
+
+def assign(row: dict) -> str:
+    kind = row["kind"]
+    if kind == "gemm":
+        m, k, n = int(row["M"]), int(row["K"]), int(row["N"])
+        if row.get("model") in HOLDOUT_MODELS:
+            return "holdout"
+        if not _is_pow2(m):
+            return "holdout"
+        return "holdout" if _h(f"gemm|{k}|{n}|{m}") < 10 else "calibration"
+    if kind == "attention":
+        key = "attention|{B}|{heads}|{kv_heads}|{head_dim}|{q_len}|{kv_len}|{causal}".format(**row)
+        return "holdout" if _h(key) < 30 else "calibration"
+    if kind == "elementwise":
+        if int(row["H"]) in HOLDOUT_H:
+            return "holdout"
+        return "holdout" if _h(f"elementwise|{row['op']}|{row['T']}|{row['H']}") < 15 else "calibration"
+    if kind == "ceiling":
+        return "calibration"
+    if kind == "e2e":
+        return "holdout"
+    raise ValueError(f"unknown kind {kind!r}")
+
+
+def main(argv):
+    if len(argv) != 2:
+        print(__doc__)
+        return 2
+    d = argv[1]
+    bad = 0
+    for name in sorted(os.listdir(d)):
+        if not name.endswith(".csv") or name.startswith("env"):
+            continue
+        with open(os.path.join(d, name)) as f:
+            rows = list(csv.DictReader(f))
+        counts = {}
+        for r in rows:
+            s = assign(r)
+            if r.get("set") and r["set"] != s:
+                bad += 1
+            counts[s] = counts.get(s, 0) + 1
+        print(f"{name}: {len(rows)} rows  " + "  ".join(f"{k}={v}" for k, v in sorted(counts.items())))
+    if bad:
+        print(f"MISMATCH: {bad} rows have a stored set that differs from the rule")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
