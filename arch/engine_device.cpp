@@ -3,16 +3,37 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace xpusim {
 
 EngineDevice::EngineDevice(std::string name, std::string family, std::string fingerprint, EngineSpec spec,
-                           double clock_hz, double capacity_bytes)
+                           double clock_hz, double capacity_bytes, std::optional<LinkConfig> link)
     : name_(std::move(name)),
       family_(std::move(family)),
       fingerprint_(std::move(fingerprint)),
       spec_(std::move(spec)),
+      link_(std::move(link)),
       clock_hz_(clock_hz),
-      capacity_(capacity_bytes) {}
+      capacity_(capacity_bytes) {
+  XPUSIM_ASSERT(spec_.levels.size() == 1, "first-slice devices have one main-memory level");
+  if (link_) spec_.levels.push_back({"link", 0, link_->bw_bytes_per_s, 0});
+}
+
+UnitChoice EngineDevice::unit_for(const Op& op) const {
+  if (op.kind == OpKind::kCollective) {
+    if (!link_) return UnitChoice{false, "no link between devices is configured (link.bw)", "", 0};
+    return UnitChoice{true, "", "link", 0};
+  }
+  const bool sparse_format = op.kind == OpKind::kGemm &&
+                             (op.wformat == WeightFormat::kCsr || op.wformat == WeightFormat::kBitmap);
+  if (sparse_format) {
+    const double v = vector_flops_per_s(op);
+    if (v <= 0) return UnitChoice{false, "no vector unit is modelled for sparse-format GEMMs", "", 0};
+    return UnitChoice{true, "", "vector(sparse)", v};
+  }
+  return choose_unit(op);
+}
 
 Evaluation EngineDevice::run(const std::vector<Op>& ops) {
   Evaluation ev;
@@ -20,19 +41,29 @@ Evaluation EngineDevice::run(const std::vector<Op>& ops) {
   std::vector<std::string> units;
   work.reserve(ops.size());
   for (const auto& op : ops) {
-    UnitChoice u = choose_unit(op);
+    UnitChoice u = unit_for(op);
     if (!u.ok) {
       ev.ok = false;
       ev.reason = fmt::format("{} cannot run {} ({}): {}", name_, op.name, dtype_name(op.dtype), u.reason);
       return ev;
     }
     OpWork w;
-    w.compute_s = op.flops > 0 ? op.flops / u.flops_per_s : 0.0;
-    // First slice: every operand streams from the outermost memory level once (the minimum
-    // traffic); on-chip reuse and cache levels arrive with the detailed models.
     w.bytes_per_level.assign(spec_.levels.size(), 0.0);
-    w.bytes_per_level.back() = op.total_bytes();
     w.overhead_s = launch_overhead_s(op);
+    if (op.kind == OpKind::kCollective) {
+      // Alpha-beta ring model: the wire bytes stream over the link, each step pays its latency.
+      const WireCost wire = collective_wire(op);
+      w.bytes_per_level[1] = wire.bytes;
+      w.overhead_s += wire.steps * link_->latency_s;
+    } else {
+      w.compute_s = op.flops > 0 ? op.flops / u.flops_per_s : 0.0;
+      // Dequantising weights runs on the vector unit alongside the matrix unit (pipelined kernels).
+      if (op.dequant_flops > 0 && vector_flops_per_s(op) > 0)
+        w.compute_s = std::max(w.compute_s, op.dequant_flops / vector_flops_per_s(op));
+      // First slice: every operand streams from main memory once (the minimum traffic); on-chip
+      // reuse and cache levels arrive with the detailed models.
+      w.bytes_per_level[0] = op.total_bytes();
+    }
     work.push_back(std::move(w));
     units.push_back(u.unit);
   }
@@ -68,7 +99,7 @@ UnitChoice matrix_unit(const DtypeRates& rates, const Op& op, double clocks_per_
     u.reason = fmt::format("the {} has no {} datapath", unit, dtype_name(op.dtype));
     return u;
   }
-  if (op.sparse_2_4 && rates.sparse_2_4) per_clk *= 2;
+  if (op.kind == OpKind::kGemm && op.wformat == WeightFormat::kSparse24 && rates.sparse_2_4) per_clk *= 2;
   u.flops_per_s = per_clk * clocks_per_s;
   return u;
 }

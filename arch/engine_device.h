@@ -4,7 +4,10 @@
 
 #include <string>
 
+#include <optional>
+
 #include "arch/device.h"
+#include "arch/link_config.h"
 
 namespace xpusim {
 
@@ -17,8 +20,9 @@ struct UnitChoice {
 
 class EngineDevice : public Device {
  public:
+  // spec.levels[0] is main memory. With a link, collectives travel on it as a second level.
   EngineDevice(std::string name, std::string family, std::string fingerprint, EngineSpec spec, double clock_hz,
-               double capacity_bytes);
+               double capacity_bytes, std::optional<LinkConfig> link = std::nullopt);
   const std::string& name() const override { return name_; }
   const std::string& family() const override { return family_; }
   double clock_hz() const override { return clock_hz_; }
@@ -29,10 +33,15 @@ class EngineDevice : public Device {
  protected:
   virtual UnitChoice choose_unit(const Op& op) const = 0;
   virtual double launch_overhead_s(const Op& op) const = 0;
+  // The vector/SIMD unit's FP32 rate: runs weight dequantisation beside the matrix unit and
+  // sparse-format (CSR, bitmap) GEMMs, which have no matrix-unit path. 0 = not modelled.
+  virtual double vector_flops_per_s(const Op&) const { return 0; }
 
  private:
   std::string name_, family_, fingerprint_;
+  UnitChoice unit_for(const Op& op) const;
   EngineSpec spec_;
+  std::optional<LinkConfig> link_;
   double clock_hz_;
   double capacity_;
 };

@@ -27,6 +27,17 @@ std::string ctx_label(const PointResult& p) {
   return fmt::format("{}", p.prompt);
 }
 
+// "int8 kv:fp8 2:4 tp4 pp2": the options that differ from the plain baseline.
+std::string setup_label(const PointResult& p) {
+  std::string out = p.quant;
+  if (p.kv_quant != "bf16" && p.kv_quant != "fp16") out += " kv:" + p.kv_quant;
+  if (p.prune != "none" && !p.prune.empty()) out += " " + p.prune;
+  if (p.tp > 1) out += fmt::format(" tp{}", p.tp);
+  if (p.pp > 1) out += fmt::format(" pp{}", p.pp);
+  if (p.ep > 1) out += fmt::format(" ep{}", p.ep);
+  return out;
+}
+
 std::string json_number_or_null_csv(const std::optional<double>& v, double scale) {
   return v ? fmt::format("{:.9g}", *v * scale) : "";
 }
@@ -42,6 +53,13 @@ nlohmann::ordered_json point_to_json(const PointResult& p) {
   j["prompt"] = p.prompt;
   j["ctx"] = p.ctx;
   if (p.phase == "generate") j["gen"] = p.gen;
+  j["quant"] = p.quant;
+  j["kv_quant"] = p.kv_quant;
+  j["prune"] = p.prune;
+  j["tp"] = p.tp;
+  j["pp"] = p.pp;
+  j["ep"] = p.ep;
+  j["devices"] = p.devices;
   j["ok"] = p.ok;
   if (!p.ok) {
     j["error"] = p.reason;
@@ -58,8 +76,13 @@ nlohmann::ordered_json point_to_json(const PointResult& p) {
   j["energy_j"] = nullptr;     // no energy model yet: never a made-up figure
   j["avg_power_w"] = nullptr;
   j["bound"] = p.bound;
-  j["weight_bytes"] = p.weight_bytes;
+  j["weight_bytes"] = p.weight_bytes;  // per device
   j["kv_cache_bytes"] = p.kv_bytes;
+  j["activation_bytes"] = p.activation_bytes;
+  if (p.pp > 1) {
+    j["microbatches"] = p.microbatches;
+    j["pipeline_bubble"] = p.bubble;
+  }
   nlohmann::ordered_json ops = nlohmann::ordered_json::array();
   for (const auto& r : p.ops) {
     nlohmann::ordered_json o;
@@ -83,18 +106,19 @@ nlohmann::ordered_json point_to_json(const PointResult& p) {
 }
 
 void print_table(const ExperimentResult& r, std::ostream& out) {
-  out << fmt::format("{} — {}\n", r.config.name, r.config.description.empty() ? r.config.model : r.config.description);
-  out << fmt::format("{:<12} {:<12} {:<9} {:>5} {:>10} {:>12} {:>12} {:<8}\n", "hw", "model", "phase", "batch",
-                     "tokens", "latency_ms", "tokens/s", "bound");
-  out << std::string(86, '-') << "\n";
+  if (r.config.description.empty()) out << fmt::format("{}: {}\n", r.config.name, r.config.model);
+  else out << fmt::format("{}: {}\n", r.config.name, r.config.description);
+  out << fmt::format("{:<12} {:<12} {:<14} {:<9} {:>5} {:>10} {:>12} {:>12} {:<8}\n", "hw", "model", "setup", "phase",
+                     "batch", "tokens", "latency_ms", "tokens/s", "bound");
+  out << std::string(101, '-') << "\n";
   for (const auto& p : r.points) {
     if (!p.ok) {
-      out << fmt::format("{:<12} {:<12} {:<9} {:>5} {:>10} {}\n", p.hw, p.model, p.phase, p.batch, ctx_label(p),
-                         "n/a: " + p.reason);
+      out << fmt::format("{:<12} {:<12} {:<14} {:<9} {:>5} {:>10} {}\n", p.hw, p.model, setup_label(p), p.phase,
+                         p.batch, ctx_label(p), "n/a: " + p.reason);
       continue;
     }
-    out << fmt::format("{:<12} {:<12} {:<9} {:>5} {:>10} {:>12.3f} {:>12.1f} {:<8}", p.hw, p.model, p.phase, p.batch,
-                       ctx_label(p), p.latency_s * 1e3, p.tokens_per_s, p.bound);
+    out << fmt::format("{:<12} {:<12} {:<14} {:<9} {:>5} {:>10} {:>12.3f} {:>12.1f} {:<8}", p.hw, p.model,
+                       setup_label(p), p.phase, p.batch, ctx_label(p), p.latency_s * 1e3, p.tokens_per_s, p.bound);
     if (p.ttft_s) out << fmt::format("  ttft {:.2f} ms, tpot {:.3f} ms", *p.ttft_s * 1e3, *p.tpot_s * 1e3);
     out << "\n";
   }
@@ -106,14 +130,15 @@ void print_json_lines(const ExperimentResult& r, std::ostream& out) {
 
 void print_csv(const ExperimentResult& r, std::ostream& out) {
   out << "hw,model,phase,batch,prompt,ctx,gen,ok,latency_ms,tokens_per_s,ttft_ms,tpot_ms,energy_j,avg_power_w,bound,"
-         "error\n";
+         "error,quant,kv_quant,prune,tp,pp,ep\n";
   for (const auto& p : r.points) {
     out << fmt::format("{},{},{},{},{},{},{},{},", csv_escape(p.hw), csv_escape(p.model), p.phase, p.batch, p.prompt,
                        p.ctx, p.gen, p.ok ? "true" : "false");
     if (p.ok) out << fmt::format("{:.9g},{:.9g},", p.latency_s * 1e3, p.tokens_per_s);
     else out << ",,";
     out << json_number_or_null_csv(p.ttft_s, 1e3) << ',' << json_number_or_null_csv(p.tpot_s, 1e3) << ",,,"
-        << p.bound << ',' << csv_escape(p.reason) << "\n";
+        << p.bound << ',' << csv_escape(p.reason) << ',' << p.quant << ',' << p.kv_quant << ',' << csv_escape(p.prune)
+        << ',' << p.tp << ',' << p.pp << ',' << p.ep << "\n";
   }
 }
 

@@ -1,4 +1,5 @@
-// Experiment resolution and point evaluation (prefill, decode and generate).
+// Experiment resolution and point evaluation (prefill, decode and generate), with compression,
+// parallelism, the pipeline schedule and the per-device memory check.
 #include "sim/experiment.h"
 
 #include <fmt/format.h>
@@ -26,8 +27,22 @@ const Schema<ExperimentConfig>& schema() {
     s.integer("ctx", "512", Range{1, 1 << 24}, "context length of a decode step (keys attended over)",
               &ExperimentConfig::ctx);
     s.integer("gen", "128", Range{1, 1 << 20}, "new tokens per sequence (generate)", &ExperimentConfig::gen);
-    s.choice("dtype", "bf16", dtype_names(), "number format of weights, activations and KV cache",
-             &ExperimentConfig::dtype);
+    s.choice("quant", "bf16", quant_scheme_names(),
+             "quantisation: bf16, fp16, fp8 (e4m3 W8A8), int8 (W8A8), w8a16, w4a16 (group 128)",
+             &ExperimentConfig::quant);
+    s.choice("kv_quant", "auto", {"auto", "bf16", "fp16", "int8", "fp8"},
+             "KV-cache format; auto = the activations' 16-bit format", &ExperimentConfig::kv_quant);
+    s.text("prune", "none", "pruning: none, 2:4, unstructured:D[:csr|bitmap], heads:F, ffn:F, layers:F",
+           &ExperimentConfig::prune);
+    s.choice("attention", "fused", {"fused", "unfused"},
+             "fused (flash-style) attention, or Q·Kᵀ, softmax and P·V as separate kernels",
+             &ExperimentConfig::attention);
+    s.integer("tp", "1", Range{0, 4096}, "tensor-parallel degree; 0 = the smallest that fits in memory",
+              &ExperimentConfig::tp);
+    s.integer("pp", "1", Range{1, 4096}, "pipeline-parallel stages", &ExperimentConfig::pp);
+    s.integer("ep", "1", Range{1, 4096}, "expert-parallel degree (MoE): 1, or equal to tp", &ExperimentConfig::ep);
+    s.integer("microbatches", "0", Range{0, 1 << 20}, "pipeline micro-batches; 0 = min(batch, pp)",
+              &ExperimentConfig::microbatches);
     return s;
   }();
   return s;
@@ -35,24 +50,29 @@ const Schema<ExperimentConfig>& schema() {
 
 const std::vector<std::string> kPhases = {"prefill", "decode", "generate"};
 
-// Accumulates a pass's ops into per-name records (generate sums many passes).
+// The 16-bit format the non-GEMM work runs in under a scheme.
+DType base_format(const QuantScheme& q) { return q.activations == DType::kFp16 ? DType::kFp16 : DType::kBf16; }
+
+// Accumulates a pass's ops into per-name records and per-stage times.
 void accumulate(std::vector<OpRecord>& records, const std::vector<Op>& ops, const std::vector<OpResult>& results,
-                double& latency, std::map<std::string, double>& bound_time) {
+                int64_t times, std::vector<double>& stage_time, std::map<std::string, double>& bound_time) {
   for (size_t i = 0; i < ops.size(); ++i) {
     const double t = results[i].time_s * double(ops[i].repeat);
-    latency += t;
-    bound_time[std::string(bound_name(results[i].bound))] += t;
+    stage_time[ops[i].stage] += t;
+    bound_time[std::string(bound_name(results[i].bound))] += t * double(times);
     auto it = std::find_if(records.begin(), records.end(), [&](const OpRecord& r) { return r.op.name == ops[i].name; });
     if (it == records.end()) {
-      records.push_back({ops[i], results[i], t, ops[i].repeat});
+      records.push_back({ops[i], results[i], t * double(times), ops[i].repeat * times});
     } else {
-      it->total_s += t;
-      it->count += ops[i].repeat;
+      it->total_s += t * double(times);
+      it->count += ops[i].repeat * times;
       it->op = ops[i];  // keep the latest shape (the longest context, for generate)
       it->result = results[i];
     }
   }
 }
+
+std::string gib(double bytes) { return fmt::format("{:.1f} GiB", bytes / double(1 << 30)); }
 
 }  // namespace
 
@@ -69,62 +89,159 @@ ExperimentConfig parse_experiment(const CfgNode& tree, ErrorList& errors) {
   return cfg;
 }
 
-PointResult evaluate_point(Device& device, OpCache& cache, const ModelConfig& model, const std::string& phase,
-                           int64_t batch, int64_t prompt, int64_t ctx, int64_t gen, DType dtype) {
+PointSpec point_spec(const ExperimentConfig& cfg, const CfgNode& tree, ErrorList& errors) {
+  auto loc = [&](const char* key) {
+    const CfgNode* n = tree.find(key);
+    return n ? n->loc : SourceLoc{tree.loc.file, 0, 0};
+  };
+  PointSpec p;
+  p.batch = cfg.batch;
+  p.prompt = cfg.prompt;
+  p.ctx = cfg.ctx;
+  p.gen = cfg.gen;
+  if (auto q = parse_quant(cfg.quant)) p.quant = *q;
+  p.kv_dtype = cfg.kv_quant == "auto" || cfg.kv_quant.empty() ? base_format(p.quant)
+                                                                : parse_kv_quant(cfg.kv_quant).value_or(DType::kBf16);
+  std::string why;
+  if (auto pr = parse_prune(cfg.prune, &why)) p.prune = *pr;
+  else errors.add(loc("prune"), "prune", why);
+  p.fused_attention = cfg.attention != "unfused";
+  p.tp = static_cast<int>(cfg.tp);
+  p.pp = static_cast<int>(cfg.pp);
+  p.ep = static_cast<int>(cfg.ep);
+  p.microbatches = static_cast<int>(cfg.microbatches);
+  return p;
+}
+
+PointResult evaluate_point(Device& device, OpCache& cache, const ModelConfig& base_model, const PointSpec& spec) {
+  const ModelConfig model = apply_structured_pruning(base_model, spec.prune);
   PointResult p;
   p.hw = device.name();
-  p.model = model.name;
-  p.phase = phase;
-  p.batch = batch;
-  p.prompt = phase == "decode" ? 0 : prompt;
-  p.ctx = phase == "decode" ? ctx : phase == "generate" ? prompt + gen : prompt;
-  p.gen = phase == "generate" ? gen : 0;
+  p.model = base_model.name;
+  p.phase = spec.phase;
+  p.batch = spec.batch;
+  p.prompt = spec.phase == "decode" ? 0 : spec.prompt;
+  p.ctx = spec.phase == "decode" ? spec.ctx : spec.phase == "generate" ? spec.prompt + spec.gen : spec.prompt;
+  p.gen = spec.phase == "generate" ? spec.gen : 0;
+  p.quant = spec.quant.name;
+  p.kv_quant = std::string(dtype_name(spec.kv_dtype));
+  p.prune = spec.prune.text;
   p.capacity_bytes = device.memory_capacity_bytes();
+  p.pp = spec.pp;
+  p.ep = spec.ep;
   auto fail = [&](std::string why) {
     p.ok = false;
     p.reason = std::move(why);
     return p;
   };
-  if (model.family == "bert" && phase != "prefill")
+  if (model.family == "bert" && spec.phase != "prefill")
     return fail(fmt::format("{} is encoder-only: it has a prefill (encode) phase only", model.name));
   if (p.ctx > model.max_positions)
     return fail(fmt::format("context {} exceeds the model's {} positions", p.ctx, model.max_positions));
 
-  p.weight_bytes = model_weight_bytes(model, dtype);
-  p.kv_bytes = kv_cache_bytes(model, batch, p.ctx, dtype);
-  if (p.weight_bytes + p.kv_bytes > p.capacity_bytes) {
-    return fail(fmt::format("does not fit: weights {:.1f} GiB + KV cache {:.1f} GiB > {:.1f} GiB of device memory",
-                            p.weight_bytes / (1 << 30), p.kv_bytes / (1 << 30), p.capacity_bytes / (1 << 30)));
+  ForwardShape shape;
+  shape.dtype = base_format(spec.quant);
+  shape.kv_dtype = spec.kv_dtype;
+  shape.fused_attention = spec.fused_attention;
+  shape.pp = spec.pp;
+  shape.ep = spec.ep;
+  const int m = spec.microbatches > 0 ? spec.microbatches : static_cast<int>(std::min<int64_t>(spec.batch, spec.pp));
+  p.microbatches = m;
+  const int64_t micro = (spec.batch + m - 1) / m;
+  const double linear_bytes = linear_bytes_per_param(spec.quant, spec.prune);
+
+  // Memory per device, at the largest context of the point, for the whole batch in flight.
+  auto need_for = [&](int tp) {
+    ForwardShape s = shape;
+    s.tp = tp;
+    s.batch = spec.batch;
+    s.q_len = spec.phase == "decode" ? 1 : spec.prompt;
+    s.kv_len = p.ctx;
+    return memory_need(model, s, p.ctx, linear_bytes);
+  };
+  int tp = spec.tp;
+  if (tp == 0) {
+    for (int cand = 1; cand <= 4096 && tp == 0; cand *= 2) {
+      ForwardShape s = shape;
+      s.tp = cand;
+      if (!check_parallelism(model, s).empty()) {
+        if (cand > model.heads) break;
+        continue;
+      }
+      if (need_for(cand).total() <= p.capacity_bytes) tp = cand;
+    }
+    if (tp == 0) return fail(fmt::format("does not fit at any tensor-parallel degree that divides the heads"));
+  }
+  shape.tp = tp;
+  p.tp = tp;
+  p.devices = (spec.ep > 1 && tp == 1 ? spec.ep : tp) * spec.pp;
+  if (std::string why = check_parallelism(model, shape); !why.empty()) return fail(why);
+
+  const MemoryNeed need = need_for(tp);
+  p.weight_bytes = need.weights;
+  p.kv_bytes = need.kv_cache;
+  p.activation_bytes = need.activations;
+  if (need.total() > p.capacity_bytes) {
+    std::string hint;
+    for (int cand = tp * 2; cand <= 4096; cand *= 2) {
+      ForwardShape s = shape;
+      s.tp = cand;
+      if (!check_parallelism(model, s).empty()) break;
+      if (need_for(cand).total() <= p.capacity_bytes) {
+        hint = fmt::format("; --tp {} would fit", cand);
+        break;
+      }
+    }
+    return fail(fmt::format("does not fit: weights {} + KV cache {} + activations {} > {} of device memory{}",
+                            gib(need.weights), gib(need.kv_cache), gib(need.activations), gib(p.capacity_bytes),
+                            hint));
   }
 
   std::map<std::string, double> bound_time;
-  auto pass = [&](const ForwardShape& s, double& latency) -> bool {
+  // One forward pass of `m` micro-batches through the pipeline: every stage works on each
+  // micro-batch in turn, so the pass takes the sum of the stages plus (m - 1) of the slowest.
+  auto pass = [&](int64_t q_len, int64_t kv_len, bool prefill, double& latency) -> bool {
+    ForwardShape s = shape;
+    s.batch = micro;
+    s.q_len = q_len;
+    s.kv_len = kv_len;
+    s.prefill = prefill;
     auto ops = build_forward(model, s);
+    apply_compression(ops, spec.quant, spec.prune);
     Evaluation ev = cache.run(device, ops);
     if (!ev.ok) {
       fail(ev.reason);
       return false;
     }
-    accumulate(p.ops, ops, ev.results, latency, bound_time);
+    std::vector<double> stage_time(static_cast<size_t>(spec.pp), 0.0);
+    accumulate(p.ops, ops, ev.results, m, stage_time, bound_time);
+    double sum = 0, slowest = 0;
+    for (double t : stage_time) {
+      sum += t;
+      slowest = std::max(slowest, t);
+    }
+    const double t = sum + double(m - 1) * slowest;
+    latency += t;
+    p.bubble = t > 0 ? 1.0 - double(m) * sum / (double(spec.pp) * t) : 0.0;
     return true;
   };
 
-  if (phase == "prefill") {
-    if (!pass({batch, prompt, prompt, true, dtype}, p.latency_s)) return p;
-    p.tokens_per_s = double(batch * prompt) / p.latency_s;
-  } else if (phase == "decode") {
-    if (!pass({batch, 1, ctx, false, dtype}, p.latency_s)) return p;
-    p.tokens_per_s = double(batch) / p.latency_s;
+  if (spec.phase == "prefill") {
+    if (!pass(spec.prompt, spec.prompt, true, p.latency_s)) return p;
+    p.tokens_per_s = double(spec.batch * spec.prompt) / p.latency_s;
+  } else if (spec.phase == "decode") {
+    if (!pass(1, spec.ctx, false, p.latency_s)) return p;
+    p.tokens_per_s = double(spec.batch) / p.latency_s;
   } else {
     double ttft = 0, decode = 0;
-    if (!pass({batch, prompt, prompt, true, dtype}, ttft)) return p;
+    if (!pass(spec.prompt, spec.prompt, true, ttft)) return p;
     // Exact: every step is timed at its own context (the GEMMs hit the op cache after the first).
-    for (int64_t i = 1; i <= gen; ++i)
-      if (!pass({batch, 1, prompt + i, false, dtype}, decode)) return p;
+    for (int64_t i = 1; i <= spec.gen; ++i)
+      if (!pass(1, spec.prompt + i, false, decode)) return p;
     p.ttft_s = ttft;
-    p.tpot_s = decode / double(gen);
+    p.tpot_s = decode / double(spec.gen);
     p.latency_s = ttft + decode;
-    p.tokens_per_s = double(batch * gen) / p.latency_s;
+    p.tokens_per_s = double(spec.batch * spec.gen) / p.latency_s;
   }
   auto top = std::max_element(bound_time.begin(), bound_time.end(),
                               [](const auto& a, const auto& b) { return a.second < b.second; });
@@ -142,6 +259,7 @@ ExperimentResult ExperimentRunner::run(CfgNode tree, const RunOverrides& overrid
     else apply_override(tree, s, errors);
   }
   ExperimentConfig cfg = parse_experiment(tree, errors);
+  PointSpec base = point_spec(cfg, tree, errors);
   errors.throw_if_any();
   out.config = cfg;
   out.resolved.push_back({"experiment", cfg.name, tree});
@@ -180,11 +298,12 @@ ExperimentResult ExperimentRunner::run(CfgNode tree, const RunOverrides& overrid
   }
   if (!issues.empty()) throw ConfigError(issues);
 
-  const DType dtype = *parse_dtype(cfg.dtype);
   const size_t total = devices.size() * cfg.phases.size();
   for (auto& dev : devices) {
     for (const auto& phase : cfg.phases) {
-      out.points.push_back(evaluate_point(*dev, cache_, model, phase, cfg.batch, cfg.prompt, cfg.ctx, cfg.gen, dtype));
+      PointSpec spec = base;
+      spec.phase = phase;
+      out.points.push_back(evaluate_point(*dev, cache_, model, spec));
       if (progress) progress(out.points.size(), total, out.points.back());
     }
   }
@@ -192,14 +311,17 @@ ExperimentResult ExperimentRunner::run(CfgNode tree, const RunOverrides& overrid
   out.cache_misses = cache_.misses();
 
   for (const auto& p : out.points) {
-    const std::string base = fmt::format("{}.{}.{}", p.hw, p.model, p.phase);
+    const std::string base_path = fmt::format("{}.{}.{}", p.hw, p.model, p.phase);
     if (!p.ok) continue;
-    out.stats.add(base + ".latency", p.latency_s, "s", "time of the whole point (see phase)");
-    out.stats.add(base + ".tokens_per_s", p.tokens_per_s, "token/s", "tokens processed or generated per second");
-    if (p.ttft_s) out.stats.add(base + ".ttft", *p.ttft_s, "s", "time to first token");
-    if (p.tpot_s) out.stats.add(base + ".tpot", *p.tpot_s, "s", "mean time per output token");
+    out.stats.add(base_path + ".latency", p.latency_s, "s", "time of the whole point (see phase)");
+    out.stats.add(base_path + ".tokens_per_s", p.tokens_per_s, "token/s", "tokens processed or generated per second");
+    if (p.ttft_s) out.stats.add(base_path + ".ttft", *p.ttft_s, "s", "time to first token");
+    if (p.tpot_s) out.stats.add(base_path + ".tpot", *p.tpot_s, "s", "mean time per output token");
+    out.stats.add(base_path + ".memory.weights", p.weight_bytes, "B", "weights held by one device");
+    out.stats.add(base_path + ".memory.kv_cache", p.kv_bytes, "B", "KV cache held by one device");
+    out.stats.add(base_path + ".memory.activations", p.activation_bytes, "B", "peak activations of one device");
     for (const auto& r : p.ops) {
-      const std::string op = base + ".ops." + r.op.name;
+      const std::string op = base_path + ".ops." + r.op.name;
       out.stats.add(op + ".time", r.result.time_s, "s", "one instance");
       out.stats.add(op + ".total_time", r.total_s, "s", "all instances in the point");
       out.stats.add(op + ".count", double(r.count), "1", "instances in the point");

@@ -13,6 +13,7 @@
 #include "sim/config_store.h"
 #include "sim/op_cache.h"
 #include "sim/stats.h"
+#include "workloads/compression.h"
 #include "workloads/model.h"
 
 namespace xpusim {
@@ -23,7 +24,21 @@ struct ExperimentConfig {
   std::string model;
   std::vector<std::string> phases;
   int64_t batch = 1, prompt = 0, ctx = 0, gen = 0;
-  std::string dtype;
+  std::string quant, kv_quant, prune, attention;
+  int64_t tp = 1, pp = 1, ep = 1, microbatches = 0;
+};
+
+// Everything that defines one point besides the device and the model.
+struct PointSpec {
+  std::string phase = "prefill";
+  int64_t batch = 1, prompt = 512, ctx = 512, gen = 0;
+  QuantScheme quant;
+  DType kv_dtype = DType::kBf16;
+  PruneScheme prune;  // structured kinds are applied to the model before the point is built
+  bool fused_attention = true;
+  int tp = 1;              // 0 = the smallest degree that fits in memory
+  int pp = 1, ep = 1;
+  int microbatches = 0;    // pipeline micro-batches; 0 = min(batch, pp)
 };
 
 const SchemaBase& experiment_schema();
@@ -46,7 +61,11 @@ struct PointResult {
   double tokens_per_s = 0;
   std::optional<double> ttft_s, tpot_s;
   std::string bound;   // the bound that accounts for most of the time
-  double weight_bytes = 0, kv_bytes = 0, capacity_bytes = 0;
+  std::string quant, kv_quant, prune;
+  int tp = 1, pp = 1, ep = 1, microbatches = 1;
+  int devices = 1;
+  double bubble = 0;  // idle fraction of the pipeline
+  double weight_bytes = 0, kv_bytes = 0, activation_bytes = 0, capacity_bytes = 0;  // per device
   std::vector<OpRecord> ops;
 };
 
@@ -84,7 +103,9 @@ class ExperimentRunner {
 };
 
 // Times one point; never throws for a point that cannot run (ok = false with the reason).
-PointResult evaluate_point(Device& device, OpCache& cache, const ModelConfig& model, const std::string& phase,
-                           int64_t batch, int64_t prompt, int64_t ctx, int64_t gen, DType dtype);
+PointResult evaluate_point(Device& device, OpCache& cache, const ModelConfig& model, const PointSpec& spec);
+// Turns the experiment's option names into a PointSpec (phase, shapes and schemes); problems go
+// to `errors` with the location of the experiment's key.
+PointSpec point_spec(const ExperimentConfig& cfg, const CfgNode& tree, ErrorList& errors);
 
 }  // namespace xpusim

@@ -1,6 +1,9 @@
-// Operator lists for the GPT-2, LLaMA, MoE and BERT families (shapes follow the reference
-// implementations: fused QKV, fused gate+up for SwiGLU, flash-style fused attention).
+// Operator lists for the GPT-2/OPT, LLaMA, MoE and BERT families (shapes as the reference
+// implementations launch them: fused QKV, fused gate+up for SwiGLU, flash-style attention),
+// sharded for tensor, pipeline and expert parallelism.
 #include "workloads/graph.h"
+
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <cmath>
@@ -8,74 +11,216 @@
 namespace xpusim {
 namespace {
 
-void add_layer_ops(const ModelConfig& m, const ForwardShape& s, std::vector<Op>& ops) {
-  const int64_t T = s.batch * s.q_len;
-  const int64_t H = m.hidden, hd = m.head_dim_or_default();
-  const int64_t q = m.heads * hd, kv = m.kv_heads_or_heads() * hd;
-  const DType dt = s.dtype;
-  const std::string norm = m.norm;
-  const bool decoder = m.family != "bert";
-  auto layer = [&](Op op) {
-    op.repeat = m.layers;
-    ops.push_back(std::move(op));
-  };
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
-  layer(make_elementwise("attn.norm", norm, T, H, dt));
-  layer(make_gemm("attn.qkv", T, H, q + 2 * kv, dt));
-  if (m.positional == "rope") layer(make_elementwise("attn.rope", "rope", T, q + kv, dt));
-  if (decoder) layer(make_elementwise("attn.kv_append", "kv_append", T, 2 * kv, dt));
-  layer(make_attention("attn.sdpa", s.batch, m.heads, m.kv_heads_or_heads(), hd, s.q_len, s.kv_len, m.causal, dt));
-  layer(make_gemm("attn.out", T, q, H, dt));
-  layer(make_elementwise("attn.residual", "residual_add", T, H, dt));
-  layer(make_elementwise("mlp.norm", norm, T, H, dt));
+// What one device holds of a layer.
+struct Shard {
+  int64_t heads, kv_heads, ffn, vocab, batch;
+  bool data_parallel_attention;  // ep > 1 with tp == 1: each device attends over its own sequences
+};
 
-  const bool swiglu = m.activation == "swiglu";
-  const int64_t up_n = swiglu ? 2 * m.ffn : m.ffn;
-  if (m.experts > 0) {
-    layer(make_gemm("moe.router", T, H, m.experts, dt));
-    // Uniform routing: T·top_k token slots spread over the experts that receive any.
-    const int64_t slots = T * m.top_k;
-    const int64_t active = std::min<int64_t>(m.experts, slots);
-    const int64_t per_expert = (slots + active - 1) / active;
-    auto expert = [&](Op op) {
-      op.repeat = m.layers * active;
-      ops.push_back(std::move(op));
-    };
-    expert(make_gemm("moe.expert.up", per_expert, H, up_n, dt));
-    expert(make_elementwise("moe.expert.act", swiglu ? "silu_mul" : "gelu", per_expert, m.ffn, dt));
-    expert(make_gemm("moe.expert.down", per_expert, m.ffn, H, dt));
-  } else {
-    layer(make_gemm(swiglu ? "mlp.gate_up" : "mlp.up", T, H, up_n, dt));
-    layer(make_elementwise("mlp.act", swiglu ? "silu_mul" : "gelu", T, m.ffn, dt));
-    layer(make_gemm("mlp.down", T, m.ffn, H, dt));
-  }
-  layer(make_elementwise("mlp.residual", "residual_add", T, H, dt));
+Shard shard_of(const ModelConfig& m, const ForwardShape& s) {
+  Shard sh;
+  const int64_t kv = m.kv_heads_or_heads();
+  sh.heads = m.heads / s.tp;
+  sh.kv_heads = kv >= s.tp ? kv / s.tp : 1;  // fewer kv heads than ranks: each rank keeps a copy
+  sh.ffn = ceil_div(m.ffn, s.tp);
+  sh.vocab = ceil_div(m.vocab, s.tp);
+  sh.data_parallel_attention = s.ep > 1 && s.tp == 1;
+  sh.batch = sh.data_parallel_attention ? ceil_div(s.batch, s.ep) : s.batch;
+  return sh;
 }
+
+int64_t layers_in_stage(const ModelConfig& m, int pp, int stage) {
+  return m.layers / pp + (stage < m.layers % pp ? 1 : 0);
+}
+
+class Builder {
+ public:
+  Builder(const ModelConfig& m, const ForwardShape& s, std::vector<Op>& ops)
+      : m_(m), s_(s), sh_(shard_of(m, s)), ops_(ops), T_(sh_.batch * s.q_len) {}
+
+  void embedding(int stage) {
+    add(make_elementwise("embed.tokens", "embedding", T_, m_.hidden, s_.dtype), stage, 1);
+    if (m_.positional == "learned") {
+      add(make_elementwise("embed.positions", "embedding", T_, m_.hidden, s_.dtype), stage, 1);
+      add(make_elementwise("embed.add", "residual_add", T_, m_.hidden, s_.dtype), stage, 1);
+    }
+    // A vocabulary-parallel table gives each rank the rows it owns; a sum assembles them.
+    if (s_.tp > 1) all_reduce("embed.allreduce", T_, stage, 1);
+  }
+
+  void layers(int stage, int64_t count) {
+    const int64_t H = m_.hidden, hd = m_.head_dim_or_default();
+    const int64_t q = sh_.heads * hd, kv = sh_.kv_heads * hd;
+    const DType dt = s_.dtype;
+    const bool decoder = m_.family != "bert";
+    auto layer = [&](Op op) { add(std::move(op), stage, count); };
+
+    layer(make_elementwise("attn.norm", m_.norm, T_, H, dt));
+    layer(make_gemm("attn.qkv", T_, H, q + 2 * kv, dt));
+    if (m_.positional == "rope") layer(make_elementwise("attn.rope", "rope", T_, q + kv, dt));
+    if (decoder) layer(make_kv_append("attn.kv_append", sh_.batch, s_.q_len, sh_.kv_heads, hd, s_.kv_dtype));
+    if (s_.fused_attention) {
+      Op a = make_attention("attn.sdpa", sh_.batch, sh_.heads, sh_.kv_heads, hd, s_.q_len, s_.kv_len, m_.causal, dt);
+      a.kv_dtype = decoder ? s_.kv_dtype : dt;
+      finalize(a);
+      layer(a);
+    } else {
+      // Unfused: the queries of a KV group share one batched GEMM against that group's keys; the
+      // full score matrix is computed (the causal mask is applied in the softmax) and stored.
+      const int64_t group = sh_.heads / sh_.kv_heads;
+      const DType kvt = decoder ? s_.kv_dtype : dt;
+      Op qk = make_gemm("attn.qk", s_.q_len * group, hd, s_.kv_len, dt);
+      Op pv = make_gemm("attn.pv", s_.q_len * group, s_.kv_len, hd, dt);
+      for (Op* o : {&qk, &pv}) {
+        o->gemm_batch = sh_.batch * sh_.kv_heads;
+        o->wdtype = kvt;
+        finalize(*o);
+      }
+      layer(qk);
+      layer(make_elementwise("attn.softmax", "softmax", sh_.batch * sh_.heads * s_.q_len, s_.kv_len, dt));
+      layer(pv);
+    }
+    layer(make_gemm("attn.out", T_, q, H, dt));
+    if (s_.tp > 1) all_reduce("attn.allreduce", T_, stage, count);
+    layer(make_elementwise("attn.residual", "residual_add", T_, H, dt));
+    layer(make_elementwise("mlp.norm", m_.norm, T_, H, dt));
+
+    const bool swiglu = m_.activation == "swiglu";
+    const std::string act = swiglu ? "silu_mul" : m_.activation;
+    if (m_.experts > 0) {
+      moe(stage, count, act, swiglu);
+    } else {
+      layer(make_gemm(swiglu ? "mlp.gate_up" : "mlp.up", T_, H, swiglu ? 2 * sh_.ffn : sh_.ffn, dt));
+      layer(make_elementwise("mlp.act", act, T_, sh_.ffn, dt));
+      layer(make_gemm("mlp.down", T_, sh_.ffn, H, dt));
+      if (s_.tp > 1) all_reduce("mlp.allreduce", T_, stage, count);
+    }
+    layer(make_elementwise("mlp.residual", "residual_add", T_, H, dt));
+  }
+
+  void head(int stage) {
+    if (m_.family == "bert") return;
+    // Logits for the newest token of every sequence only.
+    add(make_elementwise("final.norm", m_.norm, sh_.batch, m_.hidden, s_.dtype), stage, 1);
+    add(make_gemm("lm_head", sh_.batch, m_.hidden, sh_.vocab, s_.dtype), stage, 1);
+    if (s_.tp > 1) {
+      add(make_collective("lm_head.allgather", "all_gather", double(sh_.batch) * double(m_.vocab) *
+                                                                 dtype_bytes(s_.dtype), s_.tp),
+          stage, 1);
+    }
+  }
+
+  void send_to_next_stage(int stage) {
+    add(make_collective("pp.send", "send", double(T_) * double(m_.hidden) * dtype_bytes(s_.dtype), 2), stage, 1);
+  }
+
+ private:
+  void add(Op op, int stage, int64_t repeat) {
+    op.stage = stage;
+    op.repeat = repeat;
+    ops_.push_back(std::move(op));
+  }
+  void all_reduce(const char* name, int64_t rows, int stage, int64_t repeat) {
+    add(make_collective(name, "all_reduce", double(rows) * double(m_.hidden) * dtype_bytes(s_.dtype), s_.tp), stage,
+        repeat);
+  }
+
+  void moe(int stage, int64_t count, const std::string& act, bool swiglu) {
+    const int64_t H = m_.hidden;
+    const DType dt = s_.dtype;
+    add(make_gemm("moe.router", T_, H, m_.experts, dt), stage, count);
+    // Uniform routing: the T·top_k token slots spread evenly over the experts that receive any.
+    const int64_t all_tokens = sh_.data_parallel_attention ? T_ * s_.ep : T_;
+    const int64_t slots = all_tokens * m_.top_k;
+    const int64_t active = std::min<int64_t>(m_.experts, slots);
+    const int64_t per_expert = ceil_div(slots, active);
+    const bool ep = s_.ep > 1;
+    const int64_t local_active = ep ? ceil_div(active, s_.ep) : active;
+    const int64_t ffn = ep ? m_.ffn : sh_.ffn;  // expert parallel keeps experts whole
+    if (sh_.data_parallel_attention) {
+      add(make_collective("moe.dispatch", "all_to_all", double(T_ * m_.top_k * H) * dtype_bytes(dt), s_.ep), stage,
+          count);
+    }
+    const int64_t reps = count * local_active;
+    add(make_gemm("moe.expert.up", per_expert, H, swiglu ? 2 * ffn : ffn, dt), stage, reps);
+    add(make_elementwise("moe.expert.act", act, per_expert, ffn, dt), stage, reps);
+    add(make_gemm("moe.expert.down", per_expert, ffn, H, dt), stage, reps);
+    if (sh_.data_parallel_attention) {
+      add(make_collective("moe.combine", "all_to_all", double(T_ * m_.top_k * H) * dtype_bytes(dt), s_.ep), stage,
+          count);
+    } else if (s_.tp > 1) {
+      all_reduce("moe.allreduce", T_, stage, count);
+    }
+  }
+
+  const ModelConfig& m_;
+  const ForwardShape& s_;
+  Shard sh_;
+  std::vector<Op>& ops_;
+  int64_t T_;
+};
 
 }  // namespace
 
+std::string check_parallelism(const ModelConfig& m, const ForwardShape& s) {
+  if (s.tp < 1 || s.pp < 1 || s.ep < 1) return "parallel degrees must be at least 1";
+  if (m.heads % s.tp != 0) return fmt::format("tp {} does not divide the {} attention heads", s.tp, m.heads);
+  const int64_t kv = m.kv_heads_or_heads();
+  if (kv >= s.tp && kv % s.tp != 0) return fmt::format("tp {} does not divide the {} kv heads", s.tp, kv);
+  if (s.pp > m.layers) return fmt::format("pp {} exceeds the {} layers", s.pp, m.layers);
+  if (s.ep > 1) {
+    if (m.experts == 0) return fmt::format("ep {} needs a mixture-of-experts model", s.ep);
+    if (s.tp > 1 && s.ep != s.tp) return fmt::format("ep must be 1 or equal to tp ({}), not {}", s.tp, s.ep);
+    if (m.experts % s.ep != 0) return fmt::format("ep {} does not divide the {} experts", s.ep, m.experts);
+  }
+  return "";
+}
+
 std::vector<Op> build_forward(const ModelConfig& m, const ForwardShape& s) {
   std::vector<Op> ops;
-  const int64_t T = s.batch * s.q_len;
-  ops.push_back(make_elementwise("embed.tokens", "embedding", T, m.hidden, s.dtype));
-  if (m.positional == "learned") {
-    ops.push_back(make_elementwise("embed.positions", "embedding", T, m.hidden, s.dtype));
-    ops.push_back(make_elementwise("embed.add", "residual_add", T, m.hidden, s.dtype));
+  Builder b(m, s, ops);
+  for (int stage = 0; stage < s.pp; ++stage) {
+    if (stage == 0) b.embedding(stage);
+    b.layers(stage, layers_in_stage(m, s.pp, stage));
+    if (stage + 1 < s.pp) b.send_to_next_stage(stage);
   }
-  add_layer_ops(m, s, ops);
-  if (m.family != "bert") {
-    // Logits for the newest token of every sequence only.
-    ops.push_back(make_elementwise("final.norm", m.norm, s.batch, m.hidden, s.dtype));
-    ops.push_back(make_gemm("lm_head", s.batch, m.hidden, m.vocab, s.dtype));
-  }
+  b.head(s.pp - 1);
   return ops;
 }
 
-double model_weight_bytes(const ModelConfig& m, DType dtype) { return m.parameter_count() * dtype_bytes(dtype); }
+MemoryNeed memory_need(const ModelConfig& m, const ForwardShape& s, int64_t context, double linear_bytes) {
+  const Shard sh = shard_of(m, s);
+  const double h = double(m.hidden), hd = double(m.head_dim_or_default());
+  const double b = dtype_bytes(s.dtype);
+  const double q = double(sh.heads) * hd, kv = double(sh.kv_heads) * hd;
+  const double mlp_one = (m.activation == "swiglu" ? 3.0 : 2.0) * h * double(m.ffn);
+  const double mlp = m.experts > 0 ? double(m.experts) * mlp_one / double(s.ep > 1 ? s.ep : s.tp)
+                                   : mlp_one / double(s.tp);
+  const double per_layer = h * (q + 2 * kv) + q * h + mlp;
+  const double embed = double(sh.vocab) * h;
+  const double head = m.tied_embeddings ? 0.0 : embed;
+  // The first stage holds the embeddings and the most layers; the head joins it when pp = 1.
+  const int64_t layers0 = m.layers / s.pp + (m.layers % s.pp ? 1 : 0);
+  MemoryNeed need;
+  need.weights = double(layers0) * per_layer * linear_bytes + (embed + (s.pp == 1 ? head : 0.0)) * b;
+  need.kv_cache = m.family == "bert" ? 0.0
+                                     : 2.0 * double(layers0) * double(sh.batch) * double(context) * kv *
+                                           dtype_bytes(s.kv_dtype);
+  // Live activations of one layer: residual stream, normalised input, QKV, attention output and
+  // the MLP's intermediate (twice for gated units); unfused attention adds the score matrix.
+  const double T = double(sh.batch) * double(s.q_len);
+  double act = T * (3.0 * h + q + 2 * kv + 2.0 * double(sh.ffn)) * b;
+  if (!s.fused_attention) act += double(sh.batch) * double(sh.heads) * double(s.q_len) * double(s.kv_len) * b;
+  need.activations = act;
+  return need;
+}
 
 double kv_cache_bytes(const ModelConfig& m, int64_t batch, int64_t context, DType dtype) {
   if (m.family == "bert") return 0;
-  return 2.0 * m.layers * batch * context * m.kv_heads_or_heads() * m.head_dim_or_default() * dtype_bytes(dtype);
+  return 2.0 * double(m.layers) * double(batch) * double(context) * double(m.kv_heads_or_heads()) *
+         double(m.head_dim_or_default()) * dtype_bytes(dtype);
 }
 
 }  // namespace xpusim

@@ -26,7 +26,7 @@ const Schema<ModelConfig>& schema() {
     s.integer("max_positions", kRequired, Range{1, 1 << 24}, "longest context the model supports",
               &ModelConfig::max_positions);
     s.choice("norm", kRequired, {"layernorm", "rmsnorm"}, "normalisation layer", &ModelConfig::norm);
-    s.choice("activation", kRequired, {"gelu", "swiglu"}, "MLP activation", &ModelConfig::activation);
+    s.choice("activation", kRequired, {"gelu", "relu", "swiglu"}, "MLP activation", &ModelConfig::activation);
     s.choice("positional", kRequired, {"learned", "rope"}, "position encoding", &ModelConfig::positional);
     s.boolean("tied_embeddings", "false", "the LM head shares the token-embedding matrix",
               &ModelConfig::tied_embeddings);
@@ -34,6 +34,10 @@ const Schema<ModelConfig>& schema() {
     s.integer("experts", "0", Range{0, 4096}, "routed experts per layer (0 = dense MLP)", &ModelConfig::experts);
     s.integer("top_k", "0", Range{0, 4096}, "experts each token is routed to", &ModelConfig::top_k);
     s.boolean("causal", "true", "causal (decoder) attention; false for encoders", &ModelConfig::causal);
+    s.integer("position_offset", "0", Range{0, 1 << 20}, "extra rows of the learned-position table (OPT: 2)",
+              &ModelConfig::position_offset);
+    s.integer("type_vocab", "0", Range{0, 1 << 20}, "token-type embeddings (BERT: 2)", &ModelConfig::type_vocab);
+    s.boolean("pooler", "false", "a pooler layer (BERT); counted in parameters, not timed", &ModelConfig::pooler);
     return s;
   }();
   return s;
@@ -74,10 +78,13 @@ double ModelConfig::parameter_count() const {
   double norms = (norm == "layernorm" ? 2.0 : 1.0) * h * 2;
   double biases = bias ? (q + 2 * kv) + h + (activation == "swiglu" ? 2.0 * ffn : ffn) + h : 0.0;
   double per_layer = attn + mlp + norms + biases;
-  double embed = double(vocab) * h + (positional == "learned" ? double(max_positions) * h : 0.0);
+  double embed = double(vocab) * h + (positional == "learned" ? double(max_positions + position_offset) * h : 0.0) +
+                 double(type_vocab) * h;
+  double pool = pooler ? h * h + h : 0.0;
   double head = tied_embeddings ? 0.0 : double(vocab) * h;
   double final_norm = (norm == "layernorm" ? 2.0 : 1.0) * h;
-  return layers * per_layer + embed + head + final_norm;
+  // BERT's embedding LayerNorm stands where the others have a final norm: the same count.
+  return layers * per_layer + embed + head + final_norm + pool;
 }
 
 }  // namespace xpusim

@@ -1,11 +1,11 @@
-// Operator constructors: FLOPs and minimum bytes per tensor for each kind.
+// Operator constructors and the FLOP and minimum-byte counts of each kind and format.
 #include "workloads/op.h"
 
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 #include <stdexcept>
-#include <vector>
 
 namespace xpusim {
 
@@ -21,10 +21,129 @@ std::string_view op_kind_name(OpKind k) {
   return "?";
 }
 
+std::string_view weight_format_name(WeightFormat f) {
+  switch (f) {
+    case WeightFormat::kDense: return "dense";
+    case WeightFormat::kSparse24: return "2:4";
+    case WeightFormat::kCsr: return "csr";
+    case WeightFormat::kBitmap: return "bitmap";
+  }
+  return "?";
+}
+
 std::string Op::signature() const {
-  return fmt::format("{}|{}|{}|{},{},{}|{}|{},{},{},{},{},{},{}|{}|{},{}|t{}", op_kind_name(kind), dtype_name(dtype),
-                     ew_op, M, K, N, sparse_2_4, B, heads, kv_heads, head_dim, q_len, kv_len, causal, flops, T, H,
-                     threads);
+  return fmt::format("{}|{}|{}|{}|{},{},{}x{}|{}:{}:{}:{}|{},{},{},{},{},{},{}|{}|{},{}|{}:{}:{}|t{}", op_kind_name(kind),
+                     dtype_name(dtype), dtype_name(wdtype), ew_op, M, K, N, gemm_batch, weight_format_name(wformat), density,
+                     group_size, dtype_name(kv_dtype), B, heads, kv_heads, head_dim, q_len, kv_len, causal, flops, T, H,
+                     collective, message_bytes, ranks, threads);
+}
+
+namespace {
+
+// Bytes of a [N,K] weight matrix in its storage format.
+double weight_matrix_bytes(const Op& op) {
+  const double n = double(op.K) * double(op.N);
+  const double b = dtype_bytes(op.wdtype);
+  // Weight-only schemes keep one fp16 scale per group of a row (GPTQ/AWQ layout).
+  const double scales = op.group_size > 0 ? std::ceil(double(op.K) / double(op.group_size)) * op.N * 2.0 : 0.0;
+  switch (op.wformat) {
+    case WeightFormat::kDense: return n * b + scales;
+    // 2:4 keeps half the values plus a 2-bit position for each kept value.
+    case WeightFormat::kSparse24: return n / 2 * b + n / 2 * 2.0 / 8.0 + scales;
+    // CSR: values and 32-bit column indices of the kept weights, and N+1 row pointers.
+    case WeightFormat::kCsr: return n * op.density * (b + 4.0) + (double(op.N) + 1) * 4.0;
+    // Bitmap: the kept values packed, plus one bit per position.
+    case WeightFormat::kBitmap: return n * op.density * b + n / 8.0;
+  }
+  return n * b;
+}
+
+void finalize_gemm(Op& op) {
+  const double dense_flops = 2.0 * double(op.M) * double(op.K) * double(op.N);
+  // Sparse formats (CSR, bitmap) skip the pruned products. 2:4 counts dense-equivalent FLOPs:
+  // hardware with 2:4 support runs them at twice the dense rate, other hardware at the dense rate.
+  op.flops = (op.wformat == WeightFormat::kCsr || op.wformat == WeightFormat::kBitmap) ? dense_flops * op.density
+                                                                                        : dense_flops;
+  op.weight_bytes = weight_matrix_bytes(op);
+  op.in_bytes = double(op.M) * double(op.K) * dtype_bytes(op.dtype);
+  // Integer and fp8 GEMMs write a 16-bit result (dequantised in the epilogue), as real kernels do.
+  const bool wide = op.dtype == DType::kFp32 || op.dtype == DType::kTf32;
+  op.out_bytes = double(op.M) * double(op.N) * (wide ? 4.0 : 2.0);
+  // Weight-only quantisation: each weight is expanded (scale multiply and convert, 2 ops) once
+  // per 128-row block of activations, as dequantising GEMM kernels do.
+  const bool weight_only = op.wdtype != op.dtype && dtype_bytes(op.wdtype) < dtype_bytes(op.dtype);
+  op.dequant_flops = weight_only ? 2.0 * double(op.K) * double(op.N) * std::ceil(double(op.M) / 128.0) : 0.0;
+  const double g = double(op.gemm_batch);
+  op.flops *= g;
+  op.dequant_flops *= g;
+  op.weight_bytes *= g;
+  op.in_bytes *= g;
+  op.out_bytes *= g;
+}
+
+void finalize_attention(Op& op) {
+  // Query i (of q_len, aligned to the end of the kv_len keys) sees kv_len - q_len + i + 1 keys
+  // when causal; all kv_len keys otherwise.
+  const double q = double(op.q_len), kv = double(op.kv_len);
+  const double pairs = op.causal ? q * (kv - q) + q * (q + 1) / 2.0 : q * kv;
+  op.flops = 4.0 * double(op.B) * double(op.heads) * double(op.head_dim) * pairs;  // Q·Kᵀ and P·V
+  const double b = dtype_bytes(op.dtype);
+  // An 8-bit KV cache carries one fp16 scale per token and head for K and for V.
+  const double kv_scale = dtype_bytes(op.kv_dtype) < 2 ? 2.0 / double(op.head_dim) : 0.0;
+  op.in_bytes = double(op.B) * double(op.head_dim) *
+                (double(op.heads) * q * b + 2.0 * double(op.kv_heads) * kv * (dtype_bytes(op.kv_dtype) + kv_scale));
+  op.out_bytes = double(op.B) * double(op.heads) * q * double(op.head_dim) * b;
+  op.weight_bytes = 0;
+}
+
+void finalize_elementwise(Op& op) {
+  const double b = dtype_bytes(op.dtype);
+  const double n = double(op.T) * double(op.H);
+  // FLOPs per element follow the usual counts: a norm needs a reduction, a scale and a weight
+  // multiply; tanh-GELU about 8; SiLU·mul about 5 (exp, add, divide, two multiplies).
+  double per_elem = 0, reads = 1, weights = 0, out_b = b;
+  const std::string& e = op.ew_op;
+  if (e == "rmsnorm") { per_elem = 4; weights = double(op.H); }
+  else if (e == "layernorm") { per_elem = 7; weights = 2.0 * double(op.H); }
+  else if (e == "gelu") { per_elem = 8; }
+  else if (e == "relu") { per_elem = 1; }
+  else if (e == "silu_mul") { per_elem = 5; reads = 2; }
+  else if (e == "softmax") { per_elem = 5; }
+  else if (e == "residual_add") { per_elem = 1; reads = 2; }
+  else if (e == "rope") { per_elem = 3; }
+  else if (e == "embedding") { per_elem = 0; reads = 0; weights = n; }  // gathers T rows of the table
+  else if (e == "quantize") { per_elem = 3; out_b = 1; }                 // to 8 bits with a per-row scale
+  op.flops = per_elem * n;
+  op.in_bytes = reads * n * b;
+  op.weight_bytes = weights * b;
+  op.out_bytes = n * out_b;
+}
+
+}  // namespace
+
+void finalize(Op& op) {
+  op.dequant_flops = 0;
+  op.sparse_2_4 = op.wformat == WeightFormat::kSparse24;
+  switch (op.kind) {
+    case OpKind::kGemm: finalize_gemm(op); break;
+    case OpKind::kAttention: finalize_attention(op); break;
+    case OpKind::kElementwise:
+    case OpKind::kEmbedding: finalize_elementwise(op); break;
+    case OpKind::kKvAppend: {
+      const double n = double(op.B) * double(op.q_len) * 2.0 * double(op.kv_heads) * double(op.head_dim);
+      op.flops = dtype_bytes(op.kv_dtype) < 2 ? 3.0 * n : 0.0;  // quantising to 8 bits costs a few ops
+      op.in_bytes = n * dtype_bytes(op.dtype);
+      op.out_bytes = n * dtype_bytes(op.kv_dtype);
+      op.weight_bytes = 0;
+      break;
+    }
+    case OpKind::kCollective:
+      op.flops = op.collective == "all_reduce" ? op.message_bytes / dtype_bytes(op.dtype) : 0.0;
+      op.in_bytes = op.message_bytes;
+      op.out_bytes = op.message_bytes;
+      op.weight_bytes = 0;
+      break;
+  }
 }
 
 Op make_gemm(std::string name, int64_t M, int64_t K, int64_t N, DType dtype, bool sparse_2_4) {
@@ -32,18 +151,13 @@ Op make_gemm(std::string name, int64_t M, int64_t K, int64_t N, DType dtype, boo
   op.kind = OpKind::kGemm;
   op.name = std::move(name);
   op.dtype = dtype;
+  op.wdtype = dtype;
   op.M = M;
   op.K = K;
   op.N = N;
-  op.sparse_2_4 = sparse_2_4;
-  const double b = dtype_bytes(dtype);
-  op.flops = 2.0 * M * K * N;
-  // A 2:4 weight stores half the values plus 2 bits of index per kept value.
-  op.weight_bytes = sparse_2_4 ? (K * N / 2.0) * b + (K * N / 2.0) * 2.0 / 8.0 : double(K) * N * b;
-  // Integer and fp8 GEMMs write a 16-bit result (dequantised in the epilogue), as real kernels do.
-  const double out_b = (dtype == DType::kFp32 || dtype == DType::kTf32) ? 4.0 : 2.0;
-  op.in_bytes = double(M) * K * (dtype == DType::kInt4 ? 2.0 : b);  // int4 weights take bf16 activations
-  op.out_bytes = double(M) * N * out_b;
+  op.wformat = sparse_2_4 ? WeightFormat::kSparse24 : WeightFormat::kDense;
+  op.density = sparse_2_4 ? 0.5 : 1.0;
+  finalize(op);
   return op;
 }
 
@@ -53,6 +167,7 @@ Op make_attention(std::string name, int64_t B, int64_t heads, int64_t kv_heads, 
   op.kind = OpKind::kAttention;
   op.name = std::move(name);
   op.dtype = dtype;
+  op.kv_dtype = dtype;
   op.B = B;
   op.heads = heads;
   op.kv_heads = kv_heads;
@@ -60,20 +175,13 @@ Op make_attention(std::string name, int64_t B, int64_t heads, int64_t kv_heads, 
   op.q_len = q_len;
   op.kv_len = kv_len;
   op.causal = causal;
-  // Query i (of q_len, aligned to the end of the kv_len keys) sees kv_len - q_len + i + 1 keys
-  // when causal; all kv_len keys otherwise.
-  double pairs = causal ? double(q_len) * double(kv_len - q_len) + double(q_len) * double(q_len + 1) / 2.0
-                        : double(q_len) * double(kv_len);
-  op.flops = 4.0 * B * heads * head_dim * pairs;  // Q·Kᵀ and P·V, 2 FLOPs per multiply-add
-  const double b = dtype_bytes(dtype);
-  op.in_bytes = double(B) * head_dim * (heads * q_len + 2.0 * kv_heads * kv_len) * b;
-  op.out_bytes = double(B) * heads * q_len * head_dim * b;
+  finalize(op);
   return op;
 }
 
 const std::vector<std::string>& elementwise_ops() {
-  static const std::vector<std::string> ops = {"rmsnorm", "layernorm", "gelu",      "silu_mul", "softmax",
-                                               "residual_add", "rope",  "embedding", "kv_append"};
+  static const std::vector<std::string> ops = {"rmsnorm", "layernorm", "gelu",      "relu",    "silu_mul",
+                                               "softmax", "residual_add", "rope", "embedding", "quantize"};
   return ops;
 }
 
@@ -82,30 +190,41 @@ Op make_elementwise(std::string name, std::string ew, int64_t T, int64_t H, DTyp
   if (std::find(known.begin(), known.end(), ew) == known.end())
     throw std::invalid_argument(fmt::format("unknown elementwise op '{}'", ew));
   Op op;
-  op.kind = ew == "embedding" ? OpKind::kEmbedding : ew == "kv_append" ? OpKind::kKvAppend : OpKind::kElementwise;
+  op.kind = ew == "embedding" ? OpKind::kEmbedding : OpKind::kElementwise;
   op.name = std::move(name);
   op.dtype = dtype;
   op.ew_op = ew;
   op.T = T;
   op.H = H;
-  const double b = dtype_bytes(dtype);
-  const double n = double(T) * H;
-  // FLOPs per element follow the usual counts: a norm needs a reduction, a scale and a weight
-  // multiply; tanh-GELU about 8; SiLU·mul about 5 (exp, add, divide, two multiplies).
-  double per_elem = 0, reads = 1, weights = 0;
-  if (ew == "rmsnorm") { per_elem = 4; weights = H; }
-  else if (ew == "layernorm") { per_elem = 7; weights = 2.0 * H; }
-  else if (ew == "gelu") { per_elem = 8; }
-  else if (ew == "silu_mul") { per_elem = 5; reads = 2; }
-  else if (ew == "softmax") { per_elem = 5; }
-  else if (ew == "residual_add") { per_elem = 1; reads = 2; }
-  else if (ew == "rope") { per_elem = 3; }
-  else if (ew == "embedding") { per_elem = 0; reads = 0; weights = n; }  // gathers T rows of the table
-  else if (ew == "kv_append") { per_elem = 0; }
-  op.flops = per_elem * n;
-  op.in_bytes = reads * n * b;
-  op.weight_bytes = weights * b;
-  op.out_bytes = n * b;
+  finalize(op);
+  return op;
+}
+
+Op make_kv_append(std::string name, int64_t B, int64_t q_len, int64_t kv_heads, int64_t head_dim, DType kv_dtype) {
+  Op op;
+  op.kind = OpKind::kKvAppend;
+  op.name = std::move(name);
+  op.ew_op = "kv_append";
+  op.dtype = DType::kBf16;
+  op.kv_dtype = kv_dtype;
+  op.B = B;
+  op.q_len = q_len;
+  op.kv_heads = kv_heads;
+  op.head_dim = head_dim;
+  op.T = B * q_len;
+  op.H = 2 * kv_heads * head_dim;
+  finalize(op);
+  return op;
+}
+
+Op make_collective(std::string name, std::string collective, double message_bytes, int ranks) {
+  Op op;
+  op.kind = OpKind::kCollective;
+  op.name = std::move(name);
+  op.collective = std::move(collective);
+  op.message_bytes = message_bytes;
+  op.ranks = ranks;
+  finalize(op);
   return op;
 }
 

@@ -5,6 +5,7 @@
 
 #include "arch/dtype_rates.h"
 #include "arch/engine_device.h"
+#include "arch/link_config.h"
 #include "arch/memory_config.h"
 #include "arch/registry.h"
 
@@ -21,6 +22,7 @@ struct CpuConfig {
   double llc_bytes = 0;  // shared
   MemoryConfig dram;
   double op_overhead_s = 0;
+  LinkConfig link;
   double tdp_w = 0;
 };
 
@@ -39,6 +41,7 @@ const Schema<CpuConfig>& cpu_schema() {
     declare_memory(s, "dram", "main memory", "100 ns", &CpuConfig::dram);
     s.quantity("op_overhead", Unit::kSeconds, "5 us", Range{0, 1e-2},
                "fixed cost of one operator (thread fork/join)", &CpuConfig::op_overhead_s);
+    declare_link(s, &CpuConfig::link);
     s.quantity("tdp", Unit::kWatts, "0 W", Range{0, 1e5}, "package power limit (0 = not published)", &CpuConfig::tdp_w);
     return s;
   }();
@@ -48,7 +51,7 @@ const Schema<CpuConfig>& cpu_schema() {
 class CpuDevice : public EngineDevice {
  public:
   CpuDevice(const CpuConfig& c, std::string name, std::string fp)
-      : EngineDevice(std::move(name), "cpu", std::move(fp), make_spec(c), c.clock_hz, c.dram.size_bytes), c_(c) {}
+      : EngineDevice(std::move(name), "cpu", std::move(fp), make_spec(c), c.clock_hz, c.dram.size_bytes, c.link), c_(c) {}
 
  protected:
   UnitChoice choose_unit(const Op& op) const override {
@@ -61,6 +64,10 @@ class CpuDevice : public EngineDevice {
     return UnitChoice{true, "", "simd", c_.simd.fp32 * clocks};
   }
   double launch_overhead_s(const Op&) const override { return c_.op_overhead_s; }
+  double vector_flops_per_s(const Op& op) const override {
+    (void)op;
+    return c_.simd.fp32 * (op.threads > 0 ? std::min<double>(op.threads, double(c_.cores)) : double(c_.cores)) * c_.clock_hz;
+  }
 
  private:
   static EngineSpec make_spec(const CpuConfig& c) {

@@ -4,6 +4,7 @@
 
 #include "arch/dtype_rates.h"
 #include "arch/engine_device.h"
+#include "arch/link_config.h"
 #include "arch/memory_config.h"
 #include "arch/registry.h"
 
@@ -24,6 +25,7 @@ struct TpuConfig {
   MemoryConfig hbm;
   double vmem_bytes = 0;
   double op_overhead_s = 0;
+  LinkConfig link;
   double tdp_w = 0;
 };
 
@@ -49,6 +51,7 @@ const Schema<TpuConfig>& tpu_schema() {
                &TpuConfig::vmem_bytes);
     s.quantity("op_overhead", Unit::kSeconds, "1 us", Range{0, 1e-3}, "fixed cost of one compiled op",
                &TpuConfig::op_overhead_s);
+    declare_link(s, &TpuConfig::link);
     s.quantity("tdp", Unit::kWatts, "0 W", Range{0, 1e5}, "chip power limit (0 = not published)", &TpuConfig::tdp_w);
     return s;
   }();
@@ -58,7 +61,7 @@ const Schema<TpuConfig>& tpu_schema() {
 class TpuDevice : public EngineDevice {
  public:
   TpuDevice(const TpuConfig& c, std::string name, std::string fp)
-      : EngineDevice(std::move(name), "tpu", std::move(fp), make_spec(c), c.clock_hz, c.hbm.size_bytes), c_(c) {}
+      : EngineDevice(std::move(name), "tpu", std::move(fp), make_spec(c), c.clock_hz, c.hbm.size_bytes, c.link), c_(c) {}
 
  protected:
   UnitChoice choose_unit(const Op& op) const override {
@@ -67,6 +70,10 @@ class TpuDevice : public EngineDevice {
     return UnitChoice{true, "", "vpu", c_.vpu_per_clk * c_.cores * c_.clock_hz};
   }
   double launch_overhead_s(const Op&) const override { return c_.op_overhead_s; }
+  double vector_flops_per_s(const Op& op) const override {
+    (void)op;
+    return c_.vpu_per_clk * c_.cores * c_.clock_hz;
+  }
 
  private:
   static EngineSpec make_spec(const TpuConfig& c) {

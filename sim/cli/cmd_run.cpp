@@ -17,7 +17,8 @@ namespace {
 const char* kRunUsage =
     "usage: xpusim run [EXPERIMENT.yaml|NAME] [--hw NAME|FILE]... [--model NAME|FILE] [--phase P]... [--batch N]\n"
     "                  [--prompt N] [--ctx N] [--gen N] [--set key.path=value]... [--format table|json|csv]\n"
-    "                  [--out DIR | --no-out] [--dump-graph]\n\n"
+    "                  [--quant SCHEME] [--kv-quant SCHEME] [--prune SCHEME] [--tp N|auto] [--pp N] [--ep N]\n"
+    "                  [--attention fused|unfused] [--out DIR | --no-out] [--dump-graph]\n\n"
     "Times each (hardware, model, phase) point of an experiment. Without EXPERIMENT it runs the built-in\n"
     "`default` experiment. --set keys starting with `hw.` apply to every hardware file, `model.` to the model,\n"
     "others to the experiment (e.g. --set hw.hbm.bw=\"4 TB/s\" --set batch=8).";
@@ -50,10 +51,15 @@ void dump_graph(const ExperimentResult& r, std::ostream& out) {
     out << fmt::format("{:<18} {:<11} {:>6} {:<6} {:<44} {:>12} {:>12}\n", "op", "kind", "count", "dtype", "shape",
                        "GFLOP", "MB");
     for (const auto& o : p.ops) {
-      std::string shape = o.op.kind == OpKind::kGemm ? fmt::format("M={} K={} N={}", o.op.M, o.op.K, o.op.N)
+      std::string shape = o.op.kind == OpKind::kGemm
+                              ? fmt::format("M={} K={} N={}{}{}", o.op.M, o.op.K, o.op.N,
+                                            o.op.gemm_batch > 1 ? fmt::format(" x{}", o.op.gemm_batch) : "",
+                                            o.op.wdtype != o.op.dtype ? fmt::format(" w:{}", dtype_name(o.op.wdtype)) : "")
                           : o.op.kind == OpKind::kAttention
                               ? fmt::format("B={} h={}/{} d={} q={} kv={}", o.op.B, o.op.heads, o.op.kv_heads,
                                             o.op.head_dim, o.op.q_len, o.op.kv_len)
+                          : o.op.kind == OpKind::kCollective
+                              ? fmt::format("{} {:.0f} B x{} ranks", o.op.collective, o.op.message_bytes, o.op.ranks)
                               : fmt::format("{} T={} H={}", o.op.ew_op, o.op.T, o.op.H);
       out << fmt::format("{:<18} {:<11} {:>6} {:<6} {:<44} {:>12.4f} {:>12.4f}\n", o.op.name,
                          op_kind_name(o.op.kind), o.count, dtype_name(o.op.dtype), shape, o.op.flops / 1e9,
@@ -76,6 +82,13 @@ int cmd_run(const Args& args) {
                                                                   "prompt tokens per sequence")(
       "ctx", po::value<std::string>(), "context of a decode step")("gen", po::value<std::string>(),
                                                                    "new tokens per sequence (generate)")(
+      "quant", po::value<std::string>(), "bf16|fp16|fp8|int8|w8a16|w4a16")(
+      "kv-quant", po::value<std::string>(), "KV cache: bf16|fp16|int8|fp8")(
+      "prune", po::value<std::string>(), "2:4|unstructured:D[:csr|bitmap]|heads:F|ffn:F|layers:F")(
+      "tp", po::value<std::string>(), "tensor-parallel degree, or auto (the smallest that fits)")(
+      "pp", po::value<std::string>(), "pipeline stages")("ep", po::value<std::string>(), "expert-parallel degree (MoE)")(
+      "microbatches", po::value<std::string>(), "pipeline micro-batches (default min(batch, pp))")(
+      "attention", po::value<std::string>(), "fused (flash-style, default) or unfused")(
       "set", po::value(&sets)->composing(), "override key.path=value (repeatable)")(
       "format", po::value(&format), "table|json|csv (default table)")(
       "out", po::value(&out_dir), "output folder (default xpusim-out/<experiment name>)")(
@@ -93,11 +106,19 @@ int cmd_run(const Args& args) {
   auto flag = [&](const std::string& key, const std::string& value, const std::string& origin) {
     apply_override(tree, key + "=" + value, errors, origin);
   };
+  // The experiment's description no longer describes it once its hardware or model is replaced.
+  if (!hw.empty() || !model.empty()) flag("description", "''", "--hw/--model");
   if (!hw.empty()) flag("hw", list_value(split_all(hw)), "--hw");
   if (!model.empty()) flag("model", model, "--model " + model);
   if (!phases.empty()) flag("phases", list_value(split_all(phases)), "--phase");
-  for (const char* key : {"batch", "prompt", "ctx", "gen"})
+  for (const char* key : {"batch", "prompt", "ctx", "gen", "quant", "prune", "pp", "ep", "microbatches", "attention"})
     if (vm.count(key)) flag(key, vm[key].as<std::string>(), fmt::format("--{} {}", key, vm[key].as<std::string>()));
+  if (vm.count("kv-quant"))
+    flag("kv_quant", vm["kv-quant"].as<std::string>(), "--kv-quant " + vm["kv-quant"].as<std::string>());
+  if (vm.count("tp")) {
+    const std::string tp = vm["tp"].as<std::string>();
+    flag("tp", tp == "auto" ? "0" : tp, "--tp " + tp);
+  }
   errors.throw_if_any();
 
   ExperimentRunner runner(store);

@@ -39,7 +39,12 @@ void BM_Llama7bPoint(benchmark::State& state, const char* phase, int64_t batch, 
   ModelConfig model = parse_model(store.load("llama2-7b", "models"));
   for (auto _ : state) {
     OpCache cache;
-    benchmark::DoNotOptimize(evaluate_point(*dev, cache, model, phase, batch, prompt, ctx, 0, DType::kBf16));
+    PointSpec spec;
+    spec.phase = phase;
+    spec.batch = batch;
+    spec.prompt = prompt;
+    spec.ctx = ctx;
+    benchmark::DoNotOptimize(evaluate_point(*dev, cache, model, spec));
   }
 }
 BENCHMARK_CAPTURE(BM_Llama7bPoint, prefill_2048, "prefill", 1, 2048, 2048)->Unit(benchmark::kMillisecond)->UseRealTime();

@@ -14,6 +14,19 @@
 namespace xpusim {
 namespace {
 
+PointSpec spec(const std::string& phase, int64_t batch, int64_t prompt, int64_t ctx, int64_t gen,
+               const std::string& quant = "bf16") {
+  PointSpec p;
+  p.phase = phase;
+  p.batch = batch;
+  p.prompt = prompt;
+  p.ctx = ctx;
+  p.gen = gen;
+  p.quant = *parse_quant(quant);
+  p.kv_dtype = p.quant.activations == DType::kFp16 ? DType::kFp16 : DType::kBf16;
+  return p;
+}
+
 struct Fixture {
   ConfigStore store;
   std::unique_ptr<Device> device(const std::string& name) { return make_device(store.load(name, "hw"), name); }
@@ -67,8 +80,8 @@ TEST(OpCache, CachedAndUncachedRunsAgree) {
   auto dev = f.device("a100");
   auto model = f.model("llama2-7b");
   OpCache warm;
-  auto cold = evaluate_point(*dev, warm, model, "decode", 4, 0, 1024, 0, DType::kBf16);
-  auto again = evaluate_point(*dev, warm, model, "decode", 4, 0, 1024, 0, DType::kBf16);
+  auto cold = evaluate_point(*dev, warm, model, spec("decode", 4, 0, 1024, 0));
+  auto again = evaluate_point(*dev, warm, model, spec("decode", 4, 0, 1024, 0));
   ASSERT_TRUE(cold.ok) << cold.reason;
   EXPECT_EQ(cold.latency_s, again.latency_s);
 }
@@ -79,12 +92,12 @@ TEST(Experiment, GenerateIsPrefillPlusEveryDecodeStep) {
   auto model = f.model("gpt2");
   OpCache cache;
   const int64_t batch = 2, prompt = 100, gen = 12;
-  auto g = evaluate_point(*dev, cache, model, "generate", batch, prompt, 0, gen, DType::kBf16);
+  auto g = evaluate_point(*dev, cache, model, spec("generate", batch, prompt, 0, gen));
   ASSERT_TRUE(g.ok) << g.reason;
-  auto pre = evaluate_point(*dev, cache, model, "prefill", batch, prompt, 0, 0, DType::kBf16);
+  auto pre = evaluate_point(*dev, cache, model, spec("prefill", batch, prompt, 0, 0));
   double decode = 0;
   for (int64_t i = 1; i <= gen; ++i)
-    decode += evaluate_point(*dev, cache, model, "decode", batch, 0, prompt + i, 0, DType::kBf16).latency_s;
+    decode += evaluate_point(*dev, cache, model, spec("decode", batch, 0, prompt + i, 0)).latency_s;
   EXPECT_NEAR(g.latency_s, pre.latency_s + decode, 1e-12);
   EXPECT_DOUBLE_EQ(*g.ttft_s, pre.latency_s);
   EXPECT_NEAR(*g.tpot_s, decode / gen, 1e-15);
@@ -98,7 +111,7 @@ TEST(Experiment, DecodeGrowsWithContextAndBatch) {
   auto model = f.model("llama2-7b");
   OpCache cache;
   auto at = [&](int64_t batch, int64_t ctx) {
-    return evaluate_point(*dev, cache, model, "decode", batch, 0, ctx, 0, DType::kBf16).latency_s;
+    return evaluate_point(*dev, cache, model, spec("decode", batch, 0, ctx, 0)).latency_s;
   };
   EXPECT_LT(at(1, 512), at(1, 4096));
   EXPECT_LT(at(1, 1024), at(32, 1024));
@@ -110,18 +123,20 @@ TEST(Experiment, PointsThatCannotRunSayWhy) {
   OpCache cache;
   auto llama = f.model("llama2-7b");
   auto v5e = f.device("tpu-v5e");
-  auto big = evaluate_point(*v5e, cache, llama, "decode", 64, 0, 4096, 0, DType::kBf16);
+  auto big = evaluate_point(*v5e, cache, llama, spec("decode", 64, 0, 4096, 0));
   EXPECT_FALSE(big.ok);
-  EXPECT_NE(big.reason.find("does not fit: weights 12.6 GiB + KV cache 128.0 GiB > 14.9 GiB"), std::string::npos)
+  EXPECT_NE(big.reason.find("does not fit: weights 12.6 GiB + KV cache 128.0 GiB + activations"), std::string::npos)
       << big.reason;
   auto v1 = f.device("tpu-v1");
   auto gpt2 = f.model("gpt2");
-  auto bf16 = evaluate_point(*v1, cache, gpt2, "decode", 1, 0, 128, 0, DType::kBf16);
+  auto bf16 = evaluate_point(*v1, cache, gpt2, spec("decode", 1, 0, 128, 0));
   EXPECT_FALSE(bf16.ok);
   EXPECT_NE(bf16.reason.find("the mxu has no bf16 datapath"), std::string::npos) << bf16.reason;
-  auto int8 = evaluate_point(*v1, cache, gpt2, "decode", 1, 0, 128, 0, DType::kInt8);
-  EXPECT_TRUE(int8.ok) << int8.reason;
-  auto longctx = evaluate_point(*v5e, cache, gpt2, "decode", 1, 0, 5000, 0, DType::kBf16);
+  // W8A8 quantises the linear layers only; attention stays in bf16, which TPU v1 cannot run.
+  auto int8 = evaluate_point(*v1, cache, gpt2, spec("decode", 1, 0, 128, 0, "int8"));
+  EXPECT_FALSE(int8.ok);
+  EXPECT_NE(int8.reason.find("attn.sdpa (bf16)"), std::string::npos) << int8.reason;
+  auto longctx = evaluate_point(*v5e, cache, gpt2, spec("decode", 1, 0, 5000, 0));
   EXPECT_FALSE(longctx.ok);
   EXPECT_NE(longctx.reason.find("exceeds the model's 1024 positions"), std::string::npos);
 }
