@@ -44,6 +44,17 @@ class ConfigError : public std::runtime_error {
   std::vector<ConfigIssue> issues_;
 };
 
+// Runs `fn`; the issues of a ConfigError it throws are appended to `issues` instead, so that
+// several files can be checked and all their problems reported together.
+template <class Fn>
+void collect_config_errors(std::vector<ConfigIssue>& issues, Fn&& fn) {
+  try {
+    fn();
+  } catch (const ConfigError& e) {
+    issues.insert(issues.end(), e.issues().begin(), e.issues().end());
+  }
+}
+
 [[noreturn]] void invariant_failed(const char* expr, const char* file, int line, const std::string& msg);
 
 }  // namespace xpusim

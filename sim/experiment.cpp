@@ -268,13 +268,7 @@ ExperimentResult ExperimentRunner::run(CfgNode tree, const RunOverrides& overrid
   std::vector<std::unique_ptr<Device>> devices;
   ModelConfig model;
   std::vector<ConfigIssue> issues;
-  auto collect = [&](auto&& fn) {
-    try {
-      fn();
-    } catch (const ConfigError& e) {
-      issues.insert(issues.end(), e.issues().begin(), e.issues().end());
-    }
-  };
+  auto collect = [&](auto&& fn) { collect_config_errors(issues, fn); };
   collect([&] {
     CfgNode m = store_.load(cfg.model, "models");
     ErrorList errs;

@@ -135,9 +135,11 @@ ModelConfig apply_structured_pruning(const ModelConfig& m, const PruneScheme& p)
   return out;
 }
 
-double linear_bytes_per_param(const QuantScheme& q, const PruneScheme& p) {
-  // One [N,K] matrix of one parameter per element, run through the same byte count as the graph.
-  Op op = make_gemm("probe", 1, 1024, 1024, q.activations);
+namespace {
+
+// The weight format and arithmetic of one linear layer under the schemes.
+void compress_linear(Op& op, const QuantScheme& q, const PruneScheme& p) {
+  op.dtype = q.activations;
   op.wdtype = q.weights;
   op.group_size = q.group_size;
   if (p.kind == PruneScheme::Kind::k24) {
@@ -148,10 +150,7 @@ double linear_bytes_per_param(const QuantScheme& q, const PruneScheme& p) {
     op.density = p.value;
   }
   finalize(op);
-  return op.weight_bytes / (1024.0 * 1024.0);
 }
-
-namespace {
 
 bool is_linear_layer(const Op& op) {
   return op.kind == OpKind::kGemm && op.name != "lm_head" && op.name != "moe.router" && op.name != "attn.qk" &&
@@ -160,21 +159,16 @@ bool is_linear_layer(const Op& op) {
 
 }  // namespace
 
+double linear_bytes_per_param(const QuantScheme& q, const PruneScheme& p) {
+  // One [N,K] matrix, run through the same byte count as the graph's linear layers.
+  Op op = make_gemm("probe", 1, 1024, 1024, q.activations);
+  compress_linear(op, q, p);
+  return op.weight_bytes / (1024.0 * 1024.0);
+}
+
 void apply_compression(std::vector<Op>& ops, const QuantScheme& q, const PruneScheme& p) {
-  for (Op& op : ops) {
-    if (!is_linear_layer(op)) continue;
-    op.dtype = q.activations;
-    op.wdtype = q.weights;
-    op.group_size = q.group_size;
-    if (p.kind == PruneScheme::Kind::k24) {
-      op.wformat = WeightFormat::kSparse24;
-      op.density = 0.5;
-    } else if (p.kind == PruneScheme::Kind::kUnstructured) {
-      op.wformat = p.format;
-      op.density = p.value;
-    }
-    finalize(op);
-  }
+  for (Op& op : ops)
+    if (is_linear_layer(op)) compress_linear(op, q, p);
 }
 
 }  // namespace xpusim

@@ -80,12 +80,6 @@ class CpuDevice : public EngineDevice {
 
 }  // namespace
 
-void register_cpu(DeviceRegistry& r) {
-  r.add({"cpu", &cpu_schema(), [](const CfgNode& tree, const std::string& name, ErrorList& errors) {
-           CpuConfig c = cpu_schema().parse(tree, errors);
-           if (!errors.empty()) return std::unique_ptr<Device>();
-           return std::unique_ptr<Device>(std::make_unique<CpuDevice>(c, name, config_fingerprint(tree)));
-         }});
-}
+void register_cpu(DeviceRegistry& r) { r.add(device_type<CpuConfig, CpuDevice>("cpu", cpu_schema())); }
 
 }  // namespace xpusim

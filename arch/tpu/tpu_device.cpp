@@ -86,12 +86,6 @@ class TpuDevice : public EngineDevice {
 
 }  // namespace
 
-void register_tpu(DeviceRegistry& r) {
-  r.add({"tpu", &tpu_schema(), [](const CfgNode& tree, const std::string& name, ErrorList& errors) {
-           TpuConfig c = tpu_schema().parse(tree, errors);
-           if (!errors.empty()) return std::unique_ptr<Device>();
-           return std::unique_ptr<Device>(std::make_unique<TpuDevice>(c, name, config_fingerprint(tree)));
-         }});
-}
+void register_tpu(DeviceRegistry& r) { r.add(device_type<TpuConfig, TpuDevice>("tpu", tpu_schema())); }
 
 }  // namespace xpusim

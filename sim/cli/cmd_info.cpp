@@ -33,13 +33,7 @@ void check_tree(const ConfigStore& store, const CfgNode& tree, const std::string
     auto cfg = parse_experiment(tree, errors);
     errors.throw_if_any();
     std::vector<ConfigIssue> issues;
-    auto collect = [&](auto&& fn) {
-      try {
-        fn();
-      } catch (const ConfigError& e) {
-        issues.insert(issues.end(), e.issues().begin(), e.issues().end());
-      }
-    };
+    auto collect = [&](auto&& fn) { collect_config_errors(issues, fn); };
     collect([&] { parse_model(store.load(cfg.model, "models")); });
     for (const auto& hw : cfg.hw) collect([&] { make_device(store.load(hw, "hw"), hw); });
     if (!issues.empty()) throw ConfigError(issues);
