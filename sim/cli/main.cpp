@@ -34,7 +34,7 @@ int main(int argc, char** argv) {
   setenv("SYSC_DISABLE_COPYRIGHT_MESSAGE", "1", 1);
   using namespace xpusim::cli;
   const Command commands[] = {{"run", cmd_run},           {"predict", cmd_predict}, {"check", cmd_check},
-                              {"describe", cmd_describe}, {"list", cmd_list}, {"validate", cmd_validate}};
+                              {"describe", cmd_describe}, {"list", cmd_list}};
   if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h" ||
       std::string(argv[1]) == "help") {
     std::cout << kUsage;
