@@ -1,88 +1,66 @@
-// First-slice SIMT GPU: tensor cores run GEMMs and attention, CUDA cores run elementwise work,
-// and every operand streams from HBM once. Rates in FLOP per clock per SM; clocks in Hz.
+// The SIMT GPU device (`type: gpu`): each operator is planned as a library kernel (arch/gpu/
+// gpu_kernels) and the stream of kernels is timed by the SystemC model (arch/gpu/gpu_sim).
+#include "arch/gpu/gpu_device.h"
+
+#include <fmt/format.h>
+
 #include <memory>
 
-#include "arch/dtype_rates.h"
-#include "arch/engine_device.h"
-#include "arch/memory_config.h"
+#include "arch/gpu/gpu_sim.h"
 #include "arch/registry.h"
 
 namespace xpusim {
-namespace {
 
-struct GpuConfig {
-  std::string name, description;
-  double clock_hz = 0;         // boost clock of the CUDA cores
-  double tensor_clock_hz = 0;  // clock at which the datasheet's tensor throughput is quoted
-  struct Sm {
-    int64_t count = 0;
-    double fp32_per_clk = 0;  // CUDA-core FP32 FLOP per clock per SM
-    double shared_mem_bytes = 0;
-    DtypeRates tensor;
-  } sm;
-  MemoryConfig hbm;
-  double l2_bytes = 0;
-  double launch_overhead_s = 0;
-  double tdp_w = 0;
-};
+GpuDevice::GpuDevice(const GpuConfig& c, std::string name, std::string fingerprint)
+    : c_(c), name_(std::move(name)), family_("gpu"), fingerprint_(std::move(fingerprint)) {}
 
-const Schema<GpuConfig>& gpu_schema() {
-  static const Schema<GpuConfig> s = [] {
-    Schema<GpuConfig> s("gpu", "SIMT GPU: streaming multiprocessors with tensor cores, L2 and HBM");
-    s.text("name", "", "preset name", &GpuConfig::name);
-    s.text("description", "", "what this preset is, with its public source", &GpuConfig::description);
-    s.quantity("clock", Unit::kHertz, kRequired, Range{1e7, 1e11}, "SM boost clock", &GpuConfig::clock_hz);
-    s.quantity("tensor_clock", Unit::kHertz, kRequired, Range{1e7, 1e11},
-               "clock at which the tensor cores sustain their datasheet throughput", &GpuConfig::tensor_clock_hz);
-    s.integer("sm.count", kRequired, Range{1, 100000}, "number of streaming multiprocessors", &GpuConfig::sm,
-              &GpuConfig::Sm::count);
-    s.real("sm.fp32_per_clk", kRequired, Range{1, 1e6}, "CUDA-core FP32 FLOP per clock per SM (FMA = 2)",
-           &GpuConfig::sm, &GpuConfig::Sm::fp32_per_clk);
-    s.quantity("sm.shared_mem", Unit::kBytes, kRequired, Range{1024, 1e9}, "shared memory + L1 per SM",
-               &GpuConfig::sm, &GpuConfig::Sm::shared_mem_bytes);
-    declare_rates(s, "sm.tensor", "tensor cores of one SM (dense)", &GpuConfig::sm, &GpuConfig::Sm::tensor);
-    declare_memory(s, "hbm", "device memory (HBM)", "500 ns", &GpuConfig::hbm);
-    s.quantity("l2.size", Unit::kBytes, kRequired, Range{1024, 1e12}, "L2 cache capacity", &GpuConfig::l2_bytes);
-    s.quantity("launch_overhead", Unit::kSeconds, "3 us", Range{0, 1e-3},
-               "fixed cost of one kernel (launch, ramp-up and tail) inside a CUDA graph",
-               &GpuConfig::launch_overhead_s);
-    s.quantity("tdp", Unit::kWatts, "0 W", Range{0, 1e5}, "board power limit (0 = not published)", &GpuConfig::tdp_w);
-    return s;
-  }();
-  return s;
+Evaluation GpuDevice::run(const std::vector<Op>& ops) {
+  Evaluation ev;
+  std::vector<KernelPlan> plans;
+  plans.reserve(ops.size());
+  for (const auto& op : ops) {
+    plans.push_back(plan_kernel(c_, op));
+    if (!plans.back().ok) {
+      ev.ok = false;
+      ev.reason = fmt::format("{} cannot run {} ({}): {}", name_, op.name, dtype_name(op.dtype),
+                              plans.back().reason);
+      return ev;
+    }
+  }
+  GpuSimSpec spec{c_.sm.count, c_.hbm.bw_bytes_per_s * c_.hbm_efficiency, c_.hbm.latency_s,
+                  c_.l2.bw_bytes_per_s, c_.link.bw_bytes_per_s};
+  auto timings = simulate_kernels(spec, plans);
+  ev.results.reserve(ops.size());
+  for (size_t i = 0; i < ops.size(); ++i) {
+    const KernelTiming& t = timings[i];
+    OpResult r;
+    r.time_s = t.time_s;
+    r.cycles = t.time_s * c_.clock_hz;
+    r.flops = ops[i].flops;
+    r.bytes_per_level = {{"hbm", t.hbm_bytes}, {"l2", t.l2_bytes}};
+    if (ops[i].kind == OpKind::kCollective) r.bytes_per_level.emplace_back("link", t.link_bytes);
+    r.bound = classify(t, plans[i]);
+    r.unit = plans[i].unit;
+    ev.results.push_back(std::move(r));
+  }
+  return ev;
 }
 
-class GpuDevice : public EngineDevice {
- public:
-  GpuDevice(const GpuConfig& c, std::string name, std::string fp)
-      : EngineDevice(std::move(name), "gpu", std::move(fp), make_spec(c), c.clock_hz, c.hbm.size_bytes), c_(c) {}
-
- protected:
-  UnitChoice choose_unit(const Op& op) const override {
-    const bool matrix = op.kind == OpKind::kGemm || op.kind == OpKind::kAttention;
-    if (matrix && op.dtype != DType::kFp32)
-      return matrix_unit(c_.sm.tensor, op, c_.sm.count * c_.tensor_clock_hz, "tensor_core");
-    // FP32 GEMMs (TF32 off) and all elementwise work run on the CUDA cores.
-    return UnitChoice{true, "", "cuda_core", c_.sm.fp32_per_clk * c_.sm.count * c_.clock_hz};
-  }
-  double launch_overhead_s(const Op&) const override { return c_.launch_overhead_s; }
-
- private:
-  static EngineSpec make_spec(const GpuConfig& c) {
-    EngineSpec spec;
-    spec.levels.push_back({"hbm", c.hbm.size_bytes, c.hbm.bw_bytes_per_s, c.hbm.latency_s});
-    return spec;
-  }
-  GpuConfig c_;
-};
-
-}  // namespace
+// The resource that accounts for most of the time; fixed costs (launch, fill, and the serial
+// latency of short elementwise rows) win when neither throughput term reaches half the total.
+Bound GpuDevice::classify(const KernelTiming& t, const KernelPlan& p) {
+  const bool serial = p.unit == "cuda_core" && p.tile_m == 0;  // elementwise: SM time is latency
+  const double compute = serial ? 0.0 : t.compute_s;
+  if (std::max(compute, t.memory_s) < 0.5 * t.time_s) return Bound::kLatency;
+  return compute >= t.memory_s ? Bound::kCompute : Bound::kMemory;
+}
 
 void register_gpu(DeviceRegistry& r) {
   r.add({"gpu", &gpu_schema(), [](const CfgNode& tree, const std::string& name, ErrorList& errors) {
            GpuConfig c = gpu_schema().parse(tree, errors);
            if (!errors.empty()) return std::unique_ptr<Device>();
-           return std::unique_ptr<Device>(std::make_unique<GpuDevice>(c, name, config_fingerprint(tree)));
+           return std::unique_ptr<Device>(
+               std::make_unique<GpuDevice>(c, name, config_fingerprint(tree)));
          }});
 }
 

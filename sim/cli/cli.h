@@ -21,5 +21,6 @@ int cmd_predict(const Args& args);
 int cmd_check(const Args& args);
 int cmd_describe(const Args& args);
 int cmd_list(const Args& args);
+int cmd_validate(const Args& args);
 
 }  // namespace xpusim::cli

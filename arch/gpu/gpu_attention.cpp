@@ -1,0 +1,141 @@
+// Flash attention 2 kernel model: prefill CTAs per (batch, head, 128-query block) scheduled onto
+// the SMs in launch order (causal CTAs differ in length), and split-KV decoding with GQA packing.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <limits>
+#include <vector>
+
+#include "arch/gpu/gpu_kernel_util.h"
+#include "arch/gpu/gpu_kernels.h"
+
+namespace xpusim {
+
+using namespace gpu_detail;
+
+namespace {
+
+// Flash attention 2's choice of KV splits for decoding (num_splits_heuristic): the fewest splits
+// whose wave efficiency is within 85% of the best.
+int64_t fa2_num_splits(int64_t blocks, int64_t sms, int64_t kv_blocks, int64_t max_splits) {
+  if (double(blocks) >= 0.8 * double(sms)) return 1;
+  max_splits = std::min({max_splits, sms, kv_blocks});
+  auto eligible = [&](int64_t s) {
+    return s == 1 || ceil_div(kv_blocks, s) != ceil_div(kv_blocks, s - 1);
+  };
+  std::vector<double> eff(max_splits + 1, 0.0);
+  double best = 0;
+  for (int64_t s = 1; s <= max_splits; ++s) {
+    if (!eligible(s)) continue;
+    const double waves = double(blocks * s) / double(sms);
+    eff[s] = waves / std::ceil(waves);
+    best = std::max(best, eff[s]);
+  }
+  for (int64_t s = 1; s <= max_splits; ++s)
+    if (eligible(s) && eff[s] >= 0.85 * best) return s;
+  return 1;
+}
+
+// Makespan of `ctas` CTAs whose SM times repeat with period cta_s.size() (launch order), on `sms`
+// SMs of slots/sms CTA slots: the first `slots` CTAs fill the SMs round-robin, later ones go to the
+// least loaded SM. Co-resident CTAs share their SM's throughput, so an SM's time is its CTAs' sum.
+double list_schedule(const std::vector<double>& cta_s, int64_t ctas, int64_t sms, int64_t slots) {
+  std::vector<double> load(sms, 0.0);
+  // Later CTAs go to the least-loaded SM: a min-heap of (load, sm).
+  std::vector<std::pair<double, int64_t>> heap;
+  const int64_t period = static_cast<int64_t>(cta_s.size());
+  for (int64_t j = 0; j < ctas; ++j) {
+    const double t = cta_s[j % period];
+    if (j < slots) {
+      load[j % sms] += t;
+      if (j + 1 == std::min(ctas, slots)) {
+        for (int64_t k = 0; k < sms; ++k) heap.emplace_back(load[k], k);
+        std::make_heap(heap.begin(), heap.end(), std::greater<>());
+      }
+      continue;
+    }
+    std::pop_heap(heap.begin(), heap.end(), std::greater<>());
+    auto& top = heap.back();
+    top.first += t;
+    load[top.second] = top.first;
+    std::push_heap(heap.begin(), heap.end(), std::greater<>());
+  }
+  return *std::max_element(load.begin(), load.end());
+}
+
+}  // namespace
+
+KernelPlan plan_attention(const GpuConfig& c, const Op& op) {
+  double per_clk = c.sm.tensor.per_clk(op.dtype);
+  if (per_clk == 0) per_clk = c.sm.tensor.bf16;
+  if (per_clk == 0) return unsupported("the tensor cores have no 16-bit datapath for attention");
+  const double rate_sm = per_clk * c.tensor_clock_hz * c.attention.efficiency;
+  const double b = dtype_bytes(op.dtype);
+  const int64_t S = c.sm.count, hd = op.head_dim;
+  const int64_t group = std::max<int64_t>(1, op.heads / std::max<int64_t>(1, op.kv_heads));
+  KernelPlan p;
+  p.unit = "tensor_core";
+  p.hbm_bw = hbm_bw(c);
+  p.launch_s = c.launch_overhead_s;
+
+  if (op.q_len == 1) {
+    // Split-KV decoding; the queries of one GQA group share a CTA, so K and V are read once.
+    const int64_t bq = 64, bk = 128;
+    const int64_t blocks = op.B * op.kv_heads * ceil_div(op.q_len * group, bq);
+    const int64_t kv_blocks = ceil_div(op.kv_len, bk);
+    const int64_t splits = fa2_num_splits(blocks, S, kv_blocks, 128);
+    p.kernel = fmt::format("flash decode split-kv {}", splits);
+    p.split_k = splits;
+    p.ctas = blocks * splits;
+    p.ctas_per_sm = occupancy(c, 128, 255, double(bq + 2 * bk) * double(hd) * b).ctas_per_sm;
+    p.fill_s = c.attention.decode_fixed_s + c.hbm.latency_s;
+    double hbm = op.in_bytes + op.out_bytes;
+    if (splits > 1) {
+      p.launch_s += c.launch_overhead_s;  // the combine kernel
+      hbm += 2.0 * double(op.B * op.heads * splits * hd) * 4.0;
+    }
+    const int64_t per_sm = std::min(p.ctas_per_sm, ceil_div(p.ctas, S));
+    const double load = double(per_sm) * c.attention.decode_load_bytes_per_clk * c.clock_hz;
+    const int64_t slots = S * p.ctas_per_sm;
+    const int64_t waves = ceil_div(p.ctas, slots);
+    p.groups.push_back({waves, std::min(S, p.ctas),
+                        op.flops / (rate_sm * double(std::min(S, p.ctas))) / double(waves),
+                        hbm / double(waves), hbm / double(waves), load});
+    return p;
+  }
+
+  // Prefill: one CTA per (batch, head, 128-query block), launched q-block fastest; KV blocks of 64
+  // keys; causal CTAs stop at the diagonal, so their lengths differ. The block scheduler fills
+  // every SM's slots in launch order, then hands each further CTA to the SM that frees up first;
+  // the kernel ends when the most loaded SM does.
+  const int64_t bq = 128, bk = 64;
+  const int64_t nq = ceil_div(op.q_len, bq);
+  std::vector<double> cta_s(nq);
+  double l2_per_bh = 0;
+  for (int64_t i = 0; i < nq; ++i) {
+    int64_t visible =
+        op.causal ? std::min(op.kv_len, op.kv_len - op.q_len + (i + 1) * bq) : op.kv_len;
+    visible = ceil_div(std::max<int64_t>(visible, 1), bk) * bk;
+    cta_s[i] =
+        4.0 * double(bq) * double(visible) * double(hd) / rate_sm + c.attention.cta_overhead_s;
+    l2_per_bh += (double(bq) + 2.0 * double(visible)) * double(hd) * b;
+  }
+  p.kernel = fmt::format("flash attention {}x{}", bq, bk);
+  p.tile_m = bq;
+  p.tile_n = bk;
+  p.ctas = op.B * op.heads * nq;
+  p.ctas_per_sm = occupancy(c, 128, 255, double(bq + 2 * bk) * double(hd) * b).ctas_per_sm;
+  p.fill_s = c.attention.prefill_fixed_s + c.hbm.latency_s;
+  const int64_t slots = S * p.ctas_per_sm;
+  const double sm_time = list_schedule(cta_s, p.ctas, S, slots);
+  const int64_t nw = std::max<int64_t>(1, ceil_div(p.ctas, slots));
+  const double hbm = op.in_bytes + op.out_bytes;
+  const double l2 = double(op.B * op.heads) * l2_per_bh + op.out_bytes;
+  p.groups.push_back({nw, std::min(S, p.ctas), sm_time / double(nw), hbm / double(nw),
+                      l2 / double(nw), sm_load_bw(c)});
+  return p;
+}
+
+}  // namespace xpusim

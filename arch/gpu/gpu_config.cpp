@@ -1,0 +1,153 @@
+// The GPU schema: every parameter declared once (path, unit, default, range, help).
+#include "arch/gpu/gpu_config.h"
+
+namespace xpusim {
+namespace {
+
+void declare_ew(Schema<GpuConfig>& s, const std::string& op,
+                EwKernelConfig GpuConfig::Elementwise::*field) {
+  const std::string p = "kernels.elementwise." + op;
+  s.real(p + ".bw", kRequired, Range{0.01, 1.5},
+         op + " kernel: fraction of the achievable HBM bandwidth it reaches on large inputs "
+              "(calibrated)",
+         &GpuConfig::ew, field, &EwKernelConfig::bw);
+  s.real(p + ".cycles_per_elem", kRequired, Range{0, 100},
+         op + " kernel: serial SM cycles per element of one CTA (sets the latency of short rows; "
+              "calibrated)",
+         &GpuConfig::ew, field, &EwKernelConfig::cycles_per_elem);
+  s.quantity(p + ".fixed", Unit::kSeconds, kRequired, Range{0, 1e-3},
+             op + " kernel: fixed latency beyond the launch gap (calibrated)", &GpuConfig::ew,
+             field, &EwKernelConfig::fixed_s);
+}
+
+}  // namespace
+
+const Schema<GpuConfig>& gpu_schema() {
+  static const Schema<GpuConfig> s = [] {
+    Schema<GpuConfig> s(
+        "gpu",
+        "SIMT GPU: SMs with tensor cores, L2 and HBM, run at CTA/wave granularity with "
+        "cuBLAS-, flash-attention- and PyTorch-like kernel models");
+    s.text("name", "", "preset name", &GpuConfig::name);
+    s.text("description", "", "what this preset is, with its public source",
+           &GpuConfig::description);
+    s.quantity("clock", Unit::kHertz, kRequired, Range{1e7, 1e11}, "SM boost clock",
+               &GpuConfig::clock_hz);
+    s.quantity("tensor_clock", Unit::kHertz, kRequired, Range{1e7, 1e11},
+               "clock at which the tensor cores sustain their datasheet throughput",
+               &GpuConfig::tensor_clock_hz);
+    s.integer("sm.count", kRequired, Range{1, 100000}, "number of streaming multiprocessors",
+              &GpuConfig::sm, &GpuConfig::Sm::count);
+    s.real("sm.fp32_per_clk", kRequired, Range{1, 1e6},
+           "CUDA-core FP32 FLOP per clock per SM (FMA = 2)", &GpuConfig::sm,
+           &GpuConfig::Sm::fp32_per_clk);
+    s.quantity("sm.shared_mem", Unit::kBytes, kRequired, Range{1024, 1e9},
+               "shared memory per SM (usable by CTAs)", &GpuConfig::sm,
+               &GpuConfig::Sm::shared_mem_bytes);
+    s.integer("sm_resources.registers", "65536", Range{1024, 1e7}, "32-bit registers per SM",
+              &GpuConfig::sm, &GpuConfig::Sm::registers);
+    s.integer("sm_resources.max_warps", "64", Range{1, 1024}, "resident warps per SM",
+              &GpuConfig::sm, &GpuConfig::Sm::max_warps);
+    s.integer("sm_resources.max_ctas", "32", Range{1, 1024}, "resident CTAs (thread blocks) per SM",
+              &GpuConfig::sm, &GpuConfig::Sm::max_ctas);
+    s.real(
+        "sm_resources.load_bytes_per_clk", kRequired, Range{0.1, 4096},
+        "global-load bytes per clock one SM sustains from HBM (limits kernels that occupy few SMs)",
+        &GpuConfig::sm, &GpuConfig::Sm::load_bytes_per_clk);
+    declare_rates(s, "sm.tensor", "tensor cores of one SM (dense)", &GpuConfig::sm,
+                  &GpuConfig::Sm::tensor);
+    declare_memory(s, "hbm", "device memory (HBM)", "500 ns", &GpuConfig::hbm);
+    s.real("hbm.efficiency", kRequired, Range{0.05, 1},
+           "achievable fraction of hbm.bw for streaming reads", &GpuConfig::hbm_efficiency);
+    s.quantity("l2.size", Unit::kBytes, kRequired, Range{1024, 1e12}, "L2 cache capacity",
+               &GpuConfig::l2, &GpuConfig::L2::size_bytes);
+    s.quantity("l2.bw", Unit::kBytesPerSecond, kRequired, Range{1e9, 1e15},
+               "L2 read bandwidth (all slices)", &GpuConfig::l2, &GpuConfig::L2::bw_bytes_per_s);
+    s.quantity("launch_overhead", Unit::kSeconds, kRequired, Range{0, 1e-3},
+               "gap between back-to-back kernels in one CUDA graph (per launch)",
+               &GpuConfig::launch_overhead_s);
+    declare_link(s, &GpuConfig::link);
+    s.quantity("tdp", Unit::kWatts, "0 W", Range{0, 1e5}, "board power limit (0 = not published)",
+               &GpuConfig::tdp_w);
+
+    auto eff = [&](const char* f, double DtypeRates::*field) {
+      s.real(std::string("kernels.gemm.efficiency.") + f, "0", Range{0, 1},
+             std::string("GEMM main loop: achieved fraction of the ") + f +
+                 " peak (0 = no kernel; calibrated)",
+             &GpuConfig::gemm, &GpuConfig::Gemm::efficiency, field);
+    };
+    eff("fp32", &DtypeRates::fp32);
+    eff("tf32", &DtypeRates::tf32);
+    eff("bf16", &DtypeRates::bf16);
+    eff("fp16", &DtypeRates::fp16);
+    eff("fp8", &DtypeRates::fp8);
+    eff("int8", &DtypeRates::int8);
+    s.quantity("kernels.gemm.fixed", Unit::kSeconds, kRequired, Range{0, 1e-3},
+               "GEMM prologue + epilogue latency per kernel (calibrated)", &GpuConfig::gemm,
+               &GpuConfig::Gemm::fixed_s);
+    s.quantity("kernels.gemm.k_block", Unit::kBytes, "128 B", Range{8, 4096},
+               "bytes of K per operand row in one shared-memory pipeline stage", &GpuConfig::gemm,
+               &GpuConfig::Gemm::k_block_bytes);
+    s.boolean("kernels.gemm.int8_split_k", "true",
+              "whether the library's int8 GEMMs (int32 output) may split K or stream K across CTAs",
+              &GpuConfig::gemm, &GpuConfig::Gemm::int8_split_k);
+    s.integer("kernels.gemm.stages", "4", Range{1, 16},
+              "shared-memory pipeline stages of a GEMM CTA", &GpuConfig::gemm,
+              &GpuConfig::Gemm::stages);
+    s.integer("kernels.gemm.cluster", "1", Range{1, 16},
+              "CTAs of a thread-block cluster that share the A panel through TMA multicast (1 = no "
+              "clusters)",
+              &GpuConfig::gemm, &GpuConfig::Gemm::cluster);
+    s.real("kernels.gemm.unaligned_per_clk", kRequired, Range{1, 1e6},
+           "per-SM FLOP per clock of the fallback kernel for rows not 16-byte aligned (calibrated)",
+           &GpuConfig::gemm, &GpuConfig::Gemm::unaligned_per_clk);
+    s.real("kernels.gemm.unaligned_bw", kRequired, Range{0.01, 1},
+           "fraction of the achievable HBM bandwidth the unaligned fallback kernel reaches "
+           "(calibrated)",
+           &GpuConfig::gemm, &GpuConfig::Gemm::unaligned_bw);
+    s.real("kernels.sparse_2_4.efficiency", kRequired, Range{0.01, 1},
+           "2:4 sparse main loop: fraction of twice the dense rate (calibrated)",
+           &GpuConfig::sparse, &GpuConfig::Sparse::efficiency);
+    for (auto [dt, field] : {std::pair{"bf16", &GpuConfig::Sparse::skinny_bf16},
+                             std::pair{"fp16", &GpuConfig::Sparse::skinny_fp16}}) {
+      const std::string p = std::string("kernels.sparse_2_4.skinny_") + dt;
+      s.integer(p + ".below_m", kRequired, Range{0, 1e6},
+                std::string(dt) + " 2:4: below this M the library has no skinny kernel (slow path)",
+                &GpuConfig::sparse, field, &GpuConfig::Sparse::Skinny::below_m);
+      s.quantity(p + ".fixed", Unit::kSeconds, kRequired, Range{0, 1e-2},
+                 std::string(dt) + " 2:4 slow path: fixed cost (calibrated)", &GpuConfig::sparse,
+                 field, &GpuConfig::Sparse::Skinny::fixed_s);
+      s.real(
+          p + ".bw", kRequired, Range{0.01, 1},
+          std::string(dt) + " 2:4 slow path: fraction of the achievable HBM bandwidth (calibrated)",
+          &GpuConfig::sparse, field, &GpuConfig::Sparse::Skinny::bw);
+    }
+    s.real("kernels.attention.efficiency", kRequired, Range{0.01, 1},
+           "flash attention: fraction of the 16-bit tensor peak in the main loop (calibrated)",
+           &GpuConfig::attention, &GpuConfig::Attention::efficiency);
+    s.quantity("kernels.attention.prefill_fixed", Unit::kSeconds, kRequired, Range{0, 1e-3},
+               "flash attention prefill: fixed latency per kernel (calibrated)",
+               &GpuConfig::attention, &GpuConfig::Attention::prefill_fixed_s);
+    s.quantity("kernels.attention.cta_overhead", Unit::kSeconds, kRequired, Range{0, 1e-3},
+               "flash attention prefill: SM time per CTA outside the KV loop (Q load, O store; "
+               "calibrated)",
+               &GpuConfig::attention, &GpuConfig::Attention::cta_overhead_s);
+    s.quantity("kernels.attention.decode_fixed", Unit::kSeconds, kRequired, Range{0, 1e-3},
+               "flash decoding: fixed latency of the split-KV kernel and its combine (calibrated)",
+               &GpuConfig::attention, &GpuConfig::Attention::decode_fixed_s);
+    s.real("kernels.attention.decode_load_bytes_per_clk", kRequired, Range{0.1, 4096},
+           "flash decoding: bytes per clock one SM streams from the KV cache (calibrated)",
+           &GpuConfig::attention, &GpuConfig::Attention::decode_load_bytes_per_clk);
+    declare_ew(s, "rmsnorm", &GpuConfig::Elementwise::rmsnorm);
+    declare_ew(s, "layernorm", &GpuConfig::Elementwise::layernorm);
+    declare_ew(s, "softmax", &GpuConfig::Elementwise::softmax);
+    declare_ew(s, "gelu", &GpuConfig::Elementwise::gelu);
+    declare_ew(s, "silu_mul", &GpuConfig::Elementwise::silu_mul);
+    declare_ew(s, "residual_add", &GpuConfig::Elementwise::residual_add);
+    declare_ew(s, "other", &GpuConfig::Elementwise::other);
+    return s;
+  }();
+  return s;
+}
+
+}  // namespace xpusim

@@ -1,0 +1,80 @@
+// The SIMT GPU's parameters as one plain struct (SI units: Hz, bytes, bytes/s, seconds), and the
+// schema that declares each of them once. Hardware numbers come from public datasheets; the
+// kernel-library numbers (achieved efficiencies, fixed latencies) are calibrated, see the YAML.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "arch/dtype_rates.h"
+#include "arch/link_config.h"
+#include "arch/memory_config.h"
+#include "sim/schema.h"
+
+namespace xpusim {
+
+// What a kernel of one elementwise family achieves (a property of the library's kernel).
+struct EwKernelConfig {
+  double bw = 1;               // fraction of the achievable HBM bandwidth it reaches
+  double cycles_per_elem = 0;  // serial SM cycles per element of one CTA's work (its latency)
+  double fixed_s = 0;          // fixed latency of the kernel beyond the launch
+};
+
+struct GpuConfig {
+  std::string name, description;
+  double clock_hz = 0;         // SM clock while running (boost)
+  double tensor_clock_hz = 0;  // clock at which the datasheet's tensor throughput is quoted
+  struct Sm {
+    int64_t count = 0;
+    double fp32_per_clk = 0;  // CUDA-core FP32 FLOP per clock per SM (FMA = 2)
+    double shared_mem_bytes = 0;
+    int64_t registers = 0;          // 32-bit registers per SM
+    int64_t max_warps = 0;          // resident warps per SM
+    int64_t max_ctas = 0;           // resident CTAs per SM
+    double load_bytes_per_clk = 0;  // global-load bytes one SM sustains from HBM (latency-bound)
+    DtypeRates tensor;
+  } sm;
+  MemoryConfig hbm;
+  double hbm_efficiency = 1;  // achievable fraction of hbm.bw for streaming reads
+  struct L2 {
+    double size_bytes = 0;
+    double bw_bytes_per_s = 0;
+  } l2;
+  double launch_overhead_s = 0;  // gap between back-to-back kernels in a CUDA graph
+  LinkConfig link;               // NVLink, for collectives
+  double tdp_w = 0;
+  struct Gemm {
+    DtypeRates efficiency;  // achieved fraction of the per-format peak in the main loop
+    double fixed_s = 0;     // prologue + epilogue latency of one GEMM kernel
+    double k_block_bytes =
+        128;              // bytes of K per row per pipeline stage (64 bf16, 32 fp32, 128 fp8)
+    int64_t stages = 4;   // shared-memory pipeline depth
+    int64_t cluster = 1;  // CTAs of a cluster sharing operand loads by TMA multicast
+    double unaligned_per_clk = 0;  // per-SM rate of the fallback kernel for unaligned rows
+    double unaligned_bw = 1;       // its fraction of the achievable HBM bandwidth
+    bool int8_split_k = true;      // whether the int8 (int32-output) kernels split K or stream K
+  } gemm;
+  struct Sparse {
+    double efficiency = 1;  // 2:4 main-loop rate as a fraction of twice the dense rate
+    // Below `below_m` the library has no skinny 2:4 kernel and streams the weights slowly.
+    struct Skinny {
+      int64_t below_m = 0;
+      double fixed_s = 0;
+      double bw = 1;             // fraction of the achievable HBM bandwidth
+    } skinny_bf16, skinny_fp16;  // formats other than fp16 take bf16's
+  } sparse;
+  struct Attention {
+    double efficiency = 1;  // flash attention's fraction of the 16-bit tensor peak
+    double prefill_fixed_s = 0;
+    double cta_overhead_s = 0;  // per prefill CTA: Q load and O store around the KV loop
+    double decode_fixed_s = 0;
+    double decode_load_bytes_per_clk = 0;  // per-SM load rate of the split-KV decode kernel
+  } attention;
+  struct Elementwise {
+    EwKernelConfig rmsnorm, layernorm, softmax, gelu, silu_mul, residual_add, other;
+  } ew;
+};
+
+const Schema<GpuConfig>& gpu_schema();
+
+}  // namespace xpusim

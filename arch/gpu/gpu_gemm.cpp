@@ -1,0 +1,186 @@
+// GEMM kernel model: a cuBLAS-like heuristic picks the CTA tile, split-K or stream-K by
+// estimated time; GEMV for skinny M, the unaligned fallback, IMMA int8 rules, and the
+// cuSPARSELt 2:4 paths. Times in seconds, sizes in bytes.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <limits>
+#include <vector>
+
+#include "arch/gpu/gpu_kernel_util.h"
+#include "arch/gpu/gpu_kernels.h"
+
+namespace xpusim {
+
+using namespace gpu_detail;
+
+KernelPlan plan_gemm(const GpuConfig& c, const Op& op) {
+  if (op.M < 1 || op.K < 1 || op.N < 1)
+    return unsupported(fmt::format("GEMM {}x{}x{} is empty", op.M, op.K, op.N));
+  // Unstructured sparse formats (CSR, bitmap) have no tensor-core path: cuSPARSE runs them on the
+  // CUDA cores, skipping the pruned products (op.flops already counts only the kept ones).
+  const bool sparse_format =
+      op.wformat == WeightFormat::kCsr || op.wformat == WeightFormat::kBitmap;
+  const bool cuda_core = op.dtype == DType::kFp32 || sparse_format;
+  DType rate_dtype = cuda_core ? DType::kFp32 : op.dtype;
+  std::string unit = sparse_format ? "cuda_core(sparse)" : cuda_core ? "cuda_core" : "tensor_core";
+  // int4 operands are dequantised in the main loop and multiplied at the 16-bit rate.
+  if (op.dtype == DType::kInt4 && c.sm.tensor.int4 == 0) {
+    rate_dtype = DType::kBf16;
+    unit = "tensor_core(int4->bf16)";
+  }
+  const double per_clk = cuda_core ? c.sm.fp32_per_clk : c.sm.tensor.per_clk(rate_dtype);
+  const double eff = c.gemm.efficiency.per_clk(rate_dtype);
+  if (per_clk == 0 || eff == 0)
+    return unsupported(fmt::format("the {} has no {} datapath",
+                                   cuda_core ? "CUDA core" : "tensor core", dtype_name(op.dtype)));
+  double rate_sm = per_clk * (cuda_core ? c.clock_hz : c.tensor_clock_hz) * eff;
+  const bool sparse = op.sparse_2_4 && c.sm.tensor.sparse_2_4 && !cuda_core;
+  if (sparse) {
+    rate_sm *= 2 * c.sparse.efficiency;
+    unit = "tensor_core(2:4)";
+  }
+  const int64_t S = c.sm.count, g = std::max<int64_t>(1, op.gemm_batch);
+  const double A = op.in_bytes, W = op.weight_bytes, C = op.out_bytes;
+  const double a_bytes = A / (double(g) * double(op.M) * double(op.K));
+  const double w_elem =
+      W / (double(g) * double(op.N) * double(op.K));  // per weight, with 2:4 metadata
+  // Weight-only quantisation: the CUDA cores expand each weight beside the tensor-core main loop.
+  const double dequant_s = op.dequant_flops / (c.sm.fp32_per_clk * c.clock_hz * double(S));
+  const double flops_total = 2.0 * double(g) * double(op.M) * double(op.K) * double(op.N);
+
+  KernelPlan best;
+  best.unit = unit;
+  best.launch_s = c.launch_overhead_s;
+  // cuSPARSELt has no skinny-M kernel: below below_m it streams the compressed weights slowly
+  // (measured: ~1.9x slower than dense at M <= 16 in bf16).
+  const auto& skinny = op.dtype == DType::kFp16 ? c.sparse.skinny_fp16 : c.sparse.skinny_bf16;
+  if (sparse && op.M < skinny.below_m) {
+    best.kernel = "sparse 2:4 skinny";
+    best.hbm_bw = hbm_bw(c) * skinny.bw;
+    best.fill_s = skinny.fixed_s + c.hbm.latency_s;
+    best.ctas = S;
+    best.ctas_per_sm = 1;
+    best.groups.push_back({1, S, flops_total / (rate_sm * double(S)), A + W + C, A + W + C, 0});
+    return best;
+  }
+  // Rows that are not 16-byte aligned rule out TMA and vector loads: cuBLAS falls back to a slow
+  // kernel (a GEMV handles M <= 4). CUDA-core SIMT kernels load scalars anyway.
+  const bool aligned =
+      std::fmod(double(op.K) * a_bytes, 16.0) == 0 && std::fmod(double(op.N) * a_bytes, 16.0) == 0;
+  const bool gemv = op.M <= 4;  // a GEMV-like kernel serves skinny M at any alignment
+  const bool fallback = !aligned && !cuda_core && !gemv;
+  if (fallback) rate_sm = std::min(rate_sm, c.gemm.unaligned_per_clk * c.clock_hz);
+  // Unaligned rows also slow the loads of the skinny kernels beyond M = 2 (measured).
+  const bool slow_loads = !aligned && !cuda_core && op.M > 2;
+  const double bw = hbm_bw(c) * (slow_loads ? c.gemm.unaligned_bw : 1.0);
+  const double stage_bytes = cuda_core ? 4.0 : std::max(1.0, a_bytes);
+  const double cluster = double(std::max<int64_t>(1, c.gemm.cluster));
+
+  // Candidate CTA tiles: wgmma tiles (M >= 64) for tensor cores, and SIMT tiles for CUDA cores;
+  // a GEMV serves M <= 4. The unaligned fallback (Ampere-style) kernels have no tile under 128
+  // rows and no split-K (measured: constant time from M=8 to M=128).
+  using Tiles = std::vector<std::pair<int64_t, int64_t>>;
+  static const Tiles kTensorTiles = {{256, 128}, {128, 256}, {128, 128},
+                                     {128, 64},  {64, 128},  {64, 64}};
+  static const Tiles kFallbackTiles = {{256, 128}, {128, 256}, {128, 128}};
+  static const Tiles kSimtTiles = {{128, 128}, {64, 128}, {64, 64}};
+  static const Tiles kGemvTiles = {{8, 256}};
+  // int8 with int32 output (IMMA kernels, when the library does not split them): 64x128 tiles up to
+  // M = 128, 128x128 above (measured: M=128 and M=256 take the same time per 64 CTAs), no
+  // stream-K, and split-K only for grids under a quarter of the SMs.
+  const bool imma = op.dtype == DType::kInt8 && !c.gemm.int8_split_k;
+  const Tiles imma_tiles = {{op.M <= 128 ? 64 : 128, 128}};
+  const Tiles& tiles_to_try = fallback    ? kFallbackTiles
+                              : gemv      ? kGemvTiles
+                              : imma      ? imma_tiles
+                              : cuda_core ? kSimtTiles
+                                          : kTensorTiles;
+  static const int64_t kSplits[] = {1, 2, 3, 4, 6, 8, 12, 16};
+  const bool may_split = !imma && !fallback;
+  const int64_t k_block = std::max<int64_t>(8, std::llround(c.gemm.k_block_bytes / stage_bytes));
+  const int64_t k_iters = ceil_div(op.K, k_block);
+  double best_t = std::numeric_limits<double>::infinity();
+  auto consider = [&](KernelPlan&& p) {
+    const double time = plan_time_s(c, p, c.l2.bw_bytes_per_s);
+    if (time < best_t) {
+      best_t = time;
+      best = std::move(p);
+    }
+  };
+  for (const auto& [bm, bn] : tiles_to_try) {
+    const int64_t tm = ceil_div(op.M, bm), tn = ceil_div(op.N, bn), tiles = tm * tn * g;
+    const int64_t consumer_groups =
+        bm * bn >= 128 * 128 ? 2 : 1;  // warpgroups holding accumulators
+    Occupancy occ =
+        occupancy(c, 128 * (consumer_groups + 1), 168,
+                  double(c.gemm.stages) * double(bm + bn) * double(k_block) * stage_bytes);
+    if (occ.ctas_per_sm < 1) continue;
+    const int64_t slots = S * occ.ctas_per_sm;
+    // HBM traffic: every operand once while A and W fit in L2 together; otherwise each wave
+    // fetches the A row panels and W column panels of its (roughly square) block of tiles.
+    auto hbm_in = [&](int64_t ctas, int64_t split) {
+      double bytes = A + W;
+      if (A + W > c.l2.size_bytes) {
+        const int64_t wave_tiles = std::max<int64_t>(1, std::min(slots, ctas) / split);
+        const int64_t gm =
+            std::min(tm, std::max<int64_t>(1, std::llround(std::sqrt(double(wave_tiles)))));
+        const int64_t gn = std::min(tn, ceil_div(wave_tiles, gm));
+        const double panels = (double(gm * bm) * a_bytes + double(gn * bn) * w_elem) * double(op.K);
+        bytes = std::max(bytes, panels * double(ceil_div(ctas, slots)));
+      }
+      return bytes;
+    };
+    // Through L2: each CTA's panels; a cluster multicasts its shared A panel once.
+    const double l2_panels =
+        double(tiles) * (double(bm) * a_bytes / cluster + double(bn) * w_elem) * double(op.K);
+    auto base_plan = [&](const std::string& kind) {
+      KernelPlan p;
+      p.unit = unit;
+      p.launch_s = c.launch_overhead_s;
+      p.fill_s = c.gemm.fixed_s + c.hbm.latency_s;
+      p.hbm_bw = bw;
+      p.tile_m = bm;
+      p.tile_n = bn;
+      p.ctas_per_sm = occ.ctas_per_sm;
+      p.kernel = fmt::format("gemm {}x{} {}", bm, bn, kind);
+      return p;
+    };
+    for (int64_t s : kSplits) {
+      // IMMA kernels split K only for grids that would leave most SMs idle (measured).
+      const bool split_ok = may_split || (imma && tiles * 4 < S);
+      if (s > 1 && (!split_ok || tiles >= S || op.K / s < 2 * k_block)) break;
+      KernelPlan p = base_plan(fmt::format("split-k {}", s));
+      p.split_k = s;
+      p.ctas = tiles * s;
+      const int64_t k_per = ceil_div(op.K, s);
+      const double cta_s = 2.0 * double(bm) * double(bn) * double(k_per) / rate_sm +
+                           dequant_s * double(S) / double(p.ctas);
+      double l2 = l2_panels + C;
+      if (s > 1)
+        l2 +=
+            double(g * op.M) * double(op.N) * 4.0 * double(s) * 2.0;  // fp32 partials out and back
+      add_uniform_waves(c, p, cta_s, hbm_in(p.ctas, s) + C, l2, sm_load_bw(c));
+      consider(std::move(p));
+    }
+    // Stream-K (Hopper cuBLAS): persistent CTAs share the tiles' K iterations evenly, so the last
+    // wave is not mostly idle; partial tiles are fixed up through L2.
+    if (may_split && !cuda_core && tiles > S) {
+      KernelPlan p = base_plan("stream-k");
+      p.ctas = slots;
+      const double iter_s = 2.0 * double(bm) * double(bn) * double(k_block) / rate_sm;
+      const double per_sm = std::ceil(double(tiles * k_iters) / double(S)) * iter_s + dequant_s;
+      const double fixup = double(slots) * double(bm * bn) * 4.0 * 2.0;
+      p.groups.push_back(
+          {1, S, per_sm, hbm_in(tiles, 1) + C, l2_panels + C + fixup, sm_load_bw(c)});
+      consider(std::move(p));
+    }
+  }
+  XPUSIM_ASSERT(best.ctas > 0, "no GEMM tile fits in an SM's shared memory");
+  if (fallback) best.kernel += " (unaligned fallback)";
+  return best;
+}
+
+}  // namespace xpusim

@@ -1,0 +1,141 @@
+// Kernel plans shared by every kernel model (waves, occupancy, plan time), the elementwise and
+// collective models, and the dispatch by operator kind. GEMM: gpu_gemm.cpp; attention:
+// gpu_attention.cpp. Elementwise kernels are one CTA per row (norms, softmax) or per
+// 2048-element chunk.
+#include "arch/gpu/gpu_kernels.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <limits>
+#include <vector>
+
+#include "arch/gpu/gpu_kernel_util.h"
+
+namespace xpusim {
+
+using namespace gpu_detail;
+
+double KernelPlan::hbm_bytes() const {
+  double b = 0;
+  for (const auto& g : groups) b += double(g.waves) * g.hbm_bytes;
+  return b;
+}
+double KernelPlan::l2_bytes() const {
+  double b = 0;
+  for (const auto& g : groups) b += double(g.waves) * g.l2_bytes;
+  return b;
+}
+double KernelPlan::compute_s() const {
+  double t = 0;
+  for (const auto& g : groups) t += double(g.waves) * g.compute_s;
+  return t;
+}
+int64_t KernelPlan::waves() const {
+  int64_t w = 0;
+  for (const auto& g : groups) w += g.waves;
+  return w;
+}
+
+WaveSplit split_waves(int64_t ctas, int64_t slots) {
+  XPUSIM_ASSERT(slots > 0, "a wave needs at least one CTA slot");
+  return {ctas / slots, ctas % slots};
+}
+
+Occupancy occupancy(const GpuConfig& c, int64_t threads, int64_t regs_per_thread,
+                    double smem_bytes) {
+  const int64_t warps = ceil_div(threads, 32);
+  Occupancy o{c.sm.max_ctas, "ctas"};
+  auto limit = [&](int64_t n, const char* why) {
+    if (n < o.ctas_per_sm) o = {n, why};
+  };
+  limit(c.sm.max_warps / std::max<int64_t>(1, warps), "warps");
+  limit(c.sm.registers / std::max<int64_t>(1, warps * 32 * regs_per_thread), "registers");
+  if (smem_bytes > 0) limit(static_cast<int64_t>(c.sm.shared_mem_bytes / smem_bytes), "smem");
+  return o;
+}
+
+double plan_time_s(const GpuConfig& c, const KernelPlan& p, double l2_bw) {
+  (void)c;
+  double t = p.launch_s + p.fill_s;
+  if (p.link_bw > 0) t += p.link_bytes / p.link_bw;
+  for (const auto& g : p.groups) {
+    double wave = g.compute_s;
+    if (p.hbm_bw > 0) wave = std::max(wave, g.hbm_bytes / p.hbm_bw);
+    if (l2_bw > 0) wave = std::max(wave, g.l2_bytes / l2_bw);
+    if (g.load_bytes_per_s_per_sm > 0 && g.active_sms > 0)
+      wave = std::max(wave, g.hbm_bytes / (double(g.active_sms) * g.load_bytes_per_s_per_sm));
+    t += double(g.waves) * wave;
+  }
+  return t;
+}
+
+KernelPlan plan_elementwise(const GpuConfig& c, const Op& op) {
+  const auto& e = c.ew;
+  const EwKernelConfig& k = op.ew_op == "rmsnorm"        ? e.rmsnorm
+                            : op.ew_op == "layernorm"    ? e.layernorm
+                            : op.ew_op == "softmax"      ? e.softmax
+                            : op.ew_op == "gelu"         ? e.gelu
+                            : op.ew_op == "silu_mul"     ? e.silu_mul
+                            : op.ew_op == "residual_add" ? e.residual_add
+                                                         : e.other;
+  // Norms and softmax run one CTA per row (a reduction); pointwise kernels take 2048-element
+  // chunks.
+  const bool per_row = op.ew_op == "rmsnorm" || op.ew_op == "layernorm" || op.ew_op == "softmax";
+  // KV appends carry no T/H: their element count follows from the bytes written.
+  const int64_t T = op.T > 0 ? op.T : 1;
+  const int64_t H =
+      op.H > 0 ? op.H : std::max<int64_t>(1, std::llround(op.out_bytes / dtype_bytes(op.kv_dtype)));
+  const int64_t chunk = 2048;
+  KernelPlan p;
+  p.unit = "cuda_core";
+  p.kernel = fmt::format("{} {}", op.ew_op.empty() ? std::string(op_kind_name(op.kind)) : op.ew_op,
+                         per_row ? "per-row" : "pointwise");
+  p.hbm_bw = hbm_bw(c) * k.bw;
+  p.launch_s = c.launch_overhead_s;
+  const double elems = per_row ? double(H) : double(std::min<int64_t>(chunk, T * H));
+  p.ctas = per_row ? T : ceil_div(T * H, chunk);
+  p.ctas_per_sm = occupancy(c, 128, 32, 0).ctas_per_sm;
+  const double cta_s = k.cycles_per_elem * elems / c.clock_hz;
+  // The first CTA's latency is paid before the stream reaches its steady rate; co-resident CTAs
+  // of later waves hide each other's latency.
+  p.fill_s = k.fixed_s + c.hbm.latency_s + cta_s;
+  const int64_t waves = ceil_div(p.ctas, c.sm.count * p.ctas_per_sm);
+  const double bytes = op.total_bytes();
+  p.groups.push_back(
+      {1, std::min(c.sm.count, p.ctas), double(waves - 1) * cta_s, bytes, bytes, sm_load_bw(c)});
+  return p;
+}
+
+KernelPlan plan_collective(const GpuConfig& c, const Op& op) {
+  if (!(c.link.bw_bytes_per_s > 0))
+    return unsupported("no link between GPUs is configured (link.bw)");
+  // NCCL ring: each step pays the link latency, the wire bytes stream at the link bandwidth.
+  const WireCost wire = collective_wire(op);
+  KernelPlan p;
+  p.unit = "link";
+  p.kernel = fmt::format("nccl {} ring x{}", op.collective, op.ranks);
+  p.launch_s = c.launch_overhead_s;
+  p.fill_s = double(wire.steps) * c.link.latency_s;
+  p.link_bytes = wire.bytes;
+  p.link_bw = c.link.bw_bytes_per_s;
+  p.ctas = 0;
+  return p;
+}
+
+KernelPlan plan_kernel(const GpuConfig& c, const Op& op) {
+  switch (op.kind) {
+    case OpKind::kGemm:
+      return plan_gemm(c, op);
+    case OpKind::kAttention:
+      return plan_attention(c, op);
+    case OpKind::kCollective:
+      return plan_collective(c, op);
+    default:
+      return plan_elementwise(c, op);
+  }
+}
+
+}  // namespace xpusim

@@ -1,0 +1,68 @@
+// Kernel models: how a library (cuBLAS, cuSPARSELt, flash attention, PyTorch/Triton elementwise)
+// maps one operator onto the GPU as a grid of CTAs: tile choice, occupancy, waves, and the bytes
+// and SM time of each wave. Times in seconds, sizes in bytes.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "arch/gpu/gpu_config.h"
+#include "workloads/op.h"
+
+namespace xpusim {
+
+// `waves` identical waves; each keeps `active_sms` SMs busy for `compute_s` and moves the bytes.
+struct WaveGroup {
+  int64_t waves = 0;
+  int64_t active_sms = 0;
+  double compute_s = 0;  // SM time of one wave (tensor/CUDA-core work or serial latency)
+  double hbm_bytes = 0;  // per wave
+  double l2_bytes = 0;   // per wave
+  double load_bytes_per_s_per_sm = 0;  // per-SM load limit of this kernel
+};
+
+struct KernelPlan {
+  bool ok = true;
+  std::string reason;   // why the GPU cannot run the op
+  std::string unit;     // "tensor_core", "cuda_core", "tensor_core(2:4)"
+  std::string kernel;   // "gemm 128x256 split-k 1", for traces and tests
+  double launch_s = 0;  // launch gaps (one per kernel the op launches)
+  double fill_s = 0;    // pipeline fill and drain latency, paid once
+  std::vector<WaveGroup> groups;
+  double hbm_bw = 0;      // achievable HBM bandwidth for this kernel's access pattern (B/s)
+  double link_bytes = 0;  // collectives: bytes this GPU puts on its link
+  double link_bw = 0;
+  int64_t ctas = 0;
+  int64_t ctas_per_sm = 0;
+  int64_t tile_m = 0, tile_n = 0, split_k = 1;
+  double hbm_bytes() const;
+  double l2_bytes() const;
+  double compute_s() const;
+  int64_t waves() const;
+};
+
+struct Occupancy {
+  int64_t ctas_per_sm = 0;
+  std::string limiter;  // "smem", "registers", "warps", "ctas"
+};
+Occupancy occupancy(const GpuConfig& c, int64_t threads, int64_t regs_per_thread,
+                    double smem_bytes);
+
+// Time of a plan without contention (what the SystemC model gives for a lone kernel); the
+// library heuristics below use it to choose among candidate configurations.
+double plan_time_s(const GpuConfig& c, const KernelPlan& p, double l2_bw);
+
+KernelPlan plan_gemm(const GpuConfig& c, const Op& op);
+KernelPlan plan_attention(const GpuConfig& c, const Op& op);
+KernelPlan plan_elementwise(const GpuConfig& c, const Op& op);
+KernelPlan plan_collective(const GpuConfig& c, const Op& op);
+KernelPlan plan_kernel(const GpuConfig& c, const Op& op);
+
+// Splits `ctas` over `slots` concurrent CTAs (SMs × CTAs per SM) into full waves and a tail.
+struct WaveSplit {
+  int64_t full = 0, tail_ctas = 0;
+};
+WaveSplit split_waves(int64_t ctas, int64_t slots);
+
+}  // namespace xpusim

@@ -1,0 +1,209 @@
+// Unit tests of the GPU model's pieces: occupancy, the GEMM library heuristic (tiles, split-K,
+// GEMV), wave quantisation in the CTA scheduler, bound classification, the SystemC model
+// against the analytic plan time, sparse and collective paths, and h200 = h100 + memory.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "arch/gpu/gpu_config.h"
+#include "arch/gpu/gpu_device.h"
+#include "arch/gpu/gpu_kernels.h"
+#include "arch/gpu/gpu_sim.h"
+#include "arch/registry.h"
+#include "sim/config_store.h"
+
+namespace xpusim {
+namespace {
+
+GpuConfig config_of(const std::string& preset) {
+  ConfigStore store;
+  ErrorList errors;
+  GpuConfig c = gpu_schema().parse(store.load(preset, "hw"), errors);
+  EXPECT_TRUE(errors.empty());
+  return c;
+}
+
+double time_on(Device& dev, const Op& op) {
+  Evaluation ev = dev.run({op});
+  EXPECT_TRUE(ev.ok) << ev.reason;
+  return ev.ok ? ev.results[0].time_s : -1;
+}
+
+std::unique_ptr<Device> device(const std::string& preset) {
+  ConfigStore store;
+  return make_device(store.load(preset, "hw"), preset);
+}
+
+TEST(GpuOccupancy, LimitedBySharedMemoryRegistersOrWarps) {
+  GpuConfig c = config_of("h100");
+  // A 64x128 bf16 GEMM CTA: 4 stages of (64+128) rows x 128 B = 96 KiB of 228 KiB.
+  Occupancy big = occupancy(c, 256, 64, 4.0 * 192 * 128);
+  EXPECT_EQ(big.ctas_per_sm, 2);
+  EXPECT_EQ(big.limiter, "smem");
+  // 4-warp CTAs without shared memory: 64 warps / 4 = 16.
+  Occupancy small = occupancy(c, 128, 32, 0);
+  EXPECT_EQ(small.ctas_per_sm, 16);
+  EXPECT_EQ(small.limiter, "warps");
+  // 255 registers x 256 threads = 65280 of 65536.
+  Occupancy regs = occupancy(c, 256, 255, 0);
+  EXPECT_EQ(regs.ctas_per_sm, 1);
+  EXPECT_EQ(regs.limiter, "registers");
+  EXPECT_EQ(occupancy(c, 32, 16, 0).ctas_per_sm, c.sm.max_ctas);
+}
+
+TEST(GpuGemm, LargeGemmTakesBigTilesWithoutSplitK) {
+  GpuConfig c = config_of("h100");
+  KernelPlan p = plan_gemm(c, make_gemm("g", 8192, 8192, 8192, DType::kBf16));
+  ASSERT_TRUE(p.ok);
+  EXPECT_EQ(p.tile_m * p.tile_n, 128 * 256) << p.kernel;
+  EXPECT_EQ(p.split_k, 1) << p.kernel;
+  EXPECT_EQ(p.unit, "tensor_core");
+  // Compute bound near the calibrated efficiency of the datasheet peak.
+  const double peak = c.sm.tensor.bf16 * c.tensor_clock_hz * double(c.sm.count);
+  const double tflops = 2.0 * 8192.0 * 8192 * 8192 / plan_time_s(c, p, c.l2.bw_bytes_per_s);
+  EXPECT_GT(tflops, 0.9 * c.gemm.efficiency.bf16 * peak);
+  EXPECT_LT(tflops, 1.0 * c.gemm.efficiency.bf16 * peak);
+}
+
+TEST(GpuGemm, DecodeGemmSplitsKToFillTheSms) {
+  GpuConfig c = config_of("h100");
+  KernelPlan p = plan_gemm(c, make_gemm("g", 1, 4096, 4096, DType::kBf16));
+  ASSERT_TRUE(p.ok);
+  EXPECT_GT(p.split_k, 1) << p.kernel;
+  EXPECT_GE(p.ctas, c.sm.count) << p.kernel;
+  // Weight streaming: time ~ weights / achievable bandwidth plus fixed costs.
+  const double stream = 4096.0 * 4096 * 2 / (c.hbm.bw_bytes_per_s * c.hbm_efficiency);
+  const double t = plan_time_s(c, p, c.l2.bw_bytes_per_s);
+  EXPECT_GT(t, stream);
+  EXPECT_LT(t, stream + c.launch_overhead_s + c.gemm.fixed_s + c.hbm.latency_s + 1e-6);
+}
+
+TEST(GpuGemm, UnalignedRowsFallBackToASlowKernel) {
+  GpuConfig c = config_of("h100");
+  // N = 50257 (GPT-2's vocabulary) is not a multiple of 8 bf16 elements.
+  KernelPlan odd = plan_gemm(c, make_gemm("g", 4096, 768, 50257, DType::kBf16));
+  KernelPlan even = plan_gemm(c, make_gemm("g", 4096, 768, 50256, DType::kBf16));
+  EXPECT_NE(odd.kernel.find("unaligned"), std::string::npos);
+  EXPECT_GT(plan_time_s(c, odd, c.l2.bw_bytes_per_s),
+            3 * plan_time_s(c, even, c.l2.bw_bytes_per_s));
+}
+
+TEST(GpuWaves, SplitWavesCountsFullWavesAndTail) {
+  EXPECT_EQ(split_waves(264, 132).full, 2);
+  EXPECT_EQ(split_waves(264, 132).tail_ctas, 0);
+  EXPECT_EQ(split_waves(265, 132).full, 2);
+  EXPECT_EQ(split_waves(265, 132).tail_ctas, 1);
+  EXPECT_EQ(split_waves(5, 132).full, 0);
+}
+
+TEST(GpuWaves, OneCtaMoreThanTheSlotsCostsAWave) {
+  // Non-causal attention has equal CTAs (one per head for a 128-query block), two per SM on
+  // h100: as many heads as slots fill every slot once, and one more makes one SM run three.
+  auto dev = device("h100");
+  GpuConfig c = config_of("h100");
+  auto attn = [&](int64_t heads) {
+    return make_attention("a", 1, heads, heads, 128, 128, 4096, false, DType::kBf16);
+  };
+  KernelPlan p = plan_attention(c, attn(8));
+  const int64_t slots = c.sm.count * p.ctas_per_sm;
+  EXPECT_EQ(p.ctas_per_sm, 2);
+  const double full = time_on(*dev, attn(slots));
+  const double over = time_on(*dev, attn(slots + 1));
+  EXPECT_GT(over / full, 1.3);
+  EXPECT_NEAR(time_on(*dev, attn(slots - 1)), full, 1e-3 * full);
+}
+
+TEST(GpuBound, MemoryComputeAndLatency) {
+  auto dev = device("h100");
+  Evaluation ev =
+      dev->run({make_gemm("decode", 1, 4096, 12288, DType::kBf16),
+                make_gemm("prefill", 8192, 8192, 8192, DType::kBf16),
+                make_elementwise("tiny", "rmsnorm", 1, 768, DType::kBf16),
+                make_attention("decode", 16, 32, 8, 128, 1, 8192, false, DType::kBf16)});
+  ASSERT_TRUE(ev.ok) << ev.reason;
+  EXPECT_EQ(ev.results[0].bound, Bound::kMemory);
+  EXPECT_EQ(ev.results[1].bound, Bound::kCompute);
+  EXPECT_EQ(ev.results[2].bound, Bound::kLatency);
+  EXPECT_EQ(ev.results[3].bound, Bound::kMemory);
+  EXPECT_EQ(ev.results[0].bytes_per_level[0].first, "hbm");
+  EXPECT_NEAR(ev.results[0].cycles, ev.results[0].time_s * 1.98e9, 1.0);
+}
+
+TEST(GpuSim, SystemCModelAgreesWithThePlanForALoneKernel) {
+  GpuConfig c = config_of("h100");
+  auto dev = device("h100");
+  for (const Op& op :
+       {make_gemm("g", 777, 5120, 5120, DType::kBf16), make_gemm("g", 1, 8192, 28672, DType::kFp8),
+        make_attention("a", 4, 32, 8, 128, 2048, 2048, true, DType::kBf16),
+        make_elementwise("e", "layernorm", 4096, 8192, DType::kBf16)}) {
+    const double analytic = plan_time_s(c, plan_kernel(c, op), c.l2.bw_bytes_per_s);
+    EXPECT_NEAR(time_on(*dev, op) / analytic, 1.0, 1e-6) << op.signature();
+  }
+}
+
+TEST(GpuSim, KernelsRunBackToBackOnOneStream) {
+  auto dev = device("h100");
+  Op a = make_gemm("a", 64, 4096, 4096, DType::kBf16),
+     b = make_elementwise("b", "gelu", 64, 4096, DType::kBf16);
+  Evaluation both = dev->run({a, b});
+  ASSERT_TRUE(both.ok);
+  EXPECT_NEAR(both.results[0].time_s, time_on(*dev, a), 1e-12);
+  EXPECT_NEAR(both.results[1].time_s, time_on(*dev, b), 1e-12);
+}
+
+TEST(GpuSparse, TwoFourIsSlowerThanDenseAtSmallMAndFasterAtLargeM) {
+  auto dev = device("h100");
+  auto ratio = [&](int64_t M) {
+    return time_on(*dev, make_gemm("s", M, 4096, 12288, DType::kBf16, true)) /
+           time_on(*dev, make_gemm("d", M, 4096, 12288, DType::kBf16));
+  };
+  EXPECT_GT(ratio(16), 1.5);    // measured ~1.9x slower (cuSPARSELt has no skinny kernel)
+  EXPECT_LT(ratio(4096), 0.9);  // measured 1.1-1.4x faster
+}
+
+TEST(GpuFormats, EachFormatHasItsUnitOrAReason) {
+  auto h100 = device("h100"), a100 = device("a100");
+  EXPECT_EQ(h100->run({make_gemm("g", 64, 4096, 4096, DType::kFp32)}).results[0].unit, "cuda_core");
+  EXPECT_EQ(h100->run({make_gemm("g", 64, 4096, 4096, DType::kFp8)}).results[0].unit,
+            "tensor_core");
+  Evaluation fp8 = a100->run({make_gemm("g", 64, 4096, 4096, DType::kFp8)});
+  EXPECT_FALSE(fp8.ok);
+  EXPECT_NE(fp8.reason.find("no fp8 datapath"), std::string::npos) << fp8.reason;
+  // fp32 without tensor cores is far slower than tf32 at large M (measured 51 vs 367 TFLOP/s).
+  EXPECT_GT(time_on(*h100, make_gemm("g", 8192, 8192, 8192, DType::kFp32)),
+            4 * time_on(*h100, make_gemm("g", 8192, 8192, 8192, DType::kTf32)));
+}
+
+TEST(GpuCollective, AllReduceRunsOnTheLink) {
+  auto dev = device("h100");
+  Evaluation ev = dev->run({make_collective("ar", "all_reduce", 64e6, 4)});
+  ASSERT_TRUE(ev.ok) << ev.reason;
+  EXPECT_EQ(ev.results[0].unit, "link");
+  // Ring all-reduce puts 2(p-1)/p of the message on the wire: 96 MB at 450 GB/s ~ 213 us.
+  EXPECT_NEAR(ev.results[0].time_s, 96e6 / 450e9, 0.2 * 96e6 / 450e9);
+}
+
+TEST(GpuPresets, H200IsH100WithOtherMemory) {
+  GpuConfig h100 = config_of("h100"), h200 = config_of("h200");
+  EXPECT_EQ(h100.sm.count, h200.sm.count);
+  EXPECT_EQ(h100.clock_hz, h200.clock_hz);
+  EXPECT_EQ(h100.sm.tensor.bf16, h200.sm.tensor.bf16);
+  EXPECT_EQ(h100.gemm.efficiency.bf16, h200.gemm.efficiency.bf16);
+  EXPECT_EQ(h100.attention.efficiency, h200.attention.efficiency);
+  EXPECT_EQ(h100.l2.bw_bytes_per_s, h200.l2.bw_bytes_per_s);
+  EXPECT_EQ(h100.hbm_efficiency, h200.hbm_efficiency);
+  EXPECT_GT(h200.hbm.bw_bytes_per_s, h100.hbm.bw_bytes_per_s);
+  EXPECT_GT(h200.hbm.size_bytes, h100.hbm.size_bytes);
+
+  auto d100 = device("h100"), d200 = device("h200");
+  // Compute-bound: the same time. Weight streaming: faster by about the bandwidth ratio.
+  Op big = make_gemm("g", 8192, 8192, 8192, DType::kBf16);
+  EXPECT_NEAR(time_on(*d200, big) / time_on(*d100, big), 1.0, 0.02);
+  Op gemv = make_gemm("g", 1, 8192, 57344, DType::kBf16);
+  const double speedup = time_on(*d100, gemv) / time_on(*d200, gemv);
+  EXPECT_GT(speedup, 1.25);
+  EXPECT_LT(speedup, 4.8 / 3.35 + 0.01);
+}
+
+}  // namespace
+}  // namespace xpusim

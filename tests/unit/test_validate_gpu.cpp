@@ -1,0 +1,166 @@
+// Regression test of the GPU model's accuracy on the recorded H100 hold-out rows
+// (validation/gpu/data, never used for fitting), plus the dataset loaders' error reporting and
+// the LLMCompass A100 comparison. Thresholds sit just above what the model achieves, so that a
+// regression fails; never widen one to make a change pass.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "arch/registry.h"
+#include "sim/config_store.h"
+#include "test_helpers.h"
+#include "validation/validate.h"
+
+namespace xpusim {
+namespace {
+
+using testing::config_error_of;
+using testing::TempDir;
+
+std::map<std::string, CategoryStats> holdout_stats(const std::string& preset) {
+  ConfigStore store;
+  auto dev = make_device(store.load(preset, "hw"), preset);
+  auto rows = load_gpu_dataset(XPUSIM_SOURCE_DIR "/validation/gpu/data");
+  predict_rows(*dev, rows);
+  std::map<std::string, CategoryStats> out;
+  for (const auto& s : summarize(rows))
+    if (s.set == "holdout") out[s.category] = s;
+  return out;
+}
+
+TEST(ValidateGpu, HoldoutErrorsStayAtTheirRecordedLevel) {
+  // Hold-out MAPE achieved when these were set (xpusim validate --hw h100), in %:
+  //   gemm: bf16 6.7, fp16 6.8, fp8 4.2, int8 10.8, bf16 2:4 9.3, fp32 15.2, tf32 13.4,
+  //         fp16 2:4 15.6, all 7.5 (target 10)
+  //   attention: prefill 6.3, decode 6.5, all 6.4 (target 15)
+  //   elementwise: rmsnorm 6.5, layernorm 12.2, gelu 4.5, silu_mul 5.5, softmax 16.7,
+  //                residual_add 4.2, all 8.2 (target 15)
+  //   e2e: prefill 7.1 (worst point 7.4), decode 9.1 (worst point 10.9; target 10 per point)
+  // Each threshold is the achieved value plus about 0.5 points.
+  const std::map<std::string, double> max_mape = {{"gemm bf16", 7.2},
+                                                  {"gemm fp16", 7.3},
+                                                  {"gemm fp8", 4.7},
+                                                  {"gemm int8", 11.3},
+                                                  {"gemm bf16 2:4", 9.8},
+                                                  {"gemm fp32", 15.7},
+                                                  {"gemm tf32", 13.9},
+                                                  {"gemm fp16 2:4", 16.1},
+                                                  {"gemm all", 8.0},
+                                                  {"attention prefill", 6.8},
+                                                  {"attention decode", 7.0},
+                                                  {"attention all", 6.9},
+                                                  {"elementwise rmsnorm", 7.0},
+                                                  {"elementwise layernorm", 12.7},
+                                                  {"elementwise gelu", 5.0},
+                                                  {"elementwise silu_mul", 6.0},
+                                                  {"elementwise softmax", 17.2},
+                                                  {"elementwise residual_add", 4.7},
+                                                  {"elementwise all", 8.7},
+                                                  {"e2e prefill", 7.6},
+                                                  {"e2e decode", 9.6}};
+  auto stats = holdout_stats("h100");
+  for (const auto& [category, limit] : max_mape) {
+    ASSERT_TRUE(stats.count(category)) << category;
+    EXPECT_LE(stats[category].mape * 100, limit) << category << ": " << stats[category].worst_label;
+  }
+  EXPECT_LE(stats["e2e all"].worst * 100, 11.4) << stats["e2e all"].worst_label;
+  // The targets of the GPU model (issue 4) on the hold-out set.
+  EXPECT_LE(stats["gemm all"].mape, 0.10);
+  EXPECT_LE(stats["attention all"].mape, 0.15);
+  EXPECT_LE(stats["elementwise all"].mape, 0.15);
+}
+
+TEST(ValidateGpu, EveryHoldoutRowIsPredicted) {
+  ConfigStore store;
+  auto dev = make_device(store.load("h100", "hw"), "h100");
+  auto rows = load_gpu_dataset(XPUSIM_SOURCE_DIR "/validation/gpu/data");
+  predict_rows(*dev, rows);
+  size_t holdout = 0;
+  for (const auto& r : rows) {
+    EXPECT_GT(r.predicted_s, 0) << r.file << ":" << r.line << " " << r.label;
+    holdout += r.set == "holdout";
+  }
+  EXPECT_EQ(holdout, 551u + 34u + 154u + 4u);  // the fixed split of validation/gpu/README.md
+}
+
+TEST(ValidateGpu, MissingFolderAndBadValuesAreUserErrors) {
+  TempDir dir;
+  std::string msg = config_error_of([&] { load_gpu_dataset(dir.path("nothing")); });
+  EXPECT_NE(msg.find("is not a directory"), std::string::npos) << msg;
+  msg = config_error_of([&] { load_gpu_dataset(dir.path()); });
+  EXPECT_NE(msg.find("holds none of gemm.csv"), std::string::npos) << msg;
+
+  const std::string f = dir.write("bad/gemm.csv",
+                                  "M,K,N,dtype,sparsity,median_ms,set\n"
+                                  "1,4096,4096,bf16,dense,0.01,calibration\n"
+                                  "1,4096,x,bf16,dense,0.01,holdout\n"
+                                  "1,4096,4096,bf17,dense,0.01,test\n");
+  msg = config_error_of([&] { load_gpu_dataset(dir.path("bad")); });
+  EXPECT_NE(msg.find(f + ":3:8: error: N: 'x' is not a number"), std::string::npos) << msg;
+  EXPECT_NE(msg.find(f + ":4:13: error: dtype: 'bf17' is not a dtype"), std::string::npos) << msg;
+  EXPECT_NE(msg.find(f + ":4:29: error: set: 'test' is neither calibration nor holdout"),
+            std::string::npos)
+      << msg;
+
+  dir.write("short/attention.csv", "B,heads\n1,32\n");
+  msg = config_error_of([&] { load_gpu_dataset(dir.path("short")); });
+  EXPECT_NE(msg.find("column 'kv_heads' is missing from the header"), std::string::npos) << msg;
+}
+
+TEST(ValidateGpu, StatisticsAndCsv) {
+  std::vector<ValidationRow> rows(3);
+  const double meas[] = {1.0, 2.0, 4.0}, pred[] = {1.1, 1.8, 4.0};
+  for (int i = 0; i < 3; ++i) {
+    rows[i].file = "x.csv";
+    rows[i].line = i + 2;
+    rows[i].category = "gemm bf16";
+    rows[i].set = "holdout";
+    rows[i].label = "row" + std::to_string(i);
+    rows[i].measured_s = meas[i];
+    rows[i].predicted_s = pred[i];
+  }
+  auto stats = summarize(rows);
+  ASSERT_EQ(stats.size(), 1u);  // one category: no "all" aggregate
+  EXPECT_NEAR(stats[0].mape, (0.1 + 0.1 + 0.0) / 3, 1e-12);
+  EXPECT_NEAR(stats[0].p90, 0.1, 1e-12);
+  EXPECT_NEAR(stats[0].worst, 0.1, 1e-12);
+  std::ostringstream csv;
+  write_rows_csv(csv, rows);
+  EXPECT_NE(csv.str().find("x.csv,2,gemm bf16,holdout,row0,1000,1100,10.00,"), std::string::npos)
+      << csv.str();
+}
+
+TEST(ValidateGpu, FitMovesParametersDownhill) {
+  // A one-parameter objective with its minimum at 2.0, written as a quantity with a unit.
+  auto objective = [](const std::vector<std::string>& o) {
+    const double x = std::stod(o[0].substr(o[0].find('=') + 1));
+    return (x - 2.0) * (x - 2.0);
+  };
+  FitResult r = fit_parameters({{"k", "1 us"}}, objective, 3, nullptr);
+  EXPECT_LT(r.objective_after, r.objective_before);
+  EXPECT_NEAR(std::stod(r.values[0].second), 2.0, 0.1);
+  EXPECT_NE(r.values[0].second.find(" us"), std::string::npos);
+}
+
+TEST(ValidateA100, LlmCompassDataLoadsAndKernelDominatedMatmulsAreClose) {
+  const std::string dir = XPUSIM_SOURCE_DIR "/../shared/reference-data/a100-llmcompass";
+  if (!std::filesystem::is_directory(dir)) GTEST_SKIP() << "no LLMCompass data at " << dir;
+  ConfigStore store;
+  auto dev = make_device(store.load("a100", "hw"), "a100");
+  auto rows = load_llmcompass_a100(dir);
+  predict_rows(*dev, rows);
+  std::map<std::string, CategoryStats> kernel;
+  for (const auto& s : summarize(rows))
+    if (s.set == "kernel-dominated") kernel[s.category] = s;
+  ASSERT_TRUE(kernel.count("a100 matmul"));
+  // Achieved 11.3 % with the h100 calibration unchanged (LLMCompass published 9.0 %).
+  EXPECT_LE(kernel["a100 matmul"].mape * 100, 11.8);
+  ASSERT_TRUE(kernel["a100 matmul"].published_mape.has_value());
+  EXPECT_DOUBLE_EQ(*kernel["a100 matmul"].published_mape, 0.090);
+}
+
+}  // namespace
+}  // namespace xpusim

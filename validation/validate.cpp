@@ -1,0 +1,366 @@
+// Dataset loading, prediction, error statistics and the calibration search behind
+// `xpusim validate`.
+#include "validation/validate.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <unordered_map>
+
+#include "sim/csv.h"
+#include "sim/errors.h"
+#include "sim/op_cache.h"
+#include "sim/units.h"
+
+namespace xpusim {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Reads named columns of one row, collecting errors with file:line:col.
+class Fields {
+ public:
+  Fields(const CsvTable& t, const CsvRow& r, ErrorList& e) : t_(t), r_(r), e_(e) {}
+  std::string text(const std::string& name) {
+    int c = t_.column(name);
+    if (c < 0) {
+      e_.add({t_.file, r_.line, 1}, name,
+             fmt::format("column '{}' is missing from the header", name));
+      return "";
+    }
+    if (c >= static_cast<int>(r_.fields.size())) {
+      e_.add(t_.loc(r_, 0), name, "row is shorter than the header");
+      return "";
+    }
+    return r_.fields[c].text;
+  }
+  double number(const std::string& name, double min = 0) {
+    std::string v = text(name);
+    auto n = parse_number(v);
+    if (!n || !std::isfinite(*n) || *n < min) {
+      if (t_.column(name) >= 0 && t_.column(name) < static_cast<int>(r_.fields.size()))
+        e_.add(t_.loc(r_, t_.column(name)), name,
+               fmt::format("'{}' is not a number >= {}", v, min));
+      return min;
+    }
+    return *n;
+  }
+  int64_t whole(const std::string& name) {
+    return static_cast<int64_t>(std::llround(number(name, 1)));
+  }
+  std::string set() {
+    std::string s = text("set");
+    if (s != "calibration" && s != "holdout" && t_.column("set") >= 0 &&
+        t_.column("set") < static_cast<int>(r_.fields.size()))
+      e_.add(t_.loc(r_, t_.column("set")), "set",
+             fmt::format("'{}' is neither calibration nor holdout", s));
+    return s;
+  }
+  DType dtype() {
+    std::string v = text("dtype");
+    auto d = parse_dtype(v);
+    if (!d && t_.column("dtype") >= 0 && t_.column("dtype") < static_cast<int>(r_.fields.size()))
+      e_.add(t_.loc(r_, t_.column("dtype")), "dtype", fmt::format("'{}' is not a dtype", v));
+    return d.value_or(DType::kBf16);
+  }
+
+ private:
+  const CsvTable& t_;
+  const CsvRow& r_;
+  ErrorList& e_;
+};
+
+std::optional<CsvTable> open_table(const fs::path& p, bool required) {
+  std::ifstream in(p);
+  if (!in) {
+    if (required) throw ConfigError(SourceLoc{p.string(), 0, 0}, "--data", "cannot open the file");
+    return std::nullopt;
+  }
+  return read_csv(in, p.string());
+}
+
+ValidationRow row_of(const CsvTable& t, const CsvRow& r, std::string category, std::string set,
+                     std::string label, std::vector<Op> ops, double measured_ms) {
+  ValidationRow v;
+  v.file = fs::path(t.file).filename().string();
+  v.line = r.line;
+  v.category = std::move(category);
+  v.set = std::move(set);
+  v.label = std::move(label);
+  v.ops = std::move(ops);
+  v.measured_s = measured_ms * 1e-3;
+  return v;
+}
+
+// The e2e stack of validation/gpu/measure_kernels.py, kernel by kernel: Triton rmsnorm, cuBLAS
+// projections, rotate-half RoPE as five torch pointwise kernels per tensor (q*cos, -x2, cat,
+// *sin, add), K/V copies into the static cache for decode, flash SDPA, residual adds, Triton
+// SiLU·mul.
+std::vector<Op> e2e_layer_ops(int64_t B, int64_t S, int64_t kv, bool decode) {
+  const int64_t H = 4096, I = 11008, NH = 32, HD = 128, T = B * S;
+  const DType dt = DType::kBf16;
+  std::vector<Op> ops;
+  ops.push_back(make_elementwise("attn.norm", "rmsnorm", T, H, dt));
+  ops.push_back(make_gemm("attn.qkv", T, H, 3 * H, dt));
+  for (int i = 0; i < 10; ++i) ops.push_back(make_elementwise("attn.rope", "rope", T, H, dt));
+  // Two copy kernels (K, then V), each of B·S·4096 elements: kv_heads=16 makes one op's K+V that
+  // size.
+  if (decode)
+    for (int i = 0; i < 2; ++i)
+      ops.push_back(make_kv_append("attn.kv_append", B, S, NH / 2, HD, dt));
+  ops.push_back(make_attention("attn.sdpa", B, NH, NH, HD, S, kv, !decode, dt));
+  ops.push_back(make_gemm("attn.out", T, H, H, dt));
+  ops.push_back(make_elementwise("attn.residual", "residual_add", T, H, dt));
+  ops.push_back(make_elementwise("mlp.norm", "rmsnorm", T, H, dt));
+  ops.push_back(make_gemm("mlp.gate_up", T, H, 2 * I, dt));
+  ops.push_back(make_elementwise("mlp.act", "silu_mul", T, I, dt));
+  ops.push_back(make_gemm("mlp.down", T, I, H, dt));
+  ops.push_back(make_elementwise("mlp.residual", "residual_add", T, H, dt));
+  return ops;
+}
+
+}  // namespace
+
+std::vector<ValidationRow> load_gpu_dataset(const std::string& dir) {
+  const fs::path root(dir);
+  if (!fs::is_directory(root))
+    throw ConfigError(SourceLoc{dir, 0, 0}, "--data", "is not a directory");
+  std::vector<ValidationRow> rows;
+  ErrorList errors;
+  bool any = false;
+  if (auto t = open_table(root / "gemm.csv", false)) {
+    any = true;
+    for (const auto& r : t->rows) {
+      Fields f(*t, r, errors);
+      int64_t M = f.whole("M"), K = f.whole("K"), N = f.whole("N");
+      DType dt = f.dtype();
+      std::string sp = f.text("sparsity");
+      const bool sparse = sp == "2:4";
+      if (!sparse && sp != "dense")
+        errors.add(t->loc(r, t->column("sparsity")), "sparsity",
+                   fmt::format("'{}' is not dense or 2:4", sp));
+      std::string cat = fmt::format("gemm {}{}", dtype_name(dt), sparse ? " 2:4" : "");
+      std::string label =
+          fmt::format("M={} K={} N={} {}{}", M, K, N, dtype_name(dt), sparse ? " 2:4" : "");
+      rows.push_back(row_of(*t, r, cat, f.set(), label, {make_gemm("gemm", M, K, N, dt, sparse)},
+                            f.number("median_ms", 1e-9)));
+    }
+  }
+  if (auto t = open_table(root / "attention.csv", false)) {
+    any = true;
+    for (const auto& r : t->rows) {
+      Fields f(*t, r, errors);
+      int64_t B = f.whole("B"), h = f.whole("heads"), kv = f.whole("kv_heads"),
+              d = f.whole("head_dim");
+      int64_t q = f.whole("q_len"), k = f.whole("kv_len");
+      bool causal = f.text("causal") == "1" || f.text("causal") == "true";
+      DType dt = f.dtype();
+      std::string phase = q == 1 ? "decode" : "prefill";
+      std::string label = fmt::format("{} B={} heads={}/{} q={} kv={}", phase, B, h, kv, q, k);
+      rows.push_back(row_of(*t, r, "attention " + phase, f.set(), label,
+                            {make_attention("attention", B, h, kv, d, q, k, causal, dt)},
+                            f.number("median_ms", 1e-9)));
+    }
+  }
+  if (auto t = open_table(root / "elementwise.csv", false)) {
+    any = true;
+    for (const auto& r : t->rows) {
+      Fields f(*t, r, errors);
+      std::string op = f.text("op");
+      int64_t T = f.whole("T"), H = f.whole("H");
+      DType dt = f.dtype();
+      const auto& known = elementwise_ops();
+      if (std::find(known.begin(), known.end(), op) == known.end()) {
+        errors.add(t->loc(r, t->column("op")), "op",
+                   fmt::format("'{}' is not an elementwise op", op));
+        continue;
+      }
+      rows.push_back(row_of(*t, r, "elementwise " + op, f.set(),
+                            fmt::format("{} T={} H={}", op, T, H),
+                            {make_elementwise(op, op, T, H, dt)}, f.number("median_ms", 1e-9)));
+    }
+  }
+  if (auto t = open_table(root / "e2e.csv", false)) {
+    any = true;
+    for (const auto& r : t->rows) {
+      Fields f(*t, r, errors);
+      std::string model = f.text("model"), phase = f.text("phase");
+      int64_t B = f.whole("B"), q = f.whole("q_len"), kv = f.whole("kv_len"),
+              layers = f.whole("layers");
+      if (model != "llama2-7b") {
+        errors.add(t->loc(r, t->column("model")), "model",
+                   fmt::format("no e2e stack is defined for '{}'", model));
+        continue;
+      }
+      std::vector<Op> ops;
+      for (int64_t l = 0; l < layers; ++l) {
+        auto layer = e2e_layer_ops(B, q, kv, phase == "decode");
+        ops.insert(ops.end(), layer.begin(), layer.end());
+      }
+      rows.push_back(
+          row_of(*t, r, "e2e " + phase, f.set(),
+                 fmt::format("{} {} B={} q={} kv={} x{} layers", model, phase, B, q, kv, layers),
+                 std::move(ops), f.number("total_ms", 1e-9)));
+    }
+  }
+  errors.throw_if_any();
+  if (!any)
+    throw ConfigError(SourceLoc{dir, 0, 0}, "--data",
+                      "holds none of gemm.csv, attention.csv, elementwise.csv, e2e.csv");
+  return rows;
+}
+
+void predict_rows(Device& device, std::vector<ValidationRow>& rows) {
+  // Unique ops once, in one simulation; a format the device lacks is retried row by row so that
+  // one unsupported row does not hide the others.
+  OpCache cache;
+  std::vector<Op> all;
+  for (const auto& r : rows) all.insert(all.end(), r.ops.begin(), r.ops.end());
+  Evaluation ev = cache.run(device, all);
+  size_t k = 0;
+  for (auto& r : rows) {
+    Evaluation own;
+    const Evaluation* e = &ev;
+    size_t base = k;
+    if (!ev.ok) {
+      own = cache.run(device, r.ops);
+      e = &own;
+      base = 0;
+    }
+    if (!e->ok) {
+      r.predicted_s = -1;
+      r.bound = "unsupported";
+    } else {
+      double total = 0, longest = -1;
+      for (size_t i = 0; i < r.ops.size(); ++i) {
+        const OpResult& res = e->results[base + i];
+        total += res.time_s;
+        if (res.time_s > longest) {
+          longest = res.time_s;
+          r.bound = std::string(bound_name(res.bound));
+        }
+      }
+      r.predicted_s = total;
+    }
+    k += r.ops.size();
+  }
+}
+
+namespace {
+
+std::string kind_of(const std::string& category) {
+  auto sp = category.find(' ');
+  return category.substr(0, sp);
+}
+
+CategoryStats stats_of(const std::string& category, const std::string& set,
+                       std::vector<const ValidationRow*> rs) {
+  CategoryStats s;
+  s.category = category;
+  s.set = set;
+  s.n = rs.size();
+  if (rs.empty()) return s;
+  std::vector<double> errs;
+  for (const auto* r : rs) {
+    const double e = std::fabs(r->error());
+    errs.push_back(e);
+    s.mape += e;
+    if (e >= s.worst) {
+      s.worst = e;
+      s.worst_label = fmt::format("{}:{} {} (pred {:.4g} ms, meas {:.4g} ms)", r->file, r->line,
+                                  r->label, r->predicted_s * 1e3, r->measured_s * 1e3);
+    }
+    if (r->published_error) s.published_mape = r->published_error;
+  }
+  s.mape /= double(errs.size());
+  std::sort(errs.begin(), errs.end());
+  // Nearest-rank 90th percentile.
+  size_t idx = static_cast<size_t>(std::ceil(0.9 * double(errs.size()))) - 1;
+  s.p90 = errs[std::min(idx, errs.size() - 1)];
+  return s;
+}
+
+}  // namespace
+
+std::vector<CategoryStats> summarize(const std::vector<ValidationRow>& rows) {
+  std::vector<std::string> categories, kinds;
+  for (const auto& r : rows) {
+    if (std::find(categories.begin(), categories.end(), r.category) == categories.end())
+      categories.push_back(r.category);
+    std::string k = kind_of(r.category);
+    if (std::find(kinds.begin(), kinds.end(), k) == kinds.end()) kinds.push_back(k);
+  }
+  std::vector<CategoryStats> out;
+  std::vector<std::string> sets = {"holdout", "calibration"};
+  for (const auto& r : rows)
+    if (std::find(sets.begin(), sets.end(), r.set) == sets.end()) sets.push_back(r.set);
+  for (const std::string& set : sets) {
+    for (const auto& kind : kinds) {
+      size_t in_kind = 0;
+      std::vector<const ValidationRow*> all;
+      for (const auto& c : categories) {
+        if (kind_of(c) != kind) continue;
+        ++in_kind;
+        std::vector<const ValidationRow*> rs;
+        for (const auto& r : rows)
+          if (r.category == c && r.set == set && r.predicted_s > 0) rs.push_back(&r);
+        all.insert(all.end(), rs.begin(), rs.end());
+        if (!rs.empty()) out.push_back(stats_of(c, set, rs));
+      }
+      if (in_kind > 1 && !all.empty()) {
+        out.push_back(stats_of(kind + " all", set, all));
+        out.back().published_mape.reset();  // published figures are per category only
+      }
+    }
+  }
+  return out;
+}
+
+void print_stats(std::ostream& out, const std::vector<CategoryStats>& stats,
+                 const std::string& title) {
+  out << title << "\n";
+  bool published = false;
+  for (const auto& s : stats) published |= s.published_mape.has_value();
+  std::string set;
+  for (const auto& s : stats) {
+    if (s.set != set) {
+      set = s.set;
+      out << fmt::format("\n[{}]\n{:<26} {:>5} {:>8} {:>8} {:>8}{}  worst row\n", set, "category",
+                         "n", "MAPE%", "p90%", "max%", published ? "  LLMCompass%" : "");
+    }
+    std::string pub = published
+                          ? (s.published_mape ? fmt::format("  {:>11.1f}", *s.published_mape * 100)
+                                              : std::string(13, ' '))
+                          : "";
+    out << fmt::format("{:<26} {:>5} {:>8.1f} {:>8.1f} {:>8.1f}{}  {}\n", s.category, s.n,
+                       s.mape * 100, s.p90 * 100, s.worst * 100, pub, s.worst_label);
+  }
+}
+
+void write_rows_csv(std::ostream& out, const std::vector<ValidationRow>& rows) {
+  out << "file,line,category,set,label,measured_ms,pred_ms,error_pct,bound\n";
+  for (const auto& r : rows) {
+    std::string pred = r.predicted_s > 0 ? fmt::format("{:.6g}", r.predicted_s * 1e3) : "";
+    std::string err = r.predicted_s > 0 ? fmt::format("{:.2f}", r.error() * 100) : "";
+    write_csv_row(out, {r.file, std::to_string(r.line), r.category, r.set, r.label,
+                        fmt::format("{:.6g}", r.measured_s * 1e3), pred, err, r.bound});
+  }
+}
+
+double calibration_objective(const std::vector<ValidationRow>& rows) {
+  double sum = 0;
+  int n = 0;
+  for (const auto& s : summarize(rows)) {
+    if (s.set != "calibration" || s.category.find(" all") != std::string::npos) continue;
+    sum += s.mape;
+    ++n;
+  }
+  return n ? sum / n : 0;
+}
+
+}  // namespace xpusim

@@ -1,0 +1,72 @@
+// `xpusim validate`: runs a device model over measured kernel datasets (validation/gpu/data, the
+// H100 measurements; and LLMCompass's public A100 data) and reports per-category errors for the
+// calibration and hold-out sets. Times in seconds; errors as fractions (0.1 = 10 %).
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "arch/device.h"
+#include "workloads/op.h"
+
+namespace xpusim {
+
+// One measured point: the ops it launches (one for a kernel row, many for an end-to-end row),
+// summed; `scale` multiplies the sum (e.g. identical layers).
+struct ValidationRow {
+  std::string file;      // data file name, for the report
+  int line = 0;          // 1-based line in that file
+  std::string category;  // "gemm bf16", "attention decode", "elementwise rmsnorm", "e2e prefill"
+  std::string set;       // "calibration" | "holdout"
+  std::string label;     // the shape, human-readable
+  std::vector<Op> ops;
+  double measured_s = 0;
+  double predicted_s = 0;
+  std::string bound;                      // of the op that takes longest
+  std::optional<double> published_error;  // another model's published error for this category
+  double error() const { return predicted_s / measured_s - 1.0; }
+};
+
+struct CategoryStats {
+  std::string category, set;
+  size_t n = 0;
+  double mape = 0, p90 = 0, worst = 0;  // |error| statistics
+  std::string worst_label;
+  std::optional<double> published_mape;  // LLMCompass's, where it published one
+};
+
+// Loads every dataset found in `dir` (gemm.csv, attention.csv, elementwise.csv, e2e.csv).
+// Throws ConfigError listing every bad value as file:line:col.
+std::vector<ValidationRow> load_gpu_dataset(const std::string& dir);
+
+// LLMCompass's A100 data (matmul, softmax, layernorm, gelu, and the GPT-3 layer). All rows are
+// "holdout": nothing is fitted on them.
+std::vector<ValidationRow> load_llmcompass_a100(const std::string& dir);
+
+// Predicts every row (one simulation for all unique ops). Rows the device cannot run get a
+// negative prediction and are left out of the statistics.
+void predict_rows(Device& device, std::vector<ValidationRow>& rows);
+
+// Per category and set, plus "<kind> all" aggregates; stable order.
+std::vector<CategoryStats> summarize(const std::vector<ValidationRow>& rows);
+
+void print_stats(std::ostream& out, const std::vector<CategoryStats>& stats,
+                 const std::string& title);
+void write_rows_csv(std::ostream& out, const std::vector<ValidationRow>& rows);
+
+// Coordinate search over `keys` of a hardware tree, minimising the mean calibration MAPE over
+// categories. `evaluate` builds a device from an override list and returns its rows' stats.
+struct FitResult {
+  std::vector<std::pair<std::string, std::string>> values;  // key, value as YAML text
+  double objective_before = 0, objective_after = 0;
+};
+using FitObjective = std::function<double(const std::vector<std::string>& overrides)>;
+FitResult fit_parameters(const std::vector<std::pair<std::string, std::string>>& start,
+                         const FitObjective& objective, int rounds, std::ostream* log);
+
+double calibration_objective(const std::vector<ValidationRow>& rows);
+
+}  // namespace xpusim
