@@ -73,6 +73,7 @@ nlohmann::ordered_json point_to_json(const PointResult& p) {
     j["ttft_ms"] = p.ttft_s ? nlohmann::ordered_json(*p.ttft_s * 1e3) : nlohmann::ordered_json(nullptr);
     j["tpot_ms"] = p.tpot_s ? nlohmann::ordered_json(*p.tpot_s * 1e3) : nlohmann::ordered_json(nullptr);
   }
+  if (!p.warnings.empty()) j["warnings"] = p.warnings;
   j["energy_j"] = nullptr;     // no energy model yet: never a made-up figure
   j["avg_power_w"] = nullptr;
   j["bound"] = p.bound;
@@ -120,6 +121,7 @@ void print_table(const ExperimentResult& r, std::ostream& out) {
     out << fmt::format("{:<12} {:<12} {:<14} {:<9} {:>5} {:>10} {:>12.3f} {:>12.1f} {:<8}", p.hw, p.model,
                        setup_label(p), p.phase, p.batch, ctx_label(p), p.latency_s * 1e3, p.tokens_per_s, p.bound);
     if (p.ttft_s) out << fmt::format("  ttft {:.2f} ms, tpot {:.3f} ms", *p.ttft_s * 1e3, *p.tpot_s * 1e3);
+    for (const auto& w : p.warnings) out << "  (what-if: " << w << ")";
     out << "\n";
   }
 }
@@ -171,12 +173,14 @@ void write_output_dir(const ExperimentResult& r, const std::string& dir) {
   }
   {
     auto f = open("ops.csv");
-    f << "hw,model,phase,op,kind,shape,dtype,count,time_ms,total_ms,flops,bytes,bound,unit\n";
+    // Bytes per memory level as "hbm=…;l2=…": levels are nested, so their sum means nothing.
+    f << "hw,model,phase,op,kind,shape,dtype,count,time_ms,total_ms,flops,bytes_per_level,bound,unit\n";
     for (const auto& p : r.points) {
       for (const auto& o : p.ops) {
-        double bytes = 0;
-        for (const auto& [level, b] : o.result.bytes_per_level) bytes += b;
-        f << fmt::format("{},{},{},{},{},{},{},{},{:.6g},{:.6g},{:.6g},{:.6g},{},{}\n", csv_escape(p.hw),
+        std::string bytes;
+        for (const auto& [level, b] : o.result.bytes_per_level)
+          bytes += fmt::format("{}{}={:.6g}", bytes.empty() ? "" : ";", level, b);
+        f << fmt::format("{},{},{},{},{},{},{},{},{:.6g},{:.6g},{:.6g},{},{},{}\n", csv_escape(p.hw),
                          csv_escape(p.model), p.phase, o.op.name, op_kind_name(o.op.kind), csv_escape(shape_of(o.op)),
                          dtype_name(o.op.dtype), o.count, o.result.time_s * 1e3, o.total_s * 1e3, o.result.flops,
                          bytes, bound_name(o.result.bound), o.result.unit);

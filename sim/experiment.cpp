@@ -43,6 +43,9 @@ const Schema<ExperimentConfig>& schema() {
     s.integer("ep", "1", Range{1, 4096}, "expert-parallel degree (MoE): 1, or equal to tp", &ExperimentConfig::ep);
     s.integer("microbatches", "0", Range{0, 1 << 20}, "pipeline micro-batches; 0 = min(batch, pp)",
               &ExperimentConfig::microbatches);
+    s.choice("limits", "enforce", {"enforce", "warn"},
+             "a point beyond device memory or the model's positions: enforce (not run) or warn (timed anyway)",
+             &ExperimentConfig::limits);
     return s;
   }();
   return s;
@@ -110,6 +113,7 @@ PointSpec point_spec(const ExperimentConfig& cfg, const CfgNode& tree, ErrorList
   p.pp = static_cast<int>(cfg.pp);
   p.ep = static_cast<int>(cfg.ep);
   p.microbatches = static_cast<int>(cfg.microbatches);
+  p.enforce_limits = cfg.limits != "warn";
   return p;
 }
 
@@ -127,6 +131,7 @@ PointResult evaluate_point(Device& device, OpCache& cache, const ModelConfig& ba
   p.kv_quant = std::string(dtype_name(spec.kv_dtype));
   p.prune = spec.prune.text;
   p.capacity_bytes = device.memory_capacity_bytes();
+  p.tp = spec.tp;
   p.pp = spec.pp;
   p.ep = spec.ep;
   auto fail = [&](std::string why) {
@@ -136,8 +141,18 @@ PointResult evaluate_point(Device& device, OpCache& cache, const ModelConfig& ba
   };
   if (model.family == "bert" && spec.phase != "prefill")
     return fail(fmt::format("{} is encoder-only: it has a prefill (encode) phase only", model.name));
-  if (p.ctx > model.max_positions)
-    return fail(fmt::format("context {} exceeds the model's {} positions", p.ctx, model.max_positions));
+  // A limit is a failure, or in a what-if run (limits: warn) a warning on a point still timed.
+  auto limit = [&](std::string why) {
+    if (spec.enforce_limits) {
+      fail(std::move(why));
+      return true;
+    }
+    p.warnings.push_back(std::move(why));
+    return false;
+  };
+  if (p.ctx > model.max_positions &&
+      limit(fmt::format("context {} exceeds the model's {} positions", p.ctx, model.max_positions)))
+    return p;
 
   ForwardShape shape;
   shape.dtype = base_format(spec.quant);
@@ -170,7 +185,10 @@ PointResult evaluate_point(Device& device, OpCache& cache, const ModelConfig& ba
       }
       if (need_for(cand).total() <= p.capacity_bytes) tp = cand;
     }
-    if (tp == 0) return fail(fmt::format("does not fit at any tensor-parallel degree that divides the heads"));
+    if (tp == 0) {
+      if (limit("does not fit at any tensor-parallel degree that divides the heads")) return p;
+      tp = 1;
+    }
   }
   shape.tp = tp;
   p.tp = tp;
@@ -192,9 +210,9 @@ PointResult evaluate_point(Device& device, OpCache& cache, const ModelConfig& ba
         break;
       }
     }
-    return fail(fmt::format("does not fit: weights {} + KV cache {} + activations {} > {} of device memory{}",
-                            gib(need.weights), gib(need.kv_cache), gib(need.activations), gib(p.capacity_bytes),
-                            hint));
+    if (limit(fmt::format("does not fit: weights {} + KV cache {} + activations {} > {} of device memory{}",
+                          gib(need.weights), gib(need.kv_cache), gib(need.activations), gib(p.capacity_bytes), hint)))
+      return p;
   }
 
   std::map<std::string, double> bound_time;

@@ -26,6 +26,7 @@ struct ExperimentConfig {
   int64_t batch = 1, prompt = 0, ctx = 0, gen = 0;
   std::string quant, kv_quant, prune, attention;
   int64_t tp = 1, pp = 1, ep = 1, microbatches = 0;
+  std::string limits;
 };
 
 // Everything that defines one point besides the device and the model.
@@ -39,6 +40,9 @@ struct PointSpec {
   int tp = 1;              // 0 = the smallest degree that fits in memory
   int pp = 1, ep = 1;
   int microbatches = 0;    // pipeline micro-batches; 0 = min(batch, pp)
+  // false: a point that exceeds device memory or the model's positions is still timed, with a
+  // warning (what-if studies such as LLMCompass's GPT-3 case, which does not fit in 4 x 80 GB).
+  bool enforce_limits = true;
 };
 
 const SchemaBase& experiment_schema();
@@ -57,6 +61,7 @@ struct PointResult {
   int64_t batch = 0, prompt = 0, ctx = 0, gen = 0;
   bool ok = true;
   std::string reason;  // why the point could not run
+  std::vector<std::string> warnings;  // limits exceeded in a what-if run (limits: warn)
   double latency_s = 0;
   double tokens_per_s = 0;
   std::optional<double> ttft_s, tpot_s;

@@ -18,7 +18,7 @@ const char* kRunUsage =
     "usage: xpusim run [EXPERIMENT.yaml|NAME] [--hw NAME|FILE]... [--model NAME|FILE] [--phase P]... [--batch N]\n"
     "                  [--prompt N] [--ctx N] [--gen N] [--set key.path=value]... [--format table|json|csv]\n"
     "                  [--quant SCHEME] [--kv-quant SCHEME] [--prune SCHEME] [--tp N|auto] [--pp N] [--ep N]\n"
-    "                  [--attention fused|unfused] [--out DIR | --no-out] [--dump-graph]\n\n"
+    "                  [--attention fused|unfused] [--limits enforce|warn] [--out DIR | --no-out] [--dump-graph]\n\n"
     "Times each (hardware, model, phase) point of an experiment. Without EXPERIMENT it runs the built-in\n"
     "`default` experiment. --set keys starting with `hw.` apply to every hardware file, `model.` to the model,\n"
     "others to the experiment (e.g. --set hw.hbm.bw=\"4 TB/s\" --set batch=8).";
@@ -89,6 +89,7 @@ int cmd_run(const Args& args) {
       "pp", po::value<std::string>(), "pipeline stages")("ep", po::value<std::string>(), "expert-parallel degree (MoE)")(
       "microbatches", po::value<std::string>(), "pipeline micro-batches (default min(batch, pp))")(
       "attention", po::value<std::string>(), "fused (flash-style, default) or unfused")(
+      "limits", po::value<std::string>(), "enforce (default) or warn: time points beyond memory or positions anyway")(
       "set", po::value(&sets)->composing(), "override key.path=value (repeatable)")(
       "format", po::value(&format), "table|json|csv (default table)")(
       "out", po::value(&out_dir), "output folder (default xpusim-out/<experiment name>)")(
@@ -111,7 +112,8 @@ int cmd_run(const Args& args) {
   if (!hw.empty()) flag("hw", list_value(split_all(hw)), "--hw");
   if (!model.empty()) flag("model", model, "--model " + model);
   if (!phases.empty()) flag("phases", list_value(split_all(phases)), "--phase");
-  for (const char* key : {"batch", "prompt", "ctx", "gen", "quant", "prune", "pp", "ep", "microbatches", "attention"})
+  for (const char* key : {"batch", "prompt", "ctx", "gen", "quant", "prune", "pp", "ep", "microbatches", "attention",
+                          "limits"})
     if (vm.count(key)) flag(key, vm[key].as<std::string>(), fmt::format("--{} {}", key, vm[key].as<std::string>()));
   if (vm.count("kv-quant"))
     flag("kv_quant", vm["kv-quant"].as<std::string>(), "--kv-quant " + vm["kv-quant"].as<std::string>());

@@ -39,10 +39,11 @@ BENCHMARK_CAPTURE(BM_GpuLlama7b, decode_ctx2048, "decode", 0, 2048)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 
-// llama2-13b generate on h100 (batch 16, prompt 1024, 512 new tokens; target < 1 s). LLMCompass's
-// case (gpt3-175b on a100, tp 4, batch 8, prompt 2048) is not here: the experiment's capacity
-// check rejects it (81.3 GiB of weights per GPU > 80 GiB) and its context (3072) exceeds the
-// model's 2048 positions.
+// llama2-13b generate on h100 (batch 16, prompt 1024, 512 new tokens; target < 1 s), and
+// LLMCompass's case, gpt3-175b on a100 with tp 4, batch 8, prompt 2048: the whole 96-layer
+// prefill and one decode step at context 3072 (targets < 100 ms each). That case is a what-if:
+// 81.3 GiB of weights per GPU exceed 80 GiB and context 3072 exceeds GPT-3's 2048 positions, so
+// it runs with limits: warn, as LLMCompass (which times single layers) does implicitly.
 void BM_GpuPoint(benchmark::State& state, const char* hw, const char* model_name, const char* phase,
                  int64_t batch, int64_t prompt, int64_t ctx, int64_t gen, int tp) {
   ConfigStore store;
@@ -55,6 +56,7 @@ void BM_GpuPoint(benchmark::State& state, const char* hw, const char* model_name
   spec.ctx = ctx;
   spec.gen = gen;
   spec.tp = tp;
+  spec.enforce_limits = false;
   for (auto _ : state) {
     OpCache cache;
     auto r = evaluate_point(*dev, cache, model, spec);
@@ -64,6 +66,12 @@ void BM_GpuPoint(benchmark::State& state, const char* hw, const char* model_name
 }
 BENCHMARK_CAPTURE(BM_GpuPoint, llama2_13b_generate_b16, "h100", "llama2-13b", "generate", 16, 1024,
                   0, 512, 1)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(BM_GpuPoint, gpt3_175b_tp4_prefill_b8_p2048, "a100", "gpt3-175b", "prefill", 8, 2048, 0, 0, 4)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(BM_GpuPoint, gpt3_175b_tp4_decode_b8_ctx3072, "a100", "gpt3-175b", "decode", 8, 0, 3072, 0, 4)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 

@@ -331,6 +331,26 @@ TEST(Capacity, TooBigPointsSayWhatWouldFit) {
   EXPECT_EQ(q.tp, 2);
 }
 
+TEST(Capacity, WhatIfRunsTimeThePointAndWarn) {
+  ConfigStore store;
+  auto dev = make_device(store.load("a100", "hw"), "a100");
+  OpCache cache;
+  PointSpec p;
+  p.phase = "decode";
+  p.batch = 8;
+  p.ctx = 3072;  // beyond GPT-3's 2048 positions, and 4 x 80 GB cannot hold it at tp 4
+  p.tp = 4;
+  auto strict = evaluate_point(*dev, cache, model("gpt3-175b"), p);
+  EXPECT_FALSE(strict.ok);
+  p.enforce_limits = false;
+  auto what_if = evaluate_point(*dev, cache, model("gpt3-175b"), p);
+  ASSERT_TRUE(what_if.ok) << what_if.reason;
+  EXPECT_GT(what_if.latency_s, 0);
+  ASSERT_EQ(what_if.warnings.size(), 2u);
+  EXPECT_NE(what_if.warnings[0].find("exceeds the model's 2048 positions"), std::string::npos);
+  EXPECT_NE(what_if.warnings[1].find("does not fit"), std::string::npos);
+}
+
 TEST(Models, ParameterCountsMatchPublishedFigures) {
   // Published totals (model cards / checkpoints; see each YAML's comment).
   const std::pair<const char*, double> published[] = {
