@@ -38,6 +38,19 @@ std::string setup_label(const PointResult& p) {
   return out;
 }
 
+// The first scheme's point on the same hardware and phase, the baseline of the speed-up column.
+const PointResult* baseline_of(const ExperimentResult& r, const PointResult& p) {
+  for (const auto& b : r.points)
+    if (b.hw == p.hw && b.phase == p.phase) return &b;
+  return nullptr;
+}
+
+std::string numerics_label(const PointResult& p) {
+  if (!p.numerics) return "";
+  if (!p.numerics->ok) return "ppl n/a";
+  return fmt::format("ppl {:.3f} ({:+.2f}%)", p.numerics->perplexity, p.numerics->perplexity_delta_pct);
+}
+
 std::string json_number_or_null_csv(const std::optional<double>& v, double scale) {
   return v ? fmt::format("{:.9g}", *v * scale) : "";
 }
@@ -74,6 +87,21 @@ nlohmann::ordered_json point_to_json(const PointResult& p) {
     j["tpot_ms"] = p.tpot_s ? nlohmann::ordered_json(*p.tpot_s * 1e3) : nlohmann::ordered_json(nullptr);
   }
   if (!p.warnings.empty()) j["warnings"] = p.warnings;
+  if (p.numerics) {
+    nlohmann::ordered_json n;
+    n["reference_model"] = "tiny-llama";
+    n["scheme"] = p.numerics->scheme;
+    n["datapath"] = p.numerics->datapath;
+    if (p.numerics->ok) {
+      n["perplexity"] = p.numerics->perplexity;
+      n["perplexity_delta_pct"] = p.numerics->perplexity_delta_pct;
+      n["logit_rel_err"] = p.numerics->logit_rel_err;
+      n["top1_agreement"] = p.numerics->top1_agreement;
+    } else {
+      n["error"] = p.numerics->note;
+    }
+    j["numerics"] = n;
+  }
   j["energy_j"] = nullptr;     // no energy model yet: never a made-up figure
   j["avg_power_w"] = nullptr;
   j["bound"] = p.bound;
@@ -109,9 +137,16 @@ nlohmann::ordered_json point_to_json(const PointResult& p) {
 void print_table(const ExperimentResult& r, std::ostream& out) {
   if (r.config.description.empty()) out << fmt::format("{}: {}\n", r.config.name, r.config.model);
   else out << fmt::format("{}: {}\n", r.config.name, r.config.description);
-  out << fmt::format("{:<12} {:<12} {:<14} {:<9} {:>5} {:>10} {:>12} {:>12} {:<8}\n", "hw", "model", "setup", "phase",
+  bool several = false, numerics = false;
+  for (const auto& p : r.points) {
+    several = several || p.quant != r.points.front().quant;
+    numerics = numerics || p.numerics.has_value();
+  }
+  out << fmt::format("{:<12} {:<12} {:<14} {:<9} {:>5} {:>10} {:>12} {:>12} {:<8}", "hw", "model", "setup", "phase",
                      "batch", "tokens", "latency_ms", "tokens/s", "bound");
-  out << std::string(101, '-') << "\n";
+  if (several) out << fmt::format(" {:>7}", "speedup");
+  if (numerics) out << "  numerics (tiny-llama)";
+  out << "\n" << std::string(101 + (several ? 8 : 0) + (numerics ? 23 : 0), '-') << "\n";
   for (const auto& p : r.points) {
     if (!p.ok) {
       out << fmt::format("{:<12} {:<12} {:<14} {:<9} {:>5} {:>10} {}\n", p.hw, p.model, setup_label(p), p.phase,
@@ -120,6 +155,11 @@ void print_table(const ExperimentResult& r, std::ostream& out) {
     }
     out << fmt::format("{:<12} {:<12} {:<14} {:<9} {:>5} {:>10} {:>12.3f} {:>12.1f} {:<8}", p.hw, p.model,
                        setup_label(p), p.phase, p.batch, ctx_label(p), p.latency_s * 1e3, p.tokens_per_s, p.bound);
+    if (several) {
+      const PointResult* b = baseline_of(r, p);
+      out << (b && b->ok ? fmt::format(" {:>6.2f}x", b->latency_s / p.latency_s) : fmt::format(" {:>7}", "-"));
+    }
+    if (numerics) out << "  " << numerics_label(p);
     if (p.ttft_s) out << fmt::format("  ttft {:.2f} ms, tpot {:.3f} ms", *p.ttft_s * 1e3, *p.tpot_s * 1e3);
     for (const auto& w : p.warnings) out << "  (what-if: " << w << ")";
     out << "\n";
@@ -132,7 +172,7 @@ void print_json_lines(const ExperimentResult& r, std::ostream& out) {
 
 void print_csv(const ExperimentResult& r, std::ostream& out) {
   out << "hw,model,phase,batch,prompt,ctx,gen,ok,latency_ms,tokens_per_s,ttft_ms,tpot_ms,energy_j,avg_power_w,bound,"
-         "error,quant,kv_quant,prune,tp,pp,ep\n";
+         "error,quant,kv_quant,prune,tp,pp,ep,perplexity,perplexity_delta_pct\n";
   for (const auto& p : r.points) {
     out << fmt::format("{},{},{},{},{},{},{},{},", csv_escape(p.hw), csv_escape(p.model), p.phase, p.batch, p.prompt,
                        p.ctx, p.gen, p.ok ? "true" : "false");
@@ -140,7 +180,11 @@ void print_csv(const ExperimentResult& r, std::ostream& out) {
     else out << ",,";
     out << json_number_or_null_csv(p.ttft_s, 1e3) << ',' << json_number_or_null_csv(p.tpot_s, 1e3) << ",,,"
         << p.bound << ',' << csv_escape(p.reason) << ',' << p.quant << ',' << p.kv_quant << ',' << csv_escape(p.prune)
-        << ',' << p.tp << ',' << p.pp << ',' << p.ep << "\n";
+        << ',' << p.tp << ',' << p.pp << ',' << p.ep << ','
+        << (p.numerics && p.numerics->ok ? fmt::format("{:.6g},{:.6g}", p.numerics->perplexity,
+                                                       p.numerics->perplexity_delta_pct)
+                                         : ",")
+        << "\n";
   }
 }
 

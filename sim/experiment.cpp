@@ -5,9 +5,12 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <fstream>
 #include <map>
 
 #include "arch/registry.h"
+#include "sim/numerics.h"
+#include "sim/suggest.h"
 #include "workloads/graph.h"
 
 namespace xpusim {
@@ -27,9 +30,9 @@ const Schema<ExperimentConfig>& schema() {
     s.integer("ctx", "512", Range{1, 1 << 24}, "context length of a decode step (keys attended over)",
               &ExperimentConfig::ctx);
     s.integer("gen", "128", Range{1, 1 << 20}, "new tokens per sequence (generate)", &ExperimentConfig::gen);
-    s.choice("quant", "bf16", quant_scheme_names(),
-             "quantisation: bf16, fp16, fp8 (e4m3 W8A8), int8 (W8A8), w8a16, w4a16 (group 128)",
-             &ExperimentConfig::quant);
+    s.list("quant", "bf16",
+           "quantisation schemes, one point each: bf16, fp16, fp8 (e4m3 W8A8), int8 (W8A8), w8a16, w4a16 (group 128)",
+           &ExperimentConfig::quant);
     s.choice("kv_quant", "auto", {"auto", "bf16", "fp16", "int8", "fp8"},
              "KV-cache format; auto = the activations' 16-bit format", &ExperimentConfig::kv_quant);
     s.text("prune", "none", "pruning: none, 2:4, unstructured:D[:csr|bitmap], heads:F, ffn:F, layers:F",
@@ -43,6 +46,9 @@ const Schema<ExperimentConfig>& schema() {
     s.integer("ep", "1", Range{1, 4096}, "expert-parallel degree (MoE): 1, or equal to tp", &ExperimentConfig::ep);
     s.integer("microbatches", "0", Range{0, 1 << 20}, "pipeline micro-batches; 0 = min(batch, pp)",
               &ExperimentConfig::microbatches);
+    s.boolean("numerics", "false",
+              "also run the reference model through each point's scheme on the device's datapath (perplexity)",
+              &ExperimentConfig::numerics);
     s.choice("limits", "enforce", {"enforce", "warn"},
              "a point beyond device memory or the model's positions: enforce (not run) or warn (timed anyway)",
              &ExperimentConfig::limits);
@@ -89,6 +95,12 @@ ExperimentConfig parse_experiment(const CfgNode& tree, ErrorList& errors) {
     if (std::find(kPhases.begin(), kPhases.end(), ph) == kPhases.end())
       errors.add(tree.find("phases") ? tree.find("phases")->loc : tree.loc, "phases",
                  fmt::format("'{}' is not a phase; expected prefill, decode or generate", ph));
+  for (const auto& q : cfg.quant)
+    if (!parse_quant(q))
+      errors.add(tree.find("quant") ? tree.find("quant")->loc : tree.loc, "quant",
+                 fmt::format("'{}' is not a quantisation scheme; expected one of: {}{}", q,
+                             fmt::join(quant_scheme_names(), ", "), did_you_mean(q, quant_scheme_names())));
+  if (cfg.quant.empty()) errors.add(tree.loc, "quant", "give at least one quantisation scheme");
   return cfg;
 }
 
@@ -102,7 +114,7 @@ PointSpec point_spec(const ExperimentConfig& cfg, const CfgNode& tree, ErrorList
   p.prompt = cfg.prompt;
   p.ctx = cfg.ctx;
   p.gen = cfg.gen;
-  if (auto q = parse_quant(cfg.quant)) p.quant = *q;
+  if (auto q = parse_quant(cfg.quant.empty() ? "bf16" : cfg.quant.front())) p.quant = *q;
   p.kv_dtype = cfg.kv_quant == "auto" || cfg.kv_quant.empty() ? base_format(p.quant)
                                                                 : parse_kv_quant(cfg.kv_quant).value_or(DType::kBf16);
   std::string why;
@@ -267,6 +279,65 @@ PointResult evaluate_point(Device& device, OpCache& cache, const ModelConfig& ba
   return p;
 }
 
+PointResult::Numerics ExperimentRunner::numerics_for(Device& device, const PointSpec& spec) {
+  PointResult::Numerics n;
+  // The numerics schemes that correspond to the timing schemes (a pruning scheme on bf16 stands
+  // for itself; combinations are not emulated).
+  std::string scheme = spec.quant.name;
+  if (spec.prune.kind == PruneScheme::Kind::k24) scheme = spec.quant.name == "bf16" ? "2:4" : "";
+  else if (spec.prune.kind == PruneScheme::Kind::kUnstructured)
+    scheme = spec.quant.name == "bf16" ? fmt::format("unstructured:{}", spec.prune.value) : "";
+  else if (spec.prune.kind != PruneScheme::Kind::kNone) scheme = "";
+  n.scheme = scheme;
+  if (scheme.empty()) {
+    n.note = "this combination of schemes is not emulated";
+    return n;
+  }
+  if (reference_model_.empty()) {
+    n.note = "no reference model";
+    return n;
+  }
+  try {
+    if (!reference_weights_) reference_weights_ = weights::load_llama_checkpoint(reference_model_);
+    if (reference_text_.empty()) {
+      std::ifstream in(reference_model_ + "/heldout_slice.bin", std::ios::binary);
+      reference_text_.assign(std::istreambuf_iterator<char>(in), {});
+    }
+  } catch (const ConfigError& e) {
+    n.note = e.issues().empty() ? "cannot load the reference model" : e.issues().front().str();
+    return n;
+  }
+  // Four 256-byte windows of held-out text: enough to rank schemes in well under a second.
+  NumericsInput in;
+  in.weights = &*reference_weights_;
+  const size_t seq = 256;
+  for (size_t w = 0; w < 4 && (w + 1) * seq < reference_text_.size(); ++w) {
+    in.sequences.emplace_back(reference_text_.begin() + long(w * seq), reference_text_.begin() + long((w + 1) * seq));
+    in.targets_tail.push_back(reference_text_[(w + 1) * seq]);
+  }
+  in.has_targets = true;
+  if (in.sequences.empty()) {
+    n.note = "no held-out text beside the reference model";
+    return n;
+  }
+  const std::string key = device.fingerprint() + "|" + scheme;
+  if (auto it = numerics_cache_.find(key); it != numerics_cache_.end()) return it->second;
+  auto rows = run_numerics(in, device, {"fp32", scheme}, {});
+  const NumericsRow& ref = rows[0];
+  const NumericsRow& r = rows[1];
+  n.datapath = r.datapath;
+  n.ok = r.ok && r.perplexity && ref.perplexity;
+  n.note = r.reason;
+  if (n.ok) {
+    n.perplexity = *r.perplexity;
+    n.perplexity_delta_pct = (*r.perplexity / *ref.perplexity - 1.0) * 100.0;
+    n.logit_rel_err = r.logit_rel_err;
+    n.top1_agreement = r.top1_agreement;
+  }
+  numerics_cache_[key] = n;
+  return n;
+}
+
 ExperimentResult ExperimentRunner::run(CfgNode tree, const RunOverrides& overrides, const Progress& progress) {
   ExperimentResult out;
   ErrorList errors;
@@ -310,13 +381,21 @@ ExperimentResult ExperimentRunner::run(CfgNode tree, const RunOverrides& overrid
   }
   if (!issues.empty()) throw ConfigError(issues);
 
-  const size_t total = devices.size() * cfg.phases.size();
+  const size_t total = devices.size() * cfg.phases.size() * cfg.quant.size();
   for (auto& dev : devices) {
-    for (const auto& phase : cfg.phases) {
+    for (const auto& q : cfg.quant) {
       PointSpec spec = base;
-      spec.phase = phase;
-      out.points.push_back(evaluate_point(*dev, cache_, model, spec));
-      if (progress) progress(out.points.size(), total, out.points.back());
+      spec.quant = *parse_quant(q);
+      if (cfg.kv_quant == "auto" || cfg.kv_quant.empty())
+        spec.kv_dtype = spec.quant.activations == DType::kFp16 ? DType::kFp16 : DType::kBf16;
+      std::optional<PointResult::Numerics> numerics;
+      if (cfg.numerics) numerics = numerics_for(*dev, spec);
+      for (const auto& phase : cfg.phases) {
+        spec.phase = phase;
+        out.points.push_back(evaluate_point(*dev, cache_, model, spec));
+        out.points.back().numerics = numerics;
+        if (progress) progress(out.points.size(), total, out.points.back());
+      }
     }
   }
   out.cache_hits = cache_.hits();

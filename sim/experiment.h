@@ -13,7 +13,10 @@
 #include "sim/config_store.h"
 #include "sim/op_cache.h"
 #include "sim/stats.h"
+#include <map>
+
 #include "workloads/compression.h"
+#include "workloads/weights/llama_checkpoint.h"
 #include "workloads/model.h"
 
 namespace xpusim {
@@ -24,7 +27,9 @@ struct ExperimentConfig {
   std::string model;
   std::vector<std::string> phases;
   int64_t batch = 1, prompt = 0, ctx = 0, gen = 0;
-  std::string quant, kv_quant, prune, attention;
+  std::vector<std::string> quant;  // one point per scheme
+  std::string kv_quant, prune, attention;
+  bool numerics = false;
   int64_t tp = 1, pp = 1, ep = 1, microbatches = 0;
   std::string limits;
 };
@@ -62,6 +67,14 @@ struct PointResult {
   bool ok = true;
   std::string reason;  // why the point could not run
   std::vector<std::string> warnings;  // limits exceeded in a what-if run (limits: warn)
+  // The scheme's effect on accuracy, measured on the reference model (numerics: true).
+  struct Numerics {
+    std::string scheme, datapath;
+    bool ok = false;
+    std::string note;  // why it is missing
+    double perplexity = 0, perplexity_delta_pct = 0, logit_rel_err = 0, top1_agreement = 0;
+  };
+  std::optional<Numerics> numerics;
   double latency_s = 0;
   double tokens_per_s = 0;
   std::optional<double> ttft_s, tpot_s;
@@ -96,21 +109,30 @@ struct RunOverrides {
 
 class ExperimentRunner {
  public:
-  explicit ExperimentRunner(const ConfigStore& store) : store_(store) {}
+  // reference_model: a byte-level LLaMA checkpoint folder (workloads/models/tiny-llama) that
+  // `numerics: true` runs through each point's scheme on the device's datapath; "" = none.
+  explicit ExperimentRunner(const ConfigStore& store, std::string reference_model = "")
+      : store_(store), reference_model_(std::move(reference_model)) {}
   using Progress = std::function<void(size_t done, size_t total, const PointResult&)>;
   // Throws ConfigError (every problem in every file at once) before anything is simulated.
   ExperimentResult run(CfgNode experiment, const RunOverrides& overrides, const Progress& progress = {});
   OpCache& cache() { return cache_; }
 
  private:
+  PointResult::Numerics numerics_for(Device& device, const PointSpec& spec);
+
   const ConfigStore& store_;
+  std::string reference_model_;
+  std::optional<weights::LlamaWeights> reference_weights_;
+  std::vector<uint8_t> reference_text_;
+  std::map<std::string, PointResult::Numerics> numerics_cache_;
   OpCache cache_;
 };
 
 // Times one point; never throws for a point that cannot run (ok = false with the reason).
 PointResult evaluate_point(Device& device, OpCache& cache, const ModelConfig& model, const PointSpec& spec);
-// Turns the experiment's option names into a PointSpec (phase, shapes and schemes); problems go
-// to `errors` with the location of the experiment's key.
+// Turns the experiment's option names into a PointSpec (phase, shapes and schemes; the first
+// quantisation scheme); problems go to `errors` with the location of the experiment's key.
 PointSpec point_spec(const ExperimentConfig& cfg, const CfgNode& tree, ErrorList& errors);
 
 }  // namespace xpusim

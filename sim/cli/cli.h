@@ -22,5 +22,6 @@ int cmd_check(const Args& args);
 int cmd_describe(const Args& args);
 int cmd_list(const Args& args);
 int cmd_validate(const Args& args);
+int cmd_numerics(const Args& args);
 
 }  // namespace xpusim::cli

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <iostream>
 
 #include "reports/experiment_output.h"
@@ -82,7 +83,7 @@ int cmd_run(const Args& args) {
                                                                   "prompt tokens per sequence")(
       "ctx", po::value<std::string>(), "context of a decode step")("gen", po::value<std::string>(),
                                                                    "new tokens per sequence (generate)")(
-      "quant", po::value<std::string>(), "bf16|fp16|fp8|int8|w8a16|w4a16")(
+      "quant", po::value<std::string>(), "bf16|fp16|fp8|int8|w8a16|w4a16, or a comma-separated list (one point each)")(
       "kv-quant", po::value<std::string>(), "KV cache: bf16|fp16|int8|fp8")(
       "prune", po::value<std::string>(), "2:4|unstructured:D[:csr|bitmap]|heads:F|ffn:F|layers:F")(
       "tp", po::value<std::string>(), "tensor-parallel degree, or auto (the smallest that fits)")(
@@ -112,9 +113,10 @@ int cmd_run(const Args& args) {
   if (!hw.empty()) flag("hw", list_value(split_all(hw)), "--hw");
   if (!model.empty()) flag("model", model, "--model " + model);
   if (!phases.empty()) flag("phases", list_value(split_all(phases)), "--phase");
-  for (const char* key : {"batch", "prompt", "ctx", "gen", "quant", "prune", "pp", "ep", "microbatches", "attention",
-                          "limits"})
+  for (const char* key : {"batch", "prompt", "ctx", "gen", "prune", "pp", "ep", "microbatches", "attention", "limits"})
     if (vm.count(key)) flag(key, vm[key].as<std::string>(), fmt::format("--{} {}", key, vm[key].as<std::string>()));
+  if (vm.count("quant"))
+    flag("quant", list_value(split_all({vm["quant"].as<std::string>()})), "--quant " + vm["quant"].as<std::string>());
   if (vm.count("kv-quant"))
     flag("kv_quant", vm["kv-quant"].as<std::string>(), "--kv-quant " + vm["kv-quant"].as<std::string>());
   if (vm.count("tp")) {
@@ -123,7 +125,8 @@ int cmd_run(const Args& args) {
   }
   errors.throw_if_any();
 
-  ExperimentRunner runner(store);
+  const std::string reference = find_repo_path("workloads/models/tiny-llama");
+  ExperimentRunner runner(store, std::filesystem::exists(reference) ? reference : "");
   const bool tty = isatty(STDERR_FILENO);
   auto progress = [&](size_t done, size_t total, const PointResult& p) {
     if (tty) std::cerr << fmt::format("\r[{}/{}] {} {} {}        ", done, total, p.hw, p.model, p.phase) << std::flush;

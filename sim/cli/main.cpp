@@ -22,6 +22,7 @@ commands:
   describe  print the configuration schema of a type (gpu, cpu, tpu, model, experiment)
   list      list the built-in presets
   validate  compare the GPU model with measured kernels (error tables per category)
+  numerics  run a real or synthetic LLaMA through compression schemes on a preset's datapath
 )";
 
 struct Command {
@@ -35,7 +36,8 @@ int main(int argc, char** argv) {
   setenv("SYSC_DISABLE_COPYRIGHT_MESSAGE", "1", 1);
   using namespace xpusim::cli;
   const Command commands[] = {{"run", cmd_run},           {"predict", cmd_predict}, {"check", cmd_check},
-                              {"describe", cmd_describe}, {"list", cmd_list}, {"validate", cmd_validate}};
+                              {"describe", cmd_describe}, {"list", cmd_list}, {"validate", cmd_validate},
+                              {"numerics", cmd_numerics}};
   if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h" ||
       std::string(argv[1]) == "help") {
     std::cout << kUsage;

@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <filesystem>
 #include <iostream>
 
 #include "sim/suggest.h"
@@ -27,6 +28,18 @@ bool parse_options(const Args& args, const std::string& usage, po::options_descr
     return false;
   }
   return true;
+}
+
+std::string find_repo_path(const std::string& relative) {
+  namespace fs = std::filesystem;
+  std::vector<fs::path> bases = {fs::current_path()};
+  std::error_code ec;
+  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec)
+    for (fs::path p = exe.parent_path(); !p.empty() && p != p.root_path(); p = p.parent_path()) bases.push_back(p);
+  for (const auto& b : bases)
+    if (fs::exists(b / relative)) return (b / relative).string();
+  return relative;
 }
 
 }  // namespace xpusim::cli

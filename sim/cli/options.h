@@ -15,4 +15,8 @@ namespace po = boost::program_options;
 bool parse_options(const Args& args, const std::string& usage, po::options_description& opts,
                    const po::positional_options_description& positional, po::variables_map& vm);
 
+// A path of the repository (e.g. "workloads/models/tiny-llama"), looked for in the working
+// directory and in the folders above the executable (which lives in build/<preset>/).
+std::string find_repo_path(const std::string& relative);
+
 }  // namespace xpusim::cli

@@ -51,7 +51,7 @@ TEST(Cli, DefaultRunPrintsTheComparisonTableAndWritesResults) {
 
 TEST(Cli, JsonLinesCarryTheContractKeys) {
   xpusim::testing::TempDir dir;
-  Result r = run("run --no-out --format json --hw h100,a100 --model gpt2 --phase generate --prompt 64 --gen 4",
+  Result r = run("run --no-out --format json --hw h100,a100 --model gpt2 --phase generate --prompt 64 --gen 4 --quant bf16",
                  dir.path());
   ASSERT_EQ(r.code, 0) << r.err;
   std::istringstream lines(r.out);
@@ -76,7 +76,7 @@ TEST(Cli, CsvFormatHasAHeaderAndOneRowPerPoint) {
   xpusim::testing::TempDir dir;
   Result r = run("run --no-out --format csv", dir.path());
   ASSERT_EQ(r.code, 0);
-  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 7);
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 13);  // 3 devices x 2 schemes x 2 phases
   EXPECT_EQ(r.out.rfind("hw,model,phase,batch", 0), 0u);
 }
 

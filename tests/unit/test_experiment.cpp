@@ -2,7 +2,9 @@
 // decode step), capacity and datapath failures as values, and the golden default experiment.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "arch/registry.h"
@@ -177,6 +179,32 @@ TEST(Experiment, GoldenDefault) {
     if (p.phase != "decode") continue;
     EXPECT_EQ(p.bound, "memory") << p.hw;
   }
+}
+
+TEST(Experiment, NumericsColumnMeasuresEachSchemeOnTheDevicesDatapath) {
+  ConfigStore store;
+  ExperimentRunner runner(store, std::string(XPUSIM_SOURCE_DIR) + "/workloads/models/tiny-llama");
+  auto r = runner.run(store.load("default", "experiments"), {{"hw=[h100, a100]", "phases=[decode]",
+                                                              "quant=[bf16, int8, fp8]"}});
+  ASSERT_EQ(r.points.size(), 6u);
+  std::map<std::string, PointResult::Numerics> n;
+  for (const auto& p : r.points) {
+    ASSERT_TRUE(p.numerics.has_value());
+    ASSERT_TRUE(p.numerics->ok) << p.numerics->note;
+    n[p.hw + "/" + p.quant] = *p.numerics;
+  }
+  EXPECT_LT(std::fabs(n["h100/bf16"].perplexity_delta_pct), 0.5);
+  EXPECT_GT(n["h100/int8"].logit_rel_err, n["h100/bf16"].logit_rel_err);
+  // The H100 multiplies in fp8; the A100 has no fp8 unit and dequantises fp8 weights to bf16,
+  // so its fp8 point differs in datapath and in numbers.
+  EXPECT_NE(n["h100/fp8"].datapath, n["a100/fp8"].datapath);
+  EXPECT_NE(n["a100/fp8"].datapath.find("no fp8 unit"), std::string::npos);
+  EXPECT_NE(n["h100/fp8"].logit_rel_err, n["a100/fp8"].logit_rel_err);
+  // Without a reference model the column says so instead of inventing numbers.
+  ExperimentRunner bare(store);
+  auto b = bare.run(store.load("default", "experiments"), {{"hw=[h100]", "phases=[decode]"}});
+  ASSERT_TRUE(b.points[0].numerics.has_value());
+  EXPECT_FALSE(b.points[0].numerics->ok);
 }
 
 TEST(Experiment, StatisticsAndResolvedConfigsAreRecorded) {

@@ -1,0 +1,56 @@
+// The numerics cross-check: a real (or seeded synthetic) LLaMA model run through every
+// compression scheme on the datapath a hardware preset offers, against the fp32 reference:
+// relative logit error, top-1 agreement and, with real weights and text, perplexity.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "arch/device.h"
+#include "workloads/functional/llama_forward.h"
+
+namespace xpusim {
+
+// The formats the preset's matrix unit takes natively.
+struct DeviceFormats {
+  bool bf16 = false, fp16 = false, fp8 = false, int8 = false;
+};
+DeviceFormats device_formats(Device& device);
+
+const std::vector<std::string>& numerics_scheme_names();  // fp32 bf16 fp8 int8 w4a16 2:4 unstructured:0.5
+
+struct SchemeChoice {
+  bool ok = true;
+  std::string reason;    // why the preset cannot run it
+  std::string datapath;  // "bf16*bf16->fp32", "int8 weights dequantised to bf16, ...", ...
+  functional::ModelScheme scheme;
+};
+SchemeChoice choose_scheme(const std::string& name, const DeviceFormats& f);
+
+struct NumericsRow {
+  std::string scheme, datapath;
+  bool ok = true;
+  std::string reason;
+  double logit_rel_err = 0;     // ||l - l_ref|| / ||l_ref|| over every evaluated position
+  double top1_agreement = 0;    // fraction of positions whose argmax matches the reference's
+  std::optional<double> loss;   // mean cross-entropy (nats per token), real text only
+  std::optional<double> perplexity;
+};
+
+struct NumericsInput {
+  const weights::LlamaWeights* weights = nullptr;
+  std::vector<std::vector<int32_t>> sequences;  // evaluated sequences (fresh context each)
+  bool has_targets = false;  // next-token targets are the sequences' own next tokens (real text)
+  std::vector<int32_t> targets_tail;  // with has_targets: the token after each sequence's last
+};
+
+// Runs every scheme; the first row is the fp32 reference itself.
+std::vector<NumericsRow> run_numerics(const NumericsInput& in, Device& device, const std::vector<std::string>& schemes,
+                                      const kernels::KernelOptions& opt);
+
+// Seeded synthetic weights at a model's shapes (normal, std 0.02; norms 1), `layers` layers.
+weights::LlamaWeights synthetic_llama(int64_t hidden, int64_t heads, int64_t kv_heads, int64_t ffn, int64_t vocab,
+                                      int64_t layers, int64_t max_positions, uint64_t seed);
+
+}  // namespace xpusim
