@@ -7,9 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <memory>
-#include <exception>
 #include <stdexcept>
-#include <thread>
 #include <systemc>
 #include <tlm>
 #include <tlm_utils/simple_initiator_socket.h>
@@ -143,22 +141,10 @@ std::vector<OpTiming> simulate_ops(const EngineSpec& spec, const std::vector<OpW
   std::vector<OpTiming> results(work.size());
   EngineRunStats local;
   if (!work.empty()) {
-    // The simulation runs on a thread of its own. SystemC's coroutines switch stacks without
-    // telling AddressSanitizer, which afterwards mistakes the running thread's stack bounds and
-    // reports false errors at that thread's next C++ throw; a short-lived thread keeps the
-    // caller's thread clean. Runs stay strictly one at a time (SystemC's kernel is global).
-    std::exception_ptr failure;
-    std::thread runner([&] {
-      try {
-        SimContext context;
-        EngineTop top("engine", spec, work, results, local);
-        sc_core::sc_start();
-      } catch (...) {
-        failure = std::current_exception();
-      }
+    run_simulation([&] {
+      EngineTop top("engine", spec, work, results, local);
+      sc_core::sc_start();
     });
-    runner.join();
-    if (failure) std::rethrow_exception(failure);
   }
   for (size_t i = 0; i < work.size(); ++i) {
     OpTiming& r = results[i];

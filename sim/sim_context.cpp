@@ -2,7 +2,9 @@
 #include "sim/sim_context.h"
 
 #include <cstdlib>
+#include <exception>
 #include <systemc>
+#include <thread>
 
 namespace xpusim {
 
@@ -23,6 +25,20 @@ SimContext::~SimContext() {
   delete ctx_;
   sc_core::sc_curr_simcontext = prev_curr_;
   sc_core::sc_default_global_context = prev_default_;
+}
+
+void run_simulation(const std::function<void()>& build_and_start) {
+  std::exception_ptr failure;
+  std::thread runner([&] {
+    try {
+      SimContext context;
+      build_and_start();
+    } catch (...) {
+      failure = std::current_exception();
+    }
+  });
+  runner.join();
+  if (failure) std::rethrow_exception(failure);
 }
 
 }  // namespace xpusim
