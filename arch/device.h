@@ -19,8 +19,8 @@ struct OpResult {
   double flops = 0;
   std::vector<std::pair<std::string, double>> bytes_per_level;  // (level name, bytes)
   Bound bound = Bound::kLatency;
-  std::string unit;                  // which unit ran it: "tensor_core", "mxu", "amx", ...
-  std::optional<double> energy_j;    // empty until an energy model exists
+  std::string unit;                // which unit ran it: "tensor_core", "mxu", "amx", ...
+  std::optional<double> energy_j;  // empty until an energy model exists
 };
 
 // The result for a point that cannot run (a format the hardware has no unit for, say) is an

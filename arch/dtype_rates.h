@@ -23,7 +23,8 @@ template <class Cfg, class... M>
 void declare_rates(Schema<Cfg>& s, const std::string& prefix, const std::string& what, M... path) {
   auto add = [&](const char* fmt_name, double DtypeRates::*field) {
     s.real(fmt::format("{}.{}_per_clk", prefix, fmt_name), "0", Range{0, 1e7},
-           fmt::format("{}: {} operations per clock (multiply-add = 2); 0 = no unit for {}", what, fmt_name, fmt_name),
+           fmt::format("{}: {} operations per clock (multiply-add = 2); 0 = no unit for {}", what,
+                       fmt_name, fmt_name),
            path..., field);
   };
   add("fp32", &DtypeRates::fp32);
@@ -33,8 +34,9 @@ void declare_rates(Schema<Cfg>& s, const std::string& prefix, const std::string&
   add("fp8", &DtypeRates::fp8);
   add("int8", &DtypeRates::int8);
   add("int4", &DtypeRates::int4);
-  s.boolean(prefix + ".sparse_2_4", "false", what + ": runs 2:4 structured-sparse operands at twice the dense rate",
-            path..., &DtypeRates::sparse_2_4);
+  s.boolean(prefix + ".sparse_2_4", "false",
+            what + ": runs 2:4 structured-sparse operands at twice the dense rate", path...,
+            &DtypeRates::sparse_2_4);
 }
 
 }  // namespace xpusim

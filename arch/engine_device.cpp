@@ -7,8 +7,9 @@
 
 namespace xpusim {
 
-EngineDevice::EngineDevice(std::string name, std::string family, std::string fingerprint, EngineSpec spec,
-                           double clock_hz, double capacity_bytes, std::optional<LinkConfig> link)
+EngineDevice::EngineDevice(std::string name, std::string family, std::string fingerprint,
+                           EngineSpec spec, double clock_hz, double capacity_bytes,
+                           std::optional<LinkConfig> link)
     : name_(std::move(name)),
       family_(std::move(family)),
       fingerprint_(std::move(fingerprint)),
@@ -25,11 +26,12 @@ UnitChoice EngineDevice::unit_for(const Op& op) const {
     if (!link_) return UnitChoice{false, "no link between devices is configured (link.bw)", "", 0};
     return UnitChoice{true, "", "link", 0};
   }
-  const bool sparse_format = op.kind == OpKind::kGemm &&
-                             (op.wformat == WeightFormat::kCsr || op.wformat == WeightFormat::kBitmap);
+  const bool sparse_format = op.kind == OpKind::kGemm && (op.wformat == WeightFormat::kCsr ||
+                                                          op.wformat == WeightFormat::kBitmap);
   if (sparse_format) {
     const double v = vector_flops_per_s(op);
-    if (v <= 0) return UnitChoice{false, "no vector unit is modelled for sparse-format GEMMs", "", 0};
+    if (v <= 0)
+      return UnitChoice{false, "no vector unit is modelled for sparse-format GEMMs", "", 0};
     return UnitChoice{true, "", "vector(sparse)", v};
   }
   return choose_unit(op);
@@ -44,7 +46,8 @@ Evaluation EngineDevice::run(const std::vector<Op>& ops) {
     UnitChoice u = unit_for(op);
     if (!u.ok) {
       ev.ok = false;
-      ev.reason = fmt::format("{} cannot run {} ({}): {}", name_, op.name, dtype_name(op.dtype), u.reason);
+      ev.reason =
+          fmt::format("{} cannot run {} ({}): {}", name_, op.name, dtype_name(op.dtype), u.reason);
       return ev;
     }
     OpWork w;
@@ -86,7 +89,8 @@ Evaluation EngineDevice::run(const std::vector<Op>& ops) {
 
 namespace xpusim {
 
-UnitChoice matrix_unit(const DtypeRates& rates, const Op& op, double clocks_per_s, const std::string& unit) {
+UnitChoice matrix_unit(const DtypeRates& rates, const Op& op, double clocks_per_s,
+                       const std::string& unit) {
   UnitChoice u;
   u.unit = unit;
   double per_clk = rates.per_clk(op.dtype);
@@ -99,7 +103,8 @@ UnitChoice matrix_unit(const DtypeRates& rates, const Op& op, double clocks_per_
     u.reason = fmt::format("the {} has no {} datapath", unit, dtype_name(op.dtype));
     return u;
   }
-  if (op.kind == OpKind::kGemm && op.wformat == WeightFormat::kSparse24 && rates.sparse_2_4) per_clk *= 2;
+  if (op.kind == OpKind::kGemm && op.wformat == WeightFormat::kSparse24 && rates.sparse_2_4)
+    per_clk *= 2;
   u.flops_per_s = per_clk * clocks_per_s;
   return u;
 }

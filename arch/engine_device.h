@@ -2,9 +2,8 @@
 // its memory levels (OpWork), and the SystemC engine times the resulting tile stream.
 #pragma once
 
-#include <string>
-
 #include <optional>
+#include <string>
 
 #include "arch/device.h"
 #include "arch/link_config.h"
@@ -13,16 +12,17 @@ namespace xpusim {
 
 struct UnitChoice {
   bool ok = true;
-  std::string reason;     // why no unit can run the op (when !ok)
-  std::string unit;       // name of the unit
-  double flops_per_s = 0; // its peak rate for this op's format
+  std::string reason;      // why no unit can run the op (when !ok)
+  std::string unit;        // name of the unit
+  double flops_per_s = 0;  // its peak rate for this op's format
 };
 
 class EngineDevice : public Device {
  public:
   // spec.levels[0] is main memory. With a link, collectives travel on it as a second level.
-  EngineDevice(std::string name, std::string family, std::string fingerprint, EngineSpec spec, double clock_hz,
-               double capacity_bytes, std::optional<LinkConfig> link = std::nullopt);
+  EngineDevice(std::string name, std::string family, std::string fingerprint, EngineSpec spec,
+               double clock_hz, double capacity_bytes,
+               std::optional<LinkConfig> link = std::nullopt);
   const std::string& name() const override { return name_; }
   const std::string& family() const override { return family_; }
   double clock_hz() const override { return clock_hz_; }
@@ -54,6 +54,7 @@ namespace xpusim {
 
 // The matrix unit's peak rate for a GEMM or attention op. Formats without a unit of their own
 // fall back as deployed kernels do: int4 weights are dequantised and run at the bf16 rate.
-UnitChoice matrix_unit(const DtypeRates& rates, const Op& op, double clocks_per_s, const std::string& unit);
+UnitChoice matrix_unit(const DtypeRates& rates, const Op& op, double clocks_per_s,
+                       const std::string& unit);
 
 }  // namespace xpusim

@@ -17,11 +17,13 @@ struct LinkConfig {
 
 template <class Cfg, class... M>
 void declare_link(Schema<Cfg>& s, M... path) {
-  s.text("link.name", "", "interconnect between devices (for collectives), e.g. NVLink4", path..., &LinkConfig::name);
+  s.text("link.name", "", "interconnect between devices (for collectives), e.g. NVLink4", path...,
+         &LinkConfig::name);
   s.quantity("link.bw", Unit::kBytesPerSecond, kRequired, Range{1e6, 1e14},
-             "link bandwidth per direction per device, used by ring collectives", path..., &LinkConfig::bw_bytes_per_s);
-  s.quantity("link.latency", Unit::kSeconds, kRequired, Range{0, 1e-2}, "latency of one step of a collective (alpha)",
-             path..., &LinkConfig::latency_s);
+             "link bandwidth per direction per device, used by ring collectives", path...,
+             &LinkConfig::bw_bytes_per_s);
+  s.quantity("link.latency", Unit::kSeconds, kRequired, Range{0, 1e-2},
+             "latency of one step of a collective (alpha)", path..., &LinkConfig::latency_s);
 }
 
 // What one rank puts on its link for a collective, and how many latency-bound steps it takes.

@@ -57,14 +57,16 @@ std::unique_ptr<Device> make_device(const CfgNode& tree, const std::string& name
   const auto& reg = device_registry();
   const CfgNode* type = tree.find("type");
   if (!type || !type->is_scalar()) {
-    throw ConfigError(type ? type->loc : tree.loc, "type",
-                      fmt::format("a hardware file needs `type:`, one of: {}", fmt::join(reg.types(), ", ")));
+    throw ConfigError(
+        type ? type->loc : tree.loc, "type",
+        fmt::format("a hardware file needs `type:`, one of: {}", fmt::join(reg.types(), ", ")));
   }
   const DeviceType* t = reg.find(type->scalar);
   if (!t) {
-    throw ConfigError(type->loc, "type",
-                      fmt::format("'{}' is not a hardware type; expected one of: {}{}", type->scalar,
-                                  fmt::join(reg.types(), ", "), did_you_mean(type->scalar, reg.types())));
+    throw ConfigError(
+        type->loc, "type",
+        fmt::format("'{}' is not a hardware type; expected one of: {}{}", type->scalar,
+                    fmt::join(reg.types(), ", "), did_you_mean(type->scalar, reg.types())));
   }
   ErrorList errors;
   auto dev = t->make(tree, name, errors);

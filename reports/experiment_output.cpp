@@ -13,11 +13,13 @@ namespace {
 
 std::string shape_of(const Op& op) {
   switch (op.kind) {
-    case OpKind::kGemm: return fmt::format("M={} K={} N={}", op.M, op.K, op.N);
+    case OpKind::kGemm:
+      return fmt::format("M={} K={} N={}", op.M, op.K, op.N);
     case OpKind::kAttention:
-      return fmt::format("B={} h={} kv={} d={} q={} kv_len={}{}", op.B, op.heads, op.kv_heads, op.head_dim, op.q_len,
-                         op.kv_len, op.causal ? " causal" : "");
-    default: return fmt::format("T={} H={}", op.T, op.H);
+      return fmt::format("B={} h={} kv={} d={} q={} kv_len={}{}", op.B, op.heads, op.kv_heads,
+                         op.head_dim, op.q_len, op.kv_len, op.causal ? " causal" : "");
+    default:
+      return fmt::format("T={} H={}", op.T, op.H);
   }
 }
 
@@ -48,7 +50,8 @@ const PointResult* baseline_of(const ExperimentResult& r, const PointResult& p) 
 std::string numerics_label(const PointResult& p) {
   if (!p.numerics) return "";
   if (!p.numerics->ok) return "ppl n/a";
-  return fmt::format("ppl {:.3f} ({:+.2f}%)", p.numerics->perplexity, p.numerics->perplexity_delta_pct);
+  return fmt::format("ppl {:.3f} ({:+.2f}%)", p.numerics->perplexity,
+                     p.numerics->perplexity_delta_pct);
 }
 
 std::string json_number_or_null_csv(const std::optional<double>& v, double scale) {
@@ -83,8 +86,10 @@ nlohmann::ordered_json point_to_json(const PointResult& p) {
     j["tokens_per_s"] = p.tokens_per_s;
   }
   if (p.phase == "generate") {
-    j["ttft_ms"] = p.ttft_s ? nlohmann::ordered_json(*p.ttft_s * 1e3) : nlohmann::ordered_json(nullptr);
-    j["tpot_ms"] = p.tpot_s ? nlohmann::ordered_json(*p.tpot_s * 1e3) : nlohmann::ordered_json(nullptr);
+    j["ttft_ms"] =
+        p.ttft_s ? nlohmann::ordered_json(*p.ttft_s * 1e3) : nlohmann::ordered_json(nullptr);
+    j["tpot_ms"] =
+        p.tpot_s ? nlohmann::ordered_json(*p.tpot_s * 1e3) : nlohmann::ordered_json(nullptr);
   }
   if (!p.warnings.empty()) j["warnings"] = p.warnings;
   if (p.numerics) {
@@ -102,7 +107,7 @@ nlohmann::ordered_json point_to_json(const PointResult& p) {
     }
     j["numerics"] = n;
   }
-  j["energy_j"] = nullptr;     // no energy model yet: never a made-up figure
+  j["energy_j"] = nullptr;  // no energy model yet: never a made-up figure
   j["avg_power_w"] = nullptr;
   j["bound"] = p.bound;
   j["weight_bytes"] = p.weight_bytes;  // per device
@@ -135,32 +140,37 @@ nlohmann::ordered_json point_to_json(const PointResult& p) {
 }
 
 void print_table(const ExperimentResult& r, std::ostream& out) {
-  if (r.config.description.empty()) out << fmt::format("{}: {}\n", r.config.name, r.config.model);
-  else out << fmt::format("{}: {}\n", r.config.name, r.config.description);
+  if (r.config.description.empty())
+    out << fmt::format("{}: {}\n", r.config.name, r.config.model);
+  else
+    out << fmt::format("{}: {}\n", r.config.name, r.config.description);
   bool several = false, numerics = false;
   for (const auto& p : r.points) {
     several = several || p.quant != r.points.front().quant;
     numerics = numerics || p.numerics.has_value();
   }
-  out << fmt::format("{:<12} {:<12} {:<14} {:<9} {:>5} {:>10} {:>12} {:>12} {:<8}", "hw", "model", "setup", "phase",
-                     "batch", "tokens", "latency_ms", "tokens/s", "bound");
+  out << fmt::format("{:<12} {:<12} {:<14} {:<9} {:>5} {:>10} {:>12} {:>12} {:<8}", "hw", "model",
+                     "setup", "phase", "batch", "tokens", "latency_ms", "tokens/s", "bound");
   if (several) out << fmt::format(" {:>7}", "speedup");
   if (numerics) out << "  numerics (tiny-llama)";
   out << "\n" << std::string(101 + (several ? 8 : 0) + (numerics ? 23 : 0), '-') << "\n";
   for (const auto& p : r.points) {
     if (!p.ok) {
-      out << fmt::format("{:<12} {:<12} {:<14} {:<9} {:>5} {:>10} {}\n", p.hw, p.model, setup_label(p), p.phase,
-                         p.batch, ctx_label(p), "n/a: " + p.reason);
+      out << fmt::format("{:<12} {:<12} {:<14} {:<9} {:>5} {:>10} {}\n", p.hw, p.model,
+                         setup_label(p), p.phase, p.batch, ctx_label(p), "n/a: " + p.reason);
       continue;
     }
-    out << fmt::format("{:<12} {:<12} {:<14} {:<9} {:>5} {:>10} {:>12.3f} {:>12.1f} {:<8}", p.hw, p.model,
-                       setup_label(p), p.phase, p.batch, ctx_label(p), p.latency_s * 1e3, p.tokens_per_s, p.bound);
+    out << fmt::format("{:<12} {:<12} {:<14} {:<9} {:>5} {:>10} {:>12.3f} {:>12.1f} {:<8}", p.hw,
+                       p.model, setup_label(p), p.phase, p.batch, ctx_label(p), p.latency_s * 1e3,
+                       p.tokens_per_s, p.bound);
     if (several) {
       const PointResult* b = baseline_of(r, p);
-      out << (b && b->ok ? fmt::format(" {:>6.2f}x", b->latency_s / p.latency_s) : fmt::format(" {:>7}", "-"));
+      out << (b && b->ok ? fmt::format(" {:>6.2f}x", b->latency_s / p.latency_s)
+                         : fmt::format(" {:>7}", "-"));
     }
     if (numerics) out << "  " << numerics_label(p);
-    if (p.ttft_s) out << fmt::format("  ttft {:.2f} ms, tpot {:.3f} ms", *p.ttft_s * 1e3, *p.tpot_s * 1e3);
+    if (p.ttft_s)
+      out << fmt::format("  ttft {:.2f} ms, tpot {:.3f} ms", *p.ttft_s * 1e3, *p.tpot_s * 1e3);
     for (const auto& w : p.warnings) out << "  (what-if: " << w << ")";
     out << "\n";
   }
@@ -171,16 +181,19 @@ void print_json_lines(const ExperimentResult& r, std::ostream& out) {
 }
 
 void print_csv(const ExperimentResult& r, std::ostream& out) {
-  out << "hw,model,phase,batch,prompt,ctx,gen,ok,latency_ms,tokens_per_s,ttft_ms,tpot_ms,energy_j,avg_power_w,bound,"
+  out << "hw,model,phase,batch,prompt,ctx,gen,ok,latency_ms,tokens_per_s,ttft_ms,tpot_ms,energy_j,"
+         "avg_power_w,bound,"
          "error,quant,kv_quant,prune,tp,pp,ep,perplexity,perplexity_delta_pct\n";
   for (const auto& p : r.points) {
-    out << fmt::format("{},{},{},{},{},{},{},{},", csv_escape(p.hw), csv_escape(p.model), p.phase, p.batch, p.prompt,
-                       p.ctx, p.gen, p.ok ? "true" : "false");
-    if (p.ok) out << fmt::format("{:.9g},{:.9g},", p.latency_s * 1e3, p.tokens_per_s);
-    else out << ",,";
-    out << json_number_or_null_csv(p.ttft_s, 1e3) << ',' << json_number_or_null_csv(p.tpot_s, 1e3) << ",,,"
-        << p.bound << ',' << csv_escape(p.reason) << ',' << p.quant << ',' << p.kv_quant << ',' << csv_escape(p.prune)
-        << ',' << p.tp << ',' << p.pp << ',' << p.ep << ','
+    out << fmt::format("{},{},{},{},{},{},{},{},", csv_escape(p.hw), csv_escape(p.model), p.phase,
+                       p.batch, p.prompt, p.ctx, p.gen, p.ok ? "true" : "false");
+    if (p.ok)
+      out << fmt::format("{:.9g},{:.9g},", p.latency_s * 1e3, p.tokens_per_s);
+    else
+      out << ",,";
+    out << json_number_or_null_csv(p.ttft_s, 1e3) << ',' << json_number_or_null_csv(p.tpot_s, 1e3)
+        << ",,," << p.bound << ',' << csv_escape(p.reason) << ',' << p.quant << ',' << p.kv_quant
+        << ',' << csv_escape(p.prune) << ',' << p.tp << ',' << p.pp << ',' << p.ep << ','
         << (p.numerics && p.numerics->ok ? fmt::format("{:.6g},{:.6g}", p.numerics->perplexity,
                                                        p.numerics->perplexity_delta_pct)
                                          : ",")
@@ -191,7 +204,9 @@ void print_csv(const ExperimentResult& r, std::ostream& out) {
 void write_output_dir(const ExperimentResult& r, const std::string& dir) {
   std::error_code ec;
   fs::create_directories(fs::path(dir) / "resolved", ec);
-  if (ec) throw ConfigError(SourceLoc{dir, 0, 0}, "--out", fmt::format("cannot create the folder: {}", ec.message()));
+  if (ec)
+    throw ConfigError(SourceLoc{dir, 0, 0}, "--out",
+                      fmt::format("cannot create the folder: {}", ec.message()));
   auto open = [&](const std::string& name) {
     // Write to a temporary name and rename, so that an interrupted run never leaves half a file.
     std::ofstream f(fs::path(dir) / (name + ".tmp"));
@@ -201,7 +216,9 @@ void write_output_dir(const ExperimentResult& r, const std::string& dir) {
   auto commit = [&](std::ofstream& f, const std::string& name) {
     f.close();
     fs::rename(fs::path(dir) / (name + ".tmp"), fs::path(dir) / name, ec);
-    if (ec) throw ConfigError(SourceLoc{dir, 0, 0}, "--out", fmt::format("cannot write {}: {}", name, ec.message()));
+    if (ec)
+      throw ConfigError(SourceLoc{dir, 0, 0}, "--out",
+                        fmt::format("cannot write {}: {}", name, ec.message()));
   };
   {
     auto f = open("results.json");
@@ -218,16 +235,18 @@ void write_output_dir(const ExperimentResult& r, const std::string& dir) {
   {
     auto f = open("ops.csv");
     // Bytes per memory level as "hbm=…;l2=…": levels are nested, so their sum means nothing.
-    f << "hw,model,phase,op,kind,shape,dtype,count,time_ms,total_ms,flops,bytes_per_level,bound,unit\n";
+    f << "hw,model,phase,op,kind,shape,dtype,count,time_ms,total_ms,flops,bytes_per_level,bound,"
+         "unit\n";
     for (const auto& p : r.points) {
       for (const auto& o : p.ops) {
         std::string bytes;
         for (const auto& [level, b] : o.result.bytes_per_level)
           bytes += fmt::format("{}{}={:.6g}", bytes.empty() ? "" : ";", level, b);
-        f << fmt::format("{},{},{},{},{},{},{},{},{:.6g},{:.6g},{:.6g},{},{},{}\n", csv_escape(p.hw),
-                         csv_escape(p.model), p.phase, o.op.name, op_kind_name(o.op.kind), csv_escape(shape_of(o.op)),
-                         dtype_name(o.op.dtype), o.count, o.result.time_s * 1e3, o.total_s * 1e3, o.result.flops,
-                         bytes, bound_name(o.result.bound), o.result.unit);
+        f << fmt::format("{},{},{},{},{},{},{},{},{:.6g},{:.6g},{:.6g},{},{},{}\n",
+                         csv_escape(p.hw), csv_escape(p.model), p.phase, o.op.name,
+                         op_kind_name(o.op.kind), csv_escape(shape_of(o.op)),
+                         dtype_name(o.op.dtype), o.count, o.result.time_s * 1e3, o.total_s * 1e3,
+                         o.result.flops, bytes, bound_name(o.result.bound), o.result.unit);
       }
     }
     commit(f, "ops.csv");
@@ -245,7 +264,8 @@ void write_output_dir(const ExperimentResult& r, const std::string& dir) {
   for (const auto& file : r.resolved) {
     std::string name = fmt::format("resolved/{}-{}.yaml", file.role, file.name);
     auto f = open(name);
-    f << "# Fully resolved configuration (presets, includes and overrides applied).\n" << to_yaml(file.tree);
+    f << "# Fully resolved configuration (presets, includes and overrides applied).\n"
+      << to_yaml(file.tree);
     commit(f, name);
   }
 }

@@ -2,10 +2,9 @@
 // folder (results, per-op breakdown, statistics and the fully resolved configs).
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <ostream>
 #include <string>
-
-#include <nlohmann/json.hpp>
 
 #include "sim/experiment.h"
 

@@ -8,14 +8,15 @@ namespace xpusim {
 
 struct Tile {
   size_t op = 0;
-  double ready_at_s = 0;   // when its operands are in the buffer
+  double ready_at_s = 0;  // when its operands are in the buffer
   double compute_s = 0;
   bool last = false;
 };
 
 // sc_fifo prints its contents in debug dumps, so a tile must be printable.
 inline std::ostream& operator<<(std::ostream& os, const Tile& t) {
-  return os << "tile(op " << t.op << ", ready " << t.ready_at_s << " s, compute " << t.compute_s << " s)";
+  return os << "tile(op " << t.op << ", ready " << t.ready_at_s << " s, compute " << t.compute_s
+            << " s)";
 }
 
 class ComputeUnit : public sc_core::sc_module {

@@ -23,7 +23,8 @@ bool looks_like_path(const std::string& ref) {
   return ref.find('/') != std::string::npos || ref.ends_with(".yaml") || ref.ends_with(".yml");
 }
 
-PresetInfo info_from_path(const std::string& rel_to_configs, const std::string& full, bool embedded) {
+PresetInfo info_from_path(const std::string& rel_to_configs, const std::string& full,
+                          bool embedded) {
   fs::path p(rel_to_configs);
   PresetInfo info;
   info.name = p.stem().string();
@@ -43,16 +44,18 @@ ConfigStore::ConfigStore() {
   if (const char* dir = std::getenv("XPUSIM_CONFIG_DIR"); dir && *dir) {
     override_dir_ = dir;
     std::error_code ec;
-    for (auto it = fs::recursive_directory_iterator(override_dir_, ec); !ec && it != fs::recursive_directory_iterator();
-         it.increment(ec)) {
+    for (auto it = fs::recursive_directory_iterator(override_dir_, ec);
+         !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
       if (!it->is_regular_file() || it->path().extension() != ".yaml") continue;
       std::string rel = fs::relative(it->path(), override_dir_).generic_string();
       PresetInfo info = info_from_path(rel, it->path().string(), false);
       auto same = std::find_if(presets_.begin(), presets_.end(), [&](const PresetInfo& p) {
         return p.name == info.name && p.category == info.category;
       });
-      if (same != presets_.end()) *same = info;
-      else presets_.push_back(info);
+      if (same != presets_.end())
+        *same = info;
+      else
+        presets_.push_back(info);
     }
   }
   std::stable_sort(presets_.begin(), presets_.end(), [](const PresetInfo& a, const PresetInfo& b) {
@@ -67,7 +70,8 @@ std::vector<std::string> ConfigStore::names_in(std::string_view category_prefix)
   return out;
 }
 
-const PresetInfo* ConfigStore::find_preset(const std::string& name, std::string_view category_prefix) const {
+const PresetInfo* ConfigStore::find_preset(const std::string& name,
+                                           std::string_view category_prefix) const {
   for (const auto& p : presets_)
     if (p.name == name && p.category.starts_with(category_prefix)) return &p;
   return nullptr;
@@ -81,7 +85,8 @@ std::optional<std::string> ConfigStore::read(const std::string& path) const {
     }
     if (fs::file_size(path, ec) > kMaxConfigBytes) {
       throw ConfigError(SourceLoc{path, 0, 0}, "",
-                        fmt::format("file is larger than the {} MiB limit for configuration files", kMaxConfigBytes >> 20));
+                        fmt::format("file is larger than the {} MiB limit for configuration files",
+                                    kMaxConfigBytes >> 20));
     }
     std::ifstream in(path, std::ios::binary);
     if (!in) throw ConfigError(SourceLoc{path, 0, 0}, "", "cannot be read (permission denied?)");
@@ -94,8 +99,8 @@ std::optional<std::string> ConfigStore::read(const std::string& path) const {
   return std::nullopt;
 }
 
-std::string ConfigStore::locate(const std::string& ref, const std::string& from_file, const SourceLoc& at,
-                                std::string_view category_prefix) const {
+std::string ConfigStore::locate(const std::string& ref, const std::string& from_file,
+                                const SourceLoc& at, std::string_view category_prefix) const {
   if (looks_like_path(ref)) {
     fs::path p(ref);
     if (p.is_relative() && !from_file.empty()) {
@@ -112,23 +117,27 @@ std::string ConfigStore::locate(const std::string& ref, const std::string& from_
   if (const PresetInfo* p = find_preset(ref, category_prefix)) return p->path;
   if (const PresetInfo* p = find_preset(ref, "")) return p->path;
   auto names = names_in(category_prefix);
-  std::string where = category_prefix.empty() ? "" : fmt::format(" under configs/{}", category_prefix);
-  throw ConfigError(at, "", fmt::format("no preset or file named '{}'{}{}; `xpusim list` shows the presets", ref, where,
-                                        did_you_mean(ref, names)));
+  std::string where =
+      category_prefix.empty() ? "" : fmt::format(" under configs/{}", category_prefix);
+  throw ConfigError(at, "",
+                    fmt::format("no preset or file named '{}'{}{}; `xpusim list` shows the presets",
+                                ref, where, did_you_mean(ref, names)));
 }
 
 CfgNode ConfigStore::resolve(const std::string& path, std::vector<std::string>& stack) const {
   if (std::find(stack.begin(), stack.end(), path) != stack.end()) {
     std::string chain;
     for (const auto& s : stack) chain += s + " -> ";
-    throw ConfigError(SourceLoc{path, 0, 0}, "", fmt::format("inheritance cycle: {}{}", chain, path));
+    throw ConfigError(SourceLoc{path, 0, 0}, "",
+                      fmt::format("inheritance cycle: {}{}", chain, path));
   }
   auto text = read(path);
   if (!text) throw ConfigError(SourceLoc{path, 0, 0}, "", "file not found");
   stack.push_back(path);
   CfgNode doc = parse_yaml(*text, path);
   std::string category;
-  if (path.starts_with("configs/")) category = fs::path(path.substr(8)).parent_path().generic_string();
+  if (path.starts_with("configs/"))
+    category = fs::path(path.substr(8)).parent_path().generic_string();
   // A base preset is looked up among the presets of the same top-level family (hw, models, ...).
   std::string family = category.substr(0, category.find('/'));
 
@@ -136,15 +145,18 @@ CfgNode ConfigStore::resolve(const std::string& path, std::vector<std::string>& 
   result.kind = CfgNode::Kind::kMap;
   result.loc = doc.loc;
   if (const CfgNode* base = doc.find("base")) {
-    if (!base->is_scalar()) throw ConfigError(base->loc, "base", "must be one preset name or file path");
+    if (!base->is_scalar())
+      throw ConfigError(base->loc, "base", "must be one preset name or file path");
     result = resolve(locate(base->scalar, path, base->loc, family), stack);
   }
   if (const CfgNode* inc = doc.find("include")) {
     std::vector<const CfgNode*> items;
-    if (inc->is_scalar()) items.push_back(inc);
+    if (inc->is_scalar())
+      items.push_back(inc);
     else if (inc->is_seq())
       for (const auto& i : inc->seq) items.push_back(&i);
-    else throw ConfigError(inc->loc, "include", "must be a file path or a list of file paths");
+    else
+      throw ConfigError(inc->loc, "include", "must be a file path or a list of file paths");
     for (const CfgNode* i : items) {
       if (!i->is_scalar()) throw ConfigError(i->loc, "include", "each entry must be a file path");
       merge_into(result, resolve(locate(i->scalar, path, i->loc, family), stack));

@@ -52,8 +52,12 @@ CfgNode convert(const YAML::Node& n, const std::string& file, ErrorList& errors)
 
 void emit(YAML::Emitter& e, const CfgNode& n) {
   switch (n.kind) {
-    case CfgNode::Kind::kNull: e << YAML::Null; break;
-    case CfgNode::Kind::kScalar: e << n.scalar; break;
+    case CfgNode::Kind::kNull:
+      e << YAML::Null;
+      break;
+    case CfgNode::Kind::kScalar:
+      e << n.scalar;
+      break;
     case CfgNode::Kind::kSeq:
       e << YAML::Flow << YAML::BeginSeq;
       for (const auto& c : n.seq) emit(e, c);
@@ -123,10 +127,14 @@ bool CfgNode::erase(std::string_view key) {
 
 std::string CfgNode::kind_name() const {
   switch (kind) {
-    case Kind::kNull: return "nothing";
-    case Kind::kScalar: return "a value";
-    case Kind::kMap: return "a map";
-    case Kind::kSeq: return "a list";
+    case Kind::kNull:
+      return "nothing";
+    case Kind::kScalar:
+      return "a value";
+    case Kind::kMap:
+      return "a map";
+    case Kind::kSeq:
+      return "a list";
   }
   return "?";
 }
@@ -145,7 +153,9 @@ CfgNode parse_yaml(const std::string& text, const std::string& file_name) {
     out.kind = CfgNode::Kind::kMap;  // an empty file is an empty map
     out.loc = {file_name, 1, 1};
   }
-  if (!out.is_map()) throw ConfigError(out.loc, "", fmt::format("the file must hold a map of keys, not {}", out.kind_name()));
+  if (!out.is_map())
+    throw ConfigError(out.loc, "",
+                      fmt::format("the file must hold a map of keys, not {}", out.kind_name()));
   return out;
 }
 
@@ -164,8 +174,10 @@ void merge_into(CfgNode& base, const CfgNode& over) {
   base = over;
 }
 
-void apply_override(CfgNode& root, const std::string& assignment, ErrorList& errors, const std::string& origin) {
-  const SourceLoc cli{"<command line: " + (origin.empty() ? "--set " + assignment : origin) + ">", 0, 0};
+void apply_override(CfgNode& root, const std::string& assignment, ErrorList& errors,
+                    const std::string& origin) {
+  const SourceLoc cli{"<command line: " + (origin.empty() ? "--set " + assignment : origin) + ">",
+                      0, 0};
   size_t eq = assignment.find('=');
   if (eq == std::string::npos || eq == 0) {
     errors.add(cli, "", "expected --set key.path=value");

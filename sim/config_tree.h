@@ -15,11 +15,11 @@ class CfgNode {
   enum class Kind { kNull, kScalar, kMap, kSeq };
 
   Kind kind = Kind::kNull;
-  std::string scalar;  // for kScalar
-  SourceLoc loc;       // where the value starts
+  std::string scalar;                                // for kScalar
+  SourceLoc loc;                                     // where the value starts
   std::vector<std::pair<std::string, CfgNode>> map;  // for kMap, in file order
-  std::vector<SourceLoc> key_locs;                    // parallel to map: where each key is
-  std::vector<CfgNode> seq;                           // for kSeq
+  std::vector<SourceLoc> key_locs;                   // parallel to map: where each key is
+  std::vector<CfgNode> seq;                          // for kSeq
 
   bool is_map() const { return kind == Kind::kMap; }
   bool is_scalar() const { return kind == Kind::kScalar; }
@@ -41,7 +41,8 @@ void merge_into(CfgNode& base, const CfgNode& over);
 
 // Applies "a.b.c=value" from the command line; the value is parsed as YAML (so lists work).
 // `origin` names where it came from in error messages (default: "--set <assignment>").
-void apply_override(CfgNode& root, const std::string& assignment, ErrorList& errors, const std::string& origin = "");
+void apply_override(CfgNode& root, const std::string& assignment, ErrorList& errors,
+                    const std::string& origin = "");
 
 // Writes the tree back as YAML (used for the resolved config written next to every result).
 std::string to_yaml(const CfgNode& node);

@@ -67,7 +67,8 @@ CsvTable read_csv(std::istream& in, const std::string& file) {
       row.fields.push_back(std::move(f));
       if (i >= line.size()) break;
       if (line[i] != ',') {
-        errors.add({file, line_no, static_cast<int>(i) + 1}, "", "expected ',' after a quoted field");
+        errors.add({file, line_no, static_cast<int>(i) + 1}, "",
+                   "expected ',' after a quoted field");
         bad = true;
         break;
       }
@@ -81,7 +82,8 @@ CsvTable read_csv(std::istream& in, const std::string& file) {
     }
     if (row.fields.size() != t.header.size()) {
       errors.add({file, line_no, 1}, "",
-                 fmt::format("row has {} fields but the header has {}", row.fields.size(), t.header.size()));
+                 fmt::format("row has {} fields but the header has {}", row.fields.size(),
+                             t.header.size()));
       continue;
     }
     t.rows.push_back(std::move(row));

@@ -7,7 +7,7 @@
 namespace xpusim {
 
 struct EmbeddedFile {
-  const char* path;     // relative to the repository root, e.g. "configs/hw/gpu/h100.yaml"
+  const char* path;  // relative to the repository root, e.g. "configs/hw/gpu/h100.yaml"
   const char* content;
 };
 

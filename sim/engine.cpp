@@ -3,6 +3,7 @@
 #include "sim/engine.h"
 
 #include <fmt/format.h>
+#include <tlm_utils/simple_initiator_socket.h>
 
 #include <algorithm>
 #include <cmath>
@@ -10,7 +11,6 @@
 #include <stdexcept>
 #include <systemc>
 #include <tlm>
-#include <tlm_utils/simple_initiator_socket.h>
 
 #include "sim/compute_unit.h"
 #include "sim/sim_context.h"
@@ -20,9 +20,12 @@ namespace xpusim {
 
 std::string_view bound_name(Bound b) {
   switch (b) {
-    case Bound::kCompute: return "compute";
-    case Bound::kMemory: return "memory";
-    case Bound::kLatency: return "latency";
+    case Bound::kCompute:
+      return "compute";
+    case Bound::kMemory:
+      return "memory";
+    case Bound::kLatency:
+      return "latency";
   }
   return "?";
 }
@@ -40,7 +43,12 @@ class OpStreamer : public sc_core::sc_module {
   SC_HAS_PROCESS(OpStreamer);
   OpStreamer(sc_core::sc_module_name name, const EngineSpec& spec, const std::vector<OpWork>& work,
              ComputeUnit& cu, std::vector<OpTiming>& results, EngineRunStats& stats)
-      : sc_core::sc_module(name), spec_(spec), work_(work), cu_(cu), results_(results), stats_(stats) {
+      : sc_core::sc_module(name),
+        spec_(spec),
+        work_(work),
+        cu_(cu),
+        results_(results),
+        stats_(stats) {
     for (size_t i = 0; i < spec.levels.size(); ++i)
       ports.push_back(std::make_unique<tlm_utils::simple_initiator_socket<OpStreamer>>(
           fmt::format("port_{}", spec.levels[i].name).c_str()));
@@ -125,7 +133,8 @@ class EngineTop : public sc_core::sc_module {
 void check(const EngineSpec& spec, const std::vector<OpWork>& work) {
   for (const auto& l : spec.levels)
     if (!(l.bw_bytes_per_s > 0) || l.latency_s < 0)
-      throw std::invalid_argument(fmt::format("memory level '{}' needs a positive bandwidth", l.name));
+      throw std::invalid_argument(
+          fmt::format("memory level '{}' needs a positive bandwidth", l.name));
   for (const auto& w : work) {
     if (w.bytes_per_level.size() != spec.levels.size())
       throw std::invalid_argument("OpWork must give bytes for every memory level");
@@ -136,7 +145,8 @@ void check(const EngineSpec& spec, const std::vector<OpWork>& work) {
 
 }  // namespace
 
-std::vector<OpTiming> simulate_ops(const EngineSpec& spec, const std::vector<OpWork>& work, EngineRunStats* stats) {
+std::vector<OpTiming> simulate_ops(const EngineSpec& spec, const std::vector<OpWork>& work,
+                                   EngineRunStats* stats) {
   check(spec, work);
   std::vector<OpTiming> results(work.size());
   EngineRunStats local;
@@ -158,8 +168,10 @@ std::vector<OpTiming> simulate_ops(const EngineSpec& spec, const std::vector<OpW
     // The bound is the resource that accounts for most of the time; fixed costs (launch and
     // first-byte latency) win when neither throughput term reaches half of the total.
     const double busiest = std::max(r.compute_s, r.memory_s);
-    if (busiest < 0.5 * r.time_s) r.bound = Bound::kLatency;
-    else r.bound = r.compute_s >= r.memory_s ? Bound::kCompute : Bound::kMemory;
+    if (busiest < 0.5 * r.time_s)
+      r.bound = Bound::kLatency;
+    else
+      r.bound = r.compute_s >= r.memory_s ? Bound::kCompute : Bound::kMemory;
   }
   if (stats) *stats = local;
   return results;

@@ -13,29 +13,29 @@ enum class Bound { kCompute, kMemory, kLatency };
 std::string_view bound_name(Bound b);
 
 struct MemLevelSpec {
-  std::string name;          // "hbm", "dram"
+  std::string name;  // "hbm", "dram"
   double capacity_bytes = 0;
   double bw_bytes_per_s = 0;
-  double latency_s = 0;      // first-byte latency of one request stream
+  double latency_s = 0;  // first-byte latency of one request stream
 };
 
 struct EngineSpec {
   std::vector<MemLevelSpec> levels;
-  int tiles_per_op = 8;      // pipeline depth of the tile stream (event budget per op)
-  int buffer_stages = 2;     // tiles in flight between memory and compute (double buffering)
+  int tiles_per_op = 8;   // pipeline depth of the tile stream (event budget per op)
+  int buffer_stages = 2;  // tiles in flight between memory and compute (double buffering)
 };
 
 // What a device asks the engine to do for one operator.
 struct OpWork {
-  double compute_s = 0;               // busy time of the compute unit at its rate for this op
+  double compute_s = 0;                 // busy time of the compute unit at its rate for this op
   std::vector<double> bytes_per_level;  // one entry per EngineSpec level
-  double overhead_s = 0;              // launch/dispatch cost before the first tile
+  double overhead_s = 0;                // launch/dispatch cost before the first tile
 };
 
 struct OpTiming {
   double time_s = 0;
   double compute_s = 0;
-  double memory_s = 0;    // the busiest memory level's transfer time
+  double memory_s = 0;  // the busiest memory level's transfer time
   double overhead_s = 0;
   std::vector<double> bytes_per_level;
   Bound bound = Bound::kLatency;

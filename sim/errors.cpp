@@ -22,8 +22,8 @@ std::string ConfigIssue::str() const {
 void ErrorList::add(SourceLoc loc, std::string key_path, std::string message) {
   // The same problem reached twice (one override applied to several files) is reported once.
   for (const auto& i : issues_)
-    if (i.loc.file == loc.file && i.loc.line == loc.line && i.loc.col == loc.col && i.key_path == key_path &&
-        i.message == message)
+    if (i.loc.file == loc.file && i.loc.line == loc.line && i.loc.col == loc.col &&
+        i.key_path == key_path && i.message == message)
       return;
   issues_.push_back({std::move(loc), std::move(key_path), std::move(message)});
 }
@@ -33,7 +33,8 @@ void ErrorList::throw_if_any() const {
   // In reading order: by file, then line and column.
   auto sorted = issues_;
   std::stable_sort(sorted.begin(), sorted.end(), [](const ConfigIssue& a, const ConfigIssue& b) {
-    return std::tie(a.loc.file, a.loc.line, a.loc.col) < std::tie(b.loc.file, b.loc.line, b.loc.col);
+    return std::tie(a.loc.file, a.loc.line, a.loc.col) <
+           std::tie(b.loc.file, b.loc.line, b.loc.col);
   });
   throw ConfigError(sorted);
 }
@@ -51,11 +52,12 @@ ConfigError::ConfigError(std::vector<ConfigIssue> issues)
     : std::runtime_error(join_issues(issues)), issues_(std::move(issues)) {}
 
 ConfigError::ConfigError(SourceLoc loc, std::string key_path, std::string message)
-    : ConfigError(std::vector<ConfigIssue>{{std::move(loc), std::move(key_path), std::move(message)}}) {}
+    : ConfigError(
+          std::vector<ConfigIssue>{{std::move(loc), std::move(key_path), std::move(message)}}) {}
 
 void invariant_failed(const char* expr, const char* file, int line, const std::string& msg) {
-  throw std::logic_error(
-      fmt::format("internal error (a bug in xpusim): {}:{}: assertion '{}' failed: {}", file, line, expr, msg));
+  throw std::logic_error(fmt::format(
+      "internal error (a bug in xpusim): {}:{}: assertion '{}' failed: {}", file, line, expr, msg));
 }
 
 }  // namespace xpusim

@@ -55,7 +55,8 @@ void collect_config_errors(std::vector<ConfigIssue>& issues, Fn&& fn) {
   }
 }
 
-[[noreturn]] void invariant_failed(const char* expr, const char* file, int line, const std::string& msg);
+[[noreturn]] void invariant_failed(const char* expr, const char* file, int line,
+                                   const std::string& msg);
 
 }  // namespace xpusim
 

@@ -19,38 +19,47 @@ namespace {
 const Schema<ExperimentConfig>& schema() {
   static const Schema<ExperimentConfig> s = [] {
     Schema<ExperimentConfig> s("experiment", "hardware presets × a model × inference phases");
-    s.text("name", "experiment", "name of the experiment (used for the output folder)", &ExperimentConfig::name);
+    s.text("name", "experiment", "name of the experiment (used for the output folder)",
+           &ExperimentConfig::name);
     s.text("description", "", "what the experiment shows", &ExperimentConfig::description);
     s.list("hw", kRequired, "hardware presets or files to compare", &ExperimentConfig::hw);
     s.text("model", kRequired, "model preset or file", &ExperimentConfig::model);
-    s.list("phases", "prefill,decode", "phases to time: prefill, decode, generate", &ExperimentConfig::phases);
+    s.list("phases", "prefill,decode", "phases to time: prefill, decode, generate",
+           &ExperimentConfig::phases);
     s.integer("batch", "1", Range{1, 1 << 20}, "sequences per batch", &ExperimentConfig::batch);
     s.integer("prompt", "512", Range{1, 1 << 24}, "prompt tokens per sequence (prefill, generate)",
               &ExperimentConfig::prompt);
-    s.integer("ctx", "512", Range{1, 1 << 24}, "context length of a decode step (keys attended over)",
-              &ExperimentConfig::ctx);
-    s.integer("gen", "128", Range{1, 1 << 20}, "new tokens per sequence (generate)", &ExperimentConfig::gen);
+    s.integer("ctx", "512", Range{1, 1 << 24},
+              "context length of a decode step (keys attended over)", &ExperimentConfig::ctx);
+    s.integer("gen", "128", Range{1, 1 << 20}, "new tokens per sequence (generate)",
+              &ExperimentConfig::gen);
     s.list("quant", "bf16",
-           "quantisation schemes, one point each: bf16, fp16, fp8 (e4m3 W8A8), int8 (W8A8), w8a16, w4a16 (group 128)",
+           "quantisation schemes, one point each: bf16, fp16, fp8 (e4m3 W8A8), int8 (W8A8), w8a16, "
+           "w4a16 (group 128)",
            &ExperimentConfig::quant);
     s.choice("kv_quant", "auto", {"auto", "bf16", "fp16", "int8", "fp8"},
              "KV-cache format; auto = the activations' 16-bit format", &ExperimentConfig::kv_quant);
-    s.text("prune", "none", "pruning: none, 2:4, unstructured:D[:csr|bitmap], heads:F, ffn:F, layers:F",
+    s.text("prune", "none",
+           "pruning: none, 2:4, unstructured:D[:csr|bitmap], heads:F, ffn:F, layers:F",
            &ExperimentConfig::prune);
     s.choice("attention", "fused", {"fused", "unfused"},
              "fused (flash-style) attention, or Q·Kᵀ, softmax and P·V as separate kernels",
              &ExperimentConfig::attention);
-    s.integer("tp", "1", Range{0, 4096}, "tensor-parallel degree; 0 = the smallest that fits in memory",
+    s.integer("tp", "1", Range{0, 4096},
+              "tensor-parallel degree; 0 = the smallest that fits in memory",
               &ExperimentConfig::tp);
     s.integer("pp", "1", Range{1, 4096}, "pipeline-parallel stages", &ExperimentConfig::pp);
-    s.integer("ep", "1", Range{1, 4096}, "expert-parallel degree (MoE): 1, or equal to tp", &ExperimentConfig::ep);
+    s.integer("ep", "1", Range{1, 4096}, "expert-parallel degree (MoE): 1, or equal to tp",
+              &ExperimentConfig::ep);
     s.integer("microbatches", "0", Range{0, 1 << 20}, "pipeline micro-batches; 0 = min(batch, pp)",
               &ExperimentConfig::microbatches);
     s.boolean("numerics", "false",
-              "also run the reference model through each point's scheme on the device's datapath (perplexity)",
+              "also run the reference model through each point's scheme on the device's datapath "
+              "(perplexity)",
               &ExperimentConfig::numerics);
     s.choice("limits", "enforce", {"enforce", "warn"},
-             "a point beyond device memory or the model's positions: enforce (not run) or warn (timed anyway)",
+             "a point beyond device memory or the model's positions: enforce (not run) or warn "
+             "(timed anyway)",
              &ExperimentConfig::limits);
     return s;
   }();
@@ -60,16 +69,20 @@ const Schema<ExperimentConfig>& schema() {
 const std::vector<std::string> kPhases = {"prefill", "decode", "generate"};
 
 // The 16-bit format the non-GEMM work runs in under a scheme.
-DType base_format(const QuantScheme& q) { return q.activations == DType::kFp16 ? DType::kFp16 : DType::kBf16; }
+DType base_format(const QuantScheme& q) {
+  return q.activations == DType::kFp16 ? DType::kFp16 : DType::kBf16;
+}
 
 // Accumulates a pass's ops into per-name records and per-stage times.
-void accumulate(std::vector<OpRecord>& records, const std::vector<Op>& ops, const std::vector<OpResult>& results,
-                int64_t times, std::vector<double>& stage_time, std::map<std::string, double>& bound_time) {
+void accumulate(std::vector<OpRecord>& records, const std::vector<Op>& ops,
+                const std::vector<OpResult>& results, int64_t times,
+                std::vector<double>& stage_time, std::map<std::string, double>& bound_time) {
   for (size_t i = 0; i < ops.size(); ++i) {
     const double t = results[i].time_s * double(ops[i].repeat);
     stage_time[ops[i].stage] += t;
     bound_time[std::string(bound_name(results[i].bound))] += t * double(times);
-    auto it = std::find_if(records.begin(), records.end(), [&](const OpRecord& r) { return r.op.name == ops[i].name; });
+    auto it = std::find_if(records.begin(), records.end(),
+                           [&](const OpRecord& r) { return r.op.name == ops[i].name; });
     if (it == records.end()) {
       records.push_back({ops[i], results[i], t * double(times), ops[i].repeat * times});
     } else {
@@ -99,7 +112,8 @@ ExperimentConfig parse_experiment(const CfgNode& tree, ErrorList& errors) {
     if (!parse_quant(q))
       errors.add(tree.find("quant") ? tree.find("quant")->loc : tree.loc, "quant",
                  fmt::format("'{}' is not a quantisation scheme; expected one of: {}{}", q,
-                             fmt::join(quant_scheme_names(), ", "), did_you_mean(q, quant_scheme_names())));
+                             fmt::join(quant_scheme_names(), ", "),
+                             did_you_mean(q, quant_scheme_names())));
   if (cfg.quant.empty()) errors.add(tree.loc, "quant", "give at least one quantisation scheme");
   return cfg;
 }
@@ -115,11 +129,14 @@ PointSpec point_spec(const ExperimentConfig& cfg, const CfgNode& tree, ErrorList
   p.ctx = cfg.ctx;
   p.gen = cfg.gen;
   if (auto q = parse_quant(cfg.quant.empty() ? "bf16" : cfg.quant.front())) p.quant = *q;
-  p.kv_dtype = cfg.kv_quant == "auto" || cfg.kv_quant.empty() ? base_format(p.quant)
-                                                                : parse_kv_quant(cfg.kv_quant).value_or(DType::kBf16);
+  p.kv_dtype = cfg.kv_quant == "auto" || cfg.kv_quant.empty()
+                   ? base_format(p.quant)
+                   : parse_kv_quant(cfg.kv_quant).value_or(DType::kBf16);
   std::string why;
-  if (auto pr = parse_prune(cfg.prune, &why)) p.prune = *pr;
-  else errors.add(loc("prune"), "prune", why);
+  if (auto pr = parse_prune(cfg.prune, &why))
+    p.prune = *pr;
+  else
+    errors.add(loc("prune"), "prune", why);
   p.fused_attention = cfg.attention != "unfused";
   p.tp = static_cast<int>(cfg.tp);
   p.pp = static_cast<int>(cfg.pp);
@@ -129,7 +146,8 @@ PointSpec point_spec(const ExperimentConfig& cfg, const CfgNode& tree, ErrorList
   return p;
 }
 
-PointResult evaluate_point(Device& device, OpCache& cache, const ModelConfig& base_model, const PointSpec& spec) {
+PointResult evaluate_point(Device& device, OpCache& cache, const ModelConfig& base_model,
+                           const PointSpec& spec) {
   const ModelConfig model = apply_structured_pruning(base_model, spec.prune);
   PointResult p;
   p.hw = device.name();
@@ -137,7 +155,9 @@ PointResult evaluate_point(Device& device, OpCache& cache, const ModelConfig& ba
   p.phase = spec.phase;
   p.batch = spec.batch;
   p.prompt = spec.phase == "decode" ? 0 : spec.prompt;
-  p.ctx = spec.phase == "decode" ? spec.ctx : spec.phase == "generate" ? spec.prompt + spec.gen : spec.prompt;
+  p.ctx = spec.phase == "decode"     ? spec.ctx
+          : spec.phase == "generate" ? spec.prompt + spec.gen
+                                     : spec.prompt;
   p.gen = spec.phase == "generate" ? spec.gen : 0;
   p.quant = spec.quant.name;
   p.kv_quant = std::string(dtype_name(spec.kv_dtype));
@@ -152,7 +172,8 @@ PointResult evaluate_point(Device& device, OpCache& cache, const ModelConfig& ba
     return p;
   };
   if (model.family == "bert" && spec.phase != "prefill")
-    return fail(fmt::format("{} is encoder-only: it has a prefill (encode) phase only", model.name));
+    return fail(
+        fmt::format("{} is encoder-only: it has a prefill (encode) phase only", model.name));
   // A limit is a failure, or in a what-if run (limits: warn) a warning on a point still timed.
   auto limit = [&](std::string why) {
     if (spec.enforce_limits) {
@@ -172,7 +193,8 @@ PointResult evaluate_point(Device& device, OpCache& cache, const ModelConfig& ba
   shape.fused_attention = spec.fused_attention;
   shape.pp = spec.pp;
   shape.ep = spec.ep;
-  const int m = spec.microbatches > 0 ? spec.microbatches : static_cast<int>(std::min<int64_t>(spec.batch, spec.pp));
+  const int m = spec.microbatches > 0 ? spec.microbatches
+                                      : static_cast<int>(std::min<int64_t>(spec.batch, spec.pp));
   p.microbatches = m;
   const int64_t micro = (spec.batch + m - 1) / m;
   const double linear_bytes = linear_bytes_per_param(spec.quant, spec.prune);
@@ -222,8 +244,10 @@ PointResult evaluate_point(Device& device, OpCache& cache, const ModelConfig& ba
         break;
       }
     }
-    if (limit(fmt::format("does not fit: weights {} + KV cache {} + activations {} > {} of device memory{}",
-                          gib(need.weights), gib(need.kv_cache), gib(need.activations), gib(p.capacity_bytes), hint)))
+    if (limit(fmt::format(
+            "does not fit: weights {} + KV cache {} + activations {} > {} of device memory{}",
+            gib(need.weights), gib(need.kv_cache), gib(need.activations), gib(p.capacity_bytes),
+            hint)))
       return p;
   }
 
@@ -284,10 +308,12 @@ PointResult::Numerics ExperimentRunner::numerics_for(Device& device, const Point
   // The numerics schemes that correspond to the timing schemes (a pruning scheme on bf16 stands
   // for itself; combinations are not emulated).
   std::string scheme = spec.quant.name;
-  if (spec.prune.kind == PruneScheme::Kind::k24) scheme = spec.quant.name == "bf16" ? "2:4" : "";
+  if (spec.prune.kind == PruneScheme::Kind::k24)
+    scheme = spec.quant.name == "bf16" ? "2:4" : "";
   else if (spec.prune.kind == PruneScheme::Kind::kUnstructured)
     scheme = spec.quant.name == "bf16" ? fmt::format("unstructured:{}", spec.prune.value) : "";
-  else if (spec.prune.kind != PruneScheme::Kind::kNone) scheme = "";
+  else if (spec.prune.kind != PruneScheme::Kind::kNone)
+    scheme = "";
   n.scheme = scheme;
   if (scheme.empty()) {
     n.note = "this combination of schemes is not emulated";
@@ -312,7 +338,8 @@ PointResult::Numerics ExperimentRunner::numerics_for(Device& device, const Point
   in.weights = &*reference_weights_;
   const size_t seq = 256;
   for (size_t w = 0; w < 4 && (w + 1) * seq < reference_text_.size(); ++w) {
-    in.sequences.emplace_back(reference_text_.begin() + long(w * seq), reference_text_.begin() + long((w + 1) * seq));
+    in.sequences.emplace_back(reference_text_.begin() + long(w * seq),
+                              reference_text_.begin() + long((w + 1) * seq));
     in.targets_tail.push_back(reference_text_[(w + 1) * seq]);
   }
   in.has_targets = true;
@@ -338,14 +365,18 @@ PointResult::Numerics ExperimentRunner::numerics_for(Device& device, const Point
   return n;
 }
 
-ExperimentResult ExperimentRunner::run(CfgNode tree, const RunOverrides& overrides, const Progress& progress) {
+ExperimentResult ExperimentRunner::run(CfgNode tree, const RunOverrides& overrides,
+                                       const Progress& progress) {
   ExperimentResult out;
   ErrorList errors;
   std::vector<std::string> hw_sets, model_sets;
   for (const auto& s : overrides.set) {
-    if (s.starts_with("hw.")) hw_sets.push_back(s.substr(3));
-    else if (s.starts_with("model.")) model_sets.push_back(s.substr(6));
-    else apply_override(tree, s, errors);
+    if (s.starts_with("hw."))
+      hw_sets.push_back(s.substr(3));
+    else if (s.starts_with("model."))
+      model_sets.push_back(s.substr(6));
+    else
+      apply_override(tree, s, errors);
   }
   ExperimentConfig cfg = parse_experiment(tree, errors);
   PointSpec base = point_spec(cfg, tree, errors);
@@ -371,7 +402,8 @@ ExperimentResult ExperimentRunner::run(CfgNode tree, const RunOverrides& overrid
     collect([&] {
       CfgNode h = store_.load(hw, "hw");
       ErrorList errs;
-      for (const auto& s : hw_sets) apply_override(h, s, errs, fmt::format("--set hw.{} (on {})", s, hw));
+      for (const auto& s : hw_sets)
+        apply_override(h, s, errs, fmt::format("--set hw.{} (on {})", s, hw));
       errs.throw_if_any();
       const CfgNode* n = h.find("name");
       std::string name = n && n->is_scalar() && !n->scalar.empty() ? n->scalar : hw;
@@ -405,12 +437,14 @@ ExperimentResult ExperimentRunner::run(CfgNode tree, const RunOverrides& overrid
     const std::string base_path = fmt::format("{}.{}.{}", p.hw, p.model, p.phase);
     if (!p.ok) continue;
     out.stats.add(base_path + ".latency", p.latency_s, "s", "time of the whole point (see phase)");
-    out.stats.add(base_path + ".tokens_per_s", p.tokens_per_s, "token/s", "tokens processed or generated per second");
+    out.stats.add(base_path + ".tokens_per_s", p.tokens_per_s, "token/s",
+                  "tokens processed or generated per second");
     if (p.ttft_s) out.stats.add(base_path + ".ttft", *p.ttft_s, "s", "time to first token");
     if (p.tpot_s) out.stats.add(base_path + ".tpot", *p.tpot_s, "s", "mean time per output token");
     out.stats.add(base_path + ".memory.weights", p.weight_bytes, "B", "weights held by one device");
     out.stats.add(base_path + ".memory.kv_cache", p.kv_bytes, "B", "KV cache held by one device");
-    out.stats.add(base_path + ".memory.activations", p.activation_bytes, "B", "peak activations of one device");
+    out.stats.add(base_path + ".memory.activations", p.activation_bytes, "B",
+                  "peak activations of one device");
     for (const auto& r : p.ops) {
       const std::string op = base_path + ".ops." + r.op.name;
       out.stats.add(op + ".time", r.result.time_s, "s", "one instance");
@@ -418,10 +452,12 @@ ExperimentResult ExperimentRunner::run(CfgNode tree, const RunOverrides& overrid
       out.stats.add(op + ".count", double(r.count), "1", "instances in the point");
       out.stats.add(op + ".flops", r.result.flops, "FLOP", "one instance");
       for (const auto& [level, bytes] : r.result.bytes_per_level)
-        out.stats.add(op + ".bytes." + level, bytes, "B", "bytes moved at this memory level, one instance");
+        out.stats.add(op + ".bytes." + level, bytes, "B",
+                      "bytes moved at this memory level, one instance");
     }
   }
-  out.stats.add("sim.op_cache.hits", double(out.cache_hits), "1", "operators answered from the op-result cache");
+  out.stats.add("sim.op_cache.hits", double(out.cache_hits), "1",
+                "operators answered from the op-result cache");
   out.stats.add("sim.op_cache.misses", double(out.cache_misses), "1", "operators simulated");
   return out;
 }

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -13,11 +14,9 @@
 #include "sim/config_store.h"
 #include "sim/op_cache.h"
 #include "sim/stats.h"
-#include <map>
-
 #include "workloads/compression.h"
-#include "workloads/weights/llama_checkpoint.h"
 #include "workloads/model.h"
+#include "workloads/weights/llama_checkpoint.h"
 
 namespace xpusim {
 
@@ -42,9 +41,9 @@ struct PointSpec {
   DType kv_dtype = DType::kBf16;
   PruneScheme prune;  // structured kinds are applied to the model before the point is built
   bool fused_attention = true;
-  int tp = 1;              // 0 = the smallest degree that fits in memory
+  int tp = 1;  // 0 = the smallest degree that fits in memory
   int pp = 1, ep = 1;
-  int microbatches = 0;    // pipeline micro-batches; 0 = min(batch, pp)
+  int microbatches = 0;  // pipeline micro-batches; 0 = min(batch, pp)
   // false: a point that exceeds device memory or the model's positions is still timed, with a
   // warning (what-if studies such as LLMCompass's GPT-3 case, which does not fit in 4 x 80 GB).
   bool enforce_limits = true;
@@ -56,16 +55,16 @@ ExperimentConfig parse_experiment(const CfgNode& tree, ErrorList& errors);
 
 struct OpRecord {
   Op op;
-  OpResult result;      // one instance
-  double total_s = 0;   // all instances over the whole point (repeat × steps)
-  int64_t count = 0;    // instances over the whole point
+  OpResult result;     // one instance
+  double total_s = 0;  // all instances over the whole point (repeat × steps)
+  int64_t count = 0;   // instances over the whole point
 };
 
 struct PointResult {
   std::string hw, model, phase;
   int64_t batch = 0, prompt = 0, ctx = 0, gen = 0;
   bool ok = true;
-  std::string reason;  // why the point could not run
+  std::string reason;                 // why the point could not run
   std::vector<std::string> warnings;  // limits exceeded in a what-if run (limits: warn)
   // The scheme's effect on accuracy, measured on the reference model (numerics: true).
   struct Numerics {
@@ -78,7 +77,7 @@ struct PointResult {
   double latency_s = 0;
   double tokens_per_s = 0;
   std::optional<double> ttft_s, tpot_s;
-  std::string bound;   // the bound that accounts for most of the time
+  std::string bound;  // the bound that accounts for most of the time
   std::string quant, kv_quant, prune;
   int tp = 1, pp = 1, ep = 1, microbatches = 1;
   int devices = 1;
@@ -115,7 +114,8 @@ class ExperimentRunner {
       : store_(store), reference_model_(std::move(reference_model)) {}
   using Progress = std::function<void(size_t done, size_t total, const PointResult&)>;
   // Throws ConfigError (every problem in every file at once) before anything is simulated.
-  ExperimentResult run(CfgNode experiment, const RunOverrides& overrides, const Progress& progress = {});
+  ExperimentResult run(CfgNode experiment, const RunOverrides& overrides,
+                       const Progress& progress = {});
   OpCache& cache() { return cache_; }
 
  private:
@@ -130,7 +130,8 @@ class ExperimentRunner {
 };
 
 // Times one point; never throws for a point that cannot run (ok = false with the reason).
-PointResult evaluate_point(Device& device, OpCache& cache, const ModelConfig& model, const PointSpec& spec);
+PointResult evaluate_point(Device& device, OpCache& cache, const ModelConfig& model,
+                           const PointSpec& spec);
 // Turns the experiment's option names into a PointSpec (phase, shapes and schemes; the first
 // quantisation scheme); problems go to `errors` with the location of the experiment's key.
 PointSpec point_spec(const ExperimentConfig& cfg, const CfgNode& tree, ErrorList& errors);

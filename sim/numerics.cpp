@@ -18,7 +18,8 @@ bool native(Device& device, DType d) {
 }
 
 kernels::KvFormat kv_of(const kernels::Datapath& base) {
-  return base.input == kernels::GemmInput::kFp16 ? kernels::KvFormat::kFp16 : kernels::KvFormat::kBf16;
+  return base.input == kernels::GemmInput::kFp16 ? kernels::KvFormat::kFp16
+                                                 : kernels::KvFormat::kBf16;
 }
 
 }  // namespace
@@ -33,7 +34,8 @@ DeviceFormats device_formats(Device& device) {
 }
 
 const std::vector<std::string>& numerics_scheme_names() {
-  static const std::vector<std::string> names = {"fp32", "bf16", "fp8", "int8", "w4a16", "2:4", "unstructured:0.5"};
+  static const std::vector<std::string> names = {
+      "fp32", "bf16", "fp8", "int8", "w4a16", "2:4", "unstructured:0.5"};
   return names;
 }
 
@@ -47,8 +49,10 @@ SchemeChoice choose_scheme(const std::string& name, const DeviceFormats& f) {
   }
   // The preset's 16-bit floating-point matrix path carries everything that is not quantised.
   std::optional<kernels::Datapath> base;
-  if (f.bf16) base = kernels::kDatapathBf16;
-  else if (f.fp16) base = kernels::kDatapathFp16;
+  if (f.bf16)
+    base = kernels::kDatapathBf16;
+  else if (f.fp16)
+    base = kernels::kDatapathFp16;
   if (!base) {
     c.ok = false;
     c.reason = "no 16-bit floating-point matrix unit (bf16 or fp16)";
@@ -81,7 +85,8 @@ SchemeChoice choose_scheme(const std::string& name, const DeviceFormats& f) {
   }
   if (name == "w4a16") {
     c.scheme.linear.datapath = kernels::kDatapathW4A16;
-    c.datapath = kernels::datapath_name(kernels::kDatapathW4A16) + " (group 128, or 64/32 where 128 does not divide the width)";
+    c.datapath = kernels::datapath_name(kernels::kDatapathW4A16) +
+                 " (group 128, or 64/32 where 128 does not divide the width)";
     return c;
   }
   if (name == "2:4") {
@@ -101,7 +106,8 @@ SchemeChoice choose_scheme(const std::string& name, const DeviceFormats& f) {
   return c;
 }
 
-std::vector<NumericsRow> run_numerics(const NumericsInput& in, Device& device, const std::vector<std::string>& schemes,
+std::vector<NumericsRow> run_numerics(const NumericsInput& in, Device& device,
+                                      const std::vector<std::string>& schemes,
                                       const kernels::KernelOptions& opt) {
   const DeviceFormats formats = device_formats(device);
   // The reference: fp32 arithmetic everywhere.
@@ -158,8 +164,9 @@ std::vector<NumericsRow> run_numerics(const NumericsInput& in, Device& device, c
   return rows;
 }
 
-weights::LlamaWeights synthetic_llama(int64_t hidden, int64_t heads, int64_t kv_heads, int64_t ffn, int64_t vocab,
-                                      int64_t layers, int64_t max_positions, uint64_t seed) {
+weights::LlamaWeights synthetic_llama(int64_t hidden, int64_t heads, int64_t kv_heads, int64_t ffn,
+                                      int64_t vocab, int64_t layers, int64_t max_positions,
+                                      uint64_t seed) {
   std::mt19937_64 rng(seed);
   std::normal_distribution<float> normal(0.0f, 0.02f);
   auto tensor = [&](int64_t rows, int64_t cols) {

@@ -18,7 +18,8 @@ struct DeviceFormats {
 };
 DeviceFormats device_formats(Device& device);
 
-const std::vector<std::string>& numerics_scheme_names();  // fp32 bf16 fp8 int8 w4a16 2:4 unstructured:0.5
+const std::vector<std::string>&
+numerics_scheme_names();  // fp32 bf16 fp8 int8 w4a16 2:4 unstructured:0.5
 
 struct SchemeChoice {
   bool ok = true;
@@ -32,9 +33,9 @@ struct NumericsRow {
   std::string scheme, datapath;
   bool ok = true;
   std::string reason;
-  double logit_rel_err = 0;     // ||l - l_ref|| / ||l_ref|| over every evaluated position
-  double top1_agreement = 0;    // fraction of positions whose argmax matches the reference's
-  std::optional<double> loss;   // mean cross-entropy (nats per token), real text only
+  double logit_rel_err = 0;    // ||l - l_ref|| / ||l_ref|| over every evaluated position
+  double top1_agreement = 0;   // fraction of positions whose argmax matches the reference's
+  std::optional<double> loss;  // mean cross-entropy (nats per token), real text only
   std::optional<double> perplexity;
 };
 
@@ -46,11 +47,13 @@ struct NumericsInput {
 };
 
 // Runs every scheme; the first row is the fp32 reference itself.
-std::vector<NumericsRow> run_numerics(const NumericsInput& in, Device& device, const std::vector<std::string>& schemes,
+std::vector<NumericsRow> run_numerics(const NumericsInput& in, Device& device,
+                                      const std::vector<std::string>& schemes,
                                       const kernels::KernelOptions& opt);
 
 // Seeded synthetic weights at a model's shapes (normal, std 0.02; norms 1), `layers` layers.
-weights::LlamaWeights synthetic_llama(int64_t hidden, int64_t heads, int64_t kv_heads, int64_t ffn, int64_t vocab,
-                                      int64_t layers, int64_t max_positions, uint64_t seed);
+weights::LlamaWeights synthetic_llama(int64_t hidden, int64_t heads, int64_t kv_heads, int64_t ffn,
+                                      int64_t vocab, int64_t layers, int64_t max_positions,
+                                      uint64_t seed);
 
 }  // namespace xpusim

@@ -19,7 +19,8 @@ class RowReader {
   const std::string* field(const std::string& name, bool required) {
     int c = t_.column(name);
     if (c < 0) {
-      if (required) e_.add(t_.loc(r_, 0), name, fmt::format("column '{}' is required for this kind", name));
+      if (required)
+        e_.add(t_.loc(r_, 0), name, fmt::format("column '{}' is required for this kind", name));
       return nullptr;
     }
     const std::string& v = r_.fields[c].text;
@@ -46,8 +47,8 @@ class RowReader {
     auto d = parse_dtype(*v);
     if (!d)
       e_.add(t_.loc(r_, t_.column("dtype")), "dtype",
-             fmt::format("'{}' is not a dtype; expected one of {}{}", *v, fmt::join(dtype_names(), "|"),
-                         did_you_mean(*v, dtype_names())));
+             fmt::format("'{}' is not a dtype; expected one of {}{}", *v,
+                         fmt::join(dtype_names(), "|"), did_you_mean(*v, dtype_names())));
     return d.value_or(DType::kBf16);
   }
   bool flag(const std::string& name) {
@@ -55,11 +56,12 @@ class RowReader {
     if (!v) return false;
     if (*v == "1" || *v == "true" || *v == "True") return true;
     if (*v == "0" || *v == "false" || *v == "False") return false;
-    e_.add(t_.loc(r_, t_.column(name)), name, fmt::format("'{}' is not a boolean (true|false|1|0)", *v));
+    e_.add(t_.loc(r_, t_.column(name)), name,
+           fmt::format("'{}' is not a boolean (true|false|1|0)", *v));
     return false;
   }
-  std::string choice(const std::string& name, const std::vector<std::string>& allowed, const std::string& def,
-                     bool required) {
+  std::string choice(const std::string& name, const std::vector<std::string>& allowed,
+                     const std::string& def, bool required) {
     const std::string* v = field(name, required);
     if (!v) return def;
     if (std::find(allowed.begin(), allowed.end(), *v) == allowed.end()) {
@@ -78,8 +80,8 @@ class RowReader {
 };
 
 const std::vector<std::string> kKinds = {"gemm", "attention", "elementwise"};
-const std::vector<std::string> kPredictElementwise = {"rmsnorm", "layernorm", "gelu", "silu_mul", "softmax",
-                                                      "residual_add", "rope"};
+const std::vector<std::string> kPredictElementwise = {"rmsnorm", "layernorm",    "gelu", "silu_mul",
+                                                      "softmax", "residual_add", "rope"};
 
 }  // namespace
 
@@ -100,11 +102,14 @@ std::vector<Op> ops_from_csv(const CsvTable& table) {
       if (const std::string* th = r.field("threads", false)) {
         auto n = parse_number(*th);
         if (!n || *n < 0 || std::floor(*n) != *n || *n > 1e6)
-          errors.add(table.loc(row, table.column("threads")), "threads", fmt::format("'{}' is not a core count", *th));
-        else op.threads = static_cast<int>(*n);
+          errors.add(table.loc(row, table.column("threads")), "threads",
+                     fmt::format("'{}' is not a core count", *th));
+        else
+          op.threads = static_cast<int>(*n);
       }
     } else if (kind == "attention") {
-      int64_t B = r.positive("B"), h = r.positive("heads"), kv = r.positive("kv_heads"), d = r.positive("head_dim");
+      int64_t B = r.positive("B"), h = r.positive("heads"), kv = r.positive("kv_heads"),
+              d = r.positive("head_dim");
       int64_t q = r.positive("q_len"), k = r.positive("kv_len");
       bool causal = r.flag("causal");
       DType dt = r.dtype();
@@ -127,9 +132,11 @@ std::vector<Op> ops_from_csv(const CsvTable& table) {
   return ops;
 }
 
-std::vector<std::vector<std::string>> predict_table(Device& device, OpCache& cache, const CsvTable& table) {
+std::vector<std::vector<std::string>> predict_table(Device& device, OpCache& cache,
+                                                    const CsvTable& table) {
   std::vector<Op> ops = ops_from_csv(table);
-  const std::vector<std::string> added = {"pred_ms", "pred_cycles", "pred_energy_j", "bound", "pred_error"};
+  const std::vector<std::string> added = {"pred_ms", "pred_cycles", "pred_energy_j", "bound",
+                                          "pred_error"};
   std::vector<std::string> header = table.header;
   std::vector<int> where;
   for (const auto& a : added) {

@@ -16,6 +16,7 @@ std::vector<Op> ops_from_csv(const CsvTable& table);
 
 // Returns the output table: the input header plus pred_ms, pred_cycles, pred_energy_j, bound
 // and pred_error (empty unless the device cannot run the row).
-std::vector<std::vector<std::string>> predict_table(Device& device, OpCache& cache, const CsvTable& table);
+std::vector<std::vector<std::string>> predict_table(Device& device, OpCache& cache,
+                                                    const CsvTable& table);
 
 }  // namespace xpusim

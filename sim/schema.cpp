@@ -31,13 +31,20 @@ std::string fmt_bound(double v, const ParamSpec& s) {
 
 std::string ParamSpec::type_label() const {
   switch (type) {
-    case ParamType::kInt: return "integer";
-    case ParamType::kReal: return "number";
-    case ParamType::kQuantity: return fmt::format("{} ({})", unit_name(unit), unit_symbol(unit));
-    case ParamType::kBool: return "true|false";
-    case ParamType::kString: return "string";
-    case ParamType::kEnum: return join(allowed, "|");
-    case ParamType::kStringList: return "list of strings";
+    case ParamType::kInt:
+      return "integer";
+    case ParamType::kReal:
+      return "number";
+    case ParamType::kQuantity:
+      return fmt::format("{} ({})", unit_name(unit), unit_symbol(unit));
+    case ParamType::kBool:
+      return "true|false";
+    case ParamType::kString:
+      return "string";
+    case ParamType::kEnum:
+      return join(allowed, "|");
+    case ParamType::kStringList:
+      return "list of strings";
   }
   return "?";
 }
@@ -45,12 +52,14 @@ std::string ParamSpec::type_label() const {
 std::string ParamSpec::range_label() const {
   bool lo = std::isfinite(range.min), hi = std::isfinite(range.max);
   if (!lo && !hi) return "";
-  if (lo && hi) return fmt::format("{} .. {}", fmt_bound(range.min, *this), fmt_bound(range.max, *this));
+  if (lo && hi)
+    return fmt::format("{} .. {}", fmt_bound(range.min, *this), fmt_bound(range.max, *this));
   if (lo) return fmt::format(">= {}", fmt_bound(range.min, *this));
   return fmt::format("<= {}", fmt_bound(range.max, *this));
 }
 
-SchemaBase::SchemaBase(std::string type, std::string help) : type_(std::move(type)), help_(std::move(help)) {}
+SchemaBase::SchemaBase(std::string type, std::string help)
+    : type_(std::move(type)), help_(std::move(help)) {}
 
 const ParamSpec* SchemaBase::find(std::string_view path) const {
   for (const auto& s : specs_)
@@ -64,20 +73,22 @@ void SchemaBase::declare(ParamSpec spec) {
     // A default must itself be valid: check it now, at start-up, not when a user hits it.
     ErrorList errs;
     convert(spec, nullptr, {}, errs);
-    XPUSIM_ASSERT(errs.empty(), "bad default for " + spec.path + ": " + (errs.empty() ? "" : errs.issues()[0].message));
+    XPUSIM_ASSERT(errs.empty(), "bad default for " + spec.path + ": " +
+                                    (errs.empty() ? "" : errs.issues()[0].message));
   }
   specs_.push_back(std::move(spec));
 }
 
-ParamValue SchemaBase::convert(const ParamSpec& spec, const CfgNode* node, const SourceLoc& file_loc,
-                               ErrorList& errors) const {
+ParamValue SchemaBase::convert(const ParamSpec& spec, const CfgNode* node,
+                               const SourceLoc& file_loc, ErrorList& errors) const {
   ParamValue v;
   CfgNode fallback;
   if (!node || node->kind == CfgNode::Kind::kNull) {
     if (!spec.default_text) {
-      errors.add(node ? node->loc : file_loc, spec.path,
-                 fmt::format("missing required parameter ({}{}): {}", spec.type_label(),
-                             spec.range_label().empty() ? "" : ", " + spec.range_label(), spec.help));
+      errors.add(
+          node ? node->loc : file_loc, spec.path,
+          fmt::format("missing required parameter ({}{}): {}", spec.type_label(),
+                      spec.range_label().empty() ? "" : ", " + spec.range_label(), spec.help));
       return v;
     }
     // Defaults are parsed through the same path as user values.
@@ -89,7 +100,8 @@ ParamValue SchemaBase::convert(const ParamSpec& spec, const CfgNode* node, const
         size_t comma = d.find(',', start);
         CfgNode item;
         item.kind = CfgNode::Kind::kScalar;
-        item.scalar = d.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+        item.scalar =
+            d.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
         fallback.seq.push_back(item);
         if (comma == std::string::npos) break;
         start = comma + 1;
@@ -111,18 +123,21 @@ ParamValue SchemaBase::convert(const ParamSpec& spec, const CfgNode* node, const
     } else if (node->is_seq()) {
       for (const auto& item : node->seq) {
         if (!item.is_scalar()) {
-          errors.add(item.loc, spec.path, fmt::format("each entry must be a string, not {}", item.kind_name()));
+          errors.add(item.loc, spec.path,
+                     fmt::format("each entry must be a string, not {}", item.kind_name()));
           continue;
         }
         v.list.push_back(item.scalar);
       }
     } else {
-      errors.add(node->loc, spec.path, fmt::format("expected a list of strings, got {}", node->kind_name()));
+      errors.add(node->loc, spec.path,
+                 fmt::format("expected a list of strings, got {}", node->kind_name()));
     }
     return v;
   }
   if (!node->is_scalar()) {
-    errors.add(node->loc, spec.path, fmt::format("expected {}, got {}", spec.type_label(), node->kind_name()));
+    errors.add(node->loc, spec.path,
+               fmt::format("expected {}, got {}", spec.type_label(), node->kind_name()));
     return v;
   }
   const std::string& s = node->scalar;
@@ -133,23 +148,30 @@ ParamValue SchemaBase::convert(const ParamSpec& spec, const CfgNode* node, const
     case ParamType::kEnum:
       if (std::find(spec.allowed.begin(), spec.allowed.end(), s) == spec.allowed.end()) {
         errors.add(node->loc, spec.path,
-                   fmt::format("'{}' is not allowed; expected one of: {}{}", s, join(spec.allowed, ", "),
-                               did_you_mean(s, spec.allowed)));
+                   fmt::format("'{}' is not allowed; expected one of: {}{}", s,
+                               join(spec.allowed, ", "), did_you_mean(s, spec.allowed)));
       }
       v.text = s;
       return v;
     case ParamType::kBool:
-      if (s == "true" || s == "yes" || s == "on") v.number = 1;
-      else if (s == "false" || s == "no" || s == "off") v.number = 0;
-      else errors.add(node->loc, spec.path, fmt::format("'{}' is not a boolean; expected true or false", s));
+      if (s == "true" || s == "yes" || s == "on")
+        v.number = 1;
+      else if (s == "false" || s == "no" || s == "off")
+        v.number = 0;
+      else
+        errors.add(node->loc, spec.path,
+                   fmt::format("'{}' is not a boolean; expected true or false", s));
       return v;
     case ParamType::kInt:
     case ParamType::kReal:
     case ParamType::kQuantity: {
       std::string why;
-      auto num = parse_quantity(s, spec.type == ParamType::kQuantity ? spec.unit : Unit::kNone, &why);
+      auto num =
+          parse_quantity(s, spec.type == ParamType::kQuantity ? spec.unit : Unit::kNone, &why);
       if (!num) {
-        if (spec.type != ParamType::kQuantity) why = fmt::format("'{}' is not a{}", s, spec.type == ParamType::kInt ? "n integer" : " number");
+        if (spec.type != ParamType::kQuantity)
+          why = fmt::format("'{}' is not a{}", s,
+                            spec.type == ParamType::kInt ? "n integer" : " number");
         errors.add(node->loc, spec.path, why);
         return v;
       }
@@ -165,12 +187,14 @@ ParamValue SchemaBase::convert(const ParamSpec& spec, const CfgNode* node, const
       v.number = *num;
       return v;
     }
-    case ParamType::kStringList: break;
+    case ParamType::kStringList:
+      break;
   }
   return v;
 }
 
-void SchemaBase::check_keys(const CfgNode& node, const std::string& prefix, ErrorList& errors) const {
+void SchemaBase::check_keys(const CfgNode& node, const std::string& prefix,
+                            ErrorList& errors) const {
   // Names that are valid directly below `prefix`.
   std::set<std::string> children;
   for (const auto& s : specs_) {
@@ -190,14 +214,17 @@ void SchemaBase::check_keys(const CfgNode& node, const std::string& prefix, Erro
       for (const auto& s : specs_) all.push_back(s.path);
       std::string hint = did_you_mean(key, candidates);
       if (hint.empty()) hint = did_you_mean(full, all);
-      std::string allowed = candidates.size() <= 12 ? fmt::format("; allowed here: {}", join(candidates, ", ")) : "";
+      std::string allowed =
+          candidates.size() <= 12 ? fmt::format("; allowed here: {}", join(candidates, ", ")) : "";
       errors.add(node.key_locs[i], full, fmt::format("unknown key{}{}", hint, allowed));
       continue;
     }
-    if (prefix.empty() && std::find(kMetaKeys.begin(), kMetaKeys.end(), key) != kMetaKeys.end()) continue;
+    if (prefix.empty() && std::find(kMetaKeys.begin(), kMetaKeys.end(), key) != kMetaKeys.end())
+      continue;
     if (find(full)) continue;  // a parameter: its value is checked by convert()
     if (!child.is_map()) {
-      errors.add(child.loc, full, fmt::format("expected a map of parameters, got {}", child.kind_name()));
+      errors.add(child.loc, full,
+                 fmt::format("expected a map of parameters, got {}", child.kind_name()));
       continue;
     }
     check_keys(child, full, errors);

@@ -32,16 +32,16 @@ struct ParamSpec {
   Range range;
   std::vector<std::string> allowed;  // for kEnum
   std::string help;
-  std::string type_label() const;    // "size (B)", "integer", "one of bf16|fp16"
-  std::string range_label() const;   // "1 .. 100000", "" when unbounded
+  std::string type_label() const;   // "size (B)", "integer", "one of bf16|fp16"
+  std::string range_label() const;  // "1 .. 100000", "" when unbounded
 };
 
 struct ParamValue {
-  double number = 0;  // kInt, kReal, kQuantity (SI base unit), kBool (0/1)
-  std::string text;   // kString, kEnum
+  double number = 0;              // kInt, kReal, kQuantity (SI base unit), kBool (0/1)
+  std::string text;               // kString, kEnum
   std::vector<std::string> list;  // kStringList
-  bool given = false;  // false when the default was used
-  SourceLoc loc;       // where the value was written (or the file, for defaults)
+  bool given = false;             // false when the default was used
+  SourceLoc loc;                  // where the value was written (or the file, for defaults)
 };
 
 class SchemaBase {
@@ -63,7 +63,8 @@ class SchemaBase {
 
  private:
   void check_keys(const CfgNode& node, const std::string& prefix, ErrorList& errors) const;
-  ParamValue convert(const ParamSpec& spec, const CfgNode* node, const SourceLoc& file_loc, ErrorList& errors) const;
+  ParamValue convert(const ParamSpec& spec, const CfgNode* node, const SourceLoc& file_loc,
+                     ErrorList& errors) const;
 
   std::string type_;
   std::string help_;
@@ -72,9 +73,13 @@ class SchemaBase {
 
 namespace detail {
 template <class T, class M>
-auto& member_of(T& obj, M m) { return obj.*m; }
+auto& member_of(T& obj, M m) {
+  return obj.*m;
+}
 template <class T, class M, class... Rest>
-auto& member_of(T& obj, M m, Rest... rest) { return member_of(obj.*m, rest...); }
+auto& member_of(T& obj, M m, Rest... rest) {
+  return member_of(obj.*m, rest...);
+}
 }  // namespace detail
 
 // Binds each declared parameter to a field of the plain config struct `Cfg` through a chain of
@@ -85,14 +90,17 @@ class Schema : public SchemaBase {
   using SchemaBase::SchemaBase;
 
   template <class... M>
-  Schema& quantity(std::string path, Unit unit, std::optional<std::string> def, Range r, std::string help, M... m) {
+  Schema& quantity(std::string path, Unit unit, std::optional<std::string> def, Range r,
+                   std::string help, M... m) {
     declare({std::move(path), ParamType::kQuantity, unit, std::move(def), r, {}, std::move(help)});
     setters_.push_back([=](Cfg& c, const ParamValue& v) { detail::member_of(c, m...) = v.number; });
     return *this;
   }
   template <class... M>
-  Schema& integer(std::string path, std::optional<std::string> def, Range r, std::string help, M... m) {
-    declare({std::move(path), ParamType::kInt, Unit::kNone, std::move(def), r, {}, std::move(help)});
+  Schema& integer(std::string path, std::optional<std::string> def, Range r, std::string help,
+                  M... m) {
+    declare(
+        {std::move(path), ParamType::kInt, Unit::kNone, std::move(def), r, {}, std::move(help)});
     setters_.push_back([=](Cfg& c, const ParamValue& v) {
       auto& field = detail::member_of(c, m...);
       field = static_cast<std::remove_reference_t<decltype(field)>>(v.number);
@@ -100,33 +108,55 @@ class Schema : public SchemaBase {
     return *this;
   }
   template <class... M>
-  Schema& real(std::string path, std::optional<std::string> def, Range r, std::string help, M... m) {
-    declare({std::move(path), ParamType::kReal, Unit::kNone, std::move(def), r, {}, std::move(help)});
+  Schema& real(std::string path, std::optional<std::string> def, Range r, std::string help,
+               M... m) {
+    declare(
+        {std::move(path), ParamType::kReal, Unit::kNone, std::move(def), r, {}, std::move(help)});
     setters_.push_back([=](Cfg& c, const ParamValue& v) { detail::member_of(c, m...) = v.number; });
     return *this;
   }
   template <class... M>
   Schema& boolean(std::string path, std::optional<std::string> def, std::string help, M... m) {
-    declare({std::move(path), ParamType::kBool, Unit::kNone, std::move(def), {}, {}, std::move(help)});
-    setters_.push_back([=](Cfg& c, const ParamValue& v) { detail::member_of(c, m...) = v.number != 0; });
+    declare(
+        {std::move(path), ParamType::kBool, Unit::kNone, std::move(def), {}, {}, std::move(help)});
+    setters_.push_back(
+        [=](Cfg& c, const ParamValue& v) { detail::member_of(c, m...) = v.number != 0; });
     return *this;
   }
   template <class... M>
   Schema& text(std::string path, std::optional<std::string> def, std::string help, M... m) {
-    declare({std::move(path), ParamType::kString, Unit::kNone, std::move(def), {}, {}, std::move(help)});
+    declare({std::move(path),
+             ParamType::kString,
+             Unit::kNone,
+             std::move(def),
+             {},
+             {},
+             std::move(help)});
     setters_.push_back([=](Cfg& c, const ParamValue& v) { detail::member_of(c, m...) = v.text; });
     return *this;
   }
   template <class... M>
-  Schema& choice(std::string path, std::optional<std::string> def, std::vector<std::string> allowed, std::string help,
-                 M... m) {
-    declare({std::move(path), ParamType::kEnum, Unit::kNone, std::move(def), {}, std::move(allowed), std::move(help)});
+  Schema& choice(std::string path, std::optional<std::string> def, std::vector<std::string> allowed,
+                 std::string help, M... m) {
+    declare({std::move(path),
+             ParamType::kEnum,
+             Unit::kNone,
+             std::move(def),
+             {},
+             std::move(allowed),
+             std::move(help)});
     setters_.push_back([=](Cfg& c, const ParamValue& v) { detail::member_of(c, m...) = v.text; });
     return *this;
   }
   template <class... M>
   Schema& list(std::string path, std::optional<std::string> def, std::string help, M... m) {
-    declare({std::move(path), ParamType::kStringList, Unit::kNone, std::move(def), {}, {}, std::move(help)});
+    declare({std::move(path),
+             ParamType::kStringList,
+             Unit::kNone,
+             std::move(def),
+             {},
+             {},
+             std::move(help)});
     setters_.push_back([=](Cfg& c, const ParamValue& v) { detail::member_of(c, m...) = v.list; });
     return *this;
   }

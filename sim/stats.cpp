@@ -24,7 +24,8 @@ void write_stats_json(const StatsTree& stats, std::ostream& out) {
     size_t start = 0;
     while (true) {
       size_t dot = s.path.find('.', start);
-      std::string part = s.path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+      std::string part =
+          s.path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
       cur = &(*cur)[part];
       if (dot == std::string::npos) break;
       start = dot + 1;
@@ -44,8 +45,8 @@ std::string csv_escape(const std::string& field) {
 void write_stats_csv(const StatsTree& stats, std::ostream& out) {
   out << "path,value,unit,description\n";
   for (const auto& s : stats.entries())
-    out << csv_escape(s.path) << ',' << fmt::format("{:.9g}", s.value) << ',' << csv_escape(s.unit) << ','
-        << csv_escape(s.description) << '\n';
+    out << csv_escape(s.path) << ',' << fmt::format("{:.9g}", s.value) << ',' << csv_escape(s.unit)
+        << ',' << csv_escape(s.description) << '\n';
 }
 
 }  // namespace xpusim

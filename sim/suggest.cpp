@@ -21,16 +21,20 @@ size_t edit_distance(std::string_view a, std::string_view b) {
   return prev[b.size()];
 }
 
-std::vector<std::string> closest_matches(std::string_view word, const std::vector<std::string>& candidates) {
+std::vector<std::string> closest_matches(std::string_view word,
+                                         const std::vector<std::string>& candidates) {
   const size_t limit = std::max<size_t>(2, word.size() / 3);
   std::vector<std::pair<size_t, std::string>> scored;
   for (const auto& c : candidates) {
     size_t d = edit_distance(word, c);
-    // A candidate that contains the word (or vice versa) is a good hint too: "tensor" -> "tensor_core".
-    bool contains = word.size() >= 3 && (c.find(word) != std::string::npos || word.find(c) != std::string::npos);
+    // A candidate that contains the word (or vice versa) is a good hint too: "tensor" ->
+    // "tensor_core".
+    bool contains = word.size() >= 3 &&
+                    (c.find(word) != std::string::npos || word.find(c) != std::string::npos);
     if (d <= limit || contains) scored.emplace_back(contains ? std::min(d, limit) : d, c);
   }
-  std::stable_sort(scored.begin(), scored.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
+  std::stable_sort(scored.begin(), scored.end(),
+                   [](const auto& x, const auto& y) { return x.first < y.first; });
   std::vector<std::string> out;
   for (const auto& [d, c] : scored) {
     if (out.size() == 3) break;

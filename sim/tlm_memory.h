@@ -2,9 +2,10 @@
 // serialised on the level's port (busy_until), so concurrent streams share its bandwidth.
 #pragma once
 
+#include <tlm_utils/simple_target_socket.h>
+
 #include <systemc>
 #include <tlm>
-#include <tlm_utils/simple_target_socket.h>
 
 #include "sim/engine.h"
 
@@ -30,7 +31,8 @@ class MemoryTarget : public sc_core::sc_module {
     const sc_core::sc_time start = arrive > busy_until_ ? arrive : busy_until_;
     const sc_core::sc_time xfer(bytes / spec_.bw_bytes_per_s, sc_core::SC_SEC);
     busy_until_ = start + xfer;
-    delay = busy_until_ + sc_core::sc_time(spec_.latency_s, sc_core::SC_SEC) - sc_core::sc_time_stamp();
+    delay =
+        busy_until_ + sc_core::sc_time(spec_.latency_s, sc_core::SC_SEC) - sc_core::sc_time_stamp();
     bytes_ += bytes;
     busy_s_ += xfer.to_seconds();
     p.set_response_status(tlm::TLM_OK_RESPONSE);

@@ -11,9 +11,9 @@ namespace xpusim {
 
 enum class Unit { kNone, kHertz, kBytes, kBytesPerSecond, kSeconds, kWatts, kJoules };
 
-std::string_view unit_name(Unit u);     // "frequency", "size", ...
-std::string_view unit_symbol(Unit u);   // "Hz", "B", "B/s", "s", "W", "J"
-std::string unit_examples(Unit u);      // what the user may write, for error messages
+std::string_view unit_name(Unit u);    // "frequency", "size", ...
+std::string_view unit_symbol(Unit u);  // "Hz", "B", "B/s", "s", "W", "J"
+std::string unit_examples(Unit u);     // what the user may write, for error messages
 
 // Parses "<number> <prefix><symbol>". A quantity must carry its unit; on failure returns nullopt
 // and sets *why to a human-readable reason.

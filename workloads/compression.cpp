@@ -72,9 +72,10 @@ std::optional<PruneScheme> parse_prune(const std::string& text, std::string* why
   }
   const size_t colon = text.find(':');
   if (colon == std::string::npos)
-    return fail(fmt::format("'{}' is not a pruning scheme; expected 2:4, unstructured:D[:csr|bitmap], heads:F, "
-                            "ffn:F or layers:F",
-                            text));
+    return fail(fmt::format(
+        "'{}' is not a pruning scheme; expected 2:4, unstructured:D[:csr|bitmap], heads:F, "
+        "ffn:F or layers:F",
+        text));
   const std::string kind = text.substr(0, colon);
   std::string rest = text.substr(colon + 1);
   std::string format;
@@ -87,21 +88,32 @@ std::optional<PruneScheme> parse_prune(const std::string& text, std::string* why
   auto v = parse_number(rest);
   if (!v) return fail(fmt::format("'{}' in '{}' is not a number", rest, text));
   if (kind == "unstructured") {
-    if (*v <= 0 || *v > 1) return fail(fmt::format("density {} must be in (0, 1]: the fraction of weights kept", *v));
+    if (*v <= 0 || *v > 1)
+      return fail(fmt::format("density {} must be in (0, 1]: the fraction of weights kept", *v));
     p.kind = PruneScheme::Kind::kUnstructured;
     p.value = *v;
-    if (format.empty() || format == "dense") p.format = WeightFormat::kDense;
-    else if (format == "csr") p.format = WeightFormat::kCsr;
-    else if (format == "bitmap") p.format = WeightFormat::kBitmap;
-    else return fail(fmt::format("sparse format '{}' is not one of dense, csr, bitmap", format));
+    if (format.empty() || format == "dense")
+      p.format = WeightFormat::kDense;
+    else if (format == "csr")
+      p.format = WeightFormat::kCsr;
+    else if (format == "bitmap")
+      p.format = WeightFormat::kBitmap;
+    else
+      return fail(fmt::format("sparse format '{}' is not one of dense, csr, bitmap", format));
     return p;
   }
-  if (*v < 0 || *v >= 1) return fail(fmt::format("fraction {} must be in [0, 1): the fraction removed", *v));
+  if (*v < 0 || *v >= 1)
+    return fail(fmt::format("fraction {} must be in [0, 1): the fraction removed", *v));
   p.value = *v;
-  if (kind == "heads") p.kind = PruneScheme::Kind::kHeads;
-  else if (kind == "ffn") p.kind = PruneScheme::Kind::kFfn;
-  else if (kind == "layers") p.kind = PruneScheme::Kind::kLayers;
-  else return fail(fmt::format("'{}' is not a pruning kind; expected unstructured, heads, ffn or layers", kind));
+  if (kind == "heads")
+    p.kind = PruneScheme::Kind::kHeads;
+  else if (kind == "ffn")
+    p.kind = PruneScheme::Kind::kFfn;
+  else if (kind == "layers")
+    p.kind = PruneScheme::Kind::kLayers;
+  else
+    return fail(fmt::format(
+        "'{}' is not a pruning kind; expected unstructured, heads, ffn or layers", kind));
   return p;
 }
 
@@ -130,7 +142,8 @@ ModelConfig apply_structured_pruning(const ModelConfig& m, const PruneScheme& p)
     case PruneScheme::Kind::kLayers:
       out.layers = std::max<int64_t>(1, std::llround(double(m.layers) * keep));
       break;
-    default: break;
+    default:
+      break;
   }
   return out;
 }
@@ -153,8 +166,8 @@ void compress_linear(Op& op, const QuantScheme& q, const PruneScheme& p) {
 }
 
 bool is_linear_layer(const Op& op) {
-  return op.kind == OpKind::kGemm && op.name != "lm_head" && op.name != "moe.router" && op.name != "attn.qk" &&
-         op.name != "attn.pv";
+  return op.kind == OpKind::kGemm && op.name != "lm_head" && op.name != "moe.router" &&
+         op.name != "attn.qk" && op.name != "attn.pv";
 }
 
 }  // namespace

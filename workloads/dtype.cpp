@@ -39,12 +39,16 @@ const std::vector<std::string>& dtype_names() {
 double dtype_bytes(DType d) {
   switch (d) {
     case DType::kFp32:
-    case DType::kTf32: return 4;
+    case DType::kTf32:
+      return 4;
     case DType::kBf16:
-    case DType::kFp16: return 2;
+    case DType::kFp16:
+      return 2;
     case DType::kFp8:
-    case DType::kInt8: return 1;
-    case DType::kInt4: return 0.5;
+    case DType::kInt8:
+      return 1;
+    case DType::kInt4:
+      return 0.5;
   }
   return 0;
 }

@@ -60,9 +60,11 @@ class Builder {
     layer(make_elementwise("attn.norm", m_.norm, T_, H, dt));
     layer(make_gemm("attn.qkv", T_, H, q + 2 * kv, dt));
     if (m_.positional == "rope") layer(make_elementwise("attn.rope", "rope", T_, q + kv, dt));
-    if (decoder) layer(make_kv_append("attn.kv_append", sh_.batch, s_.q_len, sh_.kv_heads, hd, s_.kv_dtype));
+    if (decoder)
+      layer(make_kv_append("attn.kv_append", sh_.batch, s_.q_len, sh_.kv_heads, hd, s_.kv_dtype));
     if (s_.fused_attention) {
-      Op a = make_attention("attn.sdpa", sh_.batch, sh_.heads, sh_.kv_heads, hd, s_.q_len, s_.kv_len, m_.causal, dt);
+      Op a = make_attention("attn.sdpa", sh_.batch, sh_.heads, sh_.kv_heads, hd, s_.q_len,
+                            s_.kv_len, m_.causal, dt);
       a.kv_dtype = decoder ? s_.kv_dtype : dt;
       finalize(a);
       layer(a);
@@ -79,7 +81,8 @@ class Builder {
         finalize(*o);
       }
       layer(qk);
-      layer(make_elementwise("attn.softmax", "softmax", sh_.batch * sh_.heads * s_.q_len, s_.kv_len, dt));
+      layer(make_elementwise("attn.softmax", "softmax", sh_.batch * sh_.heads * s_.q_len, s_.kv_len,
+                             dt));
       layer(pv);
     }
     layer(make_gemm("attn.out", T_, q, H, dt));
@@ -92,7 +95,8 @@ class Builder {
     if (m_.experts > 0) {
       moe(stage, count, act, swiglu);
     } else {
-      layer(make_gemm(swiglu ? "mlp.gate_up" : "mlp.up", T_, H, swiglu ? 2 * sh_.ffn : sh_.ffn, dt));
+      layer(
+          make_gemm(swiglu ? "mlp.gate_up" : "mlp.up", T_, H, swiglu ? 2 * sh_.ffn : sh_.ffn, dt));
       layer(make_elementwise("mlp.act", act, T_, sh_.ffn, dt));
       layer(make_gemm("mlp.down", T_, sh_.ffn, H, dt));
       if (s_.tp > 1) all_reduce("mlp.allreduce", T_, stage, count);
@@ -106,14 +110,16 @@ class Builder {
     add(make_elementwise("final.norm", m_.norm, sh_.batch, m_.hidden, s_.dtype), stage, 1);
     add(make_gemm("lm_head", sh_.batch, m_.hidden, sh_.vocab, s_.dtype), stage, 1);
     if (s_.tp > 1) {
-      add(make_collective("lm_head.allgather", "all_gather", double(sh_.batch) * double(m_.vocab) *
-                                                                 dtype_bytes(s_.dtype), s_.tp),
+      add(make_collective("lm_head.allgather", "all_gather",
+                          double(sh_.batch) * double(m_.vocab) * dtype_bytes(s_.dtype), s_.tp),
           stage, 1);
     }
   }
 
   void send_to_next_stage(int stage) {
-    add(make_collective("pp.send", "send", double(T_) * double(m_.hidden) * dtype_bytes(s_.dtype), 2), stage, 1);
+    add(make_collective("pp.send", "send", double(T_) * double(m_.hidden) * dtype_bytes(s_.dtype),
+                        2),
+        stage, 1);
   }
 
  private:
@@ -123,8 +129,9 @@ class Builder {
     ops_.push_back(std::move(op));
   }
   void all_reduce(const char* name, int64_t rows, int stage, int64_t repeat) {
-    add(make_collective(name, "all_reduce", double(rows) * double(m_.hidden) * dtype_bytes(s_.dtype), s_.tp), stage,
-        repeat);
+    add(make_collective(name, "all_reduce",
+                        double(rows) * double(m_.hidden) * dtype_bytes(s_.dtype), s_.tp),
+        stage, repeat);
   }
 
   void moe(int stage, int64_t count, const std::string& act, bool swiglu) {
@@ -140,16 +147,18 @@ class Builder {
     const int64_t local_active = ep ? ceil_div(active, s_.ep) : active;
     const int64_t ffn = ep ? m_.ffn : sh_.ffn;  // expert parallel keeps experts whole
     if (sh_.data_parallel_attention) {
-      add(make_collective("moe.dispatch", "all_to_all", double(T_ * m_.top_k * H) * dtype_bytes(dt), s_.ep), stage,
-          count);
+      add(make_collective("moe.dispatch", "all_to_all", double(T_ * m_.top_k * H) * dtype_bytes(dt),
+                          s_.ep),
+          stage, count);
     }
     const int64_t reps = count * local_active;
     add(make_gemm("moe.expert.up", per_expert, H, swiglu ? 2 * ffn : ffn, dt), stage, reps);
     add(make_elementwise("moe.expert.act", act, per_expert, ffn, dt), stage, reps);
     add(make_gemm("moe.expert.down", per_expert, ffn, H, dt), stage, reps);
     if (sh_.data_parallel_attention) {
-      add(make_collective("moe.combine", "all_to_all", double(T_ * m_.top_k * H) * dtype_bytes(dt), s_.ep), stage,
-          count);
+      add(make_collective("moe.combine", "all_to_all", double(T_ * m_.top_k * H) * dtype_bytes(dt),
+                          s_.ep),
+          stage, count);
     } else if (s_.tp > 1) {
       all_reduce("moe.allreduce", T_, stage, count);
     }
@@ -166,14 +175,18 @@ class Builder {
 
 std::string check_parallelism(const ModelConfig& m, const ForwardShape& s) {
   if (s.tp < 1 || s.pp < 1 || s.ep < 1) return "parallel degrees must be at least 1";
-  if (m.heads % s.tp != 0) return fmt::format("tp {} does not divide the {} attention heads", s.tp, m.heads);
+  if (m.heads % s.tp != 0)
+    return fmt::format("tp {} does not divide the {} attention heads", s.tp, m.heads);
   const int64_t kv = m.kv_heads_or_heads();
-  if (kv >= s.tp && kv % s.tp != 0) return fmt::format("tp {} does not divide the {} kv heads", s.tp, kv);
+  if (kv >= s.tp && kv % s.tp != 0)
+    return fmt::format("tp {} does not divide the {} kv heads", s.tp, kv);
   if (s.pp > m.layers) return fmt::format("pp {} exceeds the {} layers", s.pp, m.layers);
   if (s.ep > 1) {
     if (m.experts == 0) return fmt::format("ep {} needs a mixture-of-experts model", s.ep);
-    if (s.tp > 1 && s.ep != s.tp) return fmt::format("ep must be 1 or equal to tp ({}), not {}", s.tp, s.ep);
-    if (m.experts % s.ep != 0) return fmt::format("ep {} does not divide the {} experts", s.ep, m.experts);
+    if (s.tp > 1 && s.ep != s.tp)
+      return fmt::format("ep must be 1 or equal to tp ({}), not {}", s.tp, s.ep);
+    if (m.experts % s.ep != 0)
+      return fmt::format("ep {} does not divide the {} experts", s.ep, m.experts);
   }
   return "";
 }
@@ -190,7 +203,8 @@ std::vector<Op> build_forward(const ModelConfig& m, const ForwardShape& s) {
   return ops;
 }
 
-MemoryNeed memory_need(const ModelConfig& m, const ForwardShape& s, int64_t context, double linear_bytes) {
+MemoryNeed memory_need(const ModelConfig& m, const ForwardShape& s, int64_t context,
+                       double linear_bytes) {
   const Shard sh = shard_of(m, s);
   const double h = double(m.hidden), hd = double(m.head_dim_or_default());
   const double b = dtype_bytes(s.dtype);
@@ -204,15 +218,17 @@ MemoryNeed memory_need(const ModelConfig& m, const ForwardShape& s, int64_t cont
   // The first stage holds the embeddings and the most layers; the head joins it when pp = 1.
   const int64_t layers0 = m.layers / s.pp + (m.layers % s.pp ? 1 : 0);
   MemoryNeed need;
-  need.weights = double(layers0) * per_layer * linear_bytes + (embed + (s.pp == 1 ? head : 0.0)) * b;
+  need.weights =
+      double(layers0) * per_layer * linear_bytes + (embed + (s.pp == 1 ? head : 0.0)) * b;
   need.kv_cache = m.family == "bert" ? 0.0
-                                     : 2.0 * double(layers0) * double(sh.batch) * double(context) * kv *
-                                           dtype_bytes(s.kv_dtype);
+                                     : 2.0 * double(layers0) * double(sh.batch) * double(context) *
+                                           kv * dtype_bytes(s.kv_dtype);
   // Live activations of one layer: residual stream, normalised input, QKV, attention output and
   // the MLP's intermediate (twice for gated units); unfused attention adds the score matrix.
   const double T = double(sh.batch) * double(s.q_len);
   double act = T * (3.0 * h + q + 2 * kv + 2.0 * double(sh.ffn)) * b;
-  if (!s.fused_attention) act += double(sh.batch) * double(sh.heads) * double(s.q_len) * double(s.kv_len) * b;
+  if (!s.fused_attention)
+    act += double(sh.batch) * double(sh.heads) * double(s.q_len) * double(s.kv_len) * b;
   need.activations = act;
   return need;
 }

@@ -40,7 +40,8 @@ struct MemoryNeed {
 };
 // linear_bytes: bytes per parameter of the linear layers (after quantisation and pruning); the
 // embedding table and LM head stay in the activation format.
-MemoryNeed memory_need(const ModelConfig& m, const ForwardShape& s, int64_t context, double linear_bytes);
+MemoryNeed memory_need(const ModelConfig& m, const ForwardShape& s, int64_t context,
+                       double linear_bytes);
 
 double kv_cache_bytes(const ModelConfig& m, int64_t batch, int64_t context, DType dtype);
 

@@ -10,34 +10,46 @@ const Schema<ModelConfig>& schema() {
   static const Schema<ModelConfig> s = [] {
     Schema<ModelConfig> s("model", "transformer model architecture (one decoder or encoder stack)");
     s.text("name", "", "model name", &ModelConfig::name);
-    s.text("description", "", "what this model is, with its published config", &ModelConfig::description);
+    s.text("description", "", "what this model is, with its published config",
+           &ModelConfig::description);
     s.choice("family", kRequired, {"gpt2", "llama", "moe", "bert"},
-             "architecture family: gpt2 (LayerNorm, GELU, learned positions), llama (RMSNorm, SwiGLU, RoPE, GQA), "
+             "architecture family: gpt2 (LayerNorm, GELU, learned positions), llama (RMSNorm, "
+             "SwiGLU, RoPE, GQA), "
              "moe (llama-style with routed experts), bert (encoder-only)",
              &ModelConfig::family);
     s.integer("layers", kRequired, Range{1, 10000}, "transformer blocks", &ModelConfig::layers);
-    s.integer("hidden", kRequired, Range{1, 1 << 20}, "model width (d_model)", &ModelConfig::hidden);
+    s.integer("hidden", kRequired, Range{1, 1 << 20}, "model width (d_model)",
+              &ModelConfig::hidden);
     s.integer("heads", kRequired, Range{1, 4096}, "attention (query) heads", &ModelConfig::heads);
-    s.integer("kv_heads", "0", Range{0, 4096}, "key/value heads (grouped-query attention); 0 = heads",
-              &ModelConfig::kv_heads);
-    s.integer("head_dim", "0", Range{0, 65536}, "width of one head; 0 = hidden / heads", &ModelConfig::head_dim);
-    s.integer("ffn", kRequired, Range{1, 1 << 22}, "MLP intermediate size (per expert for MoE)", &ModelConfig::ffn);
+    s.integer("kv_heads", "0", Range{0, 4096},
+              "key/value heads (grouped-query attention); 0 = heads", &ModelConfig::kv_heads);
+    s.integer("head_dim", "0", Range{0, 65536}, "width of one head; 0 = hidden / heads",
+              &ModelConfig::head_dim);
+    s.integer("ffn", kRequired, Range{1, 1 << 22}, "MLP intermediate size (per expert for MoE)",
+              &ModelConfig::ffn);
     s.integer("vocab", kRequired, Range{1, 1 << 24}, "vocabulary size", &ModelConfig::vocab);
     s.integer("max_positions", kRequired, Range{1, 1 << 24}, "longest context the model supports",
               &ModelConfig::max_positions);
-    s.choice("norm", kRequired, {"layernorm", "rmsnorm"}, "normalisation layer", &ModelConfig::norm);
-    s.choice("activation", kRequired, {"gelu", "relu", "swiglu"}, "MLP activation", &ModelConfig::activation);
-    s.choice("positional", kRequired, {"learned", "rope"}, "position encoding", &ModelConfig::positional);
+    s.choice("norm", kRequired, {"layernorm", "rmsnorm"}, "normalisation layer",
+             &ModelConfig::norm);
+    s.choice("activation", kRequired, {"gelu", "relu", "swiglu"}, "MLP activation",
+             &ModelConfig::activation);
+    s.choice("positional", kRequired, {"learned", "rope"}, "position encoding",
+             &ModelConfig::positional);
     s.boolean("tied_embeddings", "false", "the LM head shares the token-embedding matrix",
               &ModelConfig::tied_embeddings);
     s.boolean("bias", "false", "linear layers and norms carry bias vectors", &ModelConfig::bias);
-    s.integer("experts", "0", Range{0, 4096}, "routed experts per layer (0 = dense MLP)", &ModelConfig::experts);
+    s.integer("experts", "0", Range{0, 4096}, "routed experts per layer (0 = dense MLP)",
+              &ModelConfig::experts);
     s.integer("top_k", "0", Range{0, 4096}, "experts each token is routed to", &ModelConfig::top_k);
-    s.boolean("causal", "true", "causal (decoder) attention; false for encoders", &ModelConfig::causal);
-    s.integer("position_offset", "0", Range{0, 1 << 20}, "extra rows of the learned-position table (OPT: 2)",
-              &ModelConfig::position_offset);
-    s.integer("type_vocab", "0", Range{0, 1 << 20}, "token-type embeddings (BERT: 2)", &ModelConfig::type_vocab);
-    s.boolean("pooler", "false", "a pooler layer (BERT); counted in parameters, not timed", &ModelConfig::pooler);
+    s.boolean("causal", "true", "causal (decoder) attention; false for encoders",
+              &ModelConfig::causal);
+    s.integer("position_offset", "0", Range{0, 1 << 20},
+              "extra rows of the learned-position table (OPT: 2)", &ModelConfig::position_offset);
+    s.integer("type_vocab", "0", Range{0, 1 << 20}, "token-type embeddings (BERT: 2)",
+              &ModelConfig::type_vocab);
+    s.boolean("pooler", "false", "a pooler layer (BERT); counted in parameters, not timed",
+              &ModelConfig::pooler);
     return s;
   }();
   return s;
@@ -58,13 +70,19 @@ ModelConfig parse_model(const CfgNode& tree) {
     return n ? n->loc : tree.loc;
   };
   if (m.kv_heads > 0 && m.heads % m.kv_heads != 0)
-    errors.add(loc("kv_heads"), "kv_heads", fmt::format("{} query heads cannot be grouped over {} kv heads", m.heads, m.kv_heads));
+    errors.add(
+        loc("kv_heads"), "kv_heads",
+        fmt::format("{} query heads cannot be grouped over {} kv heads", m.heads, m.kv_heads));
   if (m.head_dim == 0 && m.hidden % m.heads != 0)
-    errors.add(loc("heads"), "heads", fmt::format("hidden {} is not divisible by {} heads; set head_dim", m.hidden, m.heads));
+    errors.add(
+        loc("heads"), "heads",
+        fmt::format("hidden {} is not divisible by {} heads; set head_dim", m.hidden, m.heads));
   if ((m.family == "moe") != (m.experts > 0))
-    errors.add(loc("experts"), "experts", "experts > 0 is required for family moe, and only for it");
+    errors.add(loc("experts"), "experts",
+               "experts > 0 is required for family moe, and only for it");
   if (m.experts > 0 && (m.top_k < 1 || m.top_k > m.experts))
-    errors.add(loc("top_k"), "top_k", fmt::format("top_k must be between 1 and experts ({})", m.experts));
+    errors.add(loc("top_k"), "top_k",
+               fmt::format("top_k must be between 1 and experts ({})", m.experts));
   errors.throw_if_any();
   return m;
 }
@@ -78,7 +96,8 @@ double ModelConfig::parameter_count() const {
   double norms = (norm == "layernorm" ? 2.0 : 1.0) * h * 2;
   double biases = bias ? (q + 2 * kv) + h + (activation == "swiglu" ? 2.0 * ffn : ffn) + h : 0.0;
   double per_layer = attn + mlp + norms + biases;
-  double embed = double(vocab) * h + (positional == "learned" ? double(max_positions + position_offset) * h : 0.0) +
+  double embed = double(vocab) * h +
+                 (positional == "learned" ? double(max_positions + position_offset) * h : 0.0) +
                  double(type_vocab) * h;
   double pool = pooler ? h * h + h : 0.0;
   double head = tied_embeddings ? 0.0 : double(vocab) * h;

@@ -12,23 +12,23 @@ namespace xpusim {
 
 struct ModelConfig {
   std::string name, description;
-  std::string family;      // gpt2 | llama | moe | bert
+  std::string family;  // gpt2 | llama | moe | bert
   int64_t layers = 0;
   int64_t hidden = 0;
   int64_t heads = 0;
-  int64_t kv_heads = 0;    // 0 = heads (multi-head attention)
-  int64_t head_dim = 0;    // 0 = hidden / heads
-  int64_t ffn = 0;         // intermediate size of the MLP (per expert for MoE)
+  int64_t kv_heads = 0;  // 0 = heads (multi-head attention)
+  int64_t head_dim = 0;  // 0 = hidden / heads
+  int64_t ffn = 0;       // intermediate size of the MLP (per expert for MoE)
   int64_t vocab = 0;
   int64_t max_positions = 0;
   std::string norm;        // layernorm | rmsnorm
   std::string activation;  // gelu | relu | swiglu
   std::string positional;  // learned | rope
   bool tied_embeddings = false;
-  bool bias = false;       // linear layers carry biases (GPT-2, OPT, BERT)
-  int64_t experts = 0;     // MoE: experts per layer (0 = dense MLP)
-  int64_t top_k = 0;       // MoE: experts per token
-  bool causal = true;      // false for encoder-only models
+  bool bias = false;            // linear layers carry biases (GPT-2, OPT, BERT)
+  int64_t experts = 0;          // MoE: experts per layer (0 = dense MLP)
+  int64_t top_k = 0;            // MoE: experts per token
+  bool causal = true;           // false for encoder-only models
   int64_t position_offset = 0;  // extra learned-position rows (OPT keeps 2)
   int64_t type_vocab = 0;       // token-type embeddings (BERT)
   bool pooler = false;          // BERT's pooler layer (counted in parameters, not timed)

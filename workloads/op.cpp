@@ -11,31 +11,42 @@ namespace xpusim {
 
 std::string_view op_kind_name(OpKind k) {
   switch (k) {
-    case OpKind::kGemm: return "gemm";
-    case OpKind::kAttention: return "attention";
-    case OpKind::kElementwise: return "elementwise";
-    case OpKind::kEmbedding: return "embedding";
-    case OpKind::kKvAppend: return "kv_append";
-    case OpKind::kCollective: return "collective";
+    case OpKind::kGemm:
+      return "gemm";
+    case OpKind::kAttention:
+      return "attention";
+    case OpKind::kElementwise:
+      return "elementwise";
+    case OpKind::kEmbedding:
+      return "embedding";
+    case OpKind::kKvAppend:
+      return "kv_append";
+    case OpKind::kCollective:
+      return "collective";
   }
   return "?";
 }
 
 std::string_view weight_format_name(WeightFormat f) {
   switch (f) {
-    case WeightFormat::kDense: return "dense";
-    case WeightFormat::kSparse24: return "2:4";
-    case WeightFormat::kCsr: return "csr";
-    case WeightFormat::kBitmap: return "bitmap";
+    case WeightFormat::kDense:
+      return "dense";
+    case WeightFormat::kSparse24:
+      return "2:4";
+    case WeightFormat::kCsr:
+      return "csr";
+    case WeightFormat::kBitmap:
+      return "bitmap";
   }
   return "?";
 }
 
 std::string Op::signature() const {
-  return fmt::format("{}|{}|{}|{}|{},{},{}x{}|{}:{}:{}:{}|{},{},{},{},{},{},{}|{}|{},{}|{}:{}:{}|t{}", op_kind_name(kind),
-                     dtype_name(dtype), dtype_name(wdtype), ew_op, M, K, N, gemm_batch, weight_format_name(wformat), density,
-                     group_size, dtype_name(kv_dtype), B, heads, kv_heads, head_dim, q_len, kv_len, causal, flops, T, H,
-                     collective, message_bytes, ranks, threads);
+  return fmt::format(
+      "{}|{}|{}|{}|{},{},{}x{}|{}:{}:{}:{}|{},{},{},{},{},{},{}|{}|{},{}|{}:{}:{}|t{}",
+      op_kind_name(kind), dtype_name(dtype), dtype_name(wdtype), ew_op, M, K, N, gemm_batch,
+      weight_format_name(wformat), density, group_size, dtype_name(kv_dtype), B, heads, kv_heads,
+      head_dim, q_len, kv_len, causal, flops, T, H, collective, message_bytes, ranks, threads);
 }
 
 namespace {
@@ -45,15 +56,20 @@ double weight_matrix_bytes(const Op& op) {
   const double n = double(op.K) * double(op.N);
   const double b = dtype_bytes(op.wdtype);
   // Weight-only schemes keep one fp16 scale per group of a row (GPTQ/AWQ layout).
-  const double scales = op.group_size > 0 ? std::ceil(double(op.K) / double(op.group_size)) * op.N * 2.0 : 0.0;
+  const double scales =
+      op.group_size > 0 ? std::ceil(double(op.K) / double(op.group_size)) * op.N * 2.0 : 0.0;
   switch (op.wformat) {
-    case WeightFormat::kDense: return n * b + scales;
+    case WeightFormat::kDense:
+      return n * b + scales;
     // 2:4 keeps half the values plus a 2-bit position for each kept value.
-    case WeightFormat::kSparse24: return n / 2 * b + n / 2 * 2.0 / 8.0 + scales;
+    case WeightFormat::kSparse24:
+      return n / 2 * b + n / 2 * 2.0 / 8.0 + scales;
     // CSR: values and 32-bit column indices of the kept weights, and N+1 row pointers.
-    case WeightFormat::kCsr: return n * op.density * (b + 4.0) + (double(op.N) + 1) * 4.0;
+    case WeightFormat::kCsr:
+      return n * op.density * (b + 4.0) + (double(op.N) + 1) * 4.0;
     // Bitmap: the kept values packed, plus one bit per position.
-    case WeightFormat::kBitmap: return n * op.density * b + n / 8.0;
+    case WeightFormat::kBitmap:
+      return n * op.density * b + n / 8.0;
   }
   return n * b;
 }
@@ -62,8 +78,9 @@ void finalize_gemm(Op& op) {
   const double dense_flops = 2.0 * double(op.M) * double(op.K) * double(op.N);
   // Sparse formats (CSR, bitmap) skip the pruned products. 2:4 counts dense-equivalent FLOPs:
   // hardware with 2:4 support runs them at twice the dense rate, other hardware at the dense rate.
-  op.flops = (op.wformat == WeightFormat::kCsr || op.wformat == WeightFormat::kBitmap) ? dense_flops * op.density
-                                                                                        : dense_flops;
+  op.flops = (op.wformat == WeightFormat::kCsr || op.wformat == WeightFormat::kBitmap)
+                 ? dense_flops * op.density
+                 : dense_flops;
   op.weight_bytes = weight_matrix_bytes(op);
   op.in_bytes = double(op.M) * double(op.K) * dtype_bytes(op.dtype);
   // Integer and fp8 GEMMs write a 16-bit result (dequantised in the epilogue), as real kernels do.
@@ -72,7 +89,8 @@ void finalize_gemm(Op& op) {
   // Weight-only quantisation: each weight is expanded (scale multiply and convert, 2 ops) once
   // per 128-row block of activations, as dequantising GEMM kernels do.
   const bool weight_only = op.wdtype != op.dtype && dtype_bytes(op.wdtype) < dtype_bytes(op.dtype);
-  op.dequant_flops = weight_only ? 2.0 * double(op.K) * double(op.N) * std::ceil(double(op.M) / 128.0) : 0.0;
+  op.dequant_flops =
+      weight_only ? 2.0 * double(op.K) * double(op.N) * std::ceil(double(op.M) / 128.0) : 0.0;
   const double g = double(op.gemm_batch);
   op.flops *= g;
   op.dequant_flops *= g;
@@ -91,7 +109,8 @@ void finalize_attention(Op& op) {
   // An 8-bit KV cache carries one fp16 scale per token and head for K and for V.
   const double kv_scale = dtype_bytes(op.kv_dtype) < 2 ? 2.0 / double(op.head_dim) : 0.0;
   op.in_bytes = double(op.B) * double(op.head_dim) *
-                (double(op.heads) * q * b + 2.0 * double(op.kv_heads) * kv * (dtype_bytes(op.kv_dtype) + kv_scale));
+                (double(op.heads) * q * b +
+                 2.0 * double(op.kv_heads) * kv * (dtype_bytes(op.kv_dtype) + kv_scale));
   op.out_bytes = double(op.B) * double(op.heads) * q * double(op.head_dim) * b;
   op.weight_bytes = 0;
 }
@@ -103,16 +122,35 @@ void finalize_elementwise(Op& op) {
   // multiply; tanh-GELU about 8; SiLU·mul about 5 (exp, add, divide, two multiplies).
   double per_elem = 0, reads = 1, weights = 0, out_b = b;
   const std::string& e = op.ew_op;
-  if (e == "rmsnorm") { per_elem = 4; weights = double(op.H); }
-  else if (e == "layernorm") { per_elem = 7; weights = 2.0 * double(op.H); }
-  else if (e == "gelu") { per_elem = 8; }
-  else if (e == "relu") { per_elem = 1; }
-  else if (e == "silu_mul") { per_elem = 5; reads = 2; }
-  else if (e == "softmax") { per_elem = 5; }
-  else if (e == "residual_add") { per_elem = 1; reads = 2; }
-  else if (e == "rope") { per_elem = 3; }
-  else if (e == "embedding") { per_elem = 0; reads = 0; weights = n; }  // gathers T rows of the table
-  else if (e == "quantize") { per_elem = 3; out_b = 1; }                 // to 8 bits with a per-row scale
+  if (e == "rmsnorm") {
+    per_elem = 4;
+    weights = double(op.H);
+  } else if (e == "layernorm") {
+    per_elem = 7;
+    weights = 2.0 * double(op.H);
+  } else if (e == "gelu") {
+    per_elem = 8;
+  } else if (e == "relu") {
+    per_elem = 1;
+  } else if (e == "silu_mul") {
+    per_elem = 5;
+    reads = 2;
+  } else if (e == "softmax") {
+    per_elem = 5;
+  } else if (e == "residual_add") {
+    per_elem = 1;
+    reads = 2;
+  } else if (e == "rope") {
+    per_elem = 3;
+  } else if (e == "embedding") {
+    per_elem = 0;
+    reads = 0;
+    weights = n;
+  }  // gathers T rows of the table
+  else if (e == "quantize") {
+    per_elem = 3;
+    out_b = 1;
+  }  // to 8 bits with a per-row scale
   op.flops = per_elem * n;
   op.in_bytes = reads * n * b;
   op.weight_bytes = weights * b;
@@ -125,13 +163,21 @@ void finalize(Op& op) {
   op.dequant_flops = 0;
   op.sparse_2_4 = op.wformat == WeightFormat::kSparse24;
   switch (op.kind) {
-    case OpKind::kGemm: finalize_gemm(op); break;
-    case OpKind::kAttention: finalize_attention(op); break;
+    case OpKind::kGemm:
+      finalize_gemm(op);
+      break;
+    case OpKind::kAttention:
+      finalize_attention(op);
+      break;
     case OpKind::kElementwise:
-    case OpKind::kEmbedding: finalize_elementwise(op); break;
+    case OpKind::kEmbedding:
+      finalize_elementwise(op);
+      break;
     case OpKind::kKvAppend: {
-      const double n = double(op.B) * double(op.q_len) * 2.0 * double(op.kv_heads) * double(op.head_dim);
-      op.flops = dtype_bytes(op.kv_dtype) < 2 ? 3.0 * n : 0.0;  // quantising to 8 bits costs a few ops
+      const double n =
+          double(op.B) * double(op.q_len) * 2.0 * double(op.kv_heads) * double(op.head_dim);
+      op.flops =
+          dtype_bytes(op.kv_dtype) < 2 ? 3.0 * n : 0.0;  // quantising to 8 bits costs a few ops
       op.in_bytes = n * dtype_bytes(op.dtype);
       op.out_bytes = n * dtype_bytes(op.kv_dtype);
       op.weight_bytes = 0;
@@ -161,8 +207,8 @@ Op make_gemm(std::string name, int64_t M, int64_t K, int64_t N, DType dtype, boo
   return op;
 }
 
-Op make_attention(std::string name, int64_t B, int64_t heads, int64_t kv_heads, int64_t head_dim, int64_t q_len,
-                  int64_t kv_len, bool causal, DType dtype) {
+Op make_attention(std::string name, int64_t B, int64_t heads, int64_t kv_heads, int64_t head_dim,
+                  int64_t q_len, int64_t kv_len, bool causal, DType dtype) {
   Op op;
   op.kind = OpKind::kAttention;
   op.name = std::move(name);
@@ -180,8 +226,9 @@ Op make_attention(std::string name, int64_t B, int64_t heads, int64_t kv_heads, 
 }
 
 const std::vector<std::string>& elementwise_ops() {
-  static const std::vector<std::string> ops = {"rmsnorm", "layernorm", "gelu",      "relu",    "silu_mul",
-                                               "softmax", "residual_add", "rope", "embedding", "quantize"};
+  static const std::vector<std::string> ops = {"rmsnorm",   "layernorm", "gelu",         "relu",
+                                               "silu_mul",  "softmax",   "residual_add", "rope",
+                                               "embedding", "quantize"};
   return ops;
 }
 
@@ -200,7 +247,8 @@ Op make_elementwise(std::string name, std::string ew, int64_t T, int64_t H, DTyp
   return op;
 }
 
-Op make_kv_append(std::string name, int64_t B, int64_t q_len, int64_t kv_heads, int64_t head_dim, DType kv_dtype) {
+Op make_kv_append(std::string name, int64_t B, int64_t q_len, int64_t kv_heads, int64_t head_dim,
+                  DType kv_dtype) {
   Op op;
   op.kind = OpKind::kKvAppend;
   op.name = std::move(name);

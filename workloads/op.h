@@ -20,20 +20,20 @@ std::string_view weight_format_name(WeightFormat f);
 
 struct Op {
   OpKind kind = OpKind::kGemm;
-  std::string name;   // "attn.qkv", "mlp.down", "lm_head"
+  std::string name;            // "attn.qkv", "mlp.down", "lm_head"
   DType dtype = DType::kBf16;  // activations and the arithmetic (the unit's input format)
-  int64_t repeat = 1;  // identical instances in one forward pass (one per layer)
-  int stage = 0;       // pipeline stage that runs it (not part of the signature)
+  int64_t repeat = 1;          // identical instances in one forward pass (one per layer)
+  int stage = 0;               // pipeline stage that runs it (not part of the signature)
 
   // kGemm: Y[M,N] = X[M,K] * W[N,K]^T
   int64_t M = 0, K = 0, N = 0;
   int64_t gemm_batch = 1;       // independent GEMMs of this shape in one launch (batched matmul)
   DType wdtype = DType::kBf16;  // weight storage; differs from dtype for weight-only quantisation
   WeightFormat wformat = WeightFormat::kDense;
-  double density = 1.0;         // fraction of weights kept (pruning)
-  bool sparse_2_4 = false;      // = (wformat == kSparse24), kept in step by finalize()
-  int64_t group_size = 0;       // weight-only quantisation: one fp16 scale per group (0 = per channel)
-  int threads = 0;              // CPU cores to use; 0 = all
+  double density = 1.0;     // fraction of weights kept (pruning)
+  bool sparse_2_4 = false;  // = (wformat == kSparse24), kept in step by finalize()
+  int64_t group_size = 0;   // weight-only quantisation: one fp16 scale per group (0 = per channel)
+  int threads = 0;          // CPU cores to use; 0 = all
 
   // kAttention (fused, flash-style) and kKvAppend
   int64_t B = 0, heads = 0, kv_heads = 0, head_dim = 0, q_len = 0, kv_len = 0;
@@ -41,7 +41,8 @@ struct Op {
   DType kv_dtype = DType::kBf16;  // KV-cache storage
 
   // kElementwise / kEmbedding: T rows of H elements
-  std::string ew_op;  // rmsnorm|layernorm|gelu|relu|silu_mul|softmax|residual_add|rope|embedding|kv_append|quantize
+  std::string
+      ew_op;  // rmsnorm|layernorm|gelu|relu|silu_mul|softmax|residual_add|rope|embedding|kv_append|quantize
   int64_t T = 0, H = 0;
 
   // kCollective
@@ -64,13 +65,15 @@ struct Op {
 // Recomputes flops and bytes from the shape and format fields; call after changing any of them.
 void finalize(Op& op);
 
-Op make_gemm(std::string name, int64_t M, int64_t K, int64_t N, DType dtype, bool sparse_2_4 = false);
-Op make_attention(std::string name, int64_t B, int64_t heads, int64_t kv_heads, int64_t head_dim, int64_t q_len,
-                  int64_t kv_len, bool causal, DType dtype);
+Op make_gemm(std::string name, int64_t M, int64_t K, int64_t N, DType dtype,
+             bool sparse_2_4 = false);
+Op make_attention(std::string name, int64_t B, int64_t heads, int64_t kv_heads, int64_t head_dim,
+                  int64_t q_len, int64_t kv_len, bool causal, DType dtype);
 // op: rmsnorm|layernorm|gelu|relu|silu_mul|softmax|residual_add|rope|embedding|quantize
 Op make_elementwise(std::string name, std::string op, int64_t T, int64_t H, DType dtype);
 // Appends q_len new tokens of K and V (kv_heads × head_dim each) for B sequences to the cache.
-Op make_kv_append(std::string name, int64_t B, int64_t q_len, int64_t kv_heads, int64_t head_dim, DType kv_dtype);
+Op make_kv_append(std::string name, int64_t B, int64_t q_len, int64_t kv_heads, int64_t head_dim,
+                  DType kv_dtype);
 // message_bytes per rank; ranks >= 2.
 Op make_collective(std::string name, std::string collective, double message_bytes, int ranks);
 const std::vector<std::string>& elementwise_ops();

@@ -16,8 +16,8 @@ struct CpuConfig {
   std::string name, description;
   double clock_hz = 0;  // all-core turbo under vector load
   int64_t cores = 0;
-  DtypeRates simd;      // per core
-  DtypeRates matrix;    // per core (AMX tiles); all zero when absent
+  DtypeRates simd;       // per core
+  DtypeRates matrix;     // per core (AMX tiles); all zero when absent
   double l2_bytes = 0;   // per core
   double llc_bytes = 0;  // shared
   MemoryConfig dram;
@@ -28,21 +28,26 @@ struct CpuConfig {
 
 const Schema<CpuConfig>& cpu_schema() {
   static const Schema<CpuConfig> s = [] {
-    Schema<CpuConfig> s("cpu", "multicore CPU: SIMD and matrix extensions, cache hierarchy and DRAM");
+    Schema<CpuConfig> s("cpu",
+                        "multicore CPU: SIMD and matrix extensions, cache hierarchy and DRAM");
     s.text("name", "", "preset name", &CpuConfig::name);
-    s.text("description", "", "what this preset is, with its public source", &CpuConfig::description);
-    s.quantity("clock", Unit::kHertz, kRequired, Range{1e7, 1e11}, "all-core clock under vector load",
-               &CpuConfig::clock_hz);
+    s.text("description", "", "what this preset is, with its public source",
+           &CpuConfig::description);
+    s.quantity("clock", Unit::kHertz, kRequired, Range{1e7, 1e11},
+               "all-core clock under vector load", &CpuConfig::clock_hz);
     s.integer("cores", kRequired, Range{1, 100000}, "physical cores", &CpuConfig::cores);
     declare_rates(s, "simd", "SIMD units of one core", &CpuConfig::simd);
     declare_rates(s, "matrix", "matrix extension (e.g. AMX) of one core", &CpuConfig::matrix);
-    s.quantity("l2.size", Unit::kBytes, kRequired, Range{1024, 1e10}, "private L2 cache per core", &CpuConfig::l2_bytes);
-    s.quantity("llc.size", Unit::kBytes, kRequired, Range{1024, 1e11}, "shared last-level cache", &CpuConfig::llc_bytes);
+    s.quantity("l2.size", Unit::kBytes, kRequired, Range{1024, 1e10}, "private L2 cache per core",
+               &CpuConfig::l2_bytes);
+    s.quantity("llc.size", Unit::kBytes, kRequired, Range{1024, 1e11}, "shared last-level cache",
+               &CpuConfig::llc_bytes);
     declare_memory(s, "dram", "main memory", "100 ns", &CpuConfig::dram);
     s.quantity("op_overhead", Unit::kSeconds, "5 us", Range{0, 1e-2},
                "fixed cost of one operator (thread fork/join)", &CpuConfig::op_overhead_s);
     declare_link(s, &CpuConfig::link);
-    s.quantity("tdp", Unit::kWatts, "0 W", Range{0, 1e5}, "package power limit (0 = not published)", &CpuConfig::tdp_w);
+    s.quantity("tdp", Unit::kWatts, "0 W", Range{0, 1e5}, "package power limit (0 = not published)",
+               &CpuConfig::tdp_w);
     return s;
   }();
   return s;
@@ -51,11 +56,14 @@ const Schema<CpuConfig>& cpu_schema() {
 class CpuDevice : public EngineDevice {
  public:
   CpuDevice(const CpuConfig& c, std::string name, std::string fp)
-      : EngineDevice(std::move(name), "cpu", std::move(fp), make_spec(c), c.clock_hz, c.dram.size_bytes, c.link), c_(c) {}
+      : EngineDevice(std::move(name), "cpu", std::move(fp), make_spec(c), c.clock_hz,
+                     c.dram.size_bytes, c.link),
+        c_(c) {}
 
  protected:
   UnitChoice choose_unit(const Op& op) const override {
-    const double cores = op.threads > 0 ? std::min<double>(op.threads, double(c_.cores)) : double(c_.cores);
+    const double cores =
+        op.threads > 0 ? std::min<double>(op.threads, double(c_.cores)) : double(c_.cores);
     const double clocks = cores * c_.clock_hz;
     if (op.kind == OpKind::kGemm || op.kind == OpKind::kAttention) {
       if (c_.matrix.per_clk(op.dtype) > 0) return matrix_unit(c_.matrix, op, clocks, "amx");
@@ -66,7 +74,9 @@ class CpuDevice : public EngineDevice {
   double launch_overhead_s(const Op&) const override { return c_.op_overhead_s; }
   double vector_flops_per_s(const Op& op) const override {
     (void)op;
-    return c_.simd.fp32 * (op.threads > 0 ? std::min<double>(op.threads, double(c_.cores)) : double(c_.cores)) * c_.clock_hz;
+    return c_.simd.fp32 *
+           (op.threads > 0 ? std::min<double>(op.threads, double(c_.cores)) : double(c_.cores)) *
+           c_.clock_hz;
   }
 
  private:
@@ -80,6 +90,8 @@ class CpuDevice : public EngineDevice {
 
 }  // namespace
 
-void register_cpu(DeviceRegistry& r) { r.add(device_type<CpuConfig, CpuDevice>("cpu", cpu_schema())); }
+void register_cpu(DeviceRegistry& r) {
+  r.add(device_type<CpuConfig, CpuDevice>("cpu", cpu_schema()));
+}
 
 }  // namespace xpusim

@@ -19,7 +19,7 @@ struct TpuConfig {
     int64_t count = 0;  // per core
     int64_t rows = 0, cols = 0;
     std::string dataflow;
-    DtypeRates rates;   // per MXU
+    DtypeRates rates;  // per MXU
   } mxu;
   double vpu_per_clk = 0;  // vector-unit FP32 operations per clock per core
   MemoryConfig hbm;
@@ -31,28 +31,35 @@ struct TpuConfig {
 
 const Schema<TpuConfig>& tpu_schema() {
   static const Schema<TpuConfig> s = [] {
-    Schema<TpuConfig> s("tpu", "TPU-style accelerator: systolic matrix units, a vector unit, on-chip buffers and HBM");
+    Schema<TpuConfig> s(
+        "tpu",
+        "TPU-style accelerator: systolic matrix units, a vector unit, on-chip buffers and HBM");
     s.text("name", "", "preset name", &TpuConfig::name);
-    s.text("description", "", "what this preset is, with its public source", &TpuConfig::description);
-    s.quantity("clock", Unit::kHertz, kRequired, Range{1e7, 1e11}, "core clock", &TpuConfig::clock_hz);
+    s.text("description", "", "what this preset is, with its public source",
+           &TpuConfig::description);
+    s.quantity("clock", Unit::kHertz, kRequired, Range{1e7, 1e11}, "core clock",
+               &TpuConfig::clock_hz);
     s.integer("cores", "1", Range{1, 1024}, "TensorCores per chip", &TpuConfig::cores);
     s.integer("mxu.count", kRequired, Range{1, 4096}, "matrix units per core", &TpuConfig::mxu,
               &TpuConfig::Mxu::count);
-    s.integer("mxu.rows", kRequired, Range{1, 4096}, "systolic array rows", &TpuConfig::mxu, &TpuConfig::Mxu::rows);
+    s.integer("mxu.rows", kRequired, Range{1, 4096}, "systolic array rows", &TpuConfig::mxu,
+              &TpuConfig::Mxu::rows);
     s.integer("mxu.cols", kRequired, Range{1, 4096}, "systolic array columns", &TpuConfig::mxu,
               &TpuConfig::Mxu::cols);
-    s.choice("mxu.dataflow", "weight_stationary", {"weight_stationary", "output_stationary", "input_stationary"},
-             "systolic dataflow", &TpuConfig::mxu, &TpuConfig::Mxu::dataflow);
+    s.choice("mxu.dataflow", "weight_stationary",
+             {"weight_stationary", "output_stationary", "input_stationary"}, "systolic dataflow",
+             &TpuConfig::mxu, &TpuConfig::Mxu::dataflow);
     declare_rates(s, "mxu", "one matrix unit", &TpuConfig::mxu, &TpuConfig::Mxu::rates);
-    s.real("vpu_per_clk", kRequired, Range{1, 1e7}, "vector unit FP32 operations per clock per core",
-           &TpuConfig::vpu_per_clk);
+    s.real("vpu_per_clk", kRequired, Range{1, 1e7},
+           "vector unit FP32 operations per clock per core", &TpuConfig::vpu_per_clk);
     declare_memory(s, "hbm", "device memory (HBM or DDR)", "500 ns", &TpuConfig::hbm);
-    s.quantity("vmem", Unit::kBytes, kRequired, Range{1024, 1e12}, "on-chip vector/unified buffer per chip",
-               &TpuConfig::vmem_bytes);
-    s.quantity("op_overhead", Unit::kSeconds, "1 us", Range{0, 1e-3}, "fixed cost of one compiled op",
-               &TpuConfig::op_overhead_s);
+    s.quantity("vmem", Unit::kBytes, kRequired, Range{1024, 1e12},
+               "on-chip vector/unified buffer per chip", &TpuConfig::vmem_bytes);
+    s.quantity("op_overhead", Unit::kSeconds, "1 us", Range{0, 1e-3},
+               "fixed cost of one compiled op", &TpuConfig::op_overhead_s);
     declare_link(s, &TpuConfig::link);
-    s.quantity("tdp", Unit::kWatts, "0 W", Range{0, 1e5}, "chip power limit (0 = not published)", &TpuConfig::tdp_w);
+    s.quantity("tdp", Unit::kWatts, "0 W", Range{0, 1e5}, "chip power limit (0 = not published)",
+               &TpuConfig::tdp_w);
     return s;
   }();
   return s;
@@ -61,7 +68,9 @@ const Schema<TpuConfig>& tpu_schema() {
 class TpuDevice : public EngineDevice {
  public:
   TpuDevice(const TpuConfig& c, std::string name, std::string fp)
-      : EngineDevice(std::move(name), "tpu", std::move(fp), make_spec(c), c.clock_hz, c.hbm.size_bytes, c.link), c_(c) {}
+      : EngineDevice(std::move(name), "tpu", std::move(fp), make_spec(c), c.clock_hz,
+                     c.hbm.size_bytes, c.link),
+        c_(c) {}
 
  protected:
   UnitChoice choose_unit(const Op& op) const override {
@@ -86,6 +95,8 @@ class TpuDevice : public EngineDevice {
 
 }  // namespace
 
-void register_tpu(DeviceRegistry& r) { r.add(device_type<TpuConfig, TpuDevice>("tpu", tpu_schema())); }
+void register_tpu(DeviceRegistry& r) {
+  r.add(device_type<TpuConfig, TpuDevice>("tpu", tpu_schema()));
+}
 
 }  // namespace xpusim

@@ -51,9 +51,11 @@ int cmd_check(const Args& args) {
   po::positional_options_description pos;
   pos.add("file", -1);
   po::variables_map vm;
-  if (!parse_options(args, "usage: xpusim check FILE|NAME...\n\nValidates configuration files (hardware, model or "
-                           "experiment; presets by name) and reports every error; runs nothing.",
-                     opts, pos, vm))
+  if (!parse_options(
+          args,
+          "usage: xpusim check FILE|NAME...\n\nValidates configuration files (hardware, model or "
+          "experiment; presets by name) and reports every error; runs nothing.",
+          opts, pos, vm))
     return 0;
   if (files.empty()) throw UsageError("give at least one file or preset name to check");
   ConfigStore store;
@@ -77,9 +79,11 @@ int cmd_describe(const Args& args) {
   po::positional_options_description pos;
   pos.add("type", 1);
   po::variables_map vm;
-  if (!parse_options(args, "usage: xpusim describe [TYPE]\n\nPrints every parameter of a configuration type: "
-                           "key path, meaning, type and unit, default and allowed range.",
-                     opts, pos, vm))
+  if (!parse_options(
+          args,
+          "usage: xpusim describe [TYPE]\n\nPrints every parameter of a configuration type: "
+          "key path, meaning, type and unit, default and allowed range.",
+          opts, pos, vm))
     return 0;
   std::vector<std::string> names;
   for (const SchemaBase* s : all_schemas()) {
@@ -87,15 +91,17 @@ int cmd_describe(const Args& args) {
     if (type.empty() || type == s->type()) std::cout << s->describe() << "\n";
   }
   if (!type.empty() && std::find(names.begin(), names.end(), type) == names.end())
-    throw UsageError(fmt::format("no configuration type '{}'; types: {}{}", type, fmt::join(names, ", "),
-                                 did_you_mean(type, names)));
+    throw UsageError(fmt::format("no configuration type '{}'; types: {}{}", type,
+                                 fmt::join(names, ", "), did_you_mean(type, names)));
   return 0;
 }
 
 int cmd_list(const Args& args) {
   po::options_description opts("list options");
   po::variables_map vm;
-  if (!parse_options(args, "usage: xpusim list\n\nLists the built-in presets by category.", opts, {}, vm)) return 0;
+  if (!parse_options(args, "usage: xpusim list\n\nLists the built-in presets by category.", opts,
+                     {}, vm))
+    return 0;
   ConfigStore store;
   std::string current;
   for (const auto& p : store.presets()) {

@@ -45,21 +45,28 @@ std::vector<uint8_t> read_bytes(const std::string& path) {
 
 int cmd_numerics(const Args& args) {
   const char* usage =
-      "usage: xpusim numerics [--weights DIR | --model NAME] [--hw NAME|FILE] [--schemes LIST] [--text FILE]\n"
-      "                       [--windows N] [--seq N] [--layers N] [--threads N] [--format table|json|csv]\n\n"
-      "Runs a LLaMA-architecture model through compression schemes on a preset's datapath and compares\n"
+      "usage: xpusim numerics [--weights DIR | --model NAME] [--hw NAME|FILE] [--schemes LIST] "
+      "[--text FILE]\n"
+      "                       [--windows N] [--seq N] [--layers N] [--threads N] [--format "
+      "table|json|csv]\n\n"
+      "Runs a LLaMA-architecture model through compression schemes on a preset's datapath and "
+      "compares\n"
       "with the fp32 reference: relative logit error, top-1 agreement and (real weights and text)\n"
-      "perplexity. Default: the built-in tiny reference model (workloads/models/tiny-llama) on its\n"
+      "perplexity. Default: the built-in tiny reference model (workloads/models/tiny-llama) on "
+      "its\n"
       "held-out text. --model NAME uses seeded synthetic weights at that preset's shapes instead.";
   po::options_description opts("numerics options");
   std::string weights_dir, model_name, hw = "h100", schemes_arg, text, format = "table";
   int64_t windows = 16, seq = 256, layers = 2;
   unsigned threads = 0;
-  opts.add_options()("weights", po::value(&weights_dir), "checkpoint folder (config.json + safetensors)")(
+  opts.add_options()("weights", po::value(&weights_dir),
+                     "checkpoint folder (config.json + safetensors)")(
       "model", po::value(&model_name), "model preset: synthetic weights at its shapes")(
       "hw", po::value(&hw), "hardware preset or file whose datapath is emulated (default h100)")(
-      "schemes", po::value(&schemes_arg), "comma-separated: fp32,bf16,fp8,int8,w4a16,2:4,unstructured:D")(
-      "text", po::value(&text), "byte text to evaluate (byte-level models); default: the tiny model's held-out slice")(
+      "schemes", po::value(&schemes_arg),
+      "comma-separated: fp32,bf16,fp8,int8,w4a16,2:4,unstructured:D")(
+      "text", po::value(&text),
+      "byte text to evaluate (byte-level models); default: the tiny model's held-out slice")(
       "windows", po::value(&windows), "evaluated sequences (default 16)")(
       "seq", po::value(&seq), "tokens per sequence (default 256; 32 with --model)")(
       "layers", po::value(&layers), "layers of synthetic weights (default 2)")(
@@ -72,15 +79,18 @@ int cmd_numerics(const Args& args) {
   if (windows < 1 || windows > 100000) throw UsageError("--windows must be between 1 and 100000");
   if (seq < 2 || seq > 1 << 20) throw UsageError("--seq must be between 2 and 1048576");
   if (layers < 1 || layers > 1000) throw UsageError("--layers must be between 1 and 1000");
-  if (!weights_dir.empty() && !model_name.empty()) throw UsageError("give --weights or --model, not both");
-  std::vector<std::string> schemes = schemes_arg.empty() ? numerics_scheme_names() : split(schemes_arg);
+  if (!weights_dir.empty() && !model_name.empty())
+    throw UsageError("give --weights or --model, not both");
+  std::vector<std::string> schemes =
+      schemes_arg.empty() ? numerics_scheme_names() : split(schemes_arg);
   for (const auto& s : schemes) {
     const auto& known = numerics_scheme_names();
     if (std::find(known.begin(), known.end(), s) == known.end() && !s.starts_with("unstructured:"))
       throw UsageError(fmt::format("unknown scheme '{}'; expected {}", s, fmt::join(known, ",")));
     if (s.starts_with("unstructured:")) {
       auto d = parse_number(s.substr(13));
-      if (!d || *d <= 0 || *d > 1) throw UsageError(fmt::format("'{}': the density must be in (0, 1]", s));
+      if (!d || *d <= 0 || *d > 1)
+        throw UsageError(fmt::format("'{}': the density must be in (0, 1]", s));
     }
   }
 
@@ -97,27 +107,32 @@ int cmd_numerics(const Args& args) {
     if (m.family != "llama" && m.family != "moe")
       throw UsageError(fmt::format("--model {} is not a LLaMA-architecture model", model_name));
     if (!vm.count("seq")) seq = 32;
-    w = synthetic_llama(m.hidden, m.heads, m.kv_heads_or_heads(), m.ffn, m.vocab, layers, m.max_positions, 1234);
+    w = synthetic_llama(m.hidden, m.heads, m.kv_heads_or_heads(), m.ffn, m.vocab, layers,
+                        m.max_positions, 1234);
     std::mt19937_64 rng(99);
     for (int64_t i = 0; i < windows; ++i) {
       std::vector<int32_t> s(static_cast<size_t>(seq));
       for (auto& t : s) t = static_cast<int32_t>(rng() % static_cast<uint64_t>(m.vocab));
       in.sequences.push_back(s);
     }
-    source = fmt::format("synthetic {} weights ({} of {} layers, seed 1234), {} random sequences of {} tokens",
-                         model_name, layers, m.layers, windows, seq);
+    source = fmt::format(
+        "synthetic {} weights ({} of {} layers, seed 1234), {} random sequences of {} tokens",
+        model_name, layers, m.layers, windows, seq);
   } else {
     if (weights_dir.empty()) weights_dir = find_repo_path("workloads/models/tiny-llama");
     w = weights::load_llama_checkpoint(weights_dir);
     if (text.empty() && fs::exists(fs::path(weights_dir) / "heldout_slice.bin"))
       text = (fs::path(weights_dir) / "heldout_slice.bin").string();
-    if (text.empty()) throw UsageError("--text is required for a checkpoint without heldout_slice.bin");
-    if (w.config.vocab_size != 256) throw UsageError("--text evaluation needs a byte-level model (vocabulary 256)");
+    if (text.empty())
+      throw UsageError("--text is required for a checkpoint without heldout_slice.bin");
+    if (w.config.vocab_size != 256)
+      throw UsageError("--text evaluation needs a byte-level model (vocabulary 256)");
     auto bytes = read_bytes(text);
     seq = std::min<int64_t>(seq, w.config.max_position_embeddings);
     const int64_t fit = (static_cast<int64_t>(bytes.size()) - 1) / seq;
     windows = std::min(windows, fit);
-    if (windows < 1) throw UsageError(fmt::format("{} is shorter than one window of {} bytes", text, seq + 1));
+    if (windows < 1)
+      throw UsageError(fmt::format("{} is shorter than one window of {} bytes", text, seq + 1));
     for (int64_t i = 0; i < windows; ++i) {
       in.sequences.emplace_back(bytes.begin() + i * seq, bytes.begin() + (i + 1) * seq);
       in.targets_tail.push_back(bytes[static_cast<size_t>((i + 1) * seq)]);
@@ -145,32 +160,37 @@ int cmd_numerics(const Args& args) {
       if (!r.ok) j["error"] = r.reason;
       j["logit_rel_err"] = r.logit_rel_err;
       j["top1_agreement"] = r.top1_agreement;
-      j["perplexity"] = r.perplexity ? nlohmann::ordered_json(*r.perplexity) : nlohmann::ordered_json(nullptr);
-      j["perplexity_delta_pct"] = delta(r) ? nlohmann::ordered_json(*delta(r)) : nlohmann::ordered_json(nullptr);
+      j["perplexity"] =
+          r.perplexity ? nlohmann::ordered_json(*r.perplexity) : nlohmann::ordered_json(nullptr);
+      j["perplexity_delta_pct"] =
+          delta(r) ? nlohmann::ordered_json(*delta(r)) : nlohmann::ordered_json(nullptr);
       std::cout << j.dump() << "\n";
     }
     return 0;
   }
   if (format == "csv") {
-    std::cout << "hw,scheme,datapath,ok,logit_rel_err,top1_agreement,perplexity,perplexity_delta_pct,error\n";
+    std::cout << "hw,scheme,datapath,ok,logit_rel_err,top1_agreement,perplexity,perplexity_delta_"
+                 "pct,error\n";
     for (const auto& r : rows)
-      std::cout << fmt::format("{},{},{},{},{:.6g},{:.6g},{},{},{}\n", hw, csv_escape(r.scheme), csv_escape(r.datapath),
-                               r.ok, r.logit_rel_err, r.top1_agreement,
+      std::cout << fmt::format("{},{},{},{},{:.6g},{:.6g},{},{},{}\n", hw, csv_escape(r.scheme),
+                               csv_escape(r.datapath), r.ok, r.logit_rel_err, r.top1_agreement,
                                r.perplexity ? fmt::format("{:.6g}", *r.perplexity) : "",
-                               delta(r) ? fmt::format("{:.4g}", *delta(r)) : "", csv_escape(r.reason));
+                               delta(r) ? fmt::format("{:.4g}", *delta(r)) : "",
+                               csv_escape(r.reason));
     return 0;
   }
   std::cout << fmt::format("numerics on {}: {}\n", hw, source);
-  std::cout << fmt::format("{:<18} {:>13} {:>8} {:>10} {:>8}  {}\n", "scheme", "logit rel err", "top-1", "perplexity",
-                           "Δppl", "datapath");
+  std::cout << fmt::format("{:<18} {:>13} {:>8} {:>10} {:>8}  {}\n", "scheme", "logit rel err",
+                           "top-1", "perplexity", "Δppl", "datapath");
   std::cout << std::string(100, '-') << "\n";
   for (const auto& r : rows) {
     if (!r.ok) {
       std::cout << fmt::format("{:<18} n/a: {}\n", r.scheme, r.reason);
       continue;
     }
-    std::cout << fmt::format("{:<18} {:>13.3e} {:>7.1f}% {:>10} {:>8}  {}\n", r.scheme, r.logit_rel_err,
-                             r.top1_agreement * 100, r.perplexity ? fmt::format("{:.4f}", *r.perplexity) : "-",
+    std::cout << fmt::format("{:<18} {:>13.3e} {:>7.1f}% {:>10} {:>8}  {}\n", r.scheme,
+                             r.logit_rel_err, r.top1_agreement * 100,
+                             r.perplexity ? fmt::format("{:.4f}", *r.perplexity) : "-",
                              delta(r) ? fmt::format("{:+.2f}%", *delta(r)) : "-", r.datapath);
   }
   return 0;

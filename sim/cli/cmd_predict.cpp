@@ -13,9 +13,12 @@ namespace xpusim::cli {
 
 int cmd_predict(const Args& args) {
   const char* usage =
-      "usage: xpusim predict --hw NAME|FILE --ops OPS.csv [--out FILE.csv] [--set key.path=value]...\n\n"
-      "Rows: kind=gemm (M,K,N,dtype[,sparsity][,threads]), kind=attention (B,heads,kv_heads,head_dim,q_len,\n"
-      "kv_len,causal,dtype), kind=elementwise (op,T,H,dtype). Unknown columns are copied to the output, which\n"
+      "usage: xpusim predict --hw NAME|FILE --ops OPS.csv [--out FILE.csv] [--set "
+      "key.path=value]...\n\n"
+      "Rows: kind=gemm (M,K,N,dtype[,sparsity][,threads]), kind=attention "
+      "(B,heads,kv_heads,head_dim,q_len,\n"
+      "kv_len,causal,dtype), kind=elementwise (op,T,H,dtype). Unknown columns are copied to the "
+      "output, which\n"
       "adds pred_ms, pred_cycles, pred_energy_j, bound and pred_error.";
   po::options_description opts("predict options");
   std::string hw, ops_file, out_file;
@@ -23,7 +26,8 @@ int cmd_predict(const Args& args) {
   opts.add_options()("hw", po::value(&hw), "hardware preset or file (required)")(
       "ops", po::value(&ops_file), "input CSV, or - for standard input (required)")(
       "out", po::value(&out_file), "output CSV (default: standard output)")(
-      "set", po::value(&sets)->composing(), "override a hardware parameter: key.path=value (repeatable)");
+      "set", po::value(&sets)->composing(),
+      "override a hardware parameter: key.path=value (repeatable)");
   po::variables_map vm;
   if (!parse_options(args, usage, opts, {}, vm)) return 0;
   if (hw.empty()) throw UsageError("--hw is required");

@@ -16,12 +16,18 @@ namespace xpusim::cli {
 namespace {
 
 const char* kRunUsage =
-    "usage: xpusim run [EXPERIMENT.yaml|NAME] [--hw NAME|FILE]... [--model NAME|FILE] [--phase P]... [--batch N]\n"
-    "                  [--prompt N] [--ctx N] [--gen N] [--set key.path=value]... [--format table|json|csv]\n"
-    "                  [--quant SCHEME] [--kv-quant SCHEME] [--prune SCHEME] [--tp N|auto] [--pp N] [--ep N]\n"
-    "                  [--attention fused|unfused] [--limits enforce|warn] [--out DIR | --no-out] [--dump-graph]\n\n"
-    "Times each (hardware, model, phase) point of an experiment. Without EXPERIMENT it runs the built-in\n"
-    "`default` experiment. --set keys starting with `hw.` apply to every hardware file, `model.` to the model,\n"
+    "usage: xpusim run [EXPERIMENT.yaml|NAME] [--hw NAME|FILE]... [--model NAME|FILE] [--phase "
+    "P]... [--batch N]\n"
+    "                  [--prompt N] [--ctx N] [--gen N] [--set key.path=value]... [--format "
+    "table|json|csv]\n"
+    "                  [--quant SCHEME] [--kv-quant SCHEME] [--prune SCHEME] [--tp N|auto] [--pp "
+    "N] [--ep N]\n"
+    "                  [--attention fused|unfused] [--limits enforce|warn] [--out DIR | --no-out] "
+    "[--dump-graph]\n\n"
+    "Times each (hardware, model, phase) point of an experiment. Without EXPERIMENT it runs the "
+    "built-in\n"
+    "`default` experiment. --set keys starting with `hw.` apply to every hardware file, `model.` "
+    "to the model,\n"
     "others to the experiment (e.g. --set hw.hbm.bw=\"4 TB/s\" --set batch=8).";
 
 std::string list_value(const std::vector<std::string>& items) {
@@ -37,7 +43,8 @@ std::vector<std::string> split_all(const std::vector<std::string>& values) {
     size_t start = 0;
     while (start <= v.size()) {
       size_t comma = v.find(',', start);
-      std::string item = v.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+      std::string item =
+          v.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
       if (!item.empty()) out.push_back(item);
       if (comma == std::string::npos) break;
       start = comma + 1;
@@ -48,23 +55,27 @@ std::vector<std::string> split_all(const std::vector<std::string>& values) {
 
 void dump_graph(const ExperimentResult& r, std::ostream& out) {
   for (const auto& p : r.points) {
-    out << fmt::format("# {} {} {} batch={} prompt={} ctx={}\n", p.hw, p.model, p.phase, p.batch, p.prompt, p.ctx);
-    out << fmt::format("{:<18} {:<11} {:>6} {:<6} {:<44} {:>12} {:>12}\n", "op", "kind", "count", "dtype", "shape",
-                       "GFLOP", "MB");
+    out << fmt::format("# {} {} {} batch={} prompt={} ctx={}\n", p.hw, p.model, p.phase, p.batch,
+                       p.prompt, p.ctx);
+    out << fmt::format("{:<18} {:<11} {:>6} {:<6} {:<44} {:>12} {:>12}\n", "op", "kind", "count",
+                       "dtype", "shape", "GFLOP", "MB");
     for (const auto& o : p.ops) {
-      std::string shape = o.op.kind == OpKind::kGemm
-                              ? fmt::format("M={} K={} N={}{}{}", o.op.M, o.op.K, o.op.N,
-                                            o.op.gemm_batch > 1 ? fmt::format(" x{}", o.op.gemm_batch) : "",
-                                            o.op.wdtype != o.op.dtype ? fmt::format(" w:{}", dtype_name(o.op.wdtype)) : "")
-                          : o.op.kind == OpKind::kAttention
-                              ? fmt::format("B={} h={}/{} d={} q={} kv={}", o.op.B, o.op.heads, o.op.kv_heads,
-                                            o.op.head_dim, o.op.q_len, o.op.kv_len)
-                          : o.op.kind == OpKind::kCollective
-                              ? fmt::format("{} {:.0f} B x{} ranks", o.op.collective, o.op.message_bytes, o.op.ranks)
-                              : fmt::format("{} T={} H={}", o.op.ew_op, o.op.T, o.op.H);
+      std::string shape =
+          o.op.kind == OpKind::kGemm
+              ? fmt::format(
+                    "M={} K={} N={}{}{}", o.op.M, o.op.K, o.op.N,
+                    o.op.gemm_batch > 1 ? fmt::format(" x{}", o.op.gemm_batch) : "",
+                    o.op.wdtype != o.op.dtype ? fmt::format(" w:{}", dtype_name(o.op.wdtype)) : "")
+          : o.op.kind == OpKind::kAttention
+              ? fmt::format("B={} h={}/{} d={} q={} kv={}", o.op.B, o.op.heads, o.op.kv_heads,
+                            o.op.head_dim, o.op.q_len, o.op.kv_len)
+          : o.op.kind == OpKind::kCollective
+              ? fmt::format("{} {:.0f} B x{} ranks", o.op.collective, o.op.message_bytes,
+                            o.op.ranks)
+              : fmt::format("{} T={} H={}", o.op.ew_op, o.op.T, o.op.H);
       out << fmt::format("{:<18} {:<11} {:>6} {:<6} {:<44} {:>12.4f} {:>12.4f}\n", o.op.name,
-                         op_kind_name(o.op.kind), o.count, dtype_name(o.op.dtype), shape, o.op.flops / 1e9,
-                         o.op.total_bytes() / 1e6);
+                         op_kind_name(o.op.kind), o.count, dtype_name(o.op.dtype), shape,
+                         o.op.flops / 1e9, o.op.total_bytes() / 1e6);
     }
   }
 }
@@ -76,25 +87,31 @@ int cmd_run(const Args& args) {
   std::vector<std::string> hw, phases, sets;
   std::string experiment = "default", model, format = "table", out_dir;
   opts.add_options()("experiment", po::value(&experiment), "experiment file or preset name")(
-      "hw", po::value(&hw)->composing(), "hardware preset or file (repeatable, or comma-separated)")(
-      "model", po::value(&model), "model preset or file")(
-      "phase", po::value(&phases)->composing(), "prefill|decode|generate (repeatable, or comma-separated)")(
+      "hw", po::value(&hw)->composing(),
+      "hardware preset or file (repeatable, or comma-separated)")("model", po::value(&model),
+                                                                  "model preset or file")(
+      "phase", po::value(&phases)->composing(),
+      "prefill|decode|generate (repeatable, or comma-separated)")(
       "batch", po::value<std::string>(), "sequences per batch")("prompt", po::value<std::string>(),
-                                                                  "prompt tokens per sequence")(
-      "ctx", po::value<std::string>(), "context of a decode step")("gen", po::value<std::string>(),
-                                                                   "new tokens per sequence (generate)")(
-      "quant", po::value<std::string>(), "bf16|fp16|fp8|int8|w8a16|w4a16, or a comma-separated list (one point each)")(
+                                                                "prompt tokens per sequence")(
+      "ctx", po::value<std::string>(), "context of a decode step")(
+      "gen", po::value<std::string>(), "new tokens per sequence (generate)")(
+      "quant", po::value<std::string>(),
+      "bf16|fp16|fp8|int8|w8a16|w4a16, or a comma-separated list (one point each)")(
       "kv-quant", po::value<std::string>(), "KV cache: bf16|fp16|int8|fp8")(
       "prune", po::value<std::string>(), "2:4|unstructured:D[:csr|bitmap]|heads:F|ffn:F|layers:F")(
       "tp", po::value<std::string>(), "tensor-parallel degree, or auto (the smallest that fits)")(
-      "pp", po::value<std::string>(), "pipeline stages")("ep", po::value<std::string>(), "expert-parallel degree (MoE)")(
+      "pp", po::value<std::string>(), "pipeline stages")("ep", po::value<std::string>(),
+                                                         "expert-parallel degree (MoE)")(
       "microbatches", po::value<std::string>(), "pipeline micro-batches (default min(batch, pp))")(
       "attention", po::value<std::string>(), "fused (flash-style, default) or unfused")(
-      "limits", po::value<std::string>(), "enforce (default) or warn: time points beyond memory or positions anyway")(
+      "limits", po::value<std::string>(),
+      "enforce (default) or warn: time points beyond memory or positions anyway")(
       "set", po::value(&sets)->composing(), "override key.path=value (repeatable)")(
       "format", po::value(&format), "table|json|csv (default table)")(
       "out", po::value(&out_dir), "output folder (default xpusim-out/<experiment name>)")(
-      "no-out", "do not write the output folder")("dump-graph", "print the operator list of each point");
+      "no-out", "do not write the output folder")("dump-graph",
+                                                  "print the operator list of each point");
   po::positional_options_description pos;
   pos.add("experiment", 1);
   po::variables_map vm;
@@ -113,12 +130,16 @@ int cmd_run(const Args& args) {
   if (!hw.empty()) flag("hw", list_value(split_all(hw)), "--hw");
   if (!model.empty()) flag("model", model, "--model " + model);
   if (!phases.empty()) flag("phases", list_value(split_all(phases)), "--phase");
-  for (const char* key : {"batch", "prompt", "ctx", "gen", "prune", "pp", "ep", "microbatches", "attention", "limits"})
-    if (vm.count(key)) flag(key, vm[key].as<std::string>(), fmt::format("--{} {}", key, vm[key].as<std::string>()));
+  for (const char* key : {"batch", "prompt", "ctx", "gen", "prune", "pp", "ep", "microbatches",
+                          "attention", "limits"})
+    if (vm.count(key))
+      flag(key, vm[key].as<std::string>(), fmt::format("--{} {}", key, vm[key].as<std::string>()));
   if (vm.count("quant"))
-    flag("quant", list_value(split_all({vm["quant"].as<std::string>()})), "--quant " + vm["quant"].as<std::string>());
+    flag("quant", list_value(split_all({vm["quant"].as<std::string>()})),
+         "--quant " + vm["quant"].as<std::string>());
   if (vm.count("kv-quant"))
-    flag("kv_quant", vm["kv-quant"].as<std::string>(), "--kv-quant " + vm["kv-quant"].as<std::string>());
+    flag("kv_quant", vm["kv-quant"].as<std::string>(),
+         "--kv-quant " + vm["kv-quant"].as<std::string>());
   if (vm.count("tp")) {
     const std::string tp = vm["tp"].as<std::string>();
     flag("tp", tp == "auto" ? "0" : tp, "--tp " + tp);
@@ -129,20 +150,27 @@ int cmd_run(const Args& args) {
   ExperimentRunner runner(store, std::filesystem::exists(reference) ? reference : "");
   const bool tty = isatty(STDERR_FILENO);
   auto progress = [&](size_t done, size_t total, const PointResult& p) {
-    if (tty) std::cerr << fmt::format("\r[{}/{}] {} {} {}        ", done, total, p.hw, p.model, p.phase) << std::flush;
+    if (tty)
+      std::cerr << fmt::format("\r[{}/{}] {} {} {}        ", done, total, p.hw, p.model, p.phase)
+                << std::flush;
   };
   ExperimentResult result = runner.run(tree, RunOverrides{sets}, progress);
   if (tty) std::cerr << "\r" << std::string(60, ' ') << "\r";
 
-  if (vm.count("dump-graph")) dump_graph(result, std::cout);
-  else if (format == "json") print_json_lines(result, std::cout);
-  else if (format == "csv") print_csv(result, std::cout);
-  else print_table(result, std::cout);
+  if (vm.count("dump-graph"))
+    dump_graph(result, std::cout);
+  else if (format == "json")
+    print_json_lines(result, std::cout);
+  else if (format == "csv")
+    print_csv(result, std::cout);
+  else
+    print_table(result, std::cout);
 
   if (!vm.count("no-out")) {
     if (out_dir.empty()) out_dir = "xpusim-out/" + result.config.name;
     write_output_dir(result, out_dir);
-    std::cerr << fmt::format("xpusim: results, per-op breakdown, statistics and resolved configs in {}/\n", out_dir);
+    std::cerr << fmt::format(
+        "xpusim: results, per-op breakdown, statistics and resolved configs in {}/\n", out_dir);
   }
   return 0;
 }

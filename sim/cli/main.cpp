@@ -35,8 +35,9 @@ struct Command {
 int main(int argc, char** argv) {
   setenv("SYSC_DISABLE_COPYRIGHT_MESSAGE", "1", 1);
   using namespace xpusim::cli;
-  const Command commands[] = {{"run", cmd_run},           {"predict", cmd_predict}, {"check", cmd_check},
-                              {"describe", cmd_describe}, {"list", cmd_list}, {"validate", cmd_validate},
+  const Command commands[] = {{"run", cmd_run},          {"predict", cmd_predict},
+                              {"check", cmd_check},      {"describe", cmd_describe},
+                              {"list", cmd_list},        {"validate", cmd_validate},
                               {"numerics", cmd_numerics}};
   if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h" ||
       std::string(argv[1]) == "help") {
@@ -53,8 +54,8 @@ int main(int argc, char** argv) {
       return c.fn(args);
     } catch (const xpusim::ConfigError& e) {
       std::cerr << e.what() << "\n";
-      std::cerr << fmt::format("xpusim {}: {} error{} in the configuration\n", name, e.issues().size(),
-                               e.issues().size() == 1 ? "" : "s");
+      std::cerr << fmt::format("xpusim {}: {} error{} in the configuration\n", name,
+                               e.issues().size(), e.issues().size() == 1 ? "" : "s");
       return 2;
     } catch (const UsageError& e) {
       std::cerr << fmt::format("xpusim {}: {}\n(see xpusim {} --help)\n", name, e.what(), name);
@@ -64,6 +65,7 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
-  std::cerr << fmt::format("xpusim: unknown command '{}'{}\n\n{}", name, xpusim::did_you_mean(name, names), kUsage);
+  std::cerr << fmt::format("xpusim: unknown command '{}'{}\n\n{}", name,
+                           xpusim::did_you_mean(name, names), kUsage);
   return 2;
 }

@@ -19,7 +19,8 @@ bool parse_options(const Args& args, const std::string& usage, po::options_descr
   } catch (const po::unknown_option& e) {
     std::vector<std::string> names;
     for (const auto& o : opts.options()) names.push_back("--" + o->long_name());
-    throw UsageError(fmt::format("unknown option '{}'{}", e.get_option_name(), did_you_mean(e.get_option_name(), names)));
+    throw UsageError(fmt::format("unknown option '{}'{}", e.get_option_name(),
+                                 did_you_mean(e.get_option_name(), names)));
   } catch (const po::error& e) {
     throw UsageError(e.what());
   }
@@ -36,7 +37,8 @@ std::string find_repo_path(const std::string& relative) {
   std::error_code ec;
   fs::path exe = fs::read_symlink("/proc/self/exe", ec);
   if (!ec)
-    for (fs::path p = exe.parent_path(); !p.empty() && p != p.root_path(); p = p.parent_path()) bases.push_back(p);
+    for (fs::path p = exe.parent_path(); !p.empty() && p != p.root_path(); p = p.parent_path())
+      bases.push_back(p);
   for (const auto& b : bases)
     if (fs::exists(b / relative)) return (b / relative).string();
   return relative;

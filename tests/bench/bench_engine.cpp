@@ -26,14 +26,21 @@ void BM_EngineOpsPerSecond(benchmark::State& state) {
   }
   for (auto _ : state) benchmark::DoNotOptimize(simulate_ops(spec, work));
   state.SetItemsProcessed(state.iterations() * state.range(0));
-  state.counters["ops_per_s"] = benchmark::Counter(double(state.iterations() * state.range(0)),
-                                                   benchmark::Counter::kIsRate);
+  state.counters["ops_per_s"] =
+      benchmark::Counter(double(state.iterations() * state.range(0)), benchmark::Counter::kIsRate);
 }
-BENCHMARK(BM_EngineOpsPerSecond)->Arg(1)->Arg(16)->Arg(256)->Arg(4096)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK(BM_EngineOpsPerSecond)
+    ->Arg(1)
+    ->Arg(16)
+    ->Arg(256)
+    ->Arg(4096)
+    ->Unit(benchmark::kMicrosecond)
+    ->UseRealTime();
 
 // The simulation runs on a worker thread, so wall time (UseRealTime) is the honest measure.
 // One point of llama2-7b on h100 from a cold op cache: graph build, device mapping, simulation.
-void BM_Llama7bPoint(benchmark::State& state, const char* phase, int64_t batch, int64_t prompt, int64_t ctx) {
+void BM_Llama7bPoint(benchmark::State& state, const char* phase, int64_t batch, int64_t prompt,
+                     int64_t ctx) {
   ConfigStore store;
   auto dev = make_device(store.load("h100", "hw"), "h100");
   ModelConfig model = parse_model(store.load("llama2-7b", "models"));
@@ -47,8 +54,12 @@ void BM_Llama7bPoint(benchmark::State& state, const char* phase, int64_t batch, 
     benchmark::DoNotOptimize(evaluate_point(*dev, cache, model, spec));
   }
 }
-BENCHMARK_CAPTURE(BM_Llama7bPoint, prefill_2048, "prefill", 1, 2048, 2048)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK_CAPTURE(BM_Llama7bPoint, decode_ctx2048, "decode", 1, 0, 2048)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(BM_Llama7bPoint, prefill_2048, "prefill", 1, 2048, 2048)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(BM_Llama7bPoint, decode_ctx2048, "decode", 1, 0, 2048)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 // The whole default experiment (three devices, two phases) as `xpusim run` does it.
 void BM_DefaultExperiment(benchmark::State& state) {

@@ -68,10 +68,12 @@ BENCHMARK_CAPTURE(BM_GpuPoint, llama2_13b_generate_b16, "h100", "llama2-13b", "g
                   0, 512, 1)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
-BENCHMARK_CAPTURE(BM_GpuPoint, gpt3_175b_tp4_prefill_b8_p2048, "a100", "gpt3-175b", "prefill", 8, 2048, 0, 0, 4)
+BENCHMARK_CAPTURE(BM_GpuPoint, gpt3_175b_tp4_prefill_b8_p2048, "a100", "gpt3-175b", "prefill", 8,
+                  2048, 0, 0, 4)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
-BENCHMARK_CAPTURE(BM_GpuPoint, gpt3_175b_tp4_decode_b8_ctx3072, "a100", "gpt3-175b", "decode", 8, 0, 3072, 0, 4)
+BENCHMARK_CAPTURE(BM_GpuPoint, gpt3_175b_tp4_decode_b8_ctx3072, "a100", "gpt3-175b", "decode", 8, 0,
+                  3072, 0, 4)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 

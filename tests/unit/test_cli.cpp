@@ -20,8 +20,8 @@ struct Result {
 Result run(const std::string& args, const std::string& dir) {
   const std::string err_file = dir + "/stderr.txt";
   // The banner check needs the variable unset, as a user's shell would have it.
-  std::string cmd = "cd '" + dir + "' && env -u SYSC_DISABLE_COPYRIGHT_MESSAGE " + XPUSIM_BINARY + " " + args +
-                    " 2>'" + err_file + "'";
+  std::string cmd = "cd '" + dir + "' && env -u SYSC_DISABLE_COPYRIGHT_MESSAGE " + XPUSIM_BINARY +
+                    " " + args + " 2>'" + err_file + "'";
   Result r;
   FILE* p = popen(cmd.c_str(), "r");
   if (!p) return r;
@@ -42,30 +42,35 @@ TEST(Cli, DefaultRunPrintsTheComparisonTableAndWritesResults) {
   Result r = run("run", dir.path());
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.out.find("SystemC"), std::string::npos) << "banner leaked to stdout";
-  for (const char* hw : {"xeon-8480", "h100", "tpu-v4"}) EXPECT_NE(r.out.find(hw), std::string::npos) << r.out;
+  for (const char* hw : {"xeon-8480", "h100", "tpu-v4"})
+    EXPECT_NE(r.out.find(hw), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("latency_ms"), std::string::npos);
   for (const char* f : {"results.json", "results.csv", "ops.csv", "stats.json", "stats.csv",
-                        "resolved/hw-h100.yaml", "resolved/experiment-default.yaml", "resolved/model-llama2-7b.yaml"})
+                        "resolved/hw-h100.yaml", "resolved/experiment-default.yaml",
+                        "resolved/model-llama2-7b.yaml"})
     EXPECT_TRUE(std::filesystem::exists(dir.path("xpusim-out/default/") + f)) << f;
 }
 
 TEST(Cli, JsonLinesCarryTheContractKeys) {
   xpusim::testing::TempDir dir;
-  Result r = run("run --no-out --format json --hw h100,a100 --model gpt2 --phase generate --prompt 64 --gen 4 --quant bf16",
-                 dir.path());
+  Result r =
+      run("run --no-out --format json --hw h100,a100 --model gpt2 --phase generate --prompt 64 "
+          "--gen 4 --quant bf16",
+          dir.path());
   ASSERT_EQ(r.code, 0) << r.err;
   std::istringstream lines(r.out);
   std::string line;
   int n = 0;
   while (std::getline(lines, line)) {
     auto j = nlohmann::json::parse(line);
-    for (const char* key : {"hw", "model", "phase", "batch", "prompt", "ctx", "latency_ms", "tokens_per_s",
-                            "energy_j", "avg_power_w", "ops", "ttft_ms", "tpot_ms"})
+    for (const char* key : {"hw", "model", "phase", "batch", "prompt", "ctx", "latency_ms",
+                            "tokens_per_s", "energy_j", "avg_power_w", "ops", "ttft_ms", "tpot_ms"})
       EXPECT_TRUE(j.contains(key)) << key;
     EXPECT_TRUE(j["energy_j"].is_null());
     EXPECT_TRUE(j["avg_power_w"].is_null());
     EXPECT_GT(j["ops"].size(), 5u);
-    EXPECT_NEAR(j["latency_ms"].get<double>(), j["ttft_ms"].get<double>() + 4 * j["tpot_ms"].get<double>(), 1e-9);
+    EXPECT_NEAR(j["latency_ms"].get<double>(),
+                j["ttft_ms"].get<double>() + 4 * j["tpot_ms"].get<double>(), 1e-9);
     ++n;
   }
   EXPECT_EQ(n, 2);
@@ -88,7 +93,8 @@ TEST(Cli, UserErrorsExitTwoWithTheMessageOnStderr) {
   } cases[] = {
       {"check bad.yaml", "bad.yaml:4:10: error: sm.count: value 0 is out of range"},
       {"run --hw nosuch --no-out", "no preset or file named 'nosuch'"},
-      {"run --batch -1 --no-out", "<command line: --batch -1>: error: batch: value -1 is out of range"},
+      {"run --batch -1 --no-out",
+       "<command line: --batch -1>: error: batch: value -1 is out of range"},
       {"run --bogus", "unknown option '--bogus'"},
       {"run --format xml --no-out", "--format 'xml' is not one of"},
       {"frobnicate", "unknown command 'frobnicate'"},
@@ -116,7 +122,8 @@ TEST(Cli, InformationalCommands) {
   EXPECT_NE(desc.out.find("type: size (B); default: (required)"), std::string::npos) << desc.out;
   Result check = run("check h100 llama2-7b default", dir.path());
   EXPECT_EQ(check.code, 0) << check.err;
-  for (const char* cmd : {"run --help", "predict --help", "check --help", "describe --help", "list --help", "--help"}) {
+  for (const char* cmd : {"run --help", "predict --help", "check --help", "describe --help",
+                          "list --help", "--help"}) {
     Result h = run(cmd, dir.path());
     EXPECT_EQ(h.code, 0) << cmd;
     EXPECT_NE(h.out.find("usage:"), std::string::npos) << cmd;

@@ -49,43 +49,59 @@ TEST(ConfigErrors, DuplicateKeysAreRejected) {
 
 TEST(ConfigErrors, WrongTypesNameTheExpectedType) {
   TempDir dir;
-  auto f = dir.write("types.yaml",
-                     "type: gpu\nbase: h100\nsm:\n  count: many\n  tensor:\n    sparse_2_4: maybe\nclock: [1, 2]\n"
-                     "hbm: 3\n");
+  auto f = dir.write(
+      "types.yaml",
+      "type: gpu\nbase: h100\nsm:\n  count: many\n  tensor:\n    sparse_2_4: maybe\nclock: [1, 2]\n"
+      "hbm: 3\n");
   std::string msg = check_hw(f);
-  EXPECT_NE(msg.find(f + ":4:10: error: sm.count: 'many' is not an integer"), std::string::npos) << msg;
-  EXPECT_NE(msg.find(f + ":6:17: error: sm.tensor.sparse_2_4: 'maybe' is not a boolean"), std::string::npos) << msg;
-  EXPECT_NE(msg.find(f + ":7:8: error: clock: expected frequency (Hz), got a list"), std::string::npos) << msg;
-  EXPECT_NE(msg.find(f + ":8:6: error: hbm: expected a map of parameters, got a value"), std::string::npos) << msg;
+  EXPECT_NE(msg.find(f + ":4:10: error: sm.count: 'many' is not an integer"), std::string::npos)
+      << msg;
+  EXPECT_NE(msg.find(f + ":6:17: error: sm.tensor.sparse_2_4: 'maybe' is not a boolean"),
+            std::string::npos)
+      << msg;
+  EXPECT_NE(msg.find(f + ":7:8: error: clock: expected frequency (Hz), got a list"),
+            std::string::npos)
+      << msg;
+  EXPECT_NE(msg.find(f + ":8:6: error: hbm: expected a map of parameters, got a value"),
+            std::string::npos)
+      << msg;
 }
 
 TEST(ConfigErrors, NegativeAndZeroSizesAreOutOfRange) {
   TempDir dir;
-  auto f = dir.write("neg.yaml", "type: gpu\nbase: h100\nhbm:\n  size: 0 B\n  bw: -1 TB/s\nsm:\n  count: 0\n");
+  auto f = dir.write("neg.yaml",
+                     "type: gpu\nbase: h100\nhbm:\n  size: 0 B\n  bw: -1 TB/s\nsm:\n  count: 0\n");
   std::string msg = check_hw(f);
-  EXPECT_NE(msg.find(f + ":4:9: error: hbm.size: value 0 B is out of range; allowed: 1 B .. 1000 TB"),
-            std::string::npos)
+  EXPECT_NE(
+      msg.find(f + ":4:9: error: hbm.size: value 0 B is out of range; allowed: 1 B .. 1000 TB"),
+      std::string::npos)
       << msg;
-  EXPECT_NE(msg.find(f + ":5:7: error: hbm.bw: value -1 TB/s is out of range"), std::string::npos) << msg;
-  EXPECT_NE(msg.find(f + ":7:10: error: sm.count: value 0 is out of range; allowed: 1 .. 100000"), std::string::npos)
+  EXPECT_NE(msg.find(f + ":5:7: error: hbm.bw: value -1 TB/s is out of range"), std::string::npos)
+      << msg;
+  EXPECT_NE(msg.find(f + ":7:10: error: sm.count: value 0 is out of range; allowed: 1 .. 100000"),
+            std::string::npos)
       << msg;
 }
 
 TEST(ConfigErrors, AbsurdValuesAreRejected) {
   TempDir dir;
-  auto f = dir.write("absurd.yaml", "type: cpu\nbase: xeon-8480\ncores: 1000000000\nclock: 50 THz\n");
+  auto f =
+      dir.write("absurd.yaml", "type: cpu\nbase: xeon-8480\ncores: 1000000000\nclock: 50 THz\n");
   std::string msg = check_hw(f);
-  EXPECT_NE(msg.find(f + ":3:8: error: cores: value 1000000000 is out of range; allowed: 1 .. 100000"),
-            std::string::npos)
+  EXPECT_NE(
+      msg.find(f + ":3:8: error: cores: value 1000000000 is out of range; allowed: 1 .. 100000"),
+      std::string::npos)
       << msg;
-  EXPECT_NE(msg.find(f + ":4:8: error: clock: value 50 THz is out of range; allowed: 10 MHz .. 100 GHz"),
-            std::string::npos)
+  EXPECT_NE(
+      msg.find(f + ":4:8: error: clock: value 50 THz is out of range; allowed: 10 MHz .. 100 GHz"),
+      std::string::npos)
       << msg;
 }
 
 TEST(ConfigErrors, MissingFilesNameTheReference) {
   TempDir dir;
-  EXPECT_NE(check_hw(dir.path("nope.yaml")).find("nope.yaml: error: file not found"), std::string::npos);
+  EXPECT_NE(check_hw(dir.path("nope.yaml")).find("nope.yaml: error: file not found"),
+            std::string::npos);
   auto f = dir.write("child.yaml", "type: gpu\nbase: ./missing.yaml\n");
   EXPECT_NE(check_hw(f).find("missing.yaml: error: file not found"), std::string::npos);
   auto g = dir.write("inc.yaml", "type: gpu\ninclude: [gone.yaml]\n");
@@ -102,13 +118,18 @@ TEST(ConfigErrors, UnknownPresetSuggestsTheClosest) {
 
 TEST(ConfigErrors, UnknownKeysSuggestTheClosestAndListTheAllowed) {
   TempDir dir;
-  auto f = dir.write("typo.yaml", "type: gpu\nbase: h100\nclokc: 2 GHz\nsm:\n  tensr:\n    bf16_per_clk: 1\n"
-                                  "hbm:\n  bandwidth: 3 TB/s\n");
+  auto f = dir.write("typo.yaml",
+                     "type: gpu\nbase: h100\nclokc: 2 GHz\nsm:\n  tensr:\n    bf16_per_clk: 1\n"
+                     "hbm:\n  bandwidth: 3 TB/s\n");
   std::string msg = check_hw(f);
-  EXPECT_NE(msg.find(f + ":3:1: error: clokc: unknown key (did you mean 'clock'?)"), std::string::npos) << msg;
-  EXPECT_NE(msg.find(f + ":5:3: error: sm.tensr: unknown key (did you mean 'tensor'?); allowed here: count, "
-                         "fp32_per_clk, shared_mem, tensor"),
+  EXPECT_NE(msg.find(f + ":3:1: error: clokc: unknown key (did you mean 'clock'?)"),
             std::string::npos)
+      << msg;
+  EXPECT_NE(
+      msg.find(f +
+               ":5:3: error: sm.tensr: unknown key (did you mean 'tensor'?); allowed here: count, "
+               "fp32_per_clk, shared_mem, tensor"),
+      std::string::npos)
       << msg;
   EXPECT_NE(msg.find(f + ":8:3: error: hbm.bandwidth: unknown key"), std::string::npos) << msg;
 }
@@ -117,7 +138,8 @@ TEST(ConfigErrors, UnknownTypeSuggests) {
   TempDir dir;
   auto f = dir.write("t.yaml", "type: gpuu\n");
   std::string msg = check_hw(f);
-  EXPECT_NE(msg.find(f + ":1:7: error: type: 'gpuu' is not a hardware type"), std::string::npos) << msg;
+  EXPECT_NE(msg.find(f + ":1:7: error: type: 'gpuu' is not a hardware type"), std::string::npos)
+      << msg;
   EXPECT_NE(msg.find("did you mean 'gpu'"), std::string::npos) << msg;
 }
 
@@ -125,14 +147,17 @@ TEST(ConfigErrors, MissingRequiredParametersAreListed) {
   TempDir dir;
   auto f = dir.write("empty.yaml", "type: tpu\n");
   std::string msg = check_hw(f);
-  EXPECT_NE(msg.find("clock: missing required parameter (frequency (Hz), 10 MHz .. 100 GHz)"), std::string::npos)
+  EXPECT_NE(msg.find("clock: missing required parameter (frequency (Hz), 10 MHz .. 100 GHz)"),
+            std::string::npos)
       << msg;
   EXPECT_NE(msg.find("mxu.rows: missing required parameter"), std::string::npos) << msg;
 }
 
 TEST(ConfigErrors, AllErrorsAreReportedAtOnceInReadingOrder) {
   TempDir dir;
-  auto f = dir.write("many.yaml", "type: gpu\nbase: h100\nclock: 1\nsm:\n  count: -1\nhbm:\n  size: lots\nbogus: 1\n");
+  auto f = dir.write(
+      "many.yaml",
+      "type: gpu\nbase: h100\nclock: 1\nsm:\n  count: -1\nhbm:\n  size: lots\nbogus: 1\n");
   try {
     ConfigStore store;
     make_device(store.load_file(f), "x");
@@ -157,10 +182,12 @@ TEST(ConfigErrors, ModelChecksAcrossFields) {
   TempDir dir;
   auto f = dir.write("m.yaml", "type: model\nbase: llama2-7b\nkv_heads: 5\nexperts: 4\n");
   std::string msg = config_error_of([&] { parse_model(ConfigStore().load_file(f)); });
-  EXPECT_NE(msg.find(f + ":3:11: error: kv_heads: 32 query heads cannot be grouped over 5 kv heads"),
-            std::string::npos)
+  EXPECT_NE(
+      msg.find(f + ":3:11: error: kv_heads: 32 query heads cannot be grouped over 5 kv heads"),
+      std::string::npos)
       << msg;
-  EXPECT_NE(msg.find("experts > 0 is required for family moe, and only for it"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("experts > 0 is required for family moe, and only for it"), std::string::npos)
+      << msg;
 }
 
 TEST(ConfigErrors, BinaryGarbageDoesNotCrash) {

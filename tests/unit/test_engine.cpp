@@ -1,9 +1,9 @@
 // The SystemC engine: tile-pipelined timing against closed-form expectations, the bound, fresh
 // contexts with no state leaking between runs, and the TLM memory target on its own.
 #include <gtest/gtest.h>
+#include <tlm_utils/simple_initiator_socket.h>
 
 #include <systemc>
-#include <tlm_utils/simple_initiator_socket.h>
 
 #include "sim/engine.h"
 #include "sim/sim_context.h"
@@ -73,7 +73,8 @@ TEST(Engine, FreshContextPerRunLeaksNoState) {
   auto first = simulate_ops(fast, ops, &s1);
   auto other = simulate_ops(slow, ops, &s2);
   auto again = simulate_ops(fast, ops, &s3);
-  for (size_t i = 0; i < ops.size(); ++i) EXPECT_EQ(first[i].time_s, again[i].time_s) << i;  // bit-identical
+  for (size_t i = 0; i < ops.size(); ++i)
+    EXPECT_EQ(first[i].time_s, again[i].time_s) << i;  // bit-identical
   EXPECT_NE(first[0].time_s, other[0].time_s);
   EXPECT_NE(first[1].time_s, other[1].time_s);
   EXPECT_EQ(s1.tiles, s3.tiles);
@@ -142,7 +143,9 @@ TEST_F(SystemCTest, MemoryTargetSerialisesConcurrentRequests) {
   EXPECT_DOUBLE_EQ(mem.bytes_moved(), 2e6);
 }
 
-TEST_F(SystemCTest, EachTestStartsAtTimeZero) { EXPECT_EQ(sc_core::sc_time_stamp(), sc_core::SC_ZERO_TIME); }
+TEST_F(SystemCTest, EachTestStartsAtTimeZero) {
+  EXPECT_EQ(sc_core::sc_time_stamp(), sc_core::SC_ZERO_TIME);
+}
 
 }  // namespace
 }  // namespace xpusim

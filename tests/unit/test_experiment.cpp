@@ -31,7 +31,9 @@ PointSpec spec(const std::string& phase, int64_t batch, int64_t prompt, int64_t 
 
 struct Fixture {
   ConfigStore store;
-  std::unique_ptr<Device> device(const std::string& name) { return make_device(store.load(name, "hw"), name); }
+  std::unique_ptr<Device> device(const std::string& name) {
+    return make_device(store.load(name, "hw"), name);
+  }
   ModelConfig model(const std::string& name) {
     ModelConfig m = parse_model(store.load(name, "models"));
     return m;
@@ -61,7 +63,8 @@ TEST(OpCache, IdenticalOpsAreSimulatedOnce) {
   Fixture f;
   CountingDevice dev(f.device("h100"));
   OpCache cache;
-  Op a = make_gemm("a", 1, 4096, 4096, DType::kBf16), b = make_gemm("b", 16, 4096, 4096, DType::kBf16);
+  Op a = make_gemm("a", 1, 4096, 4096, DType::kBf16),
+     b = make_gemm("b", 16, 4096, 4096, DType::kBf16);
   Op a_renamed = a;
   a_renamed.name = "same shape, other name";
   auto r1 = cache.run(dev, {a, a, b, a_renamed});
@@ -127,7 +130,8 @@ TEST(Experiment, PointsThatCannotRunSayWhy) {
   auto v5e = f.device("tpu-v5e");
   auto big = evaluate_point(*v5e, cache, llama, spec("decode", 64, 0, 4096, 0));
   EXPECT_FALSE(big.ok);
-  EXPECT_NE(big.reason.find("does not fit: weights 12.6 GiB + KV cache 128.0 GiB + activations"), std::string::npos)
+  EXPECT_NE(big.reason.find("does not fit: weights 12.6 GiB + KV cache 128.0 GiB + activations"),
+            std::string::npos)
       << big.reason;
   auto v1 = f.device("tpu-v1");
   auto gpt2 = f.model("gpt2");
@@ -168,7 +172,8 @@ TEST(Experiment, GoldenDefault) {
     EXPECT_EQ(p.hw, f[0]);
     EXPECT_EQ(p.phase, f[2]);
     ASSERT_TRUE(p.ok) << p.reason;
-    EXPECT_NEAR(p.latency_s * 1e3, std::stod(f[8]), 1e-7 * std::stod(f[8])) << p.hw << " " << p.phase;
+    EXPECT_NEAR(p.latency_s * 1e3, std::stod(f[8]), 1e-7 * std::stod(f[8]))
+        << p.hw << " " << p.phase;
     EXPECT_NEAR(p.tokens_per_s, std::stod(f[9]), 1e-7 * std::stod(f[9])) << p.hw << " " << p.phase;
     EXPECT_EQ(p.bound, f[14]);
   }
@@ -184,8 +189,8 @@ TEST(Experiment, GoldenDefault) {
 TEST(Experiment, NumericsColumnMeasuresEachSchemeOnTheDevicesDatapath) {
   ConfigStore store;
   ExperimentRunner runner(store, std::string(XPUSIM_SOURCE_DIR) + "/workloads/models/tiny-llama");
-  auto r = runner.run(store.load("default", "experiments"), {{"hw=[h100, a100]", "phases=[decode]",
-                                                              "quant=[bf16, int8, fp8]"}});
+  auto r = runner.run(store.load("default", "experiments"),
+                      {{"hw=[h100, a100]", "phases=[decode]", "quant=[bf16, int8, fp8]"}});
   ASSERT_EQ(r.points.size(), 6u);
   std::map<std::string, PointResult::Numerics> n;
   for (const auto& p : r.points) {
@@ -210,7 +215,8 @@ TEST(Experiment, NumericsColumnMeasuresEachSchemeOnTheDevicesDatapath) {
 TEST(Experiment, StatisticsAndResolvedConfigsAreRecorded) {
   ConfigStore store;
   ExperimentRunner runner(store);
-  auto r = runner.run(store.load("default", "experiments"), {{"hw=[h100, tpu-v4]", "hw.hbm.bw=4 TB/s"}});
+  auto r =
+      runner.run(store.load("default", "experiments"), {{"hw=[h100, tpu-v4]", "hw.hbm.bw=4 TB/s"}});
   EXPECT_NE(r.stats.find("h100.llama2-7b.decode.latency"), nullptr);
   EXPECT_NE(r.stats.find("h100.llama2-7b.decode.ops.attn.qkv.bytes.hbm"), nullptr);
   EXPECT_EQ(r.stats.find("h100.llama2-7b.decode.latency")->unit, "s");

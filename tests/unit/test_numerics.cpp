@@ -42,7 +42,8 @@ double rel_l2(const std::vector<float>& ours, const std::vector<std::vector<doub
 
 TEST(Numerics, Fp32ForwardMatchesTransformers) {
   // transformers 5.17 LlamaForCausalLM, float32 and float64, every position of two prompts.
-  const auto rec = read_json(std::string(XPUSIM_SOURCE_DIR) + "/validation/numerics/transformers_logits.json");
+  const auto rec =
+      read_json(std::string(XPUSIM_SOURCE_DIR) + "/validation/numerics/transformers_logits.json");
   functional::LlamaForward model(tiny(), choose_scheme("fp32", {}).scheme);
   for (const auto& p : rec["prompts"]) {
     std::vector<int32_t> tokens = p["bytes"].get<std::vector<int32_t>>();
@@ -81,14 +82,16 @@ TEST(Numerics, SchemesFollowThePresetsDatapath) {
   auto h100 = make_device(store.load("h100", "hw"), "h100");
   auto a100 = make_device(store.load("a100", "hw"), "a100");
   auto v1 = make_device(store.load("tpu-v1", "hw"), "tpu-v1");
-  const DeviceFormats fh = device_formats(*h100), fa = device_formats(*a100), f1 = device_formats(*v1);
+  const DeviceFormats fh = device_formats(*h100), fa = device_formats(*a100),
+                      f1 = device_formats(*v1);
   EXPECT_TRUE(fh.fp8);
   EXPECT_FALSE(fa.fp8);
   EXPECT_TRUE(fa.int8);
   EXPECT_FALSE(f1.bf16);
   EXPECT_EQ(choose_scheme("fp8", fh).scheme.linear.datapath.input, kernels::GemmInput::kFp8E4M3);
   // No fp8 unit: the weights are stored in fp8 and dequantised to bf16, as an A100 deployment does.
-  EXPECT_EQ(choose_scheme("fp8", fa).scheme.linear.emulation, functional::LinearScheme::WeightEmulation::kFp8Dequant);
+  EXPECT_EQ(choose_scheme("fp8", fa).scheme.linear.emulation,
+            functional::LinearScheme::WeightEmulation::kFp8Dequant);
   EXPECT_EQ(choose_scheme("fp8", fa).scheme.linear.datapath.input, kernels::GemmInput::kBf16);
   EXPECT_FALSE(choose_scheme("bf16", f1).ok);
   EXPECT_TRUE(choose_scheme("fp32", f1).ok);

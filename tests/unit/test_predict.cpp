@@ -64,7 +64,8 @@ TEST(Predict, UnsupportedFormatIsAValueNotAnAbort) {
   ConfigStore store;
   auto dev = make_device(store.load("a100", "hw"), "a100");
   OpCache cache;
-  auto rows = predict_table(*dev, cache, table_of("kind,M,K,N,dtype\ngemm,64,64,64,fp8\ngemm,64,64,64,bf16\n"));
+  auto rows = predict_table(*dev, cache,
+                            table_of("kind,M,K,N,dtype\ngemm,64,64,64,fp8\ngemm,64,64,64,bf16\n"));
   EXPECT_EQ(rows[1][8], "unsupported");
   EXPECT_NE(rows[1][9].find("no fp8 datapath"), std::string::npos);
   EXPECT_NE(rows[2][5], "");
@@ -72,11 +73,16 @@ TEST(Predict, UnsupportedFormatIsAValueNotAnAbort) {
 
 TEST(Predict, BadValuesAreReportedWithLineAndColumn) {
   std::string msg = config_error_of([] {
-    ops_from_csv(table_of("kind,M,K,N,dtype\ngemm,1,4096,x,bf16\ngemm,0,1,1,bf17\nconv,1,1,1,bf16\n"));
+    ops_from_csv(
+        table_of("kind,M,K,N,dtype\ngemm,1,4096,x,bf16\ngemm,0,1,1,bf17\nconv,1,1,1,bf16\n"));
   });
-  EXPECT_NE(msg.find("ops.csv:2:13: error: N: 'x' is not a whole number"), std::string::npos) << msg;
-  EXPECT_NE(msg.find("ops.csv:3:6: error: M: '0' is not a whole number between 1 and"), std::string::npos) << msg;
-  EXPECT_NE(msg.find("ops.csv:3:12: error: dtype: 'bf17' is not a dtype"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("ops.csv:2:13: error: N: 'x' is not a whole number"), std::string::npos)
+      << msg;
+  EXPECT_NE(msg.find("ops.csv:3:6: error: M: '0' is not a whole number between 1 and"),
+            std::string::npos)
+      << msg;
+  EXPECT_NE(msg.find("ops.csv:3:12: error: dtype: 'bf17' is not a dtype"), std::string::npos)
+      << msg;
   EXPECT_NE(msg.find("did you mean 'bf16'"), std::string::npos) << msg;
   EXPECT_NE(msg.find("ops.csv:4:1: error: kind: 'conv' is not allowed"), std::string::npos) << msg;
 }
@@ -84,9 +90,12 @@ TEST(Predict, BadValuesAreReportedWithLineAndColumn) {
 TEST(Predict, MissingColumnsAndMalformedCsv) {
   std::string msg = config_error_of([] { ops_from_csv(table_of("kind,M,K\ngemm,1,2\n")); });
   EXPECT_NE(msg.find("column 'N' is required"), std::string::npos) << msg;
-  EXPECT_NE(config_error_of([] { table_of("a,b\n1,2,3\n"); }).find("ops.csv:2:1: error: row has 3 fields"),
+  EXPECT_NE(config_error_of([] {
+              table_of("a,b\n1,2,3\n");
+            }).find("ops.csv:2:1: error: row has 3 fields"),
             std::string::npos);
-  EXPECT_NE(config_error_of([] { table_of("a,b\n\"1,2\n"); }).find("unterminated quoted field"), std::string::npos);
+  EXPECT_NE(config_error_of([] { table_of("a,b\n\"1,2\n"); }).find("unterminated quoted field"),
+            std::string::npos);
   EXPECT_NE(config_error_of([] { table_of(""); }).find("empty"), std::string::npos);
   auto t = table_of("a,b\n\"x,\"\"y\"\"\",2\n");
   EXPECT_EQ(t.rows[0].fields[0].text, "x,\"y\"");
@@ -94,11 +103,14 @@ TEST(Predict, MissingColumnsAndMalformedCsv) {
 
 TEST(Predict, AttentionChecksHeadsAndCausality) {
   std::string msg = config_error_of([] {
-    ops_from_csv(table_of("kind,B,heads,kv_heads,head_dim,q_len,kv_len,causal,dtype\n"
-                          "attention,1,32,5,128,16,8,true,bf16\n"));
+    ops_from_csv(
+        table_of("kind,B,heads,kv_heads,head_dim,q_len,kv_len,causal,dtype\n"
+                 "attention,1,32,5,128,16,8,true,bf16\n"));
   });
-  EXPECT_NE(msg.find("kv_heads: 32 heads cannot be grouped over 5 kv heads"), std::string::npos) << msg;
-  EXPECT_NE(msg.find("q_len: causal attention needs q_len (16) <= kv_len (8)"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("kv_heads: 32 heads cannot be grouped over 5 kv heads"), std::string::npos)
+      << msg;
+  EXPECT_NE(msg.find("q_len: causal attention needs q_len (16) <= kv_len (8)"), std::string::npos)
+      << msg;
 }
 
 }  // namespace

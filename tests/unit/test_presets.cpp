@@ -16,8 +16,8 @@ using testing::TempDir;
 
 TEST(Presets, TheDesignCardsPresetsExist) {
   ConfigStore store;
-  for (const char* hw : {"a100", "h100", "h200", "tpu-v1", "tpu-v4", "tpu-v5e", "xeon-8480", "epyc-9654", "spr-16c",
-                         "zen4-2c"}) {
+  for (const char* hw : {"a100", "h100", "h200", "tpu-v1", "tpu-v4", "tpu-v5e", "xeon-8480",
+                         "epyc-9654", "spr-16c", "zen4-2c"}) {
     auto names = store.names_in("hw");
     EXPECT_NE(std::find(names.begin(), names.end(), hw), names.end()) << hw;
   }
@@ -50,10 +50,11 @@ TEST(Presets, BaseInheritsAndOverridesKeyByKey) {
   ConfigStore store;
   CfgNode h200 = store.load("h200", "hw");
   CfgNode h100 = store.load("h100", "hw");
-  EXPECT_EQ(h200.find_path("sm.count")->scalar, "132");             // inherited
-  EXPECT_EQ(h200.find_path("hbm.bw")->scalar, "4.8 TB/s");           // overridden
-  EXPECT_EQ(h200.find_path("hbm.latency")->scalar, h100.find_path("hbm.latency")->scalar);  // sibling kept
-  EXPECT_EQ(h200.find("base"), nullptr);                            // resolved away
+  EXPECT_EQ(h200.find_path("sm.count")->scalar, "132");     // inherited
+  EXPECT_EQ(h200.find_path("hbm.bw")->scalar, "4.8 TB/s");  // overridden
+  EXPECT_EQ(h200.find_path("hbm.latency")->scalar,
+            h100.find_path("hbm.latency")->scalar);  // sibling kept
+  EXPECT_EQ(h200.find("base"), nullptr);             // resolved away
   // The inherited value keeps the location of the file that wrote it.
   EXPECT_EQ(h200.find_path("sm.count")->loc.file, "configs/hw/gpu/h100.yaml");
   EXPECT_EQ(h200.find_path("hbm.bw")->loc.file, "configs/hw/gpu/h200.yaml");
@@ -62,10 +63,11 @@ TEST(Presets, BaseInheritsAndOverridesKeyByKey) {
 TEST(Presets, IncludesMergeBeforeTheFileItself) {
   TempDir dir;
   dir.write("mem.yaml", "hbm:\n  bw: 1 TB/s\n  size: 1 GiB\n");
-  auto f = dir.write("dev.yaml", "type: gpu\nbase: h100\ninclude: [mem.yaml]\nhbm:\n  size: 2 GiB\n");
+  auto f =
+      dir.write("dev.yaml", "type: gpu\nbase: h100\ninclude: [mem.yaml]\nhbm:\n  size: 2 GiB\n");
   ConfigStore store;
   CfgNode t = store.load_file(f);
-  EXPECT_EQ(t.find_path("hbm.bw")->scalar, "1 TB/s");  // from the include
+  EXPECT_EQ(t.find_path("hbm.bw")->scalar, "1 TB/s");   // from the include
   EXPECT_EQ(t.find_path("hbm.size")->scalar, "2 GiB");  // the file wins over its include
   EXPECT_EQ(t.find_path("sm.count")->scalar, "132");    // the base is below both
   EXPECT_NO_THROW(make_device(t, "dev"));
@@ -83,7 +85,8 @@ TEST(Presets, OverridesReplaceValuesAndCreatePaths) {
   EXPECT_NO_THROW(make_device(t, "h100"));
   // The fingerprint follows the parameters, so cached results cannot leak across variants.
   EXPECT_NE(config_fingerprint(t), config_fingerprint(store.load("h100", "hw")));
-  EXPECT_EQ(config_fingerprint(store.load("h100", "hw")), config_fingerprint(store.load("h100", "hw")));
+  EXPECT_EQ(config_fingerprint(store.load("h100", "hw")),
+            config_fingerprint(store.load("h100", "hw")));
 }
 
 TEST(Presets, BadOverridesAreReportedWithTheirOrigin) {
@@ -95,8 +98,9 @@ TEST(Presets, BadOverridesAreReportedWithTheirOrigin) {
   EXPECT_EQ(errors.issues().size(), 2u);
   apply_override(t, "sm.count=lots", errors);
   std::string msg = config_error_of([&] { make_device(t, "h100"); });
-  EXPECT_NE(msg.find("<command line: --set sm.count=lots>: error: sm.count: 'lots' is not an integer"),
-            std::string::npos)
+  EXPECT_NE(
+      msg.find("<command line: --set sm.count=lots>: error: sm.count: 'lots' is not an integer"),
+      std::string::npos)
       << msg;
 }
 

@@ -12,7 +12,9 @@
 namespace xpusim {
 namespace {
 
-ModelConfig model(const std::string& name) { return parse_model(ConfigStore().load(name, "models")); }
+ModelConfig model(const std::string& name) {
+  return parse_model(ConfigStore().load(name, "models"));
+}
 
 const Op& find(const std::vector<Op>& ops, const std::string& name, int stage = 0) {
   for (const auto& op : ops)
@@ -50,10 +52,10 @@ TEST(Graph, LlamaDecoderLayerAtDecode) {
   s.kv_len = 1024;
   s.prefill = false;
   auto ops = build_forward(model("llama2-7b"), s);
-  EXPECT_EQ(names(ops), (std::vector<std::string>{"embed.tokens", "attn.norm", "attn.qkv", "attn.rope",
-                                                  "attn.kv_append", "attn.sdpa", "attn.out", "attn.residual",
-                                                  "mlp.norm", "mlp.gate_up", "mlp.act", "mlp.down", "mlp.residual",
-                                                  "final.norm", "lm_head"}));
+  EXPECT_EQ(names(ops), (std::vector<std::string>{
+                            "embed.tokens", "attn.norm", "attn.qkv", "attn.rope", "attn.kv_append",
+                            "attn.sdpa", "attn.out", "attn.residual", "mlp.norm", "mlp.gate_up",
+                            "mlp.act", "mlp.down", "mlp.residual", "final.norm", "lm_head"}));
   const Op& qkv = find(ops, "attn.qkv");
   EXPECT_EQ(qkv.M, 1);
   EXPECT_EQ(qkv.K, 4096);
@@ -87,10 +89,11 @@ TEST(Graph, Gpt2LayerAtPrefill) {
   s.q_len = 128;
   s.kv_len = 128;
   auto ops = build_forward(model("gpt2"), s);
-  EXPECT_EQ(names(ops), (std::vector<std::string>{"embed.tokens", "embed.positions", "embed.add", "attn.norm",
-                                                  "attn.qkv", "attn.kv_append", "attn.sdpa", "attn.out",
-                                                  "attn.residual", "mlp.norm", "mlp.up", "mlp.act", "mlp.down",
-                                                  "mlp.residual", "final.norm", "lm_head"}));
+  EXPECT_EQ(names(ops),
+            (std::vector<std::string>{"embed.tokens", "embed.positions", "embed.add", "attn.norm",
+                                      "attn.qkv", "attn.kv_append", "attn.sdpa", "attn.out",
+                                      "attn.residual", "mlp.norm", "mlp.up", "mlp.act", "mlp.down",
+                                      "mlp.residual", "final.norm", "lm_head"}));
   EXPECT_EQ(find(ops, "mlp.act").ew_op, "gelu");
   check(ops, {
                  {"embed.tokens", 0, 196608, 0, 196608},
@@ -216,11 +219,13 @@ TEST(Compression, PruningSchemes) {
 
   const auto m = model("llama3-8b");
   std::string why;
-  EXPECT_EQ(apply_structured_pruning(m, *parse_prune("heads:0.25", &why)).heads, 24);  // 3 of 4 per KV group
+  EXPECT_EQ(apply_structured_pruning(m, *parse_prune("heads:0.25", &why)).heads,
+            24);  // 3 of 4 per KV group
   EXPECT_EQ(apply_structured_pruning(m, *parse_prune("heads:0.25", &why)).kv_heads, 8);
   EXPECT_EQ(apply_structured_pruning(m, *parse_prune("ffn:0.5", &why)).ffn, 7168);
   EXPECT_EQ(apply_structured_pruning(m, *parse_prune("layers:0.25", &why)).layers, 24);
-  for (const char* bad : {"3:4", "unstructured:1.5", "unstructured:0.5:coo", "heads:1", "ffn:-0.1", "depth:0.5"})
+  for (const char* bad :
+       {"3:4", "unstructured:1.5", "unstructured:0.5:coo", "heads:1", "ffn:-0.1", "depth:0.5"})
     EXPECT_FALSE(parse_prune(bad, &why)) << bad;
 }
 
@@ -249,7 +254,8 @@ TEST(Parallelism, TensorParallelSplitsAndAllReduces) {
   auto g = build_forward(model("llama3-8b"), s);
   EXPECT_EQ(find(g, "attn.sdpa").kv_heads, 1);
   EXPECT_EQ(find(g, "attn.qkv").N, (2 + 2) * 128);
-  EXPECT_NE(check_parallelism(model("llama2-7b"), ForwardShape{1, 1, 1, true, DType::kBf16, DType::kBf16, true, 3}),
+  EXPECT_NE(check_parallelism(model("llama2-7b"),
+                              ForwardShape{1, 1, 1, true, DType::kBf16, DType::kBf16, true, 3}),
             "");
 }
 
@@ -297,15 +303,15 @@ TEST(Parallelism, ExpertParallelMoe) {
   s.tp = 4;
   s.ep = 4;
   auto ep = build_forward(mix, s);
-  EXPECT_EQ(find(ep, "moe.expert.up").N, 2 * 14336);  // experts stay whole
+  EXPECT_EQ(find(ep, "moe.expert.up").N, 2 * 14336);    // experts stay whole
   EXPECT_EQ(find(ep, "moe.expert.up").repeat, 32 * 2);  // 8 experts over 4 ranks
   EXPECT_EQ(find(ep, "moe.expert.up").M, 64 * 2 / 8);
   s.tp = 1;  // data-parallel attention: tokens travel to their experts and back
   auto a2a = build_forward(mix, s);
   EXPECT_EQ(find(a2a, "moe.dispatch").collective, "all_to_all");
   EXPECT_EQ(find(a2a, "moe.combine").ranks, 4);
-  EXPECT_NE(check_parallelism(model("llama2-7b"), ForwardShape{1, 1, 1, true, DType::kBf16, DType::kBf16, true, 1, 1,
-                                                               2}),
+  EXPECT_NE(check_parallelism(model("llama2-7b"), ForwardShape{1, 1, 1, true, DType::kBf16,
+                                                               DType::kBf16, true, 1, 1, 2}),
             "");
 }
 
@@ -354,9 +360,10 @@ TEST(Capacity, WhatIfRunsTimeThePointAndWarn) {
 TEST(Models, ParameterCountsMatchPublishedFigures) {
   // Published totals (model cards / checkpoints; see each YAML's comment).
   const std::pair<const char*, double> published[] = {
-      {"gpt2", 124.44e6},       {"gpt2-xl", 1557.6e6},    {"llama2-7b", 6738.4e6},   {"llama2-13b", 13015.9e6},
-      {"llama2-70b", 68976.6e6}, {"llama3-8b", 8030.3e6},   {"llama3-70b", 70553.7e6}, {"mistral-7b", 7241.7e6},
-      {"mixtral-8x7b", 46702.8e6}, {"gpt3-175b", 175e9},   {"opt-6.7b", 6658.5e6},    {"bert-base", 109.48e6}};
+      {"gpt2", 124.44e6},        {"gpt2-xl", 1557.6e6},     {"llama2-7b", 6738.4e6},
+      {"llama2-13b", 13015.9e6}, {"llama2-70b", 68976.6e6}, {"llama3-8b", 8030.3e6},
+      {"llama3-70b", 70553.7e6}, {"mistral-7b", 7241.7e6},  {"mixtral-8x7b", 46702.8e6},
+      {"gpt3-175b", 175e9},      {"opt-6.7b", 6658.5e6},    {"bert-base", 109.48e6}};
   for (const auto& [name, count] : published) {
     const double ours = model(name).parameter_count();
     EXPECT_NEAR(ours / count, 1.0, 0.01) << name << ": " << ours;

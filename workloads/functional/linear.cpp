@@ -8,9 +8,11 @@
 
 namespace xpusim::functional {
 
-Linear::Linear(std::span<const float> w, std::size_t out_features, std::size_t in_features, const LinearScheme& s)
+Linear::Linear(std::span<const float> w, std::size_t out_features, std::size_t in_features,
+               const LinearScheme& s)
     : n_(out_features), k_(in_features), s_(s), w_(w.begin(), w.end()) {
-  if (w.size() != n_ * k_) throw std::invalid_argument("Linear: weight size does not match its shape");
+  if (w.size() != n_ * k_)
+    throw std::invalid_argument("Linear: weight size does not match its shape");
   using E = LinearScheme::WeightEmulation;
   if (s_.emulation == E::kFp8Dequant) {
     // Per-tensor scale as fp8 deployments use, e4m3 rounding with saturation, back to fp32.
@@ -29,7 +31,8 @@ Linear::Linear(std::span<const float> w, std::size_t out_features, std::size_t i
     int4_ = numerics::quantize_int4(w_, n_, k_, cfg);
   }
   if (s_.prune == LinearScheme::Prune::k24) s24_ = kernels::prune_2_4(w_, n_, k_);
-  if (s_.prune == LinearScheme::Prune::kUnstructured) csr_ = kernels::prune_unstructured(w_, n_, k_, s_.density);
+  if (s_.prune == LinearScheme::Prune::kUnstructured)
+    csr_ = kernels::prune_unstructured(w_, n_, k_, s_.density);
 }
 
 void Linear::apply(std::span<const float> x, std::span<float> y, std::size_t m,

@@ -12,13 +12,18 @@
 namespace xpusim::functional {
 namespace {
 
-std::size_t dim(const weights::Tensor& t, std::size_t i) { return static_cast<std::size_t>(t.shape.at(i)); }
+std::size_t dim(const weights::Tensor& t, std::size_t i) {
+  return static_cast<std::size_t>(t.shape.at(i));
+}
 
-Linear make_linear(const weights::Tensor& t, const LinearScheme& s) { return Linear(t.data, dim(t, 0), dim(t, 1), s); }
+Linear make_linear(const weights::Tensor& t, const LinearScheme& s) {
+  return Linear(t.data, dim(t, 0), dim(t, 1), s);
+}
 
 }  // namespace
 
-LlamaForward::LlamaForward(const weights::LlamaWeights& w, const ModelScheme& scheme, const kernels::KernelOptions& opt)
+LlamaForward::LlamaForward(const weights::LlamaWeights& w, const ModelScheme& scheme,
+                           const kernels::KernelOptions& opt)
     : w_(w),
       scheme_(scheme),
       opt_(opt),
@@ -32,11 +37,12 @@ LlamaForward::LlamaForward(const weights::LlamaWeights& w, const ModelScheme& sc
       eps_(static_cast<float>(w.config.norm_eps)),
       theta_(static_cast<float>(w.config.rope_theta)) {
   for (const auto& l : w.layers) {
-    layers_.push_back(Layer{l.input_layernorm.data, l.post_attention_layernorm.data,
-                            make_linear(l.q_proj, scheme.linear), make_linear(l.k_proj, scheme.linear),
-                            make_linear(l.v_proj, scheme.linear), make_linear(l.o_proj, scheme.linear),
-                            make_linear(l.gate_proj, scheme.linear), make_linear(l.up_proj, scheme.linear),
-                            make_linear(l.down_proj, scheme.linear)});
+    layers_.push_back(
+        Layer{l.input_layernorm.data, l.post_attention_layernorm.data,
+              make_linear(l.q_proj, scheme.linear), make_linear(l.k_proj, scheme.linear),
+              make_linear(l.v_proj, scheme.linear), make_linear(l.o_proj, scheme.linear),
+              make_linear(l.gate_proj, scheme.linear), make_linear(l.up_proj, scheme.linear),
+              make_linear(l.down_proj, scheme.linear)});
   }
 }
 
@@ -46,12 +52,14 @@ std::vector<float> LlamaForward::logits(std::span<const int32_t> tokens) const {
   if (T > static_cast<std::size_t>(w_.config.max_position_embeddings))
     throw std::invalid_argument("more tokens than the model's positions");
   const std::size_t H = hidden_, q_w = heads_ * head_dim_, kv_w = kv_heads_ * head_dim_;
-  std::vector<float> x(T * H), h(T * H), q(T * q_w), k(T * kv_w), v(T * kv_w), att(T * q_w), o(T * H);
+  std::vector<float> x(T * H), h(T * H), q(T * q_w), k(T * kv_w), v(T * kv_w), att(T * q_w),
+      o(T * H);
   std::vector<float> g(T * ffn_), u(T * ffn_), a(T * ffn_), d(T * H);
   for (std::size_t t = 0; t < T; ++t) {
     if (tokens[t] < 0 || static_cast<std::size_t>(tokens[t]) >= vocab_)
       throw std::invalid_argument("token id outside the vocabulary");
-    std::copy_n(w_.embed_tokens.data.begin() + static_cast<std::ptrdiff_t>(tokens[t] * H), H, x.begin() + t * H);
+    std::copy_n(w_.embed_tokens.data.begin() + static_cast<std::ptrdiff_t>(tokens[t] * H), H,
+                x.begin() + t * H);
   }
   const kernels::RopeConfig rope{head_dim_, theta_};
   for (const Layer& l : layers_) {
@@ -80,7 +88,8 @@ std::vector<float> LlamaForward::logits(std::span<const int32_t> tokens) const {
 }
 
 double windowed_loss(const LlamaForward& model, std::span<const uint8_t> text, std::size_t seq) {
-  if (seq == 0 || text.size() < seq + 1) throw std::invalid_argument("text shorter than one window");
+  if (seq == 0 || text.size() < seq + 1)
+    throw std::invalid_argument("text shorter than one window");
   const std::size_t windows = (text.size() - 1) / seq;
   const std::size_t V = model.vocab();
   double total = 0;

@@ -15,14 +15,15 @@
 namespace xpusim::functional {
 
 struct ModelScheme {
-  LinearScheme linear;     // attention and MLP projections
-  LinearScheme lm_head;    // deployments keep the LM head in 16 bits (or fp32 for the reference)
+  LinearScheme linear;   // attention and MLP projections
+  LinearScheme lm_head;  // deployments keep the LM head in 16 bits (or fp32 for the reference)
   kernels::KvFormat kv = kernels::KvFormat::kFp32;
 };
 
 class LlamaForward {
  public:
-  LlamaForward(const weights::LlamaWeights& w, const ModelScheme& scheme, const kernels::KernelOptions& opt = {});
+  LlamaForward(const weights::LlamaWeights& w, const ModelScheme& scheme,
+               const kernels::KernelOptions& opt = {});
   // Logits [tokens.size(), vocab] of a fresh sequence (positions 0..n-1). Throws
   // std::invalid_argument for a token outside the vocabulary or more tokens than positions.
   std::vector<float> logits(std::span<const int32_t> tokens) const;
