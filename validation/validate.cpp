@@ -97,22 +97,37 @@ ValidationRow row_of(const CsvTable& t, const CsvRow& r, std::string category, s
   return v;
 }
 
+// measure_kernels.py's rope_apply on one [T, H] tensor: rotate-half RoPE in torch ops, five
+// pointwise kernels. x*cos, -x2 (half the elements), cat and *sin each read and write one
+// tensor's worth (`rope` kernels); the final add reads two and is the same torch add kernel as
+// residual_add.
+void torch_rope_ops(std::vector<Op>& ops, const std::string& name, int64_t T, int64_t H) {
+  const DType dt = DType::kBf16;
+  ops.push_back(make_elementwise(name + ".mul_cos", "rope", T, H, dt));
+  ops.push_back(make_elementwise(name + ".neg", "rope", T, H / 2, dt));
+  ops.push_back(make_elementwise(name + ".cat", "rope", T, H, dt));
+  ops.push_back(make_elementwise(name + ".mul_sin", "rope", T, H, dt));
+  ops.push_back(make_elementwise(name + ".add", "residual_add", T, H, dt));
+}
+
+// measure_kernels.py's kv_write: two copy kernels (K, then V) of T x H elements each into the
+// static caches. One op covers K+V of its heads, so each copy is an op of H/256 "heads" of 128.
+void kv_copy_ops(std::vector<Op>& ops, const std::string& name, int64_t T, int64_t H) {
+  for (int i = 0; i < 2; ++i) ops.push_back(make_kv_append(name, T, 1, H / 256, 128, DType::kBf16));
+}
+
 // The e2e stack of validation/gpu/measure_kernels.py, kernel by kernel: Triton rmsnorm, cuBLAS
-// projections, rotate-half RoPE as five torch pointwise kernels per tensor (q*cos, -x2, cat,
-// *sin, add), K/V copies into the static cache for decode, flash SDPA, residual adds, Triton
-// SiLU·mul.
+// projections, rotate-half RoPE on q and k, K/V copies into the static cache for decode, flash
+// SDPA, residual adds, Triton SiLU·mul.
 std::vector<Op> e2e_layer_ops(int64_t B, int64_t S, int64_t kv, bool decode) {
   const int64_t H = 4096, I = 11008, NH = 32, HD = 128, T = B * S;
   const DType dt = DType::kBf16;
   std::vector<Op> ops;
   ops.push_back(make_elementwise("attn.norm", "rmsnorm", T, H, dt));
   ops.push_back(make_gemm("attn.qkv", T, H, 3 * H, dt));
-  for (int i = 0; i < 10; ++i) ops.push_back(make_elementwise("attn.rope", "rope", T, H, dt));
-  // Two copy kernels (K, then V), each of B·S·4096 elements: kv_heads=16 makes one op's K+V that
-  // size.
-  if (decode)
-    for (int i = 0; i < 2; ++i)
-      ops.push_back(make_kv_append("attn.kv_append", B, S, NH / 2, HD, dt));
+  torch_rope_ops(ops, "attn.rope_q", T, H);
+  torch_rope_ops(ops, "attn.rope_k", T, H);
+  if (decode) kv_copy_ops(ops, "attn.kv_append", T, H);
   ops.push_back(make_attention("attn.sdpa", B, NH, NH, HD, S, kv, !decode, dt));
   ops.push_back(make_gemm("attn.out", T, H, H, dt));
   ops.push_back(make_elementwise("attn.residual", "residual_add", T, H, dt));
@@ -174,15 +189,31 @@ std::vector<ValidationRow> load_gpu_dataset(const std::string& dir) {
       std::string op = f.text("op");
       int64_t T = f.whole("T"), H = f.whole("H");
       DType dt = f.dtype();
-      const auto& known = elementwise_ops();
-      if (std::find(known.begin(), known.end(), op) == known.end()) {
-        errors.add(t->loc(r, t->column("op")), "op",
-                   fmt::format("'{}' is not an elementwise op", op));
-        continue;
+      // rope and kv_append rows time the e2e stack's torch RoPE (5 kernels) and K/V cache copies
+      // (2 kernels) on one tensor of width H (README.md beside the data).
+      std::vector<Op> ops;
+      if (op == "rope" || op == "kv_append") {
+        if (H % 256 != 0 || dt != DType::kBf16) {
+          errors.add(t->loc(r, t->column("H")), "H",
+                     fmt::format("{} rows need bf16 and H a multiple of 256 (heads of 128)", op));
+          continue;
+        }
+        if (op == "rope")
+          torch_rope_ops(ops, "rope", T, H);
+        else
+          kv_copy_ops(ops, "kv_append", T, H);
+      } else {
+        const auto& known = elementwise_ops();
+        if (std::find(known.begin(), known.end(), op) == known.end()) {
+          errors.add(t->loc(r, t->column("op")), "op",
+                     fmt::format("'{}' is not an elementwise op", op));
+          continue;
+        }
+        ops.push_back(make_elementwise(op, op, T, H, dt));
       }
       rows.push_back(row_of(*t, r, "elementwise " + op, f.set(),
-                            fmt::format("{} T={} H={}", op, T, H),
-                            {make_elementwise(op, op, T, H, dt)}, f.number("median_ms", 1e-9)));
+                            fmt::format("{} T={} H={}", op, T, H), std::move(ops),
+                            f.number("median_ms", 1e-9)));
     }
   }
   if (auto t = open_table(root / "e2e.csv", false)) {

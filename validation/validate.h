@@ -1,6 +1,7 @@
 // `xpusim validate`: runs a device model over measured kernel datasets (validation/gpu/data, the
-// H100 measurements; and LLMCompass's public A100 data) and reports per-category errors for the
-// calibration and hold-out sets. Times in seconds; errors as fractions (0.1 = 10 %).
+// H100 measurements; validation/gpu/h200/data, the H200's; and LLMCompass's public A100 data) and
+// reports per-category errors for the calibration and hold-out sets. Times in seconds; errors as
+// fractions (0.1 = 10 %).
 #pragma once
 
 #include <functional>
@@ -38,7 +39,9 @@ struct CategoryStats {
   std::optional<double> published_mape;  // LLMCompass's, where it published one
 };
 
-// Loads every dataset found in `dir` (gemm.csv, attention.csv, elementwise.csv, e2e.csv).
+// Loads every dataset found in `dir` (gemm.csv, attention.csv, elementwise.csv, e2e.csv). The
+// elementwise ops `rope` and `kv_append` stand for the e2e stack's torch RoPE (5 kernels) and its
+// two KV-cache copies, on one tensor of width H.
 // Throws ConfigError listing every bad value as file:line:col.
 std::vector<ValidationRow> load_gpu_dataset(const std::string& dir);
 

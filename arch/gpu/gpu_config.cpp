@@ -144,6 +144,8 @@ const Schema<GpuConfig>& gpu_schema() {
     declare_ew(s, "gelu", &GpuConfig::Elementwise::gelu);
     declare_ew(s, "silu_mul", &GpuConfig::Elementwise::silu_mul);
     declare_ew(s, "residual_add", &GpuConfig::Elementwise::residual_add);
+    declare_ew(s, "rope", &GpuConfig::Elementwise::rope);
+    declare_ew(s, "kv_append", &GpuConfig::Elementwise::kv_append);
     declare_ew(s, "other", &GpuConfig::Elementwise::other);
     return s;
   }();

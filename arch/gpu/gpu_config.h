@@ -71,7 +71,10 @@ struct GpuConfig {
     double decode_load_bytes_per_clk = 0;  // per-SM load rate of the split-KV decode kernel
   } attention;
   struct Elementwise {
-    EwKernelConfig rmsnorm, layernorm, softmax, gelu, silu_mul, residual_add, other;
+    // rope: one pointwise kernel of a RoPE (the e2e stack runs rotate-half as several);
+    // kv_append: a copy of new keys or values into the cache; other: the rest (embedding, ...).
+    EwKernelConfig rmsnorm, layernorm, softmax, gelu, silu_mul, residual_add, rope, kv_append,
+        other;
   } ew;
 };
 

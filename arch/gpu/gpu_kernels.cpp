@@ -80,6 +80,8 @@ KernelPlan plan_elementwise(const GpuConfig& c, const Op& op) {
                             : op.ew_op == "gelu"         ? e.gelu
                             : op.ew_op == "silu_mul"     ? e.silu_mul
                             : op.ew_op == "residual_add" ? e.residual_add
+                            : op.ew_op == "rope"         ? e.rope
+                            : op.ew_op == "kv_append"    ? e.kv_append
                                                          : e.other;
   // Norms and softmax run one CTA per row (a reduction); pointwise kernels take 2048-element
   // chunks.

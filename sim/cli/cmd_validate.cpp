@@ -1,8 +1,10 @@
-// `xpusim validate`: the GPU model against measured kernels (H100 dataset in validation/gpu/data;
-// LLMCompass's A100 data for --hw a100), with per-category error tables for the calibration and
-// hold-out sets, per-row predictions as CSV, and the calibration search (--fit).
+// `xpusim validate`: the GPU model against measured kernels (H100 dataset in validation/gpu/data,
+// H200 in validation/gpu/h200/data; LLMCompass's A100 data for --hw a100), with per-category error
+// tables for the calibration and hold-out sets, per-row predictions as CSV, and the calibration
+// search (--fit, on the H100 calibration rows only).
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -31,6 +33,17 @@ std::string find_default(const std::string& relative) {
   for (const auto& b : bases)
     if (fs::is_directory(b / relative)) return (b / relative).string();
   return relative;
+}
+
+// The card named in a dataset's env.csv (key gpu_name), for the title; empty if none.
+std::string card_of(const std::string& dir) {
+  std::ifstream in(fs::path(dir) / "env.csv");
+  std::string line;
+  while (std::getline(in, line)) {
+    const auto k = line.find(",gpu_name,");
+    if (k != std::string::npos) return line.substr(k + 10);
+  }
+  return "";
 }
 
 // The calibrated keys of a GPU preset, with the values they have in the resolved tree.
@@ -74,7 +87,13 @@ const std::vector<std::string> kFitKeys = {"hbm.efficiency",
                                            "kernels.elementwise.silu_mul.fixed",
                                            "kernels.elementwise.residual_add.bw",
                                            "kernels.elementwise.residual_add.cycles_per_elem",
-                                           "kernels.elementwise.residual_add.fixed"};
+                                           "kernels.elementwise.residual_add.fixed",
+                                           "kernels.elementwise.rope.bw",
+                                           "kernels.elementwise.rope.cycles_per_elem",
+                                           "kernels.elementwise.rope.fixed",
+                                           "kernels.elementwise.kv_append.bw",
+                                           "kernels.elementwise.kv_append.cycles_per_elem",
+                                           "kernels.elementwise.kv_append.fixed"};
 
 }  // namespace
 
@@ -82,28 +101,30 @@ int cmd_validate(const Args& args) {
   const char* usage =
       "usage: xpusim validate [--hw NAME|FILE] [--data DIR] [--a100-data DIR] [--out FILE.csv] "
       "[--set key=value]...\n"
-      "                       [--fit] [--rounds N]\n\n"
-      "Runs the GPU model over measured kernels and prints MAPE, 90th-percentile and worst |error| "
-      "per category,\n"
-      "for the calibration and the hold-out rows separately. --hw h100 (default) uses the H100 "
-      "dataset in\n"
-      "validation/gpu/data; --hw a100 uses LLMCompass's public A100 measurements and prints "
-      "LLMCompass's\n"
-      "published errors beside ours. --fit searches the calibrated parameters on the calibration "
-      "rows only\n"
-      "and prints their values.";
+      "                       [--fit [--fit-only KEY_PREFIX,...]] [--rounds N]\n\n"
+      "Runs the GPU model over measured kernels and prints MAPE, 90th-percentile and worst\n"
+      "|error| per category, for the calibration and the hold-out rows separately. --hw h100\n"
+      "(default) uses the H100 dataset in validation/gpu/data, --hw h200 the H200 dataset in\n"
+      "validation/gpu/h200/data; --hw a100 uses LLMCompass's public A100 measurements and prints\n"
+      "LLMCompass's published errors beside ours. --fit searches the calibrated parameters on the\n"
+      "H100 calibration rows only and prints their values (--fit-only limits it to the keys that\n"
+      "start with one of the prefixes). The a100 and h200 presets are never refitted.";
   po::options_description opts("validate options");
-  std::string hw = "h100", data, a100_data, out_file;
+  std::string hw = "h100", data, a100_data, out_file, fit_only;
   std::vector<std::string> sets;
   int rounds = 3;
   opts.add_options()("hw", po::value(&hw), "hardware preset or file (default h100)")(
-      "data", po::value(&data), "folder of the measured GPU dataset (default validation/gpu/data)")(
+      "data", po::value(&data),
+      "folder of the measured GPU dataset (default validation/gpu/data; for h200 "
+      "validation/gpu/h200/data)")(
       "a100-data", po::value(&a100_data),
       "folder of LLMCompass's A100 data (default ../shared/reference-data/a100-llmcompass)")(
       "out", po::value(&out_file), "write per-row predictions to this CSV")(
       "set", po::value(&sets)->composing(),
       "override a hardware parameter: key.path=value (repeatable)")(
       "fit", "fit the calibrated parameters on the calibration rows and print them")(
+      "fit-only", po::value(&fit_only),
+      "with --fit: only the calibrated keys starting with one of these comma-separated prefixes")(
       "rounds", po::value(&rounds), "coordinate-search rounds for --fit (default 3)");
   po::variables_map vm;
   if (!parse_options(args, usage, opts, {}, vm)) return 0;
@@ -134,24 +155,46 @@ int cmd_validate(const Args& args) {
         "xpusim validate --hw {}: LLMCompass A100 measurements in {} (nothing fitted on them)",
         name, a100_data);
   } else {
+    // Each measured card has its folder; the H100's is the original validation/gpu/data.
+    if (data.empty() && name != "h100") {
+      const std::string own = find_default("validation/gpu/" + name + "/data");
+      if (fs::is_directory(own)) data = own;
+    }
     if (data.empty()) data = find_default("validation/gpu/data");
     rows = load_gpu_dataset(data);
-    title = fmt::format("xpusim validate --hw {}: measured H100 kernels in {}", name, data);
+    const std::string card = card_of(data);
+    title = fmt::format("xpusim validate --hw {}: measured kernels in {}{}", name, data,
+                        card.empty() ? "" : " (" + card + ")");
   }
 
   if (vm.count("fit")) {
-    if (a100) throw UsageError("--fit calibrates on the H100 dataset; use --hw h100");
+    if (a100 || name == "h200")
+      throw UsageError(fmt::format(
+          "--fit calibrates on the H100 dataset; the {} preset is never refitted (use --hw h100)",
+          name));
+    std::vector<std::string> prefixes;
+    for (size_t b = 0; b < fit_only.size();) {
+      size_t e = fit_only.find(',', b);
+      if (e == std::string::npos) e = fit_only.size();
+      if (e > b) prefixes.push_back(fit_only.substr(b, e - b));
+      b = e + 1;
+    }
     std::vector<std::pair<std::string, std::string>> start;
     CfgNode tree = base;
     ErrorList errors;
     for (const auto& s : sets) apply_override(tree, s.starts_with("hw.") ? s.substr(3) : s, errors);
     errors.throw_if_any();
     for (const auto& k : kFitKeys) {
+      if (!prefixes.empty() && std::none_of(prefixes.begin(), prefixes.end(),
+                                            [&](const std::string& p) { return k.starts_with(p); }))
+        continue;
       const CfgNode* v = tree.find_path(k);
       if (!v || !v->is_scalar())
         throw UsageError(fmt::format("the hardware file has no '{}' to fit", k));
       start.emplace_back(k, v->scalar);
     }
+    if (start.empty())
+      throw UsageError(fmt::format("--fit-only '{}' matches no calibrated key", fit_only));
     // Only the calibration rows are simulated while fitting.
     std::vector<ValidationRow> calib;
     for (const auto& r : rows)

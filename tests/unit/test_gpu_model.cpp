@@ -1,6 +1,7 @@
 // Unit tests of the GPU model's pieces: occupancy, the GEMM library heuristic (tiles, split-K,
 // GEMV), wave quantisation in the CTA scheduler, bound classification, the SystemC model
-// against the analytic plan time, sparse and collective paths, and h200 = h100 + memory.
+// against the analytic plan time, sparse and collective paths, the RoPE/KV-copy parameters, and
+// h200 = h100 + memory.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -181,6 +182,26 @@ TEST(GpuCollective, AllReduceRunsOnTheLink) {
   EXPECT_EQ(ev.results[0].unit, "link");
   // Ring all-reduce puts 2(p-1)/p of the message on the wire: 96 MB at 450 GB/s ~ 213 us.
   EXPECT_NEAR(ev.results[0].time_s, 96e6 / 450e9, 0.2 * 96e6 / 450e9);
+}
+
+TEST(GpuElementwise, RopeAndKvAppendHaveTheirOwnMeasuredParameters) {
+  // Both were fitted on their measured rows (validation/gpu/data); `other` no longer sets them.
+  GpuConfig c = config_of("h100");
+  const Op rope = make_elementwise("r", "rope", 16384, 4096, DType::kBf16);
+  const Op kv = make_kv_append("k", 16384, 1, 16, 128, DType::kBf16);
+  auto t = [&](const Op& op) {
+    return plan_time_s(c, plan_elementwise(c, op), c.l2.bw_bytes_per_s);
+  };
+  const double rope_s = t(rope), kv_s = t(kv);
+  c.ew.other.bw *= 0.5;
+  c.ew.other.fixed_s += 1e-6;
+  EXPECT_DOUBLE_EQ(t(rope), rope_s);
+  EXPECT_DOUBLE_EQ(t(kv), kv_s);
+  // At 16384 rows both stream 268 MB: half the bandwidth nearly doubles the time.
+  c.ew.rope.bw *= 0.5;
+  c.ew.kv_append.bw *= 0.5;
+  EXPECT_GT(t(rope), 1.8 * rope_s);
+  EXPECT_GT(t(kv), 1.8 * kv_s);
 }
 
 TEST(GpuPresets, H200IsH100WithOtherMemory) {

@@ -6,6 +6,7 @@
   python3 validation/gpu/measure_kernels.py --dry-run      # the plan; needs no GPU
 
 SECTIONS: gemm, attention, elementwise, ceilings, e2e (comma separated; default: all).
+--ew-ops limits the elementwise ops (rmsnorm,layernorm,gelu,silu_mul,softmax,residual_add,rope,kv_append).
 Writes DIR/{gemm,attention,elementwise,ceilings,e2e,env}.csv and DIR/log.txt, one row at
 a time (a killed run keeps what it measured). Timing: see README.md beside this file.
 Never changes clocks or any GPU setting; nvidia-smi is only read.
@@ -127,14 +128,38 @@ def attention_plan(quick):
     return cfgs
 
 
-EW_OPS = ["rmsnorm", "layernorm", "gelu", "silu_mul", "softmax", "residual_add"]
+EW_OPS = ["rmsnorm", "layernorm", "gelu", "silu_mul", "softmax", "residual_add", "rope", "kv_append"]
 EW_H = [768, 4096, 5120, 8192, 11008, 14336]
 EW_T = [1 << i for i in range(15)]  # 1 .. 16384
+# The RoPE and KV-cache writes of the e2e decoder below (rope_apply, kv_write), on their own.
+# rope: H is the width of one rotated tensor (heads x 128): 1024 = a GQA key with 8 kv heads
+# (llama3-8b, mistral-7b, llama2-70b), 4096 = llama2-7b's q or k (the e2e stack), 5120 =
+# llama2-13b, 8192 = llama2-70b's q.  kv_append: H is the width of K (and of V), kv heads x 128,
+# so that each of its two copies moves T x H elements.
+ROPE_H = [1024, 4096, 5120, 8192]
+KV_H = [1024, 4096, 5120]
+HEAD_DIM = 128
+DECODE_MAX_T = 256  # rows with T <= this are a decode step (B=T, S=1); above, one prompt (B=1, S=T)
+KV_CTX = 1024       # tokens already in the cache, as in the e2e decode cases
 
 
-def elementwise_plan(quick):
-    ts, hs = (EW_T, EW_H) if not quick else ([1, 256, 16384], [4096, 14336])
-    return [(op, t, h) for op in EW_OPS for h in hs for t in ts]
+def ew_widths(op):
+    return {"rope": ROPE_H, "kv_append": KV_H}.get(op, EW_H)
+
+
+def ew_bs(t):
+    return (t, 1) if t <= DECODE_MAX_T else (1, t)
+
+
+def elementwise_plan(quick, ops=None):
+    ops = ops or EW_OPS
+    plan = []
+    for op in ops:
+        ts, hs = EW_T, ew_widths(op)
+        if quick:
+            ts, hs = [1, 256, 16384], [h for h in hs if h in (1024, 2048, 4096, 14336)]
+        plan += [(op, t, h) for h in hs for t in ts]
+    return plan
 
 
 def ew_bytes(op, t, h, esize=2):
@@ -142,6 +167,10 @@ def ew_bytes(op, t, h, esize=2):
         return 3 * t * h * esize
     if op == "residual_add":
         return 3 * t * h * esize
+    if op == "rope":  # x read, result written, plus the [S, 128] cos and sin tables
+        return 2 * t * h * esize + 2 * ew_bs(t)[1] * HEAD_DIM * esize
+    if op == "kv_append":  # K and V, each read once and written once into the cache
+        return 4 * t * h * esize
     extra = {"rmsnorm": h, "layernorm": 2 * h}.get(op, 0) * esize
     return 2 * t * h * esize + extra
 
@@ -175,8 +204,12 @@ def dry_run(args):
     print("  unique (K,N):", len(unique_kn()))
     at = attention_plan(args.quick)
     print(f"attention: {len(at)} configs")
-    ew = elementwise_plan(args.quick)
-    print(f"elementwise: {len(ew)} rows")
+    ew = elementwise_plan(args.quick, args.ew_ops.split(","))
+    counts = {}
+    for op, t, h in ew:
+        k = (op, SPLIT.assign({"kind": "elementwise", "op": op, "T": t, "H": h}))
+        counts[k] = counts.get(k, 0) + 1
+    print(f"elementwise: {len(ew)} rows  " + " ".join(f"{o}/{s}={n}" for (o, s), n in sorted(counts.items())))
 
 
 # ---------------------------------------------------------------------------------------
@@ -626,6 +659,59 @@ def silu_mul(x):
     return y
 
 
+# The e2e decoder's RoPE and KV-cache write (run_e2e uses these same functions), measured on
+# their own as the elementwise ops `rope` and `kv_append`.
+def rope_tables(pos, hd=HEAD_DIM):
+    """cos and sin [S, hd] in bf16 for the positions `pos` (rotate-half layout: angles twice)."""
+    inv = 1.0 / (10000 ** (torch.arange(0, hd, 2, device="cuda", dtype=torch.float32) / hd))
+    ang = pos.float()[:, None] * inv[None, :]
+    emb = torch.cat([ang, ang], -1)
+    return emb.cos().to(torch.bfloat16), emb.sin().to(torch.bfloat16)
+
+
+def rot_half(t):
+    a, b = t.chunk(2, -1)
+    return torch.cat([-b, a], -1)
+
+
+def rope_apply(t, cos, sin):
+    """t: [B, S, heads, hd] (a view into the fused QKV output). Five torch kernels: t*cos, -x2,
+    cat, *sin, add."""
+    return t * cos[None, :, None] + rot_half(t) * sin[None, :, None]
+
+
+def kv_write(kc, vc, k, v, pos0):
+    """Copies k, v [B, kv_heads, S, hd] into the static caches at positions pos0.. (two kernels)."""
+    s = k.shape[2]
+    kc[:, :, pos0:pos0 + s].copy_(k)
+    vc[:, :, pos0:pos0 + s].copy_(v)
+
+
+def rope_kv_check(out):
+    bf = torch.bfloat16
+    B, S, NH, HD = 3, 5, 4, HEAD_DIM
+    qkv = torch.randn(B, S, 3, NH, HD, device="cuda", dtype=bf)
+    q = qkv.unbind(2)[0]
+    pos = torch.arange(7, 7 + S, device="cuda")
+    cos, sin = rope_tables(pos)
+    y = rope_apply(q, cos, sin)
+    # reference: rotate each (x1, x2) pair by the angle, in float64
+    inv = 1.0 / (10000 ** (torch.arange(0, HD, 2, device="cuda", dtype=torch.float64) / HD))
+    ang = pos.double()[:, None] * inv[None, :]
+    c, s_ = ang.cos()[None, :, None], ang.sin()[None, :, None]
+    x1, x2 = q.double()[..., :HD // 2], q.double()[..., HD // 2:]
+    ref = torch.cat([x1 * c - x2 * s_, x2 * c + x1 * s_], -1)
+    e1 = relerr(y, ref)
+    kc = torch.full((B, NH, S + 9, HD), float("nan"), device="cuda", dtype=bf)
+    vc = torch.full_like(kc, float("nan"))
+    k, v = y.transpose(1, 2), qkv.unbind(2)[2].transpose(1, 2)
+    kv_write(kc, vc, k, v, 9)
+    ok = bool(torch.equal(kc[:, :, 9:], k) and torch.equal(vc[:, :, 9:], v))
+    out.env("check_relerr.rope_torch_ops", f"{e1:.3g}")
+    out.env("check_exact.kv_write", int(ok))
+    out.log(f"rope (torch ops) rel err {e1:.2g}, kv_write exact={ok}")
+
+
 def ew_check(out):
     x = torch.randn(37, 5120, device="cuda", dtype=torch.bfloat16)
     w = torch.randn(5120, device="cuda", dtype=torch.bfloat16)
@@ -642,12 +728,20 @@ def ew_check(out):
 
 def run_elementwise(args, out, tm):
     build_triton()
-    ew_check(out)
+    ops = args.ew_ops.split(",")
+    if any(o in EW_OPS[:6] for o in ops):
+        ew_check(out)
+    if "rope" in ops or "kv_append" in ops:
+        rope_kv_check(out)
     bf = torch.bfloat16
     impl = {"rmsnorm": "triton (1 kernel, fp32 accumulate)", "silu_mul": "triton (1 kernel)",
             "layernorm": "F.layer_norm", "gelu": "F.gelu(approximate='tanh')",
-            "softmax": "torch.softmax(dim=-1)", "residual_add": "a + b"}
-    for op, t, h in elementwise_plan(args.quick):
+            "softmax": "torch.softmax(dim=-1)", "residual_add": "a + b",
+            "rope": "rotate-half in torch ops as the e2e (5 kernels: x*cos, -x2, cat, *sin, add) on "
+                    "the q view of a fused [B,S,3,H/128,128] QKV output; cos/sin [S,128]",
+            "kv_append": "the e2e's 2 copy_ kernels into static [B,kv_heads,ctx+S,128] caches at ctx=1024: "
+                         "K from a contiguous [B,S,kv_heads,128] tensor, V a view of the fused QKV output"}
+    for op, t, h in elementwise_plan(args.quick, ops):
         if tm.over_budget():
             out.log("BUDGET: skipping remaining elementwise rows")
             break
@@ -663,6 +757,25 @@ def run_elementwise(args, out, tm):
                 xs = [(torch.randn(t, h, device="cuda", dtype=bf), torch.randn(t, h, device="cuda", dtype=bf))
                       for _ in range(nc)]
                 fns = [(lambda p=p: p[0] + p[1]) for p in xs]
+            elif op == "rope":
+                B, S = ew_bs(t)
+                nh = h // HEAD_DIM
+                cos, sin = rope_tables(torch.arange(KV_CTX, KV_CTX + S, device="cuda"))
+                xs = [torch.randn(B, S, 3, nh, HEAD_DIM, device="cuda", dtype=bf).unbind(2)[0] for _ in range(nc)]
+                fns = [(lambda x=x: rope_apply(x, cos, sin)) for x in xs]
+            elif op == "kv_append":
+                B, S = ew_bs(t)
+                kvh = h // HEAD_DIM
+                hq = max(kvh, 32) * HEAD_DIM  # the q part of the fused QKV row (32 q heads under GQA)
+                kc = torch.randn(B, kvh, KV_CTX + S, HEAD_DIM, device="cuda", dtype=bf)
+                vc = torch.randn_like(kc)
+                xs = []
+                for _ in range(nc):
+                    k = torch.randn(B, S, kvh, HEAD_DIM, device="cuda", dtype=bf).transpose(1, 2)
+                    qkv = torch.randn(B, S, hq + 2 * h, device="cuda", dtype=bf)
+                    v = qkv[..., hq + h:].view(B, S, kvh, HEAD_DIM).transpose(1, 2)
+                    xs.append((k, v))
+                fns = [(lambda p=p: kv_write(kc, vc, p[0], p[1], KV_CTX)) for p in xs]
             else:
                 xs = [torch.randn(t, h, device="cuda", dtype=bf) for _ in range(nc)]
                 f = {"rmsnorm": lambda x: rmsnorm(x, w), "layernorm": lambda x: F.layer_norm(x, (h,), w, bias, 1e-5),
@@ -671,17 +784,18 @@ def run_elementwise(args, out, tm):
             r = tm.bench(fns)
         except Exception as e:
             out.log(f"FAIL elementwise {op} T={t} H={h}: {type(e).__name__}: {str(e)[:300]}")
-            xs = fns = None
+            xs = fns = kc = vc = None
             free_mem()
             continue
         med = r.pop("_med")
-        out.row("elementwise", dict(kind="elementwise", op=op, T=t, H=h, dtype="bf16", impl=impl[op], **r,
+        desc = impl[op] + (" (B={} S={})".format(*ew_bs(t)) if op in ("rope", "kv_append") else "")
+        out.row("elementwise", dict(kind="elementwise", op=op, T=t, H=h, dtype="bf16", impl=desc, **r,
                                     rot_copies=nc, bytes_min=b, gbps=f"{b / med / 1e6:.5g}"))
         if args.verbose or t in (1, 16384):
             out.log(f"ew {op:12s} T={t:5d} H={h:5d} {med * 1e3:9.2f} us {b / med / 1e6:7.0f} GB/s "
                     f"[{r['timing']} x{r['n_inner']}]")
-        xs = fns = None
-        if b > 64 * MiB:
+        xs = fns = kc = vc = None
+        if b > 64 * MiB or op == "kv_append":
             free_mem()
 
 
@@ -778,27 +892,16 @@ def run_e2e(args, out, tm):
                    g2=torch.ones(H, device="cuda", dtype=bf) + 0.1 * torch.randn(H, device="cuda", dtype=bf))
               for _ in range(L)]
 
-    def rope(pos):
-        inv = 1.0 / (10000 ** (torch.arange(0, HD, 2, device="cuda", dtype=torch.float32) / HD))
-        ang = pos.float()[:, None] * inv[None, :]
-        emb = torch.cat([ang, ang], -1)
-        return emb.cos().to(bf), emb.sin().to(bf)
-
-    def rot_half(t):
-        a, b = t.chunk(2, -1)
-        return torch.cat([-b, a], -1)
-
     def layer(x, p, B, S, cos, sin, cache, pos0):
         h = rmsnorm(x, p["g1"])
         qkv = (h @ p["wqkv"].t()).view(B, S, 3, NH, HD)
         q, k, v = qkv.unbind(2)
-        q = (q * cos[None, :, None] + rot_half(q) * sin[None, :, None]).transpose(1, 2)
-        k = (k * cos[None, :, None] + rot_half(k) * sin[None, :, None]).transpose(1, 2)
+        q = rope_apply(q, cos, sin).transpose(1, 2)
+        k = rope_apply(k, cos, sin).transpose(1, 2)
         v = v.transpose(1, 2)
         if cache is not None:  # decode: append to the static cache, attend over it
             kc, vc = cache
-            kc[:, :, pos0:pos0 + S].copy_(k)
-            vc[:, :, pos0:pos0 + S].copy_(v)
+            kv_write(kc, vc, k, v, pos0)
             k, v = kc[:, :, :pos0 + S], vc[:, :, :pos0 + S]
             causal = False
         else:
@@ -816,7 +919,7 @@ def run_e2e(args, out, tm):
         try:
             x0 = torch.randn(B * S, H, device="cuda", dtype=bf)
             pos = torch.arange(ctx, ctx + S, device="cuda")
-            cos, sin = rope(pos)
+            cos, sin = rope_tables(pos)
             caches = None
             if phase == "decode":
                 caches = [(torch.randn(B, NH, ctx + S, HD, device="cuda", dtype=bf),
@@ -887,6 +990,7 @@ def main():
     ap.add_argument("--quick", action="store_true", help="smoke test: few shapes, few repeats")
     ap.add_argument("--only", default="gemm,attention,elementwise,ceilings,e2e")
     ap.add_argument("--gemm-dtypes", default=",".join(GEMM_FAMILIES))
+    ap.add_argument("--ew-ops", default=",".join(EW_OPS), help="elementwise ops to measure")
     ap.add_argument("--budget-s", type=float, default=0, help="stop starting new measurements after this")
     ap.add_argument("--target-ms", type=float, default=2.0, help="GPU time per timed replay")
     ap.add_argument("--reps", type=int, default=10)
