@@ -7,11 +7,9 @@
 
 #include <algorithm>
 #include <cmath>
-#include <exception>
 #include <memory>
 #include <stdexcept>
 #include <systemc>
-#include <thread>
 #include <tlm>
 
 #include "sim/sim_context.h"
@@ -158,20 +156,10 @@ std::vector<KernelTiming> simulate_kernels(const GpuSimSpec& spec,
   std::vector<KernelTiming> out(plans.size());
   GpuSimStats local;
   if (!plans.empty()) {
-    // As in sim/engine.cpp: SystemC's coroutines confuse AddressSanitizer's view of the calling
-    // thread's stack, so each simulation runs on a short-lived thread of its own.
-    std::exception_ptr failure;
-    std::thread runner([&] {
-      try {
-        SimContext context;
-        GpuTop top("gpu", spec, plans, out, local);
-        sc_core::sc_start();
-      } catch (...) {
-        failure = std::current_exception();
-      }
+    run_simulation([&] {
+      GpuTop top("gpu", spec, plans, out, local);
+      sc_core::sc_start();
     });
-    runner.join();
-    if (failure) std::rethrow_exception(failure);
   }
   if (stats) *stats = local;
   return out;
