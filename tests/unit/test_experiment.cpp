@@ -110,6 +110,22 @@ TEST(Experiment, GenerateIsPrefillPlusEveryDecodeStep) {
   EXPECT_EQ(g.ctx, prompt + gen);
 }
 
+TEST(Experiment, LongGenerationsAreIntegratedWithinOnePercent) {
+  Fixture f;
+  auto dev = f.device("h100");
+  auto model = f.model("llama2-7b");
+  OpCache cache;
+  const int64_t prompt = 64, gen = 1900;  // > 512 steps: integrated over spans of 4 steps
+  auto g = evaluate_point(*dev, cache, model, spec("generate", 4, prompt, 0, gen));
+  ASSERT_TRUE(g.ok) << g.reason;
+  auto pre = evaluate_point(*dev, cache, model, spec("prefill", 4, prompt, 0, 0));
+  double exact = pre.latency_s;
+  for (int64_t i = 1; i <= gen; ++i)
+    exact += evaluate_point(*dev, cache, model, spec("decode", 4, 0, prompt + i, 0)).latency_s;
+  EXPECT_NEAR(g.latency_s / exact, 1.0, 0.01);
+  EXPECT_DOUBLE_EQ(*g.ttft_s, pre.latency_s);
+}
+
 TEST(Experiment, DecodeGrowsWithContextAndBatch) {
   Fixture f;
   auto dev = f.device("h100");
