@@ -67,6 +67,14 @@ Evaluation EngineDevice::run(const std::vector<Op>& ops) {
       // reuse and cache levels arrive with the detailed models.
       w.bytes_per_level[0] = op.total_bytes();
     }
+    // The SystemC clock holds about 213 days; an operator past a million seconds is refused.
+    const double memory_s = w.bytes_per_level[0] / spec_.levels[0].bw_bytes_per_s;
+    if (w.compute_s > 1e6 || memory_s > 1e6 || w.overhead_s > 1e6) {
+      ev.ok = false;
+      ev.reason = fmt::format("{} would take more than 10^6 s on {}: too large to simulate",
+                              op.name, name_);
+      return ev;
+    }
     work.push_back(std::move(w));
     units.push_back(u.unit);
   }

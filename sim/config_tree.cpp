@@ -14,7 +14,17 @@ SourceLoc loc_of(const YAML::Mark& m, const std::string& file) {
   return {file, m.line + 1, m.column + 1};
 }
 
-CfgNode convert(const YAML::Node& n, const std::string& file, ErrorList& errors) {
+// A configuration is a few hundred values; aliases can make a small file expand without bound
+// ("billion laughs"), so conversion stops at a budget instead of hanging.
+constexpr size_t kMaxConfigNodes = 200000;
+
+CfgNode convert(const YAML::Node& n, const std::string& file, ErrorList& errors, size_t& budget) {
+  if (budget == 0) {
+    throw ConfigError(loc_of(n.Mark(), file), "",
+                      fmt::format("the document expands to more than {} values (nested aliases?)",
+                                  kMaxConfigNodes));
+  }
+  --budget;
   CfgNode out;
   out.loc = loc_of(n.Mark(), file);
   switch (n.Type()) {
@@ -28,7 +38,7 @@ CfgNode convert(const YAML::Node& n, const std::string& file, ErrorList& errors)
       break;
     case YAML::NodeType::Sequence:
       out.kind = CfgNode::Kind::kSeq;
-      for (const auto& item : n) out.seq.push_back(convert(item, file, errors));
+      for (const auto& item : n) out.seq.push_back(convert(item, file, errors, budget));
       break;
     case YAML::NodeType::Map:
       out.kind = CfgNode::Kind::kMap;
@@ -43,7 +53,7 @@ CfgNode convert(const YAML::Node& n, const std::string& file, ErrorList& errors)
           errors.add(kloc, key, "duplicate key");
           continue;
         }
-        out.set(key, convert(kv.second, file, errors), kloc);
+        out.set(key, convert(kv.second, file, errors, budget), kloc);
       }
       break;
   }
@@ -147,7 +157,8 @@ CfgNode parse_yaml(const std::string& text, const std::string& file_name) {
     throw ConfigError(loc_of(e.mark, file_name), "", fmt::format("invalid YAML: {}", e.msg));
   }
   ErrorList errors;
-  CfgNode out = convert(root, file_name, errors);
+  size_t budget = kMaxConfigNodes;
+  CfgNode out = convert(root, file_name, errors, budget);
   errors.throw_if_any();
   if (out.kind == CfgNode::Kind::kNull) {
     out.kind = CfgNode::Kind::kMap;  // an empty file is an empty map
@@ -189,7 +200,8 @@ void apply_override(CfgNode& root, const std::string& assignment, ErrorList& err
   try {
     YAML::Node n = YAML::Load(value);
     ErrorList sub;
-    parsed = convert(n, cli.file, sub);
+    size_t budget = kMaxConfigNodes;
+    parsed = convert(n, cli.file, sub, budget);
     if (parsed.kind == CfgNode::Kind::kNull) {
       parsed.kind = CfgNode::Kind::kScalar;
       parsed.scalar = value;

@@ -1,9 +1,32 @@
 // Op-result cache: batches the misses into one simulation.
 #include "sim/op_cache.h"
 
+#include <fmt/format.h>
+
 namespace xpusim {
 
+namespace {
+
+// SystemC time is 64 bits of picoseconds (about 213 days); operators far beyond any real one
+// (1e20 FLOP is 100 s on the fastest chip here, and 1e17 B is 100 PB) are refused as values
+// instead of overflowing the simulation clock.
+constexpr double kMaxOpFlops = 1e20;
+constexpr double kMaxOpBytes = 1e17;
+
+}  // namespace
+
 Evaluation OpCache::run(Device& device, const std::vector<Op>& ops) {
+  for (const auto& op : ops) {
+    if (op.flops > kMaxOpFlops || op.dequant_flops > kMaxOpFlops ||
+        op.total_bytes() > kMaxOpBytes) {
+      Evaluation ev;
+      ev.ok = false;
+      ev.reason = fmt::format(
+          "{} is too large to simulate: {:.3g} FLOP and {:.3g} B (limits {:.0e} FLOP, {:.0e} B)",
+          op.name, op.flops, op.total_bytes(), kMaxOpFlops, kMaxOpBytes);
+      return ev;
+    }
+  }
   std::vector<std::string> keys;
   keys.reserve(ops.size());
   std::vector<Op> missing;

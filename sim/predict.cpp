@@ -30,7 +30,8 @@ class RowReader {
     }
     return &v;
   }
-  int64_t positive(const std::string& name, int64_t max = int64_t(1) << 40) {
+  // Shapes beyond 2^31 describe no real operator and would overflow the models' arithmetic.
+  int64_t positive(const std::string& name, int64_t max = int64_t(1) << 31) {
     const std::string* v = field(name, true);
     if (!v) return 0;
     auto n = parse_number(*v);

@@ -71,6 +71,14 @@ KernelPlan plan_attention(const GpuConfig& c, const Op& op) {
   double per_clk = c.sm.tensor.per_clk(op.dtype);
   if (per_clk == 0) per_clk = c.sm.tensor.bf16;
   if (per_clk == 0) return unsupported("the tensor cores have no 16-bit datapath for attention");
+  // Flash attention kernels exist for 16-bit (and fp8) inputs and head sizes up to 256, whose
+  // tiles fit shared memory; other formats go through unfused attention (--attention unfused).
+  if (op.head_dim > 256)
+    return unsupported(
+        fmt::format("flash attention supports head_dim <= 256, not {}", op.head_dim));
+  if (dtype_bytes(op.dtype) > 2 || op.dtype == DType::kInt8 || op.dtype == DType::kInt4)
+    return unsupported(fmt::format("flash attention has no {} kernel; use --attention unfused",
+                                   dtype_name(op.dtype)));
   const double rate_sm = per_clk * c.tensor_clock_hz * c.attention.efficiency;
   const double b = dtype_bytes(op.dtype);
   const int64_t S = c.sm.count, hd = op.head_dim;
@@ -90,6 +98,8 @@ KernelPlan plan_attention(const GpuConfig& c, const Op& op) {
     p.split_k = splits;
     p.ctas = blocks * splits;
     p.ctas_per_sm = occupancy(c, 128, 255, double(bq + 2 * bk) * double(hd) * b).ctas_per_sm;
+    if (p.ctas_per_sm < 1)
+      return unsupported("the attention tile does not fit an SM's shared memory");
     p.fill_s = c.attention.decode_fixed_s + c.hbm.latency_s;
     double hbm = op.in_bytes + op.out_bytes;
     if (splits > 1) {
@@ -127,6 +137,13 @@ KernelPlan plan_attention(const GpuConfig& c, const Op& op) {
   p.tile_n = bk;
   p.ctas = op.B * op.heads * nq;
   p.ctas_per_sm = occupancy(c, 128, 255, double(bq + 2 * bk) * double(hd) * b).ctas_per_sm;
+  if (p.ctas_per_sm < 1)
+    return unsupported("the attention tile does not fit an SM's shared memory");
+  // The CTAs are list-scheduled one by one; beyond this the launch describes no real workload.
+  constexpr int64_t kMaxScheduledCtas = 20'000'000;
+  if (p.ctas > kMaxScheduledCtas)
+    return unsupported(
+        fmt::format("{} CTAs is too many to schedule (limit {})", p.ctas, kMaxScheduledCtas));
   p.fill_s = c.attention.prefill_fixed_s + c.hbm.latency_s;
   const int64_t slots = S * p.ctas_per_sm;
   const double sm_time = list_schedule(cta_s, p.ctas, S, slots);

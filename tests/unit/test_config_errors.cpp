@@ -1,5 +1,6 @@
 // Every class of configuration error gets file:line:col, the key path, the value and what is
 // allowed; all errors of a file are reported together; nothing crashes.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "arch/registry.h"
@@ -201,6 +202,18 @@ TEST(ConfigErrors, BinaryGarbageDoesNotCrash) {
     FAIL() << "garbage accepted";
   } catch (const ConfigError&) {
   }
+}
+
+TEST(ConfigErrors, AliasBombsStopInsteadOfHanging) {
+  TempDir dir;
+  std::string text = "type: gpu\na0: &a0 [x, x, x, x, x, x, x, x, x, x]\n";
+  for (int i = 1; i < 9; ++i) {
+    text += fmt::format("a{}: &a{} [", i, i);
+    for (int j = 0; j < 10; ++j) text += fmt::format("{}*a{}", j ? ", " : "", i - 1);
+    text += "]\n";
+  }
+  auto f = dir.write("bomb.yaml", text);  // 10^9 values once expanded
+  EXPECT_NE(check_hw(f).find("expands to more than"), std::string::npos);
 }
 
 TEST(ConfigErrors, DirectoryInsteadOfFile) {
