@@ -39,7 +39,8 @@ struct CategoryStats {
   std::optional<double> published_mape;  // LLMCompass's, where it published one
 };
 
-// Loads every dataset found in `dir` (gemm.csv, attention.csv, elementwise.csv, e2e.csv). The
+// Loads every dataset found in `dir` (gemm.csv, attention.csv, elementwise.csv, e2e.csv and
+// e2e_calibration.csv: llama2-7b and llama3-8b stacks). The
 // elementwise ops `rope` and `kv_append` stand for the e2e stack's torch RoPE (5 kernels) and its
 // two KV-cache copies, on one tensor of width H.
 // Throws ConfigError listing every bad value as file:line:col.
@@ -49,8 +50,10 @@ std::vector<ValidationRow> load_gpu_dataset(const std::string& dir);
 // "holdout": nothing is fitted on them.
 std::vector<ValidationRow> load_llmcompass_a100(const std::string& dir);
 
-// Predicts every row (one simulation for all unique ops). Rows the device cannot run get a
-// negative prediction and are left out of the statistics.
+// Predicts every row (one simulation for all unique ops, each timed as the kernel datasets time
+// it: sustained). On a GPU an e2e row is instead timed as one stream (GpuDevice::run_stream: its
+// power-limited clock follows the stream's load). Rows the device cannot run get a negative
+// prediction and are left out of the statistics.
 void predict_rows(Device& device, std::vector<ValidationRow>& rows);
 
 // Per category and set, plus "<kind> all" aggregates; stable order.

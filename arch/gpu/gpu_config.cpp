@@ -69,6 +69,13 @@ const Schema<GpuConfig>& gpu_schema() {
     declare_link(s, &GpuConfig::link);
     s.quantity("tdp", Unit::kWatts, "0 W", Range{0, 1e5}, "board power limit (0 = not published)",
                &GpuConfig::tdp_w);
+    s.real("power.sustained_clock", "1", Range{0.3, 1},
+           "SM clock of a sustained tensor-bound kernel run under the power limit, as a fraction "
+           "of the boost clock (1 = no power-limited clock; calibrated)",
+           &GpuConfig::power, &GpuConfig::Power::sustained_clock);
+    s.quantity("power.window", Unit::kSeconds, "0 s", Range{0, 1},
+               "time constant over which the power limiter averages the load (calibrated)",
+               &GpuConfig::power, &GpuConfig::Power::window_s);
 
     auto eff = [&](const char* f, double DtypeRates::*field) {
       s.real(std::string("kernels.gemm.efficiency.") + f, "0", Range{0, 1},

@@ -20,12 +20,24 @@ class GpuDevice : public Device {
   double clock_hz() const override { return c_.clock_hz; }
   double memory_capacity_bytes() const override { return c_.hbm.size_bytes; }
   const std::string& fingerprint() const override { return fingerprint_; }
+  // Per op, each timed as the kernel datasets time it: run back to back on its own (sustained).
   Evaluation run(const std::vector<Op>& ops) override;
+  // The ops as one stream replayed back to back (a CUDA-graph-captured layer stack): as run(),
+  // then the power-limited clock follows the stream's tensor-core load (power.*), in its periodic
+  // steady state (the stream is passed over twice, the state carried from the first pass).
+  Evaluation run_stream(const std::vector<Op>& ops);
   const GpuConfig& config() const { return c_; }
 
   static Bound classify(const KernelTiming& t, const KernelPlan& p);
+  // Power-limited clock over a stream: scales each kernel's time (in place) from its sustained
+  // value to the value under the stream's filtered tensor-core load. `times` and `tensor_frac`
+  // (the fraction of each kernel's time that is tensor-core bound) are per kernel.
+  static double power_clock(const GpuConfig& c, double tensor_load);
+  static void apply_power_clock(const GpuConfig& c, std::vector<double>& times,
+                                const std::vector<double>& tensor_frac);
 
  private:
+  Evaluation evaluate(const std::vector<Op>& ops, bool stream);
   GpuConfig c_;
   std::string name_, family_, fingerprint_;
 };

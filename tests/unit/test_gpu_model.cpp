@@ -152,6 +152,37 @@ TEST(GpuSim, KernelsRunBackToBackOnOneStream) {
   EXPECT_NEAR(both.results[1].time_s, time_on(*dev, b), 1e-12);
 }
 
+TEST(GpuPower, SustainedRunsKeepTheirTimeAndMixedStreamsClockUp) {
+  GpuConfig c = config_of("h100");
+  ASSERT_LT(c.power.sustained_clock, 1.0);
+  // Sustained tensor load x = 1 runs at sustained_clock; a light average keeps the boost clock.
+  EXPECT_NEAR(GpuDevice::power_clock(c, 1.0), c.power.sustained_clock, 1e-12);
+  EXPECT_EQ(GpuDevice::power_clock(c, 0.1), 1.0);
+  // One kernel replayed on its own is the datasets' condition: its time does not change.
+  std::vector<double> alone = {1e-3};
+  GpuDevice::apply_power_clock(c, alone, {0.9});
+  EXPECT_NEAR(alone[0], 1e-3, 1e-9);
+  // A tensor-bound GEMM between memory-bound kernels runs faster than sustained, by at most the
+  // clock ratio; the memory-bound kernels keep their time.
+  std::vector<double> mixed = {1e-3, 1e-3, 1e-3};
+  GpuDevice::apply_power_clock(c, mixed, {0.0, 1.0, 0.0});
+  EXPECT_LT(mixed[1], 1e-3);
+  EXPECT_GE(mixed[1], 1e-3 * c.power.sustained_clock - 1e-12);
+  EXPECT_EQ(mixed[0], 1e-3);
+  EXPECT_EQ(mixed[2], 1e-3);
+  // run_stream of a single op equals run; run (per op, sustained) never applies the clock.
+  auto dev = device("h100");
+  auto* gpu = dynamic_cast<GpuDevice*>(dev.get());
+  ASSERT_NE(gpu, nullptr);
+  Op g = make_gemm("g", 2048, 4096, 22016, DType::kBf16),
+     e = make_elementwise("e", "residual_add", 2048, 4096, DType::kBf16);
+  EXPECT_NEAR(gpu->run_stream({g}).results[0].time_s / time_on(*dev, g), 1.0, 1e-6);
+  Evaluation stream = gpu->run_stream({g, e, e, e, e, e, e, e, e});
+  ASSERT_TRUE(stream.ok);
+  EXPECT_LT(stream.results[0].time_s, time_on(*dev, g));
+  EXPECT_NEAR(stream.results[1].time_s, time_on(*dev, e), 1e-12);
+}
+
 TEST(GpuSparse, TwoFourIsSlowerThanDenseAtSmallMAndFasterAtLargeM) {
   auto dev = device("h100");
   auto ratio = [&](int64_t M) {

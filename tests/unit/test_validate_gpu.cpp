@@ -41,11 +41,14 @@ TEST(ValidateGpu, HoldoutErrorsStayAtTheirRecordedLevel) {
   //   attention: prefill 6.3, decode 6.5, all 6.4 (target 15)
   //   elementwise: rmsnorm 6.5, layernorm 12.2, gelu 4.5, silu_mul 5.5, softmax 16.7,
   //                residual_add 4.2, rope 4.8, kv_append 5.7, all 7.6 (target 15)
-  //   e2e: prefill 13.7 (worst point 14.7), decode 5.3 (worst point 7.7; target 10 per point)
+  //   e2e: prefill 8.0 (points +9.3 and +6.6), decode 5.3 (points -3.0 and -7.7; target 10
+  //        per point)
   // Each threshold is the achieved value plus about 0.5 points. The e2e prefill thresholds rose
-  // (from 7.6 and 11.4) when the RoPE and KV-copy kernels got measured parameters: the prefill
-  // stack runs 6-14 % faster than the sum of its own kernels timed alone, and the guessed, too
-  // fast RoPE had hidden that (validation/gpu/README.md).
+  // (from 7.6 and 11.4, to 14.2 and 15.2) when the RoPE and KV-copy kernels got measured
+  // parameters: the prefill stack runs 6-14 % faster than the sum of its own kernels timed alone.
+  // They fell to 8.5 and 9.8 with the power-limited clock of e2e stacks (power.*, fitted on the
+  // e2e calibration stacks of e2e_calibration.csv only; kernel categories unchanged; see
+  // validation/gpu/README.md).
   const std::map<std::string, double> max_mape = {{"gemm bf16", 7.2},
                                                   {"gemm fp16", 7.3},
                                                   {"gemm fp8", 4.7},
@@ -67,15 +70,16 @@ TEST(ValidateGpu, HoldoutErrorsStayAtTheirRecordedLevel) {
                                                   {"elementwise rope", 5.3},
                                                   {"elementwise kv_append", 6.2},
                                                   {"elementwise all", 8.1},
-                                                  {"e2e prefill", 14.2},
+                                                  {"e2e prefill", 8.5},
                                                   {"e2e decode", 5.8}};
   auto stats = holdout_stats("h100");
   for (const auto& [category, limit] : max_mape) {
     ASSERT_TRUE(stats.count(category)) << category;
     EXPECT_LE(stats[category].mape * 100, limit) << category << ": " << stats[category].worst_label;
   }
-  EXPECT_LE(stats["e2e all"].worst * 100, 15.2) << stats["e2e all"].worst_label;
-  // The targets of the GPU model (issue 4) on the hold-out set.
+  EXPECT_LE(stats["e2e all"].worst * 100, 9.8) << stats["e2e all"].worst_label;
+  // The targets of the GPU model (issue 4) on the hold-out set, every e2e point within 10 %.
+  EXPECT_LE(stats["e2e all"].worst, 0.10) << stats["e2e all"].worst_label;
   EXPECT_LE(stats["gemm all"].mape, 0.10);
   EXPECT_LE(stats["attention all"].mape, 0.15);
   EXPECT_LE(stats["elementwise all"].mape, 0.15);
@@ -102,7 +106,8 @@ TEST(ValidateGpu, H200FromPublicMemoryFiguresStaysAtItsRecordedLevel) {
   //   attention: prefill 3.9, decode 17.0, all 12.4 (target 15)
   //   elementwise: rmsnorm 8.1, layernorm 8.7, gelu 12.8, silu_mul 6.1, softmax 22.1,
   //                residual_add 5.1, rope 12.5, kv_append 20.5, all 11.8 (target 15)
-  //   e2e: prefill 6.3 (worst point 7.8), decode 9.9 (worst point 18.1, batch 16: missed)
+  //   e2e: prefill 1.3 (worst point 2.5; 6.3 and 7.8 before the power-limited clock, whose
+  //        h100 values h200 inherits), decode 9.9 (worst point 18.1, batch 16: missed)
   // Each threshold is the achieved value plus about 0.5 points.
   const std::map<std::string, double> max_mape = {{"gemm bf16", 9.7},
                                                   {"gemm fp16", 8.5},
@@ -125,7 +130,7 @@ TEST(ValidateGpu, H200FromPublicMemoryFiguresStaysAtItsRecordedLevel) {
                                                   {"elementwise rope", 13.0},
                                                   {"elementwise kv_append", 21.0},
                                                   {"elementwise all", 12.3},
-                                                  {"e2e prefill", 6.8},
+                                                  {"e2e prefill", 1.8},
                                                   {"e2e decode", 10.4}};
   auto stats = holdout_stats("h200", XPUSIM_SOURCE_DIR "/validation/gpu/h200/data");
   for (const auto& [category, limit] : max_mape) {

@@ -7,6 +7,9 @@
 
 SECTIONS: gemm, attention, elementwise, ceilings, e2e (comma separated; default: all).
 --ew-ops limits the elementwise ops (rmsnorm,layernorm,gelu,silu_mul,softmax,residual_add,rope,kv_append).
+--e2e-cases MODEL:PHASE:B:S:CTX,... picks the e2e stacks (default: the four hold-out ones);
+--e2e-set calibration --e2e-file e2e_calibration writes them as calibration rows (kind e2e_cal);
+--e2e-parts CASES adds the stack-vs-isolated diagnostics of those cases to e2e_parts.csv.
 Writes DIR/{gemm,attention,elementwise,ceilings,e2e,env}.csv and DIR/log.txt, one row at
 a time (a killed run keeps what it measured). Timing: see README.md beside this file.
 Never changes clocks or any GPU setting; nvidia-smi is only read.
@@ -875,80 +878,242 @@ def run_ceilings(args, out, tm):
 
 
 # ---------------------------------------------------------------------------------------
-# End-to-end: a plain PyTorch llama-style decoder stack (llama2-7b shapes), bf16.
+# End-to-end: a plain PyTorch llama-style decoder stack (llama2-7b shapes by default), bf16.
+# (hidden, intermediate, q heads, kv heads). mistral-7b's layer shapes are llama3-8b's.
+E2E_MODELS = {"llama2-7b": (4096, 11008, 32, 32), "llama3-8b": (4096, 14336, 32, 8)}
+E2E_DESC = ("plain PyTorch llama decoder layers (Triton rmsnorm, cuBLAS QKV/O/gate_up/down, "
+            "rotate-half RoPE in torch ops, SDPA flash, Triton silu_mul, residual adds); "
+            "decode appends K/V to a static cache; no embedding/LM head; whole stack in one "
+            "CUDA graph; distinct random weights per layer")
+
+
+def e2e_weights(model, L):
+    bf = torch.bfloat16
+    H, I, NH, KV = E2E_MODELS[model]
+    HD = HEAD_DIM
+    sc = 1.0 / math.sqrt(H)
+    return [dict(wqkv=torch.randn((NH + 2 * KV) * HD, H, device="cuda", dtype=bf) * sc,
+                 wo=torch.randn(H, H, device="cuda", dtype=bf) * sc,
+                 wgu=torch.randn(2 * I, H, device="cuda", dtype=bf) * sc,
+                 wd=torch.randn(H, I, device="cuda", dtype=bf) / math.sqrt(I),
+                 g1=torch.ones(H, device="cuda", dtype=bf) + 0.1 * torch.randn(H, device="cuda", dtype=bf),
+                 g2=torch.ones(H, device="cuda", dtype=bf) + 0.1 * torch.randn(H, device="cuda", dtype=bf))
+            for _ in range(L)]
+
+
+def e2e_layer(model, x, p, B, S, cos, sin, cache, pos0, mm=None):
+    """One decoder layer. mm(name, a, w) replaces the four projections when given (the
+    stack-without-GEMMs diagnostic); by default a @ w.t()."""
+    from torch.nn.attention import sdpa_kernel, SDPBackend
+    H, I, NH, KV = E2E_MODELS[model]
+    HD = HEAD_DIM
+    mm = mm or (lambda name, a, w: a @ w.t())
+    h = rmsnorm(x, p["g1"])
+    if KV == NH:  # the original llama2-7b path, unchanged
+        qkv = mm("qkv", h, p["wqkv"]).view(B, S, 3, NH, HD)
+        q, k, v = qkv.unbind(2)
+    else:
+        qkv = mm("qkv", h, p["wqkv"])
+        q = qkv[:, :NH * HD].view(B, S, NH, HD)
+        k = qkv[:, NH * HD:(NH + KV) * HD].view(B, S, KV, HD)
+        v = qkv[:, (NH + KV) * HD:].view(B, S, KV, HD)
+    q = rope_apply(q, cos, sin).transpose(1, 2)
+    k = rope_apply(k, cos, sin).transpose(1, 2)
+    v = v.transpose(1, 2)
+    if cache is not None:  # decode: append to the static cache, attend over it
+        kc, vc = cache
+        kv_write(kc, vc, k, v, pos0)
+        k, v = kc[:, :, :pos0 + S], vc[:, :, :pos0 + S]
+        causal = False
+    else:
+        causal = True
+    with sdpa_kernel(SDPBackend.FLASH_ATTENTION):
+        if KV == NH:
+            a = F.scaled_dot_product_attention(q, k, v, is_causal=causal)
+        else:
+            a = F.scaled_dot_product_attention(q, k, v, is_causal=causal, enable_gqa=True)
+    x = x + mm("o", a.transpose(1, 2).reshape(B * S, H), p["wo"])
+    h = rmsnorm(x, p["g2"])
+    return x + mm("down", silu_mul(mm("gate_up", h, p["wgu"])), p["wd"])
+
+
+E2E_HOLDOUT_CASES = "llama2-7b:prefill:1:512:0,llama2-7b:prefill:1:2048:0,llama2-7b:decode:1:1:1024,llama2-7b:decode:16:1:1024"
+
+
+def parse_cases(text):
+    cases = []
+    for c in text.split(","):
+        m, ph, b, s, ctx = c.strip().split(":")
+        assert m in E2E_MODELS and ph in ("prefill", "decode"), c
+        cases.append((m, ph, int(b), int(s), int(ctx)))
+    return cases
+
+
+class ClockSampler:
+    """Reads SM clock and power with `nvidia-smi -lms` (read-only) in the background, so that each
+    timed window can report the clocks it ran at."""
+
+    def __init__(self, period_ms=10):
+        import threading
+        self.samples, self.p = [], None
+        try:
+            self.p = subprocess.Popen(["nvidia-smi", "--query-gpu=clocks.sm,power.draw", "--format=csv,noheader,nounits",
+                                       f"-lms={period_ms}"], stdout=subprocess.PIPE, text=True)
+            self.t = threading.Thread(target=self._read, daemon=True)
+            self.t.start()
+        except Exception:
+            self.p = None
+
+    def _read(self):
+        for line in self.p.stdout:
+            try:
+                c, w = [float(v) for v in line.strip().split(",")[:2]]
+                self.samples.append((time.time(), c, w))
+            except ValueError:
+                pass
+
+    def window(self, t0, t1):
+        xs = [(c, w) for t, c, w in self.samples if t0 <= t <= t1]
+        if not xs:
+            return dict(clk_mhz="", clk_min_mhz="", power_w="", samples=0)
+        cs = sorted(c for c, _ in xs)
+        return dict(clk_mhz=f"{sum(cs) / len(cs):.0f}", clk_min_mhz=f"{cs[0]:.0f}",
+                    power_w=f"{max(w for _, w in xs):.0f}", samples=len(xs))
+
+    def stop(self):
+        if self.p:
+            self.p.terminate()
+
+
 def run_e2e(args, out, tm):
     if _rms_kernel is None:
         build_triton()
-    from torch.nn.attention import sdpa_kernel, SDPBackend
     bf = torch.bfloat16
-    H, I, NH, HD = 4096, 11008, 32, 128
     L = 4 if not args.quick else 2
-    sc = 1.0 / math.sqrt(H)
-    layers = [dict(wqkv=torch.randn(3 * H, H, device="cuda", dtype=bf) * sc,
-                   wo=torch.randn(H, H, device="cuda", dtype=bf) * sc,
-                   wgu=torch.randn(2 * I, H, device="cuda", dtype=bf) * sc,
-                   wd=torch.randn(H, I, device="cuda", dtype=bf) / math.sqrt(I),
-                   g1=torch.ones(H, device="cuda", dtype=bf) + 0.1 * torch.randn(H, device="cuda", dtype=bf),
-                   g2=torch.ones(H, device="cuda", dtype=bf) + 0.1 * torch.randn(H, device="cuda", dtype=bf))
-              for _ in range(L)]
-
-    def layer(x, p, B, S, cos, sin, cache, pos0):
-        h = rmsnorm(x, p["g1"])
-        qkv = (h @ p["wqkv"].t()).view(B, S, 3, NH, HD)
-        q, k, v = qkv.unbind(2)
-        q = rope_apply(q, cos, sin).transpose(1, 2)
-        k = rope_apply(k, cos, sin).transpose(1, 2)
-        v = v.transpose(1, 2)
-        if cache is not None:  # decode: append to the static cache, attend over it
-            kc, vc = cache
-            kv_write(kc, vc, k, v, pos0)
-            k, v = kc[:, :, :pos0 + S], vc[:, :, :pos0 + S]
-            causal = False
-        else:
-            causal = True
-        with sdpa_kernel(SDPBackend.FLASH_ATTENTION):
-            a = F.scaled_dot_product_attention(q, k, v, is_causal=causal)
-        x = x + a.transpose(1, 2).reshape(B * S, H) @ p["wo"].t()
-        h = rmsnorm(x, p["g2"])
-        return x + silu_mul(h @ p["wgu"].t()) @ p["wd"].t()
-
-    cases = [("prefill", 1, 512, 0), ("prefill", 1, 2048, 0), ("decode", 1, 1, 1024), ("decode", 16, 1, 1024)]
+    cases = parse_cases(args.e2e_cases)
+    parts = set(parse_cases(args.e2e_parts)) if args.e2e_parts else set()
     if args.quick:
         cases = cases[:1] + cases[2:3]
-    for phase, B, S, ctx in cases:
+    fname = args.e2e_file
+    kind = "e2e_cal" if args.e2e_set == "calibration" else "e2e"
+    weights = {}
+    clk = ClockSampler() if parts else None
+    for case in cases:
+        model, phase, B, S, ctx = case
+        H, I, NH, KV = E2E_MODELS[model]
+        HD = HEAD_DIM
         try:
+            if model not in weights:
+                weights.clear()
+                free_mem()
+                weights[model] = e2e_weights(model, L)
+            layers = weights[model]
             x0 = torch.randn(B * S, H, device="cuda", dtype=bf)
             pos = torch.arange(ctx, ctx + S, device="cuda")
             cos, sin = rope_tables(pos)
             caches = None
             if phase == "decode":
-                caches = [(torch.randn(B, NH, ctx + S, HD, device="cuda", dtype=bf),
-                           torch.randn(B, NH, ctx + S, HD, device="cuda", dtype=bf)) for _ in range(L)]
+                caches = [(torch.randn(B, KV, ctx + S, HD, device="cuda", dtype=bf),
+                           torch.randn(B, KV, ctx + S, HD, device="cuda", dtype=bf)) for _ in range(L)]
 
-            def fwd():
+            def fwd(mm=None):
                 x = x0
                 for i, p in enumerate(layers):
-                    x = layer(x, p, B, S, cos, sin, caches[i] if caches else None, ctx)
+                    x = e2e_layer(model, x, p, B, S, cos, sin, caches[i] if caches else None, ctx, mm)
                 return x
             y = fwd()
             ok = bool(torch.isfinite(y).all().item())
+            t0 = time.time()
             r = tm.bench([fwd], min_inner=1)
+            t1 = time.time()
             med = r.pop("_med")
-            out.row("e2e", dict(kind="e2e", model="llama2-7b", phase=phase, B=B, q_len=S, kv_len=ctx + S if phase == "decode" else S,
-                                layers=L, total_ms=f"{med:.6g}", per_layer_ms=f"{med / L:.6g}",
-                                min_ms=r["min_ms"], p90_ms=r["p90_ms"], timing=r["timing"], reps=r["reps"],
-                                finite=int(ok),
-                                description="plain PyTorch llama decoder layers (Triton rmsnorm, cuBLAS QKV/O/gate_up/down, "
-                                            "rotate-half RoPE in torch ops, SDPA flash, Triton silu_mul, residual adds); "
-                                            "decode appends K/V to a static cache; no embedding/LM head; whole stack in one "
-                                            "CUDA graph; distinct random weights per layer"))
-            out.log(f"e2e {phase} B={B} S={S} ctx={ctx}: {med:.3f} ms for {L} layers, {med / L:.3f} ms/layer [{r['timing']}]")
+            row = dict(kind=kind, model=model, phase=phase, B=B, q_len=S, kv_len=ctx + S if phase == "decode" else S,
+                       layers=L, total_ms=f"{med:.6g}", per_layer_ms=f"{med / L:.6g}",
+                       min_ms=r["min_ms"], p90_ms=r["p90_ms"], timing=r["timing"], reps=r["reps"],
+                       finite=int(ok), description=E2E_DESC)
+            if kind == "e2e_cal":
+                row["set"] = "calibration"
+            out.row(fname, row)
+            out.log(f"e2e {model} {phase} B={B} S={S} ctx={ctx}: {med:.3f} ms for {L} layers, {med / L:.3f} ms/layer [{r['timing']}]")
+            if case in parts:
+                e2e_parts(args, out, tm, clk, case, layers, fwd, med, (t0, t1), L)
             del caches, x0
             free_mem()
         except Exception as e:
-            out.log(f"FAIL e2e {phase} B={B} S={S}: {type(e).__name__}: {str(e)[:300]}")
+            out.log(f"FAIL e2e {model} {phase} B={B} S={S}: {type(e).__name__}: {str(e)[:300]}")
             traceback.print_exc()
             free_mem()
+    if clk:
+        clk.stop()
+
+
+def e2e_parts(args, out, tm, clk, case, layers, fwd, stack_ms, stack_win, L):
+    """Where the stack's time goes, per layer (diagnostic rows in e2e_parts.csv, calibration only):
+    stack: the whole stack in one graph (the e2e row); no_gemm: the same graph with the four
+    projections replaced by preallocated outputs; gemms_graph: the stack's 4L GEMMs alone, back to
+    back in one graph, same weights, inputs preallocated; <proj>_alone_rot: one projection timed
+    like the GEMM dataset (rotated X and W, graph of ~2 ms, so back to back for milliseconds);
+    <proj>_alone_short: the same GEMM over the stack's L weights only, a graph of L launches per
+    replay (no long back-to-back run). Clock columns: nvidia-smi samples during the timed window."""
+    model, phase, B, S, ctx = case
+    H, I, NH, KV = E2E_MODELS[model]
+    HD = HEAD_DIM
+    T = B * S
+    bf = torch.bfloat16
+    shapes = {"qkv": (H, (NH + 2 * KV) * HD), "o": (H, H), "gate_up": (H, 2 * I), "down": (I, H)}
+    wname = {"qkv": "wqkv", "o": "wo", "gate_up": "wgu", "down": "wd"}
+    base = dict(kind="e2e_part", model=model, phase=phase, B=B, q_len=S, kv_len=ctx + S if phase == "decode" else S,
+                layers=L, set="calibration")
+
+    def put(part, per_layer_ms, r, win, detail=""):
+        row = dict(base, part=part, per_layer_ms=f"{per_layer_ms:.6g}", min_ms=r.get("min_ms", ""),
+                   p90_ms=r.get("p90_ms", ""), n_inner=r.get("n_inner", ""), reps=r.get("reps", ""), **clk.window(*win),
+                   detail=detail)
+        out.row("e2e_parts", row)
+        out.log(f"  part {part:18s} {per_layer_ms * 1e3:9.1f} us/layer  clk {row['clk_mhz']} (min {row['clk_min_mhz']}) MHz "
+                f"max {row['power_w']} W")
+
+    old = (args.reps, args.target_ms, args.max_inner, args.min_inner)
+    try:
+        args.reps = 30
+        put("stack", stack_ms / L, {}, stack_win, "the e2e row; clocks over its timed window")
+        t0 = time.time()
+        r_ = tm.bench([fwd], min_inner=1)
+        put("stack_again", r_["_med"] / L, r_, (t0, time.time()), "stack re-timed with 30 reps")
+        # no GEMMs: outputs preallocated (random, so the later kernels see real data)
+        outs = {n: torch.randn(T, shapes[n][1], device="cuda", dtype=bf) for n in shapes}
+        t0 = time.time()
+        r = tm.bench([lambda: fwd(lambda name, a, w: outs[name])], min_inner=1)
+        put("no_gemm", r["_med"] / L, r, (t0, time.time()), "stack with the 4 projections replaced by preallocated outputs")
+        ins = {n: torch.randn(T, shapes[n][0], device="cuda", dtype=bf) for n in shapes}
+
+        def gemms():
+            for p in layers:
+                for n in ("qkv", "o", "gate_up", "down"):
+                    ins[n] @ p[wname[n]].t()
+        t0 = time.time()
+        r = tm.bench([gemms], min_inner=1)
+        put("gemms_graph", r["_med"] / L, r, (t0, time.time()), "the 4L projections back to back in one graph")
+        for n in ("qkv", "o", "gate_up", "down"):
+            k, nn = shapes[n]
+            ncopy = rot_count(2 * (T * k + nn * k), 2, 512)
+            fns, _ = gemm_make("bf16", nn, k, T, ncopy, {})
+            args.target_ms, args.max_inner = old[1], old[2]
+            t0 = time.time()
+            r = tm.bench(fns)
+            put(f"{n}_alone_rot", r["_med"], r, (t0, time.time()), f"M={T} K={k} N={nn} as the gemm dataset; {ncopy} copies")
+            fns = None
+            free_mem()
+            a = ins[n]
+            fns = [(lambda w=p[wname[n]]: a @ w.t()) for p in layers]
+            args.target_ms, args.max_inner = 1e-3, L
+            t0 = time.time()
+            r = tm.bench(fns)
+            put(f"{n}_alone_short", r["_med"], r, (t0, time.time()), f"M={T} K={k} N={nn}; graph of the stack's {L} weights only")
+            args.target_ms, args.max_inner = old[1], old[2]
+    finally:
+        args.reps, args.target_ms, args.max_inner, args.min_inner = old
+        free_mem()
 
 
 # ---------------------------------------------------------------------------------------
@@ -999,6 +1164,13 @@ def main():
     ap.add_argument("--no-graph", action="store_true")
     ap.add_argument("--verbose", action="store_true")
     ap.add_argument("--dry-run", action="store_true")
+    ap.add_argument("--e2e-cases", default=E2E_HOLDOUT_CASES,
+                    help="e2e cases MODEL:PHASE:B:S:CTX, comma separated (models: " + ",".join(E2E_MODELS) + ")")
+    ap.add_argument("--e2e-set", default="holdout", choices=["holdout", "calibration"],
+                    help="calibration writes kind e2e_cal rows (always calibration in split.py)")
+    ap.add_argument("--e2e-file", default="e2e", help="e2e CSV name (without .csv)")
+    ap.add_argument("--e2e-parts", default="", help="cases (as --e2e-cases) that also get the stack-vs-isolated "
+                                                    "diagnostic rows in e2e_parts.csv")
     args = ap.parse_args()
     if args.quick:
         args.target_ms, args.reps, args.max_inner = min(args.target_ms, 0.5), min(args.reps, 3), min(args.max_inner, 400)

@@ -16,6 +16,9 @@ Rule (per row kind):
               sha1("elementwise|op|T|H") % 100 < 15.
   ceiling     always calibration (they set the peak rates).
   e2e         always holdout (end-to-end validation only).
+  e2e_cal     always calibration: end-to-end points measured later (e2e_calibration.csv) at
+  e2e_part    configurations that differ from every e2e row, and their stack-vs-isolated
+              diagnostics (e2e_parts.csv). New kinds; the rules above are unchanged.
 
 Usage: python3 split.py DIR   re-derives the `set` column of every CSV in DIR, checks it
 against the stored one and prints the counts.
@@ -57,6 +60,8 @@ def assign(row: dict) -> str:
         return "calibration"
     if kind == "e2e":
         return "holdout"
+    if kind in ("e2e_cal", "e2e_part"):
+        return "calibration"
     raise ValueError(f"unknown kind {kind!r}")
 
 
