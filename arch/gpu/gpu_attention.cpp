@@ -89,12 +89,22 @@ KernelPlan plan_attention(const GpuConfig& c, const Op& op) {
   p.launch_s = c.launch_overhead_s;
 
   if (op.q_len == 1) {
-    // Split-KV decoding; the queries of one GQA group share a CTA, so K and V are read once.
-    const int64_t bq = 64, bk = 128;
-    const int64_t blocks = op.B * op.kv_heads * ceil_div(op.q_len * group, bq);
-    const int64_t kv_blocks = ceil_div(op.kv_len, bk);
-    const int64_t splits = fa2_num_splits(blocks, S, kv_blocks, 128);
-    p.kernel = fmt::format("flash decode split-kv {}", splits);
+    // Decoding; with GQA the queries of one group share a CTA, so K and V are read once. FA2 picks
+    // the KV splits for 2 CTAs of 128 threads per SM (num_splits_heuristic(..., 2 * SMs, ...)).
+    // Without a split it runs its standard forward kernel (128-query x 64-key tiles for head_dim
+    // 128), with one: the split-KV kernel (64 x 128). Either computes its whole query tile, so the
+    // tensor work of one CTA is that of bq padded queries, not of the group's few: this SM-side
+    // limit (at flash attention's mma rate) is what bounds the unsplit kernel, not HBM.
+    const int64_t bk_split = 128;
+    const int64_t rows = op.q_len * group;
+    const int64_t blocks64 = op.B * op.kv_heads * ceil_div(rows, 64);
+    const int64_t splits = fa2_num_splits(blocks64, 2 * S, ceil_div(op.kv_len, bk_split), 128);
+    const int64_t bq = splits > 1 ? 64 : 128, bk = splits > 1 ? bk_split : 64;
+    const int64_t blocks = op.B * op.kv_heads * ceil_div(rows, bq);
+    p.kernel = splits > 1 ? fmt::format("flash decode split-kv {}", splits)
+                          : std::string("flash decode (forward kernel)");
+    p.tile_m = bq;
+    p.tile_n = bk;
     p.split_k = splits;
     p.ctas = blocks * splits;
     p.ctas_per_sm = occupancy(c, 128, 255, double(bq + 2 * bk) * double(hd) * b).ctas_per_sm;
@@ -106,13 +116,20 @@ KernelPlan plan_attention(const GpuConfig& c, const Op& op) {
       p.launch_s += c.launch_overhead_s;  // the combine kernel
       hbm += 2.0 * double(op.B * op.heads * splits * hd) * 4.0;
     }
+    // Each CTA runs its bq-row tile over its share of the keys (in blocks of bk); an SM runs its
+    // CTAs (at most ceil(ctas / SMs)) sharing its tensor throughput. The first block of keys is
+    // part of the kernel's fixed latency (decode_fixed), as in the elementwise model.
+    const int64_t keys = ceil_div(ceil_div(op.kv_len, splits), bk) * bk;
+    const double block_s = 4.0 * double(bq) * double(bk) * double(hd) / rate_sm;
+    const double cta_s = block_s * double(keys / bk);
     const int64_t per_sm = std::min(p.ctas_per_sm, ceil_div(p.ctas, S));
     const double load = double(per_sm) * c.attention.decode_load_bytes_per_clk * c.clock_hz;
     const int64_t slots = S * p.ctas_per_sm;
     const int64_t waves = ceil_div(p.ctas, slots);
-    p.groups.push_back({waves, std::min(S, p.ctas),
-                        op.flops / (rate_sm * double(std::min(S, p.ctas))) / double(waves),
-                        hbm / double(waves), hbm / double(waves), load});
+    const double sm_s = std::max(double(ceil_div(p.ctas, S)) * cta_s - block_s,
+                                 op.flops / (rate_sm * double(std::min(S, p.ctas))));
+    p.groups.push_back({waves, std::min(S, p.ctas), sm_s / double(waves), hbm / double(waves),
+                        hbm / double(waves), load});
     return p;
   }
 

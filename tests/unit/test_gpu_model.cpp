@@ -1,7 +1,7 @@
 // Unit tests of the GPU model's pieces: occupancy, the GEMM library heuristic (tiles, split-K,
 // GEMV), wave quantisation in the CTA scheduler, bound classification, the SystemC model
-// against the analytic plan time, sparse and collective paths, the RoPE/KV-copy parameters, and
-// h200 = h100 + memory.
+// against the analytic plan time, sparse and collective paths, the RoPE/KV-copy parameters, the
+// padded query tile of flash decoding, and h200 = h100 + memory.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -233,6 +233,34 @@ TEST(GpuElementwise, RopeAndKvAppendHaveTheirOwnMeasuredParameters) {
   c.ew.kv_append.bw *= 0.5;
   EXPECT_GT(t(rope), 1.8 * rope_s);
   EXPECT_GT(t(kv), 1.8 * kv_s);
+}
+
+TEST(GpuAttention, UnsplitFlashDecodeIsBoundByItsPaddedQueryTile) {
+  // FA2 splits the KV only when B x kv_heads is under 0.8 x 2 CTAs x SMs. Unsplit, its forward
+  // kernel computes a whole 128-query tile per (batch, kv head) for the few real queries: that
+  // tensor work, at flash attention's mma rate, bounds the kernel on the SMs, so the H200's
+  // faster memory does not speed it up (measured: 2.7 TB/s of KV on both cards). Split-KV
+  // decoding of fewer heads (64-query tiles, 2 CTAs per SM) still streams at HBM speed.
+  GpuConfig c = config_of("h100");
+  Op unsplit = make_attention("d", 16, 32, 32, 128, 1, 8192, false, DType::kBf16);
+  KernelPlan p = plan_attention(c, unsplit);
+  EXPECT_EQ(p.split_k, 1) << p.kernel;
+  EXPECT_EQ(p.tile_m, 128);
+  EXPECT_EQ(p.ctas, 16 * 32);
+  const double rate_sm = c.sm.tensor.bf16 * c.tensor_clock_hz * c.attention.efficiency;
+  const double tile_s = 4.0 * 128 * 8192 * 128 / rate_sm;  // one CTA's padded tile
+  // 512 CTAs on 132 SMs: the busiest SM runs 4, less the first key block in the fixed latency.
+  EXPECT_NEAR(p.compute_s(), 4 * tile_s - 4.0 * 128 * 64 * 128 / rate_sm, 1e-3 * tile_s);
+  EXPECT_GT(p.compute_s(), p.hbm_bytes() / (c.hbm.bw_bytes_per_s * c.hbm_efficiency));
+
+  Op split = make_attention("d", 4, 32, 32, 128, 1, 32768, false, DType::kBf16);
+  KernelPlan q = plan_attention(c, split);
+  EXPECT_GT(q.split_k, 1) << q.kernel;  // 128 heads < 0.8 x 264
+  EXPECT_EQ(q.tile_m, 64);
+
+  auto d100 = device("h100"), d200 = device("h200");
+  EXPECT_NEAR(time_on(*d100, unsplit) / time_on(*d200, unsplit), 1.0, 0.01);
+  EXPECT_GT(time_on(*d100, split) / time_on(*d200, split), 1.25);
 }
 
 TEST(GpuPresets, H200IsH100WithOtherMemory) {

@@ -38,17 +38,19 @@ TEST(ValidateGpu, HoldoutErrorsStayAtTheirRecordedLevel) {
   // Hold-out MAPE achieved when these were set (xpusim validate --hw h100), in %:
   //   gemm: bf16 6.7, fp16 6.8, fp8 4.2, int8 10.8, bf16 2:4 9.3, fp32 15.2, tf32 13.4,
   //         fp16 2:4 15.6, all 7.5 (target 10)
-  //   attention: prefill 6.3, decode 6.5, all 6.4 (target 15)
+  //   attention: prefill 6.3, decode 6.3, all 6.3 (target 15)
   //   elementwise: rmsnorm 6.5, layernorm 12.2, gelu 4.5, silu_mul 5.5, softmax 16.7,
   //                residual_add 4.2, rope 4.8, kv_append 5.7, all 7.6 (target 15)
-  //   e2e: prefill 8.0 (points +9.3 and +6.6), decode 5.3 (points -3.0 and -7.7; target 10
+  //   e2e: prefill 8.0 (points +9.3 and +6.6), decode 4.5 (points -3.0 and -6.0; target 10
   //        per point)
   // Each threshold is the achieved value plus about 0.5 points. The e2e prefill thresholds rose
   // (from 7.6 and 11.4, to 14.2 and 15.2) when the RoPE and KV-copy kernels got measured
   // parameters: the prefill stack runs 6-14 % faster than the sum of its own kernels timed alone.
   // They fell to 8.5 and 9.8 with the power-limited clock of e2e stacks (power.*, fitted on the
   // e2e calibration stacks of e2e_calibration.csv only; kernel categories unchanged; see
-  // validation/gpu/README.md).
+  // validation/gpu/README.md). Attention decode fell from 6.5 (all 6.4) and e2e decode from 5.3
+  // (batch-16 point -7.7) when flash decoding got FA2's kernel choice and its padded query tile
+  // (no new fitted value; decode_fixed refitted on calibration rows), so their thresholds fell.
   const std::map<std::string, double> max_mape = {{"gemm bf16", 7.2},
                                                   {"gemm fp16", 7.3},
                                                   {"gemm fp8", 4.7},
@@ -59,8 +61,8 @@ TEST(ValidateGpu, HoldoutErrorsStayAtTheirRecordedLevel) {
                                                   {"gemm fp16 2:4", 16.1},
                                                   {"gemm all", 8.0},
                                                   {"attention prefill", 6.8},
-                                                  {"attention decode", 7.0},
-                                                  {"attention all", 6.9},
+                                                  {"attention decode", 6.8},
+                                                  {"attention all", 6.8},
                                                   {"elementwise rmsnorm", 7.0},
                                                   {"elementwise layernorm", 12.7},
                                                   {"elementwise gelu", 5.0},
@@ -71,7 +73,7 @@ TEST(ValidateGpu, HoldoutErrorsStayAtTheirRecordedLevel) {
                                                   {"elementwise kv_append", 6.2},
                                                   {"elementwise all", 8.1},
                                                   {"e2e prefill", 8.5},
-                                                  {"e2e decode", 5.8}};
+                                                  {"e2e decode", 5.0}};
   auto stats = holdout_stats("h100");
   for (const auto& [category, limit] : max_mape) {
     ASSERT_TRUE(stats.count(category)) << category;
@@ -103,11 +105,14 @@ TEST(ValidateGpu, H200FromPublicMemoryFiguresStaysAtItsRecordedLevel) {
   // achieved on the measured H200 when these were set (xpusim validate --hw h200), in %:
   //   gemm: bf16 9.2, fp16 8.0, fp8 4.9, int8 12.4, bf16 2:4 19.7, fp32 18.3, tf32 16.4,
   //         fp16 2:4 21.9, all 10.1 (target 10: missed)
-  //   attention: prefill 3.9, decode 17.0, all 12.4 (target 15)
+  //   attention: prefill 3.9, decode 8.1, all 6.6 (target 15; 17.0 and 12.4 before flash decoding's
+  //              padded query tile, a change that the H200 misses suggested and whose only refitted
+  //              value, decode_fixed, comes from H100 calibration rows)
   //   elementwise: rmsnorm 8.1, layernorm 8.7, gelu 12.8, silu_mul 6.1, softmax 22.1,
   //                residual_add 5.1, rope 12.5, kv_append 20.5, all 11.8 (target 15)
   //   e2e: prefill 1.3 (worst point 2.5; 6.3 and 7.8 before the power-limited clock, whose
-  //        h100 values h200 inherits), decode 9.9 (worst point 18.1, batch 16: missed)
+  //        h100 values h200 inherits), decode 3.5 (worst point 5.7, batch 16; it was 18.1 fast
+  //        before the padded query tile)
   // Each threshold is the achieved value plus about 0.5 points.
   const std::map<std::string, double> max_mape = {{"gemm bf16", 9.7},
                                                   {"gemm fp16", 8.5},
@@ -119,8 +124,8 @@ TEST(ValidateGpu, H200FromPublicMemoryFiguresStaysAtItsRecordedLevel) {
                                                   {"gemm fp16 2:4", 22.4},
                                                   {"gemm all", 10.6},
                                                   {"attention prefill", 4.4},
-                                                  {"attention decode", 17.5},
-                                                  {"attention all", 12.9},
+                                                  {"attention decode", 8.6},
+                                                  {"attention all", 7.1},
                                                   {"elementwise rmsnorm", 8.6},
                                                   {"elementwise layernorm", 9.2},
                                                   {"elementwise gelu", 13.3},
@@ -131,14 +136,15 @@ TEST(ValidateGpu, H200FromPublicMemoryFiguresStaysAtItsRecordedLevel) {
                                                   {"elementwise kv_append", 21.0},
                                                   {"elementwise all", 12.3},
                                                   {"e2e prefill", 1.8},
-                                                  {"e2e decode", 10.4}};
+                                                  {"e2e decode", 4.0}};
   auto stats = holdout_stats("h200", XPUSIM_SOURCE_DIR "/validation/gpu/h200/data");
   for (const auto& [category, limit] : max_mape) {
     ASSERT_TRUE(stats.count(category)) << category;
     EXPECT_LE(stats[category].mape * 100, limit) << category << ": " << stats[category].worst_label;
   }
-  EXPECT_LE(stats["e2e all"].worst * 100, 18.6) << stats["e2e all"].worst_label;
-  // The targets of issue 4 that the h200 preset meets.
+  EXPECT_LE(stats["e2e all"].worst * 100, 6.2) << stats["e2e all"].worst_label;
+  // The targets of issue 4 that the h200 preset meets (all but GEMM, 10.1 against 10).
+  EXPECT_LE(stats["e2e all"].worst, 0.10) << stats["e2e all"].worst_label;
   EXPECT_LE(stats["attention all"].mape, 0.15);
   EXPECT_LE(stats["elementwise all"].mape, 0.15);
 }
