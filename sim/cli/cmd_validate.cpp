@@ -20,21 +20,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// A default data folder is looked for in the working directory and above the executable (the
-// binary lives in build/<dir>/), so that `xpusim validate` works from the repository and its
-// builds.
-std::string find_default(const std::string& relative) {
-  std::vector<fs::path> bases = {fs::current_path()};
-  std::error_code ec;
-  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-  if (!ec)
-    for (fs::path p = exe.parent_path(); !p.empty() && p != p.root_path(); p = p.parent_path())
-      bases.push_back(p);
-  for (const auto& b : bases)
-    if (fs::is_directory(b / relative)) return (b / relative).string();
-  return relative;
-}
-
 // The card named in a dataset's env.csv (key gpu_name), for the title; empty if none.
 std::string card_of(const std::string& dir) {
   std::ifstream in(fs::path(dir) / "env.csv");
@@ -151,7 +136,7 @@ int cmd_validate(const Args& args) {
   std::vector<ValidationRow> rows;
   std::string title;
   if (a100) {
-    if (a100_data.empty()) a100_data = find_default("../shared/reference-data/a100-llmcompass");
+    if (a100_data.empty()) a100_data = find_repo_path("../shared/reference-data/a100-llmcompass");
     rows = load_llmcompass_a100(a100_data);
     title = fmt::format(
         "xpusim validate --hw {}: LLMCompass A100 measurements in {} (nothing fitted on them)",
@@ -159,10 +144,10 @@ int cmd_validate(const Args& args) {
   } else {
     // Each measured card has its folder; the H100's is the original validation/gpu/data.
     if (data.empty() && name != "h100") {
-      const std::string own = find_default("validation/gpu/" + name + "/data");
+      const std::string own = find_repo_path("validation/gpu/" + name + "/data");
       if (fs::is_directory(own)) data = own;
     }
-    if (data.empty()) data = find_default("validation/gpu/data");
+    if (data.empty()) data = find_repo_path("validation/gpu/data");
     rows = load_gpu_dataset(data);
     const std::string card = card_of(data);
     title = fmt::format("xpusim validate --hw {}: measured kernels in {}{}", name, data,
