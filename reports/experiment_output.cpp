@@ -11,18 +11,6 @@ namespace fs = std::filesystem;
 namespace xpusim {
 namespace {
 
-std::string shape_of(const Op& op) {
-  switch (op.kind) {
-    case OpKind::kGemm:
-      return fmt::format("M={} K={} N={}", op.M, op.K, op.N);
-    case OpKind::kAttention:
-      return fmt::format("B={} h={} kv={} d={} q={} kv_len={}{}", op.B, op.heads, op.kv_heads,
-                         op.head_dim, op.q_len, op.kv_len, op.causal ? " causal" : "");
-    default:
-      return fmt::format("T={} H={}", op.T, op.H);
-  }
-}
-
 std::string ctx_label(const PointResult& p) {
   if (p.phase == "decode") return fmt::format("ctx {}", p.ctx);
   if (p.phase == "generate") return fmt::format("{}+{}", p.prompt, p.gen);
@@ -122,7 +110,7 @@ nlohmann::ordered_json point_to_json(const PointResult& p) {
     nlohmann::ordered_json o;
     o["name"] = r.op.name;
     o["kind"] = op_kind_name(r.op.kind);
-    o["shape"] = shape_of(r.op);
+    o["shape"] = op_shape_label(r.op);
     o["dtype"] = dtype_name(r.op.dtype);
     o["count"] = r.count;
     o["time_ms"] = r.result.time_s * 1e3;
@@ -244,7 +232,7 @@ void write_output_dir(const ExperimentResult& r, const std::string& dir) {
           bytes += fmt::format("{}{}={:.6g}", bytes.empty() ? "" : ";", level, b);
         f << fmt::format("{},{},{},{},{},{},{},{},{:.6g},{:.6g},{:.6g},{},{},{}\n",
                          csv_escape(p.hw), csv_escape(p.model), p.phase, o.op.name,
-                         op_kind_name(o.op.kind), csv_escape(shape_of(o.op)),
+                         op_kind_name(o.op.kind), csv_escape(op_shape_label(o.op)),
                          dtype_name(o.op.dtype), o.count, o.result.time_s * 1e3, o.total_s * 1e3,
                          o.result.flops, bytes, bound_name(o.result.bound), o.result.unit);
       }

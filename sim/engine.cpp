@@ -32,9 +32,6 @@ std::string_view bound_name(Bound b) {
 
 namespace {
 
-// TLM payload lengths are 32-bit; larger tiles are split into several transactions.
-constexpr double kMaxTransactionBytes = 1u << 30;
-
 class OpStreamer : public sc_core::sc_module {
  public:
   std::vector<std::unique_ptr<tlm_utils::simple_initiator_socket<OpStreamer>>> ports;
@@ -59,23 +56,9 @@ class OpStreamer : public sc_core::sc_module {
   // Issues one tile's loads on every level and returns when its last byte arrives (seconds).
   double load_tile(const OpWork& w, int tiles) {
     double ready = sc_core::sc_time_stamp().to_seconds();
-    for (size_t l = 0; l < spec_.levels.size(); ++l) {
-      double bytes = w.bytes_per_level[l] / tiles;
-      while (bytes > 0) {
-        double chunk = std::min(bytes, kMaxTransactionBytes);
-        bytes -= chunk;
-        tlm::tlm_generic_payload p;
-        p.set_command(tlm::TLM_READ_COMMAND);
-        p.set_address(0);
-        p.set_data_ptr(&scratch_);
-        p.set_data_length(static_cast<unsigned>(std::llround(chunk)));
-        p.set_streaming_width(1);
-        sc_core::sc_time delay = sc_core::SC_ZERO_TIME;
-        (*ports[l])->b_transport(p, delay);
-        ++stats_.transactions;
-        ready = std::max(ready, (sc_core::sc_time_stamp() + delay).to_seconds());
-      }
-    }
+    for (size_t l = 0; l < spec_.levels.size(); ++l)
+      ready = std::max(
+          ready, tlm_read(*ports[l], w.bytes_per_level[l] / tiles, &scratch_, stats_.transactions));
     return ready;
   }
 

@@ -256,7 +256,8 @@ PointResult evaluate_point(Device& device, OpCache& cache, const ModelConfig& ba
   // One forward pass of `m` micro-batches through the pipeline: every stage works on each
   // micro-batch in turn, so the pass takes the sum of the stages plus (m - 1) of the slowest.
   // `weight` > 1: this pass stands for that many decode steps (integrated generate).
-  auto pass = [&](int64_t q_len, int64_t kv_len, bool prefill, double& latency, int64_t weight = 1) -> bool {
+  auto pass = [&](int64_t q_len, int64_t kv_len, bool prefill, double& latency,
+                  int64_t weight = 1) -> bool {
     ForwardShape s = shape;
     s.batch = micro;
     s.q_len = q_len;
@@ -332,6 +333,8 @@ PointResult::Numerics ExperimentRunner::numerics_for(Device& device, const Point
     n.note = "no reference model";
     return n;
   }
+  const std::string key = device.fingerprint() + "|" + scheme;
+  if (auto it = numerics_cache_.find(key); it != numerics_cache_.end()) return it->second;
   try {
     if (!reference_weights_) reference_weights_ = weights::load_llama_checkpoint(reference_model_);
     if (reference_text_.empty()) {
@@ -343,21 +346,11 @@ PointResult::Numerics ExperimentRunner::numerics_for(Device& device, const Point
     return n;
   }
   // Four 256-byte windows of held-out text: enough to rank schemes in well under a second.
-  NumericsInput in;
-  in.weights = &*reference_weights_;
-  const size_t seq = 256;
-  for (size_t w = 0; w < 4 && (w + 1) * seq < reference_text_.size(); ++w) {
-    in.sequences.emplace_back(reference_text_.begin() + long(w * seq),
-                              reference_text_.begin() + long((w + 1) * seq));
-    in.targets_tail.push_back(reference_text_[(w + 1) * seq]);
-  }
-  in.has_targets = true;
+  const NumericsInput in = byte_windows(*reference_weights_, reference_text_, 256, 4);
   if (in.sequences.empty()) {
     n.note = "no held-out text beside the reference model";
     return n;
   }
-  const std::string key = device.fingerprint() + "|" + scheme;
-  if (auto it = numerics_cache_.find(key); it != numerics_cache_.end()) return it->second;
   auto rows = run_numerics(in, device, {"fp32", scheme}, {});
   const NumericsRow& ref = rows[0];
   const NumericsRow& r = rows[1];
@@ -427,8 +420,7 @@ ExperimentResult ExperimentRunner::run(CfgNode tree, const RunOverrides& overrid
     for (const auto& q : cfg.quant) {
       PointSpec spec = base;
       spec.quant = *parse_quant(q);
-      if (cfg.kv_quant == "auto" || cfg.kv_quant.empty())
-        spec.kv_dtype = spec.quant.activations == DType::kFp16 ? DType::kFp16 : DType::kBf16;
+      if (cfg.kv_quant == "auto" || cfg.kv_quant.empty()) spec.kv_dtype = base_format(spec.quant);
       std::optional<PointResult::Numerics> numerics;
       if (cfg.numerics) numerics = numerics_for(*dev, spec);
       for (const auto& phase : cfg.phases) {

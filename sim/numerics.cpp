@@ -106,6 +106,18 @@ SchemeChoice choose_scheme(const std::string& name, const DeviceFormats& f) {
   return c;
 }
 
+NumericsInput byte_windows(const weights::LlamaWeights& w, std::span<const uint8_t> text,
+                           std::size_t seq, std::size_t windows) {
+  NumericsInput in;
+  in.weights = &w;
+  in.has_targets = true;
+  for (std::size_t i = 0; i < windows && (i + 1) * seq < text.size(); ++i) {
+    in.sequences.emplace_back(text.begin() + long(i * seq), text.begin() + long((i + 1) * seq));
+    in.targets_tail.push_back(text[(i + 1) * seq]);
+  }
+  return in;
+}
+
 std::vector<NumericsRow> run_numerics(const NumericsInput& in, Device& device,
                                       const std::vector<std::string>& schemes,
                                       const kernels::KernelOptions& opt) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -45,6 +46,12 @@ struct NumericsInput {
   bool has_targets = false;  // next-token targets are the sequences' own next tokens (real text)
   std::vector<int32_t> targets_tail;  // with has_targets: the token after each sequence's last
 };
+
+// Up to `windows` non-overlapping windows of `seq` bytes of a byte-level text, each a fresh
+// sequence whose next-token targets come from the text itself (the window must be followed by
+// at least one byte). The weights are not copied.
+NumericsInput byte_windows(const weights::LlamaWeights& w, std::span<const uint8_t> text,
+                           std::size_t seq, std::size_t windows);
 
 // Runs every scheme; the first row is the fp32 reference itself.
 std::vector<NumericsRow> run_numerics(const NumericsInput& in, Device& device,

@@ -44,4 +44,28 @@ class MemoryTarget : public sc_core::sc_module {
   double busy_s_ = 0;
 };
 
+// Reads `bytes` through an initiator socket without waiting (loosely timed), split into
+// transactions that fit TLM's 32-bit lengths, and returns when the last byte arrives (seconds).
+// `scratch` is the data pointer TLM requires; timing models move no data.
+template <class Socket>
+double tlm_read(Socket& port, double bytes, unsigned char* scratch, uint64_t& transactions) {
+  constexpr double kMaxTransactionBytes = 1u << 30;
+  double done = sc_core::sc_time_stamp().to_seconds();
+  while (bytes > 0) {
+    const double chunk = std::min(bytes, kMaxTransactionBytes);
+    bytes -= chunk;
+    tlm::tlm_generic_payload p;
+    p.set_command(tlm::TLM_READ_COMMAND);
+    p.set_address(0);
+    p.set_data_ptr(scratch);
+    p.set_data_length(static_cast<unsigned>(std::llround(chunk)));
+    p.set_streaming_width(1);
+    sc_core::sc_time delay = sc_core::SC_ZERO_TIME;
+    port->b_transport(p, delay);
+    ++transactions;
+    done = std::max(done, (sc_core::sc_time_stamp() + delay).to_seconds());
+  }
+  return done;
+}
+
 }  // namespace xpusim

@@ -276,4 +276,20 @@ Op make_collective(std::string name, std::string collective, double message_byte
   return op;
 }
 
+std::string op_shape_label(const Op& op) {
+  switch (op.kind) {
+    case OpKind::kGemm:
+      return fmt::format("M={} K={} N={}{}{}", op.M, op.K, op.N,
+                         op.gemm_batch > 1 ? fmt::format(" x{}", op.gemm_batch) : "",
+                         op.wdtype != op.dtype ? fmt::format(" w:{}", dtype_name(op.wdtype)) : "");
+    case OpKind::kAttention:
+      return fmt::format("B={} h={}/{} d={} q={} kv={}{}", op.B, op.heads, op.kv_heads, op.head_dim,
+                         op.q_len, op.kv_len, op.causal ? " causal" : "");
+    case OpKind::kCollective:
+      return fmt::format("{} {:.0f} B x{} ranks", op.collective, op.message_bytes, op.ranks);
+    default:
+      return fmt::format("{} T={} H={}", op.ew_op, op.T, op.H);
+  }
+}
+
 }  // namespace xpusim

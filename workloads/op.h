@@ -78,4 +78,8 @@ Op make_kv_append(std::string name, int64_t B, int64_t q_len, int64_t kv_heads, 
 Op make_collective(std::string name, std::string collective, double message_bytes, int ranks);
 const std::vector<std::string>& elementwise_ops();
 
+// A short description of the shape for tables and reports: "M=1 K=4096 N=12288 x8 w:int4",
+// "B=1 h=32/8 d=128 q=1 kv=4096 causal", "all_reduce 65536 B x4 ranks", "rmsnorm T=16 H=4096".
+std::string op_shape_label(const Op& op);
+
 }  // namespace xpusim

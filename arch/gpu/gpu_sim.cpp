@@ -18,8 +18,6 @@
 namespace xpusim {
 namespace {
 
-constexpr double kMaxTransactionBytes = 1u << 30;  // TLM lengths are 32-bit
-
 class SmArray : public sc_core::sc_module {
  public:
   tlm_utils::simple_initiator_socket<SmArray> l2_port{"l2_port"};
@@ -61,22 +59,9 @@ class SmArray : public sc_core::sc_module {
 
  private:
   double transfer(tlm_utils::simple_initiator_socket<SmArray>& port, double bytes) {
-    double done = sc_core::sc_time_stamp().to_seconds();
-    while (bytes > 0.5) {
-      const double chunk = std::min(bytes, kMaxTransactionBytes);
-      bytes -= chunk;
-      tlm::tlm_generic_payload p;
-      p.set_command(tlm::TLM_READ_COMMAND);
-      p.set_address(0);
-      p.set_data_ptr(&scratch_);
-      p.set_data_length(static_cast<unsigned>(std::llround(chunk)));
-      p.set_streaming_width(1);
-      sc_core::sc_time delay = sc_core::SC_ZERO_TIME;
-      port->b_transport(p, delay);
-      ++stats_.transactions;
-      done = std::max(done, (sc_core::sc_time_stamp() + delay).to_seconds());
-    }
-    return done;
+    // Sub-byte remainders of per-wave shares are not transfers.
+    if (bytes <= 0.5) return sc_core::sc_time_stamp().to_seconds();
+    return tlm_read(port, bytes, &scratch_, stats_.transactions);
   }
 
   const GpuSimSpec& spec_;

@@ -22,19 +22,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::vector<std::string> split(const std::string& s) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  while (start <= s.size()) {
-    size_t c = s.find(',', start);
-    std::string item = s.substr(start, c == std::string::npos ? std::string::npos : c - start);
-    if (!item.empty()) out.push_back(item);
-    if (c == std::string::npos) break;
-    start = c + 1;
-  }
-  return out;
-}
-
 std::vector<uint8_t> read_bytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw ConfigError(SourceLoc{path, 0, 0}, "--text", "cannot open the file");
@@ -82,7 +69,7 @@ int cmd_numerics(const Args& args) {
   if (!weights_dir.empty() && !model_name.empty())
     throw UsageError("give --weights or --model, not both");
   std::vector<std::string> schemes =
-      schemes_arg.empty() ? numerics_scheme_names() : split(schemes_arg);
+      schemes_arg.empty() ? numerics_scheme_names() : split_list({schemes_arg});
   for (const auto& s : schemes) {
     const auto& known = numerics_scheme_names();
     if (std::find(known.begin(), known.end(), s) == known.end() && !s.starts_with("unstructured:"))
@@ -133,11 +120,7 @@ int cmd_numerics(const Args& args) {
     windows = std::min(windows, fit);
     if (windows < 1)
       throw UsageError(fmt::format("{} is shorter than one window of {} bytes", text, seq + 1));
-    for (int64_t i = 0; i < windows; ++i) {
-      in.sequences.emplace_back(bytes.begin() + i * seq, bytes.begin() + (i + 1) * seq);
-      in.targets_tail.push_back(bytes[static_cast<size_t>((i + 1) * seq)]);
-    }
-    in.has_targets = true;
+    in = byte_windows(w, bytes, static_cast<size_t>(seq), static_cast<size_t>(windows));
     source = fmt::format("{} on {} windows of {} bytes of {}", weights_dir, windows, seq, text);
   }
   in.weights = &w;

@@ -36,23 +36,6 @@ std::string list_value(const std::vector<std::string>& items) {
   return v + "]";
 }
 
-// "--hw a,b --hw c" -> {a, b, c}
-std::vector<std::string> split_all(const std::vector<std::string>& values) {
-  std::vector<std::string> out;
-  for (const auto& v : values) {
-    size_t start = 0;
-    while (start <= v.size()) {
-      size_t comma = v.find(',', start);
-      std::string item =
-          v.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-      if (!item.empty()) out.push_back(item);
-      if (comma == std::string::npos) break;
-      start = comma + 1;
-    }
-  }
-  return out;
-}
-
 void dump_graph(const ExperimentResult& r, std::ostream& out) {
   for (const auto& p : r.points) {
     out << fmt::format("# {} {} {} batch={} prompt={} ctx={}\n", p.hw, p.model, p.phase, p.batch,
@@ -60,22 +43,9 @@ void dump_graph(const ExperimentResult& r, std::ostream& out) {
     out << fmt::format("{:<18} {:<11} {:>6} {:<6} {:<44} {:>12} {:>12}\n", "op", "kind", "count",
                        "dtype", "shape", "GFLOP", "MB");
     for (const auto& o : p.ops) {
-      std::string shape =
-          o.op.kind == OpKind::kGemm
-              ? fmt::format(
-                    "M={} K={} N={}{}{}", o.op.M, o.op.K, o.op.N,
-                    o.op.gemm_batch > 1 ? fmt::format(" x{}", o.op.gemm_batch) : "",
-                    o.op.wdtype != o.op.dtype ? fmt::format(" w:{}", dtype_name(o.op.wdtype)) : "")
-          : o.op.kind == OpKind::kAttention
-              ? fmt::format("B={} h={}/{} d={} q={} kv={}", o.op.B, o.op.heads, o.op.kv_heads,
-                            o.op.head_dim, o.op.q_len, o.op.kv_len)
-          : o.op.kind == OpKind::kCollective
-              ? fmt::format("{} {:.0f} B x{} ranks", o.op.collective, o.op.message_bytes,
-                            o.op.ranks)
-              : fmt::format("{} T={} H={}", o.op.ew_op, o.op.T, o.op.H);
       out << fmt::format("{:<18} {:<11} {:>6} {:<6} {:<44} {:>12.4f} {:>12.4f}\n", o.op.name,
-                         op_kind_name(o.op.kind), o.count, dtype_name(o.op.dtype), shape,
-                         o.op.flops / 1e9, o.op.total_bytes() / 1e6);
+                         op_kind_name(o.op.kind), o.count, dtype_name(o.op.dtype),
+                         op_shape_label(o.op), o.op.flops / 1e9, o.op.total_bytes() / 1e6);
     }
   }
 }
@@ -127,15 +97,15 @@ int cmd_run(const Args& args) {
   };
   // The experiment's description no longer describes it once its hardware or model is replaced.
   if (!hw.empty() || !model.empty()) flag("description", "''", "--hw/--model");
-  if (!hw.empty()) flag("hw", list_value(split_all(hw)), "--hw");
+  if (!hw.empty()) flag("hw", list_value(split_list(hw)), "--hw");
   if (!model.empty()) flag("model", model, "--model " + model);
-  if (!phases.empty()) flag("phases", list_value(split_all(phases)), "--phase");
+  if (!phases.empty()) flag("phases", list_value(split_list(phases)), "--phase");
   for (const char* key : {"batch", "prompt", "ctx", "gen", "prune", "pp", "ep", "microbatches",
                           "attention", "limits"})
     if (vm.count(key))
       flag(key, vm[key].as<std::string>(), fmt::format("--{} {}", key, vm[key].as<std::string>()));
   if (vm.count("quant"))
-    flag("quant", list_value(split_all({vm["quant"].as<std::string>()})),
+    flag("quant", list_value(split_list({vm["quant"].as<std::string>()})),
          "--quant " + vm["quant"].as<std::string>());
   if (vm.count("kv-quant"))
     flag("kv_quant", vm["kv-quant"].as<std::string>(),

@@ -31,6 +31,22 @@ bool parse_options(const Args& args, const std::string& usage, po::options_descr
   return true;
 }
 
+std::vector<std::string> split_list(const std::vector<std::string>& values) {
+  std::vector<std::string> out;
+  for (const auto& v : values) {
+    size_t start = 0;
+    while (start <= v.size()) {
+      size_t comma = v.find(',', start);
+      std::string item =
+          v.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+      if (!item.empty()) out.push_back(item);
+      if (comma == std::string::npos) break;
+      start = comma + 1;
+    }
+  }
+  return out;
+}
+
 std::string find_repo_path(const std::string& relative) {
   namespace fs = std::filesystem;
   std::vector<fs::path> bases = {fs::current_path()};

@@ -4,6 +4,7 @@
 
 #include <boost/program_options.hpp>
 #include <string>
+#include <vector>
 
 #include "sim/cli/cli.h"
 
@@ -14,6 +15,9 @@ namespace po = boost::program_options;
 // Parses `args`; returns false (after printing help to stdout) when --help was given.
 bool parse_options(const Args& args, const std::string& usage, po::options_description& opts,
                    const po::positional_options_description& positional, po::variables_map& vm);
+
+// Comma-separated and repeated option values as one list: {"a,b", "c"} -> {a, b, c}.
+std::vector<std::string> split_list(const std::vector<std::string>& values);
 
 // A path of the repository (e.g. "workloads/models/tiny-llama"), looked for in the working
 // directory and in the folders above the executable (which lives in build/<preset>/).

@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include "arch/registry.h"
+#include "bench_main.h"
 #include "sim/config_store.h"
 #include "sim/engine.h"
 #include "sim/experiment.h"
@@ -75,11 +76,4 @@ BENCHMARK(BM_DefaultExperiment)->Unit(benchmark::kMillisecond)->UseRealTime();
 }  // namespace
 }  // namespace xpusim
 
-int main(int argc, char** argv) {
-  setenv("SYSC_DISABLE_COPYRIGHT_MESSAGE", "1", 1);
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
-}
+int main(int argc, char** argv) { return run_simulator_benchmarks(argc, argv); }

@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "arch/registry.h"
+#include "bench_main.h"
 #include "sim/config_store.h"
 #include "sim/experiment.h"
 #include "validation/validate.h"
@@ -107,11 +108,4 @@ BENCHMARK(BM_GpuValidationDataset)->Unit(benchmark::kMillisecond)->UseRealTime()
 }  // namespace
 }  // namespace xpusim
 
-int main(int argc, char** argv) {
-  setenv("SYSC_DISABLE_COPYRIGHT_MESSAGE", "1", 1);
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
-}
+int main(int argc, char** argv) { return run_simulator_benchmarks(argc, argv); }

@@ -102,13 +102,8 @@ TEST(Numerics, CompressionDegradesInTheExpectedOrder) {
   auto dev = make_device(store.load("h100", "hw"), "h100");
   std::ifstream in(kModelDir + "/heldout_slice.bin", std::ios::binary);
   std::vector<uint8_t> bytes{std::istreambuf_iterator<char>(in), {}};
-  NumericsInput input;
-  input.weights = &tiny();
-  for (size_t w = 0; w < 4; ++w) {
-    input.sequences.emplace_back(bytes.begin() + w * 256, bytes.begin() + (w + 1) * 256);
-    input.targets_tail.push_back(bytes[(w + 1) * 256]);
-  }
-  input.has_targets = true;
+  const NumericsInput input = byte_windows(tiny(), bytes, 256, 4);
+  ASSERT_EQ(input.sequences.size(), 4u);
   auto rows = run_numerics(input, *dev, numerics_scheme_names(), {});
   std::map<std::string, NumericsRow> by;
   for (const auto& r : rows) by[r.scheme] = r;
