@@ -209,17 +209,19 @@ PointResult evaluate_point(Device& device, OpCache& cache, const ModelConfig& ba
     s.kv_len = p.ctx;
     return memory_need(model, s, p.ctx, linear_bytes);
   };
-  int tp = spec.tp;
-  if (tp == 0) {
-    for (int cand = 1; cand <= 4096 && tp == 0; cand *= 2) {
+  // The smallest power-of-two TP degree from `from` up that splits the model and fits; 0 if none.
+  auto smallest_fitting_tp = [&](int from) {
+    for (int cand = from; cand <= 4096 && cand <= model.heads; cand *= 2) {
       ForwardShape s = shape;
       s.tp = cand;
-      if (!check_parallelism(model, s).empty()) {
-        if (cand > model.heads) break;
-        continue;
-      }
-      if (need_for(cand).total() <= p.capacity_bytes) tp = cand;
+      if (check_parallelism(model, s).empty() && need_for(cand).total() <= p.capacity_bytes)
+        return cand;
     }
+    return 0;
+  };
+  int tp = spec.tp;
+  if (tp == 0) {
+    tp = smallest_fitting_tp(1);
     if (tp == 0) {
       if (limit("does not fit at any tensor-parallel degree that divides the heads")) return p;
       tp = 1;
@@ -235,16 +237,8 @@ PointResult evaluate_point(Device& device, OpCache& cache, const ModelConfig& ba
   p.kv_bytes = need.kv_cache;
   p.activation_bytes = need.activations;
   if (need.total() > p.capacity_bytes) {
-    std::string hint;
-    for (int cand = tp * 2; cand <= 4096; cand *= 2) {
-      ForwardShape s = shape;
-      s.tp = cand;
-      if (!check_parallelism(model, s).empty()) break;
-      if (need_for(cand).total() <= p.capacity_bytes) {
-        hint = fmt::format("; --tp {} would fit", cand);
-        break;
-      }
-    }
+    const int fits = smallest_fitting_tp(tp * 2);
+    const std::string hint = fits ? fmt::format("; --tp {} would fit", fits) : "";
     if (limit(fmt::format(
             "does not fit: weights {} + KV cache {} + activations {} > {} of device memory{}",
             gib(need.weights), gib(need.kv_cache), gib(need.activations), gib(p.capacity_bytes),
