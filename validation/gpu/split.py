@@ -19,6 +19,9 @@ Rule (per row kind):
   e2e_cal     always calibration: end-to-end points measured later (e2e_calibration.csv) at
   e2e_part    configurations that differ from every e2e row, and their stack-vs-isolated
               diagnostics (e2e_parts.csv). New kinds; the rules above are unchanged.
+  gemm_fresh  always holdout2: a second GEMM hold-out (gemm_fresh.csv, FRESH_LAYERS in
+              measure_kernels.py), planned and measured after the model had been changed in
+              view of the first hold-out's residuals. Never fitted on.
 
 Usage: python3 split.py DIR   re-derives the `set` column of every CSV in DIR, checks it
 against the stored one and prints the counts.
@@ -62,6 +65,8 @@ def assign(row: dict) -> str:
         return "holdout"
     if kind in ("e2e_cal", "e2e_part"):
         return "calibration"
+    if kind == "gemm_fresh":
+        return "holdout2"
     raise ValueError(f"unknown kind {kind!r}")
 
 
