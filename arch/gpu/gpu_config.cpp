@@ -105,13 +105,19 @@ const Schema<GpuConfig>& gpu_schema() {
               "CTAs of a thread-block cluster that share the A panel through TMA multicast (1 = no "
               "clusters)",
               &GpuConfig::gemm, &GpuConfig::Gemm::cluster);
+    s.integer("kernels.gemm.m_tile_step", "0", Range{0, 256},
+              "granularity of a tensor-core tile's M side beyond 64/128/256 (Hopper wgmma: 8; "
+              "0 = powers of two only)",
+              &GpuConfig::gemm, &GpuConfig::Gemm::m_tile_step);
+    s.integer("kernels.gemm.m_tile_min", "64", Range{8, 256},
+              "smallest M side of such a tile", &GpuConfig::gemm, &GpuConfig::Gemm::m_tile_min);
     s.real("kernels.gemm.unaligned_per_clk", kRequired, Range{1, 1e6},
            "per-SM FLOP per clock of the fallback kernel for rows not 16-byte aligned (calibrated)",
            &GpuConfig::gemm, &GpuConfig::Gemm::unaligned_per_clk);
-    s.real("kernels.gemm.unaligned_bw", kRequired, Range{0.01, 1},
-           "fraction of the achievable HBM bandwidth the unaligned fallback kernel reaches "
-           "(calibrated)",
-           &GpuConfig::gemm, &GpuConfig::Gemm::unaligned_bw);
+    s.real("kernels.gemm.unaligned_load_bytes_per_clk", kRequired, Range{0.1, 4096},
+           "global-load bytes per SM per clock of the kernels that read rows not 16-byte aligned "
+           "(narrow loads: an SM-side limit; calibrated)",
+           &GpuConfig::gemm, &GpuConfig::Gemm::unaligned_load_bytes_per_clk);
     s.real("kernels.sparse_2_4.efficiency", kRequired, Range{0.01, 1},
            "2:4 sparse main loop: fraction of twice the dense rate (calibrated)",
            &GpuConfig::sparse, &GpuConfig::Sparse::efficiency);
@@ -124,10 +130,11 @@ const Schema<GpuConfig>& gpu_schema() {
       s.quantity(p + ".fixed", Unit::kSeconds, kRequired, Range{0, 1e-2},
                  std::string(dt) + " 2:4 slow path: fixed cost (calibrated)", &GpuConfig::sparse,
                  field, &GpuConfig::Sparse::Skinny::fixed_s);
-      s.real(
-          p + ".bw", kRequired, Range{0.01, 1},
-          std::string(dt) + " 2:4 slow path: fraction of the achievable HBM bandwidth (calibrated)",
-          &GpuConfig::sparse, field, &GpuConfig::Sparse::Skinny::bw);
+      s.real(p + ".load_bytes_per_clk", kRequired, Range{0.1, 4096},
+             std::string(dt) +
+                 " 2:4 slow path: bytes of W per SM per clock it streams (an SM-side limit; "
+                 "calibrated)",
+             &GpuConfig::sparse, field, &GpuConfig::Sparse::Skinny::load_bytes_per_clk);
     }
     s.real("kernels.attention.efficiency", kRequired, Range{0.01, 1},
            "flash attention: fraction of the 16-bit tensor peak in the main loop (calibrated)",

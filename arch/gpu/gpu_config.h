@@ -58,8 +58,12 @@ struct GpuConfig {
         128;              // bytes of K per row per pipeline stage (64 bf16, 32 fp32, 128 fp8)
     int64_t stages = 4;   // shared-memory pipeline depth
     int64_t cluster = 1;  // CTAs of a cluster sharing operand loads by TMA multicast
+    int64_t m_tile_step = 0;  // granularity of a tile's M side (0: powers of two only)
+    int64_t m_tile_min = 64;  // smallest such M side
     double unaligned_per_clk = 0;  // per-SM rate of the fallback kernel for unaligned rows
-    double unaligned_bw = 1;       // its fraction of the achievable HBM bandwidth
+    // Global-load bytes per SM per clock of kernels that read rows not 16-byte aligned: narrow
+    // loads make them issue-bound in the SM, not bound by HBM (whole-chip rate = SMs x clock x it).
+    double unaligned_load_bytes_per_clk = 0;
     bool int8_split_k = true;      // whether the int8 (int32-output) kernels split K or stream K
   } gemm;
   struct Sparse {
@@ -68,7 +72,7 @@ struct GpuConfig {
     struct Skinny {
       int64_t below_m = 0;
       double fixed_s = 0;
-      double bw = 1;             // fraction of the achievable HBM bandwidth
+      double load_bytes_per_clk = 0;  // per-SM rate at which it streams W (an SM-side limit)
     } skinny_bf16, skinny_fp16;  // formats other than fp16 take bf16's
   } sparse;
   struct Attention {

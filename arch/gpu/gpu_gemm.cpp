@@ -54,12 +54,16 @@ KernelPlan plan_gemm(const GpuConfig& c, const Op& op) {
   KernelPlan best;
   best.unit = unit;
   best.launch_s = c.launch_overhead_s;
+  // Whole-chip rate of a per-SM load limit (an SM-side limit does not grow with HBM bandwidth).
+  const auto sm_side_bw = [&](double bytes_per_clk) {
+    return std::min(hbm_bw(c), bytes_per_clk * double(S) * c.clock_hz);
+  };
   // cuSPARSELt has no skinny-M kernel: below below_m it streams the compressed weights slowly
-  // (measured: ~1.9x slower than dense at M <= 16 in bf16).
+  // (measured: ~1.9x slower than dense at M <= 16 in bf16), far below HBM bandwidth.
   const auto& skinny = op.dtype == DType::kFp16 ? c.sparse.skinny_fp16 : c.sparse.skinny_bf16;
   if (sparse && op.M < skinny.below_m) {
     best.kernel = "sparse 2:4 skinny";
-    best.hbm_bw = hbm_bw(c) * skinny.bw;
+    best.hbm_bw = sm_side_bw(skinny.load_bytes_per_clk);
     best.fill_s = skinny.fixed_s + c.hbm.latency_s;
     best.ctas = S;
     best.ctas_per_sm = 1;
@@ -75,7 +79,7 @@ KernelPlan plan_gemm(const GpuConfig& c, const Op& op) {
   if (fallback) rate_sm = std::min(rate_sm, c.gemm.unaligned_per_clk * c.clock_hz);
   // Unaligned rows also slow the loads of the skinny kernels beyond M = 2 (measured).
   const bool slow_loads = !aligned && !cuda_core && op.M > 2;
-  const double bw = hbm_bw(c) * (slow_loads ? c.gemm.unaligned_bw : 1.0);
+  const double bw = slow_loads ? sm_side_bw(c.gemm.unaligned_load_bytes_per_clk) : hbm_bw(c);
   const double stage_bytes = cuda_core ? 4.0 : std::max(1.0, a_bytes);
   const double cluster = double(std::max<int64_t>(1, c.gemm.cluster));
 
@@ -93,11 +97,22 @@ KernelPlan plan_gemm(const GpuConfig& c, const Op& op) {
   // stream-K, and split-K only for grids under a quarter of the SMs.
   const bool imma = op.dtype == DType::kInt8 && !c.gemm.int8_split_k;
   const Tiles imma_tiles = {{op.M <= 128 ? 64 : 128, 128}};
+  // Hopper's wgmma takes its N extent in steps of 8 up to 256, and the library maps the token
+  // rows (M) to it, so a tile's M side need not be a power of two: it may fit M in whole tiles
+  // (nvjet kernels such as 128x208 or 256x96). Tiles that cover M in t equal parts join the set.
+  Tiles tensor_tiles = kTensorTiles;
+  if (c.gemm.m_tile_step > 0) {
+    for (int64_t t = 1; t <= 4; ++t) {
+      const int64_t bm = ceil_div(ceil_div(op.M, t), c.gemm.m_tile_step) * c.gemm.m_tile_step;
+      if (bm < c.gemm.m_tile_min || bm > 256 || bm == 64 || bm == 128 || bm == 256) continue;
+      for (int64_t bn : {128, 256}) tensor_tiles.push_back({bm, bn});
+    }
+  }
   const Tiles& tiles_to_try = fallback    ? kFallbackTiles
                               : gemv      ? kGemvTiles
                               : imma      ? imma_tiles
                               : cuda_core ? kSimtTiles
-                                          : kTensorTiles;
+                                          : tensor_tiles;
   static const int64_t kSplits[] = {1, 2, 3, 4, 6, 8, 12, 16};
   const bool may_split = !imma && !fallback;
   const int64_t k_block = std::max<int64_t>(8, std::llround(c.gemm.k_block_bytes / stage_bytes));
