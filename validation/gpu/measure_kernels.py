@@ -94,6 +94,32 @@ FRESH_M = {"bf16": [1, 6, 24, 96, 160, 240, 384, 640, 1536, 2500, 5000],
            "fp32": [3, 96, 1000], "tf32": [3, 96, 1000]}
 FRESH_FP32_MODELS = {"gpt2-xl"}
 
+# A third hold-out set (--gemm-plan holdout3 -> gemm_holdout3.csv, set "holdout3"), fixed on
+# 2026-11-26 after the second hold-out had been read and the model changed again in view of it:
+# other parallel layouts of the zoo's models, and M values that neither earlier plan has. Every
+# row is hold-out; nothing may be fitted on it. gpt2-xl's vocabulary (50257) is odd.
+HOLDOUT3_LAYERS = [
+    ("llama2-70b-tp8", "qkv", 8192, 1280), ("llama2-70b-tp8", "o_proj", 1024, 8192),
+    ("llama2-70b-tp8", "gate_up", 8192, 7168), ("llama2-70b-tp8", "down", 3584, 8192),
+    ("llama3-8b-tp2", "qkv", 4096, 3072), ("llama3-8b-tp2", "o_proj", 2048, 4096),
+    ("llama3-8b-tp2", "gate_up", 4096, 14336), ("llama3-8b-tp2", "down", 7168, 4096),
+    ("opt-6.7b-tp2", "fc1", 4096, 8192), ("opt-6.7b-tp2", "fc2", 8192, 4096),
+    ("gpt2-xl-tp2", "qkv", 1600, 2400), ("gpt2-xl-tp2", "fc1", 1600, 3200),
+    ("gpt2-xl-tp2", "fc2", 3200, 1600), ("gpt2-xl", "lm_head", 1600, 50257),
+    ("llama2-7b-half", "qkv", 2048, 6144), ("llama2-7b-half", "o_proj", 2048, 2048),
+    ("llama2-7b-half", "gate_up", 2048, 11008), ("llama2-7b-half", "down", 5504, 2048),
+]
+HOLDOUT3_M = {"bf16": [2, 5, 12, 40, 72, 112, 176, 300, 448, 896, 1200, 2000, 3500, 6000],
+              "fp16": [10, 136, 700, 2600], "fp8": [40, 88, 272, 1096, 3800],
+              "int8": [48, 144, 560, 2304], "sparse": [4, 48, 320, 1280], "sparse_fp16": [24, 800],
+              "fp32": [2, 40, 300], "tf32": [2, 40, 300]}
+HOLDOUT3_FP32_MODELS = {"gpt2-xl-tp2", "llama2-7b-half"}
+# --gemm-plan NAME: (layers, M per family, models measured in fp32/tf32, row kind = CSV name)
+EXTRA_GEMM_PLANS = {
+    "fresh": (FRESH_LAYERS, FRESH_M, FRESH_FP32_MODELS, "gemm_fresh"),
+    "holdout3": (HOLDOUT3_LAYERS, HOLDOUT3_M, HOLDOUT3_FP32_MODELS, "gemm_holdout3"),
+}
+
 
 def unique_kn(layers=None):
     seen, out = {}, []
@@ -107,25 +133,26 @@ def unique_kn(layers=None):
     return out
 
 
-def fresh_gemm_plan(families):
-    """The second hold-out plan (FRESH_LAYERS x FRESH_M), in gemm_plan's format."""
+def extra_gemm_plan(which, families):
+    """A later hold-out plan (EXTRA_GEMM_PLANS[which]), in gemm_plan's format."""
+    layers, m_sets, fp32_models, _ = EXTRA_GEMM_PLANS[which]
     plan = []
     for fam in families + (["sparse_fp16"] if "sparse" in families else []):
-        for s in unique_kn(FRESH_LAYERS):
+        for s in unique_kn(layers):
             k, n, model = s["K"], s["N"], s["model"]
             ok = {"fp8": k % 16 == 0 and n % 16 == 0, "int8": k % 8 == 0 and n % 8 == 0,
-                  "fp32": model in FRESH_FP32_MODELS, "tf32": model in FRESH_FP32_MODELS}.get(fam, True)
+                  "fp32": model in fp32_models, "tf32": model in fp32_models}.get(fam, True)
             if fam.startswith("sparse"):
                 ok = n % 32 == 0 and k % 64 == 0 and s["layer"] != "lm_head"
             if ok:
-                plan.append((fam, s, FRESH_M[fam]))
+                plan.append((fam, s, m_sets[fam]))
     return plan
 
 
 def gemm_plan(quick, families, which="main"):
     """[(family, shape dict, [M...])] in measurement order."""
-    if which == "fresh":
-        return fresh_gemm_plan(families)
+    if which in EXTRA_GEMM_PLANS:
+        return extra_gemm_plan(which, families)
     shapes = unique_kn()
     plan = []
     for fam in families:
@@ -241,7 +268,7 @@ def dry_run(args):
     counts = {}
     for fam, s, ms in plan:
         for m in ms:
-            r = {"kind": "gemm_fresh" if args.gemm_plan == "fresh" else "gemm", "M": m, "K": s["K"], "N": s["N"], "model": s["model"]}
+            r = {"kind": EXTRA_GEMM_PLANS[args.gemm_plan][3] if args.gemm_plan in EXTRA_GEMM_PLANS else "gemm", "M": m, "K": s["K"], "N": s["N"], "model": s["model"]}
             counts[SPLIT.assign(r)] = counts.get(SPLIT.assign(r), 0) + 1
     print("  gemm split:", counts)
     print("  unique (K,N):", len(unique_kn()))
@@ -507,7 +534,7 @@ def run_gemm(args, out, tm):
     fams = args.gemm_dtypes.split(",")
     gemm_check(out)
     plan = gemm_plan(args.quick, fams, args.gemm_plan)
-    kind = "gemm_fresh" if args.gemm_plan == "fresh" else "gemm"
+    kind = EXTRA_GEMM_PLANS[args.gemm_plan][3] if args.gemm_plan in EXTRA_GEMM_PLANS else "gemm"
     esz = {"bf16": 2, "fp16": 2, "fp8": 1, "int8": 1, "sparse": 2, "sparse_fp16": 2, "fp32": 4, "tf32": 4}
     n_done = 0
     for fam, s, ms in plan:
@@ -1196,8 +1223,9 @@ def main():
     ap.add_argument("--quick", action="store_true", help="smoke test: few shapes, few repeats")
     ap.add_argument("--only", default="gemm,attention,elementwise,ceilings,e2e")
     ap.add_argument("--gemm-dtypes", default=",".join(GEMM_FAMILIES))
-    ap.add_argument("--gemm-plan", default="main", choices=["main", "fresh"],
-                    help="fresh: the second hold-out set (FRESH_LAYERS), written to gemm_fresh.csv")
+    ap.add_argument("--gemm-plan", default="main", choices=["main"] + list(EXTRA_GEMM_PLANS),
+                    help="fresh: the second hold-out set (FRESH_LAYERS) -> gemm_fresh.csv; "
+                         "holdout3: the third (HOLDOUT3_LAYERS) -> gemm_holdout3.csv")
     ap.add_argument("--ew-ops", default=",".join(EW_OPS), help="elementwise ops to measure")
     ap.add_argument("--budget-s", type=float, default=0, help="stop starting new measurements after this")
     ap.add_argument("--target-ms", type=float, default=2.0, help="GPU time per timed replay")

@@ -22,6 +22,8 @@ Rule (per row kind):
   gemm_fresh  always holdout2: a second GEMM hold-out (gemm_fresh.csv, FRESH_LAYERS in
               measure_kernels.py), planned and measured after the model had been changed in
               view of the first hold-out's residuals. Never fitted on.
+  gemm_holdout3  always holdout3: a third GEMM hold-out (gemm_holdout3.csv, HOLDOUT3_LAYERS),
+              planned after the second had been read and the model changed in view of it.
 
 Usage: python3 split.py DIR   re-derives the `set` column of every CSV in DIR, checks it
 against the stored one and prints the counts.
@@ -67,6 +69,8 @@ def assign(row: dict) -> str:
         return "calibration"
     if kind == "gemm_fresh":
         return "holdout2"
+    if kind == "gemm_holdout3":
+        return "holdout3"
     raise ValueError(f"unknown kind {kind!r}")
 
 
