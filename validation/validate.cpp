@@ -57,10 +57,10 @@ class Fields {
   }
   std::string set() {
     std::string s = text("set");
-    if (s != "calibration" && s != "holdout" && t_.column("set") >= 0 &&
-        t_.column("set") < static_cast<int>(r_.fields.size()))
+    if (s != "calibration" && s != "holdout" && s != "holdout2" && s != "holdout3" &&
+        t_.column("set") >= 0 && t_.column("set") < static_cast<int>(r_.fields.size()))
       e_.add(t_.loc(r_, t_.column("set")), "set",
-             fmt::format("'{}' is neither calibration nor holdout", s));
+             fmt::format("'{}' is neither calibration nor holdout (nor holdout2, holdout3)", s));
     return s;
   }
   DType dtype() {
@@ -161,7 +161,11 @@ std::vector<ValidationRow> load_gpu_dataset(const std::string& dir) {
   std::vector<ValidationRow> rows;
   ErrorList errors;
   bool any = false;
-  if (auto t = open_table(root / "gemm.csv", false)) {
+  // gemm_fresh.csv and gemm_holdout3.csv: the second and third GEMM hold-outs (sets holdout2 and
+  // holdout3), see validation/gpu/README.md.
+  for (const char* name : {"gemm.csv", "gemm_fresh.csv", "gemm_holdout3.csv"}) {
+    auto t = open_table(root / name, false);
+    if (!t) continue;
     any = true;
     for (const auto& r : t->rows) {
       Fields f(*t, r, errors);
@@ -353,7 +357,7 @@ std::vector<CategoryStats> summarize(const std::vector<ValidationRow>& rows) {
     if (std::find(kinds.begin(), kinds.end(), k) == kinds.end()) kinds.push_back(k);
   }
   std::vector<CategoryStats> out;
-  std::vector<std::string> sets = {"holdout", "calibration"};
+  std::vector<std::string> sets = {"holdout", "holdout2", "holdout3", "calibration"};
   for (const auto& r : rows)
     if (std::find(sets.begin(), sets.end(), r.set) == sets.end()) sets.push_back(r.set);
   for (const std::string& set : sets) {
