@@ -119,8 +119,11 @@ const Schema<GpuConfig>& gpu_schema() {
            "(narrow loads: an SM-side limit; calibrated)",
            &GpuConfig::gemm, &GpuConfig::Gemm::unaligned_load_bytes_per_clk);
     s.real("kernels.sparse_2_4.efficiency", kRequired, Range{0.01, 1},
-           "2:4 sparse main loop: fraction of twice the dense rate (calibrated)",
+           "2:4 sparse main loop: fraction of the datasheet 2:4 rate, twice the dense peak (calibrated)",
            &GpuConfig::sparse, &GpuConfig::Sparse::efficiency);
+    s.quantity("kernels.sparse_2_4.fixed", Unit::kSeconds, kRequired, Range{0, 1e-2},
+               "fixed cost of one 2:4 sparse GEMM kernel (cuSPARSELt; calibrated)",
+               &GpuConfig::sparse, &GpuConfig::Sparse::fixed_s);
     for (auto [dt, field] : {std::pair{"bf16", &GpuConfig::Sparse::skinny_bf16},
                              std::pair{"fp16", &GpuConfig::Sparse::skinny_fp16}}) {
       const std::string p = std::string("kernels.sparse_2_4.skinny_") + dt;

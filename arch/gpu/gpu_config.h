@@ -67,7 +67,8 @@ struct GpuConfig {
     bool int8_split_k = true;      // whether the int8 (int32-output) kernels split K or stream K
   } gemm;
   struct Sparse {
-    double efficiency = 1;  // 2:4 main-loop rate as a fraction of twice the dense rate
+    double efficiency = 1;  // 2:4 main-loop rate as a fraction of the datasheet 2:4 rate
+    double fixed_s = 0;     // fixed cost of one cuSPARSELt GEMM (replaces gemm.fixed_s)
     // Below `below_m` the library has no skinny 2:4 kernel and streams the weights slowly.
     struct Skinny {
       int64_t below_m = 0;

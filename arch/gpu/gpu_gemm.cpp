@@ -38,8 +38,8 @@ KernelPlan plan_gemm(const GpuConfig& c, const Op& op) {
                                    cuda_core ? "CUDA core" : "tensor core", dtype_name(op.dtype)));
   double rate_sm = per_clk * (cuda_core ? c.clock_hz : c.tensor_clock_hz) * eff;
   const bool sparse = op.sparse_2_4 && c.sm.tensor.sparse_2_4 && !cuda_core;
-  if (sparse) {
-    rate_sm *= 2 * c.sparse.efficiency;
+  if (sparse) {  // cuSPARSELt's main loop has its own efficiency, against the 2:4 datasheet rate
+    rate_sm = per_clk * c.tensor_clock_hz * 2 * c.sparse.efficiency;
     unit = "tensor_core(2:4)";
   }
   const int64_t S = c.sm.count, g = std::max<int64_t>(1, op.gemm_batch);
@@ -70,16 +70,23 @@ KernelPlan plan_gemm(const GpuConfig& c, const Op& op) {
     best.groups.push_back({1, S, flops_total / (rate_sm * double(S)), A + W + C, A + W + C, 0});
     return best;
   }
-  // Rows that are not 16-byte aligned rule out TMA and vector loads: cuBLAS falls back to a slow
-  // kernel (a GEMV handles M <= 4). CUDA-core SIMT kernels load scalars anyway.
-  const bool aligned =
-      std::fmod(double(op.K) * a_bytes, 16.0) == 0 && std::fmod(double(op.N) * a_bytes, 16.0) == 0;
+  // Rows that are not 16-byte aligned rule out TMA and 16-byte vector loads: cuBLAS falls back to
+  // a slow kernel (a GEMV handles M <= 4) whose loads are as wide as the rows' alignment allows,
+  // so it is bound by load issue in the SMs: its rates scale with the elements per load (one for
+  // odd rows of 16-bit data, two for rows 4-byte aligned, ...). CUDA-core SIMT kernels load
+  // scalars anyway.
+  const double align_bytes = std::min({16.0, lowest_power_of_two(double(op.K) * a_bytes),
+                                       lowest_power_of_two(double(op.N) * a_bytes)});
+  const bool aligned = align_bytes >= 16;
+  const double elems_per_load = std::max(1.0, align_bytes / a_bytes);
   const bool gemv = op.M <= 4;  // a GEMV-like kernel serves skinny M at any alignment
   const bool fallback = !aligned && !cuda_core && !gemv;
-  if (fallback) rate_sm = std::min(rate_sm, c.gemm.unaligned_per_clk * c.clock_hz);
+  if (fallback)
+    rate_sm = std::min(rate_sm, c.gemm.unaligned_per_clk * elems_per_load * c.clock_hz);
   // Unaligned rows also slow the loads of the skinny kernels beyond M = 2 (measured).
   const bool slow_loads = !aligned && !cuda_core && op.M > 2;
-  const double bw = slow_loads ? sm_side_bw(c.gemm.unaligned_load_bytes_per_clk) : hbm_bw(c);
+  const double bw = slow_loads ? sm_side_bw(c.gemm.unaligned_load_bytes_per_clk * elems_per_load)
+                               : hbm_bw(c);
   const double stage_bytes = cuda_core ? 4.0 : std::max(1.0, a_bytes);
   const double cluster = double(std::max<int64_t>(1, c.gemm.cluster));
 
@@ -89,7 +96,7 @@ KernelPlan plan_gemm(const GpuConfig& c, const Op& op) {
   using Tiles = std::vector<std::pair<int64_t, int64_t>>;
   static const Tiles kTensorTiles = {{256, 128}, {128, 256}, {128, 128},
                                      {128, 64},  {64, 128},  {64, 64}};
-  static const Tiles kFallbackTiles = {{256, 128}, {128, 256}, {128, 128}};
+  static const Tiles kFallbackTiles = {{256, 128}, {128, 256}, {128, 128}, {128, 64}};
   static const Tiles kSimtTiles = {{128, 128}, {64, 128}, {64, 64}};
   static const Tiles kGemvTiles = {{8, 256}};
   // int8 with int32 output (IMMA kernels, when the library does not split them): 64x128 tiles up to
@@ -114,7 +121,9 @@ KernelPlan plan_gemm(const GpuConfig& c, const Op& op) {
                               : cuda_core ? kSimtTiles
                                           : tensor_tiles;
   static const int64_t kSplits[] = {1, 2, 3, 4, 6, 8, 12, 16};
-  const bool may_split = !imma && !fallback;
+  // cuSPARSELt, as PyTorch calls it, neither splits K nor streams K (measured: a 2:4 GEMM with few
+  // output tiles takes as long as one with four times as many).
+  const bool may_split = !imma && !fallback && !sparse;
   const int64_t k_block = std::max<int64_t>(8, std::llround(c.gemm.k_block_bytes / stage_bytes));
   const int64_t k_iters = ceil_div(op.K, k_block);
   double best_t = std::numeric_limits<double>::infinity();
@@ -155,7 +164,7 @@ KernelPlan plan_gemm(const GpuConfig& c, const Op& op) {
       KernelPlan p;
       p.unit = unit;
       p.launch_s = c.launch_overhead_s;
-      p.fill_s = c.gemm.fixed_s + c.hbm.latency_s;
+      p.fill_s = (sparse ? c.sparse.fixed_s : c.gemm.fixed_s) + c.hbm.latency_s;
       p.hbm_bw = bw;
       p.tile_m = bm;
       p.tile_n = bn;

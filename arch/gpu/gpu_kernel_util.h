@@ -14,6 +14,13 @@ namespace xpusim::gpu_detail {
 
 inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
+// The largest power of two (at most 2^20) that divides a byte count; 1 for odd or fractional ones.
+inline double lowest_power_of_two(double bytes) {
+  double p = 1;
+  while (p < 1048576 && std::fmod(bytes, 2 * p) == 0) p *= 2;
+  return p;
+}
+
 inline double hbm_bw(const GpuConfig& c) { return c.hbm.bw_bytes_per_s * c.hbm_efficiency; }
 inline double sm_load_bw(const GpuConfig& c) { return c.sm.load_bytes_per_clk * c.clock_hz; }
 
