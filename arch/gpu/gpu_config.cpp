@@ -124,6 +124,10 @@ const Schema<GpuConfig>& gpu_schema() {
     s.quantity("kernels.sparse_2_4.fixed", Unit::kSeconds, kRequired, Range{0, 1e-2},
                "fixed cost of one 2:4 sparse GEMM kernel (cuSPARSELt; calibrated)",
                &GpuConfig::sparse, &GpuConfig::Sparse::fixed_s);
+    s.real("kernels.sparse_2_4.k_cycles", "0", Range{0, 1e4},
+           "2:4 sparse: SM cycles per element of K of one CTA's main loop, a latency floor "
+           "(calibrated)",
+           &GpuConfig::sparse, &GpuConfig::Sparse::k_cycles);
     for (auto [dt, field] : {std::pair{"bf16", &GpuConfig::Sparse::skinny_bf16},
                              std::pair{"fp16", &GpuConfig::Sparse::skinny_fp16}}) {
       const std::string p = std::string("kernels.sparse_2_4.skinny_") + dt;
@@ -138,6 +142,10 @@ const Schema<GpuConfig>& gpu_schema() {
                  " 2:4 slow path: bytes of W per SM per clock it streams (an SM-side limit; "
                  "calibrated)",
              &GpuConfig::sparse, field, &GpuConfig::Sparse::Skinny::load_bytes_per_clk);
+      s.real(p + ".k_cycles", "0", Range{0, 1e4},
+             std::string(dt) + " 2:4 slow path: SM cycles per element of K of its serial main loop "
+                               "(a latency floor; calibrated)",
+             &GpuConfig::sparse, field, &GpuConfig::Sparse::Skinny::k_cycles);
     }
     s.real("kernels.attention.efficiency", kRequired, Range{0.01, 1},
            "flash attention: fraction of the 16-bit tensor peak in the main loop (calibrated)",

@@ -69,11 +69,13 @@ struct GpuConfig {
   struct Sparse {
     double efficiency = 1;  // 2:4 main-loop rate as a fraction of the datasheet 2:4 rate
     double fixed_s = 0;     // fixed cost of one cuSPARSELt GEMM (replaces gemm.fixed_s)
+    double k_cycles = 0;    // SM cycles per element of K of one CTA's main loop (a floor)
     // Below `below_m` the library has no skinny 2:4 kernel and streams the weights slowly.
     struct Skinny {
       int64_t below_m = 0;
       double fixed_s = 0;
       double load_bytes_per_clk = 0;  // per-SM rate at which it streams W (an SM-side limit)
+      double k_cycles = 0;            // SM cycles per element of K of its serial main loop
     } skinny_bf16, skinny_fp16;  // formats other than fp16 take bf16's
   } sparse;
   struct Attention {

@@ -59,7 +59,8 @@ KernelPlan plan_gemm(const GpuConfig& c, const Op& op) {
     return std::min(hbm_bw(c), bytes_per_clk * double(S) * c.clock_hz);
   };
   // cuSPARSELt has no skinny-M kernel: below below_m it streams the compressed weights slowly
-  // (measured: ~1.9x slower than dense at M <= 16 in bf16), far below HBM bandwidth.
+  // (measured: ~1.9x slower than dense at M <= 16 in bf16), far below HBM bandwidth, and no
+  // faster than its serial walk over K allows.
   const auto& skinny = op.dtype == DType::kFp16 ? c.sparse.skinny_fp16 : c.sparse.skinny_bf16;
   if (sparse && op.M < skinny.below_m) {
     best.kernel = "sparse 2:4 skinny";
@@ -67,7 +68,11 @@ KernelPlan plan_gemm(const GpuConfig& c, const Op& op) {
     best.fill_s = skinny.fixed_s + c.hbm.latency_s;
     best.ctas = S;
     best.ctas_per_sm = 1;
-    best.groups.push_back({1, S, flops_total / (rate_sm * double(S)), A + W + C, A + W + C, 0});
+    // Its CTAs walk all of K serially: a latency floor that grows with K (measured: at N <= 2560
+    // the time does not depend on N, and it grows with K).
+    const double serial_s = double(op.K) * skinny.k_cycles / c.clock_hz;
+    best.groups.push_back({1, S, std::max(flops_total / (rate_sm * double(S)), serial_s),
+                           A + W + C, A + W + C, 0});
     return best;
   }
   // Rows that are not 16-byte aligned rule out TMA and 16-byte vector loads: cuBLAS falls back to
@@ -180,8 +185,11 @@ KernelPlan plan_gemm(const GpuConfig& c, const Op& op) {
       p.split_k = s;
       p.ctas = tiles * s;
       const int64_t k_per = ceil_div(op.K, s);
-      const double cta_s = 2.0 * double(bm) * double(bn) * double(k_per) / rate_sm +
-                           dequant_s * double(S) / double(p.ctas);
+      // cuSPARSELt's main loop also has a latency floor per element of K (see the skinny path).
+      const double main_s =
+          std::max(2.0 * double(bm) * double(bn) * double(k_per) / rate_sm,
+                   sparse ? double(k_per) * c.sparse.k_cycles / c.clock_hz : 0.0);
+      const double cta_s = main_s + dequant_s * double(S) / double(p.ctas);
       double l2 = l2_panels + C;
       if (s > 1)
         l2 +=
