@@ -92,6 +92,13 @@ const Schema<GpuConfig>& gpu_schema() {
     s.quantity("kernels.gemm.fixed", Unit::kSeconds, kRequired, Range{0, 1e-3},
                "GEMM prologue + epilogue latency per kernel (calibrated)", &GpuConfig::gemm,
                &GpuConfig::Gemm::fixed_s);
+    for (auto [f, field] : {std::pair{"fp32", &DtypeRates::fp32}, std::pair{"tf32", &DtypeRates::tf32},
+                            std::pair{"int8", &DtypeRates::int8}})
+      s.quantity(std::string("kernels.gemm.extra_fixed.") + f, Unit::kSeconds, "0 s",
+                 Range{0, 1e-3},
+                 std::string("GEMM: fixed latency of the library's ") + f +
+                     " kernels beyond kernels.gemm.fixed (calibrated)",
+                 &GpuConfig::gemm, &GpuConfig::Gemm::extra_fixed_s, field);
     s.quantity("kernels.gemm.k_block", Unit::kBytes, "128 B", Range{8, 4096},
                "bytes of K per operand row in one shared-memory pipeline stage", &GpuConfig::gemm,
                &GpuConfig::Gemm::k_block_bytes);

@@ -54,6 +54,7 @@ struct GpuConfig {
   struct Gemm {
     DtypeRates efficiency;  // achieved fraction of the per-format peak in the main loop
     double fixed_s = 0;     // prologue + epilogue latency of one GEMM kernel
+    DtypeRates extra_fixed_s;  // per format: the library's extra fixed latency (fp32, tf32, int8)
     double k_block_bytes =
         128;              // bytes of K per row per pipeline stage (64 bf16, 32 fp32, 128 fp8)
     int64_t stages = 4;   // shared-memory pipeline depth

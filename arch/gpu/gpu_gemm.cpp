@@ -169,7 +169,9 @@ KernelPlan plan_gemm(const GpuConfig& c, const Op& op) {
       KernelPlan p;
       p.unit = unit;
       p.launch_s = c.launch_overhead_s;
-      p.fill_s = (sparse ? c.sparse.fixed_s : c.gemm.fixed_s) + c.hbm.latency_s;
+      // The extra fixed latency of some formats' tiled kernels (their GEMV kernels have none).
+      const double extra = gemv ? 0.0 : c.gemm.extra_fixed_s.per_clk(op.dtype);
+      p.fill_s = (sparse ? c.sparse.fixed_s : c.gemm.fixed_s + extra) + c.hbm.latency_s;
       p.hbm_bw = bw;
       p.tile_m = bm;
       p.tile_n = bn;
