@@ -27,7 +27,10 @@ Rule (per row kind):
   gemm_holdout3  always calibration now, likewise: the third GEMM hold-out (holdout3;
               gemm_holdout3.csv, HOLDOUT3_LAYERS), read once (13.6 % / 15.2 %) before it became
               calibration rows.
-  gemm_holdout4  always holdout4: the last GEMM hold-out (gemm_holdout4.csv, HOLDOUT4_LAYERS),
+  gemm_holdout4  always calibration now, likewise: the fourth GEMM hold-out (holdout4;
+              gemm_holdout4.csv, HOLDOUT4_LAYERS), read once (11.6 % / 11.9 %) and then looked at
+              while the model changed again.
+  gemm_holdout5  always holdout5: the last GEMM hold-out (gemm_holdout5.csv, HOLDOUT5_LAYERS),
               planned and measured after every model change of that session. Never fitted on.
 
 Usage: python3 split.py DIR   re-derives the `set` column of every CSV in DIR, checks it
@@ -72,10 +75,10 @@ def assign(row: dict) -> str:
         return "holdout"
     if kind in ("e2e_cal", "e2e_part"):
         return "calibration"
-    if kind in ("gemm_fresh", "gemm_holdout3"):
+    if kind in ("gemm_fresh", "gemm_holdout3", "gemm_holdout4"):
         return "calibration"  # read as hold-outs first, then fitted on (see the docstring)
-    if kind == "gemm_holdout4":
-        return "holdout4"
+    if kind == "gemm_holdout5":
+        return "holdout5"
     raise ValueError(f"unknown kind {kind!r}")
 
 
