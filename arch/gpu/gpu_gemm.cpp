@@ -84,7 +84,10 @@ KernelPlan plan_gemm(const GpuConfig& c, const Op& op) {
                                        lowest_power_of_two(double(op.N) * a_bytes)});
   const bool aligned = align_bytes >= 16;
   const double elems_per_load = std::max(1.0, align_bytes / a_bytes);
-  const bool gemv = op.M <= 4;  // a GEMV-like kernel serves skinny M at any alignment
+  // cuBLAS serves M <= 4 with a GEMV-like kernel, except in tf32, where M > 1 takes the tiled
+  // kernels (measured: tf32 GEMMs at M = 2 to 64 take about as long as each other, longer than
+  // at M = 1). Any alignment.
+  const bool gemv = op.M <= (op.dtype == DType::kTf32 ? 1 : 4);
   const bool fallback = !aligned && !cuda_core && !gemv;
   if (fallback)
     rate_sm = std::min(rate_sm, c.gemm.unaligned_per_clk * elems_per_load * c.clock_hz);
