@@ -36,8 +36,8 @@ std::map<std::string, CategoryStats> holdout_stats(
 
 TEST(ValidateGpu, HoldoutErrorsStayAtTheirRecordedLevel) {
   // Hold-out MAPE achieved when these were set (xpusim validate --hw h100), in %:
-  //   gemm: bf16 6.3, fp16 4.6, fp8 4.2, int8 10.8, bf16 2:4 9.1, fp32 15.2, tf32 13.7,
-  //         fp16 2:4 11.5, all 6.9 (target 10)
+  //   gemm: bf16 6.3, fp16 4.6, fp8 4.2, int8 10.6, bf16 2:4 9.1, fp32 7.3, tf32 4.0,
+  //         fp16 2:4 11.5, all 6.7 (target 10)
   //   attention: prefill 6.3, decode 6.3, all 6.3 (target 15)
   //   elementwise: rmsnorm 6.5, layernorm 12.2, gelu 4.5, silu_mul 5.5, softmax 16.7,
   //                residual_add 4.2, rope 4.8, kv_append 5.7, all 7.6 (target 15)
@@ -51,19 +51,20 @@ TEST(ValidateGpu, HoldoutErrorsStayAtTheirRecordedLevel) {
   // validation/gpu/README.md). Attention decode fell from 6.5 (all 6.4) and e2e decode from 5.3
   // (batch-16 point -7.7) when flash decoding got FA2's kernel choice and its padded query tile
   // (no new fitted value; decode_fixed refitted on calibration rows), so their thresholds fell.
-  // The GEMM thresholds fell (all from 8.0 to 7.4) with the GEMM model changes of the second
+  // The GEMM thresholds fell (all from 8.0 to 7.2) with the GEMM model changes of the second
   // session (SM-side slow paths, M-fitting Hopper tiles, load width by alignment, cuSPARSELt's own
-  // efficiency, fixed cost, K floor and no split-K), found by reading hold-out residuals; the
-  // test of those changes is the fourth hold-out below.
+  // efficiency, fixed cost, K floor and no split-K, extra fixed latency of fp32/tf32/int8
+  // kernels, tf32's GEMV limit), found by reading hold-out residuals; the test of those changes
+  // is the fifth hold-out below.
   const std::map<std::string, double> max_mape = {{"gemm bf16", 6.8},
                                                   {"gemm fp16", 5.1},
                                                   {"gemm fp8", 4.7},
-                                                  {"gemm int8", 11.3},
+                                                  {"gemm int8", 11.1},
                                                   {"gemm bf16 2:4", 9.6},
-                                                  {"gemm fp32", 15.7},
-                                                  {"gemm tf32", 14.2},
+                                                  {"gemm fp32", 7.8},
+                                                  {"gemm tf32", 4.5},
                                                   {"gemm fp16 2:4", 12.0},
-                                                  {"gemm all", 7.4},
+                                                  {"gemm all", 7.2},
                                                   {"attention prefill", 6.8},
                                                   {"attention decode", 6.8},
                                                   {"attention all", 6.8},
@@ -107,8 +108,8 @@ TEST(ValidateGpu, EveryHoldoutRowIsPredicted) {
 TEST(ValidateGpu, H200FromPublicMemoryFiguresStaysAtItsRecordedLevel) {
   // The h200 preset is h100 with the datasheet HBM (nothing fitted on H200 rows). Hold-out MAPE
   // achieved on the measured H200 when these were set (xpusim validate --hw h200), in %:
-  //   gemm: bf16 7.2, fp16 5.8, fp8 4.7, int8 12.4, bf16 2:4 13.8, fp32 18.3, tf32 16.6,
-  //         fp16 2:4 12.6, all 8.2 (target 10; it was 10.1 before the GEMM changes of the second
+  //   gemm: bf16 7.2, fp16 5.8, fp8 4.7, int8 12.3, bf16 2:4 13.8, fp32 9.8, tf32 6.5,
+  //         fp16 2:4 12.6, all 8.0 (target 10; it was 10.1 before the GEMM changes of the second
   //         session, which reading these H200 rows suggested in part: slow paths that are limited
   //         in the SMs do not speed up with HBM bandwidth)
   //   attention: prefill 3.9, decode 8.1, all 6.6 (target 15; 17.0 and 12.4 before flash decoding's
@@ -123,12 +124,12 @@ TEST(ValidateGpu, H200FromPublicMemoryFiguresStaysAtItsRecordedLevel) {
   const std::map<std::string, double> max_mape = {{"gemm bf16", 7.7},
                                                   {"gemm fp16", 6.3},
                                                   {"gemm fp8", 5.2},
-                                                  {"gemm int8", 12.9},
+                                                  {"gemm int8", 12.8},
                                                   {"gemm bf16 2:4", 14.3},
-                                                  {"gemm fp32", 18.8},
-                                                  {"gemm tf32", 17.1},
+                                                  {"gemm fp32", 10.3},
+                                                  {"gemm tf32", 7.0},
                                                   {"gemm fp16 2:4", 13.1},
-                                                  {"gemm all", 8.7},
+                                                  {"gemm all", 8.5},
                                                   {"attention prefill", 4.4},
                                                   {"attention decode", 8.6},
                                                   {"attention all", 7.1},
@@ -154,6 +155,34 @@ TEST(ValidateGpu, H200FromPublicMemoryFiguresStaysAtItsRecordedLevel) {
   EXPECT_LE(stats["e2e all"].worst, 0.10) << stats["e2e all"].worst_label;
   EXPECT_LE(stats["attention all"].mape, 0.15);
   EXPECT_LE(stats["elementwise all"].mape, 0.15);
+}
+
+TEST(ValidateGpu, LastGemmHoldoutStaysAtItsRecordedLevel) {
+  // The fifth and last GEMM hold-out (gemm_holdout5.csv: layer shapes and M values that no
+  // calibration row has, planned after every model change and measured on an H100 and an H200).
+  // GEMM MAPE when these were set, in %, H100 / H200:
+  //   bf16 8.7 / 10.0, fp16 9.1 / 11.6, fp8 6.4 / 7.9, int8 16.7 / 18.5, bf16 2:4 22.4 / 21.1,
+  //   fp32 23.2 / 26.2, tf32 10.4 / 9.9, fp16 2:4 19.2 / 20.2, all 11.6 / 12.9.
+  // Issue 4's GEMM target (10 %) is missed here: on shapes it has not seen, the model is less
+  // accurate than the first hold-out (which shares its K and N with calibration rows) suggests.
+  // The second to fourth GEMM hold-outs read 16.9 / 17.8, 13.6 / 15.2 and 11.6 / 11.9 % on the
+  // models of their day before they became calibration rows (validation/gpu/README.md).
+  // Each threshold is the achieved value plus about 0.5 points.
+  const std::map<std::string, std::pair<double, double>> max_mape = {
+      {"gemm bf16", {9.2, 10.5}},      {"gemm fp16", {9.6, 12.1}},
+      {"gemm fp8", {6.9, 8.4}},        {"gemm int8", {17.2, 19.0}},
+      {"gemm bf16 2:4", {22.9, 21.6}}, {"gemm fp32", {23.7, 26.7}},
+      {"gemm tf32", {10.9, 10.4}},     {"gemm fp16 2:4", {19.7, 20.7}},
+      {"gemm all", {12.1, 13.4}}};
+  auto h100 = holdout_stats("h100", XPUSIM_SOURCE_DIR "/validation/gpu/data", "holdout5");
+  auto h200 = holdout_stats("h200", XPUSIM_SOURCE_DIR "/validation/gpu/h200/data", "holdout5");
+  for (const auto& [category, limits] : max_mape) {
+    ASSERT_TRUE(h100.count(category) && h200.count(category)) << category;
+    EXPECT_LE(h100[category].mape * 100, limits.first) << category;
+    EXPECT_LE(h200[category].mape * 100, limits.second) << category;
+  }
+  EXPECT_EQ(h100["gemm all"].n, 440u);
+  EXPECT_EQ(h200["gemm all"].n, 440u);
 }
 
 TEST(ValidateGpu, H200DatasetHasTheSameSplitAndEveryRowIsPredicted) {
