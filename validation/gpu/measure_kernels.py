@@ -637,6 +637,58 @@ def run_gemm(args, out, tm):
     out.log(f"gemm done: {n_done} rows")
 
 
+def run_gemm_kernels(args, out, tm):
+    """Records which kernels the libraries launch for every GEMM row of the plans named in
+    --kernel-plans (no timing): one warm call, then one call under torch.profiler. The names carry
+    the library's choices (nvjet/CUTLASS tile, cluster, split-K, stream-K), which the model's
+    heuristic is meant to follow. Rows go to gemm_kernels.csv; their `set` is that of the timed
+    row of the same shape, so hold-out rows' kernels are hold-out information too."""
+    from torch.profiler import profile, ProfilerActivity
+    fams = args.gemm_dtypes.split(",")
+    n_done = 0
+    for which in args.kernel_plans.split(","):
+        plan = gemm_plan(False, fams, which)
+        kind = EXTRA_GEMM_PLANS[which][3] if which in EXTRA_GEMM_PLANS else "gemm"
+        for fam, s, ms in plan:
+            if tm.over_budget():
+                out.log(f"BUDGET: stopping gemm_kernels at {which} {fam} K={s['K']} N={s['N']}")
+                return
+            k, n = s["K"], s["N"]
+            dtype_name = {"sparse": "bf16", "sparse_fp16": "fp16"}.get(fam, fam)
+            sparsity = "2:4" if fam.startswith("sparse") else "dense"
+            wcache = {}
+            set_tf32(fam == "tf32")
+            try:
+                for m in ms:
+                    try:
+                        fns, _ = gemm_make(fam, n, k, m, 1, wcache)
+                        fns[0]()
+                        torch.cuda.synchronize()
+                        with profile(activities=[ProfilerActivity.CUDA]) as prof:
+                            fns[0]()
+                            torch.cuda.synchronize()
+                        names = [e.name for e in prof.events()
+                                 if getattr(e, "device_type", None) is not None
+                                 and str(e.device_type).endswith("CUDA")]
+                    except Exception as e:
+                        out.log(f"FAIL gemm_kernels {fam} M={m} K={k} N={n}: {type(e).__name__}: {str(e)[:200]}")
+                        free_mem()
+                        continue
+                    row = dict(kind="gemm_kernels", plan_kind=kind, M=m, K=k, N=n, dtype=dtype_name,
+                               sparsity=sparsity, model=s["model"], layer=s["layer"],
+                               kernels=" | ".join(names))
+                    row["set"] = SPLIT.assign(dict(row, kind=kind))
+                    out.row("gemm_kernels", row)
+                    n_done += 1
+                    if n_done % 200 == 0:
+                        out.log(f"gemm_kernels: {n_done} rows ({which} {fam} M={m} K={k} N={n}: {names})")
+            finally:
+                del wcache
+                free_mem()
+    set_tf32(False)
+    out.log(f"gemm_kernels done: {n_done} rows")
+
+
 # ---------------------------------------------------------------------------------------
 # Attention
 def run_attention(args, out, tm):
@@ -1273,6 +1325,8 @@ def main():
                          "holdout3: the third (HOLDOUT3_LAYERS) -> gemm_holdout3.csv; "
                          "holdout4: the fourth (HOLDOUT4_LAYERS) -> gemm_holdout4.csv; "
                          "holdout5: the last (HOLDOUT5_LAYERS) -> gemm_holdout5.csv")
+    ap.add_argument("--kernel-plans", default="main," + ",".join(EXTRA_GEMM_PLANS),
+                    help="with --only gemm_kernels: the GEMM plans whose kernels to record")
     ap.add_argument("--ew-ops", default=",".join(EW_OPS), help="elementwise ops to measure")
     ap.add_argument("--budget-s", type=float, default=0, help="stop starting new measurements after this")
     ap.add_argument("--target-ms", type=float, default=2.0, help="GPU time per timed replay")
@@ -1301,7 +1355,8 @@ def main():
     torch.manual_seed(0)
     write_env(out, args)
     nvsmi(out, "start")
-    sections = {"gemm": run_gemm, "attention": run_attention, "elementwise": run_elementwise,
+    sections = {"gemm": run_gemm, "gemm_kernels": run_gemm_kernels, "attention": run_attention,
+                "elementwise": run_elementwise,
                 "ceilings": run_ceilings, "e2e": run_e2e}
     for name in args.only.split(","):
         t0 = time.time()

@@ -30,6 +30,7 @@ Rule (per row kind):
   gemm_holdout4  always calibration now, likewise: the fourth GEMM hold-out (holdout4;
               gemm_holdout4.csv, HOLDOUT4_LAYERS), read once (11.6 % / 11.9 %) and then looked at
               while the model changed again.
+  gemm_kernels  the set of the timed GEMM row whose kernels it names (column plan_kind).
   gemm_holdout5  always holdout5: the last GEMM hold-out (gemm_holdout5.csv, HOLDOUT5_LAYERS),
               planned and measured after every model change of that session. Never fitted on.
 
@@ -75,6 +76,8 @@ def assign(row: dict) -> str:
         return "holdout"
     if kind in ("e2e_cal", "e2e_part"):
         return "calibration"
+    if kind == "gemm_kernels":  # the kernels a timed GEMM row launched: that row's set
+        return assign(dict(row, kind=row["plan_kind"]))
     if kind in ("gemm_fresh", "gemm_holdout3", "gemm_holdout4"):
         return "calibration"  # read as hold-outs first, then fitted on (see the docstring)
     if kind == "gemm_holdout5":
