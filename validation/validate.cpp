@@ -57,10 +57,10 @@ class Fields {
   }
   std::string set() {
     std::string s = text("set");
-    if (s != "calibration" && s != "holdout" && s != "holdout5" && t_.column("set") >= 0 &&
+    if (s != "calibration" && s != "holdout" && s != "holdout6" && t_.column("set") >= 0 &&
         t_.column("set") < static_cast<int>(r_.fields.size()))
       e_.add(t_.loc(r_, t_.column("set")), "set",
-             fmt::format("'{}' is neither calibration nor holdout (nor holdout5)", s));
+             fmt::format("'{}' is neither calibration nor holdout (nor holdout6)", s));
     return s;
   }
   DType dtype() {
@@ -161,11 +161,11 @@ std::vector<ValidationRow> load_gpu_dataset(const std::string& dir) {
   std::vector<ValidationRow> rows;
   ErrorList errors;
   bool any = false;
-  // gemm_fresh.csv, gemm_holdout3.csv and gemm_holdout4.csv: GEMM hold-outs that were read and
-  // then became calibration rows; gemm_holdout5.csv: the last GEMM hold-out (set holdout5). See
+  // gemm_fresh.csv and gemm_holdout3/4/5.csv: GEMM hold-outs that were read and then became
+  // calibration rows; gemm_holdout6.csv: the last GEMM hold-out (set holdout6). See
   // validation/gpu/README.md.
   for (const char* name : {"gemm.csv", "gemm_fresh.csv", "gemm_holdout3.csv", "gemm_holdout4.csv",
-                           "gemm_holdout5.csv"}) {
+                           "gemm_holdout5.csv", "gemm_holdout6.csv"}) {
     auto t = open_table(root / name, false);
     if (!t) continue;
     any = true;
@@ -359,7 +359,7 @@ std::vector<CategoryStats> summarize(const std::vector<ValidationRow>& rows) {
     if (std::find(kinds.begin(), kinds.end(), k) == kinds.end()) kinds.push_back(k);
   }
   std::vector<CategoryStats> out;
-  std::vector<std::string> sets = {"holdout", "holdout5", "calibration"};
+  std::vector<std::string> sets = {"holdout", "holdout6", "calibration"};
   for (const auto& r : rows)
     if (std::find(sets.begin(), sets.end(), r.set) == sets.end()) sets.push_back(r.set);
   for (const std::string& set : sets) {

@@ -107,11 +107,11 @@ KernelPlan plan_gemm(const GpuConfig& c, const Op& op) {
   static const Tiles kFallbackTiles = {{256, 128}, {128, 256}, {128, 128}, {128, 64}};
   static const Tiles kSimtTiles = {{128, 128}, {64, 128}, {64, 64}};
   static const Tiles kGemvTiles = {{8, 256}};
-  // int8 with int32 output (IMMA kernels, when the library does not split them): 64x128 tiles up to
-  // M = 128, 128x128 above (measured: M=128 and M=256 take the same time per 64 CTAs), no
-  // stream-K, and split-K only for grids under a quarter of the SMs.
+  // int8 with int32 output, when the library does not split it: torch._int_mm runs an sm80 CUTLASS
+  // IMMA kernel with a 64x64, 128x64, 128x128 or 128x256 tile, chosen by shape, and never splits
+  // or streams K (the kernel names of every measured row, validation/gpu/data/gemm_kernels.csv).
   const bool imma = op.dtype == DType::kInt8 && !c.gemm.int8_split_k;
-  const Tiles imma_tiles = {{op.M <= 128 ? 64 : 128, 128}};
+  static const Tiles kImmaTiles = {{64, 64}, {128, 64}, {64, 128}, {128, 128}, {128, 256}, {256, 128}};
   // Hopper's wgmma takes its N extent in steps of 8 up to 256, and the library maps the token
   // rows (M) to it, so a tile's M side need not be a power of two: it may fit M in whole tiles
   // (nvjet kernels such as 128x208 or 256x96). Tiles that cover M in t equal parts join the set.
@@ -125,7 +125,7 @@ KernelPlan plan_gemm(const GpuConfig& c, const Op& op) {
   }
   const Tiles& tiles_to_try = fallback    ? kFallbackTiles
                               : gemv      ? kGemvTiles
-                              : imma      ? imma_tiles
+                              : imma      ? kImmaTiles
                               : cuda_core ? kSimtTiles
                                           : tensor_tiles;
   static const int64_t kSplits[] = {1, 2, 3, 4, 6, 8, 12, 16};
@@ -183,9 +183,7 @@ KernelPlan plan_gemm(const GpuConfig& c, const Op& op) {
       return p;
     };
     for (int64_t s : kSplits) {
-      // IMMA kernels split K only for grids that would leave most SMs idle (measured).
-      const bool split_ok = may_split || (imma && tiles * 4 < S);
-      if (s > 1 && (!split_ok || tiles >= S || op.K / s < 2 * k_block)) break;
+      if (s > 1 && (!may_split || tiles >= S || op.K / s < 2 * k_block)) break;
       KernelPlan p = base_plan(fmt::format("split-k {}", s));
       p.split_k = s;
       p.ctas = tiles * s;
