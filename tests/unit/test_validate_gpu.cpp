@@ -36,7 +36,7 @@ std::map<std::string, CategoryStats> holdout_stats(
 
 TEST(ValidateGpu, HoldoutErrorsStayAtTheirRecordedLevel) {
   // Hold-out MAPE achieved when these were set (xpusim validate --hw h100), in %:
-  //   gemm: bf16 6.3, fp16 4.6, fp8 4.2, int8 10.6, bf16 2:4 9.1, fp32 7.3, tf32 4.0,
+  //   gemm: bf16 6.3, fp16 4.6, fp8 4.2, int8 10.9, bf16 2:4 9.1, fp32 7.3, tf32 4.0,
   //         fp16 2:4 11.5, all 6.7 (target 10)
   //   attention: prefill 6.3, decode 6.3, all 6.3 (target 15)
   //   elementwise: rmsnorm 6.5, layernorm 12.2, gelu 4.5, silu_mul 5.5, softmax 16.7,
@@ -54,12 +54,12 @@ TEST(ValidateGpu, HoldoutErrorsStayAtTheirRecordedLevel) {
   // The GEMM thresholds fell (all from 8.0 to 7.2) with the GEMM model changes of the second
   // session (SM-side slow paths, M-fitting Hopper tiles, load width by alignment, cuSPARSELt's own
   // efficiency, fixed cost, K floor and no split-K, extra fixed latency of fp32/tf32/int8
-  // kernels, tf32's GEMV limit), found by reading hold-out residuals; the test of those changes
-  // is the fifth hold-out below.
+  // kernels, tf32's GEMV limit, int8's kernels as their names show), found by reading hold-out
+  // residuals and kernel names; the test of those changes is the sixth GEMM hold-out below.
   const std::map<std::string, double> max_mape = {{"gemm bf16", 6.8},
                                                   {"gemm fp16", 5.1},
                                                   {"gemm fp8", 4.7},
-                                                  {"gemm int8", 11.1},
+                                                  {"gemm int8", 11.4},
                                                   {"gemm bf16 2:4", 9.6},
                                                   {"gemm fp32", 7.8},
                                                   {"gemm tf32", 4.5},
@@ -158,31 +158,31 @@ TEST(ValidateGpu, H200FromPublicMemoryFiguresStaysAtItsRecordedLevel) {
 }
 
 TEST(ValidateGpu, LastGemmHoldoutStaysAtItsRecordedLevel) {
-  // The fifth and last GEMM hold-out (gemm_holdout5.csv: layer shapes and M values that no
+  // The sixth and last GEMM hold-out (gemm_holdout6.csv: layer shapes and M values that no
   // calibration row has, planned after every model change and measured on an H100 and an H200).
   // GEMM MAPE when these were set, in %, H100 / H200:
-  //   bf16 8.7 / 10.0, fp16 9.1 / 11.6, fp8 6.4 / 7.9, int8 16.7 / 18.5, bf16 2:4 22.4 / 21.1,
-  //   fp32 23.2 / 26.2, tf32 10.4 / 9.9, fp16 2:4 19.2 / 20.2, all 11.6 / 12.9.
+  //   bf16 12.4 / 12.9, fp16 10.9 / 11.6, fp8 7.8 / 7.8, int8 9.7 / 10.0, bf16 2:4 20.4 / 19.9,
+  //   fp32 15.9 / 18.7, tf32 4.4 / 6.2, fp16 2:4 17.2 / 15.6, all 11.9 / 12.3.
   // Issue 4's GEMM target (10 %) is missed here: on shapes it has not seen, the model is less
   // accurate than the first hold-out (which shares its K and N with calibration rows) suggests.
-  // The second to fourth GEMM hold-outs read 16.9 / 17.8, 13.6 / 15.2 and 11.6 / 11.9 % on the
-  // models of their day before they became calibration rows (validation/gpu/README.md).
-  // Each threshold is the achieved value plus about 0.5 points.
+  // The second to fifth GEMM hold-outs read 16.9 / 17.8, 13.6 / 15.2, 11.6 / 11.9 and
+  // 11.6 / 12.9 % on the models of their day before they became calibration rows
+  // (validation/gpu/README.md). Each threshold is the achieved value plus about 0.5 points.
   const std::map<std::string, std::pair<double, double>> max_mape = {
-      {"gemm bf16", {9.2, 10.5}},      {"gemm fp16", {9.6, 12.1}},
-      {"gemm fp8", {6.9, 8.4}},        {"gemm int8", {17.2, 19.0}},
-      {"gemm bf16 2:4", {22.9, 21.6}}, {"gemm fp32", {23.7, 26.7}},
-      {"gemm tf32", {10.9, 10.4}},     {"gemm fp16 2:4", {19.7, 20.7}},
-      {"gemm all", {12.1, 13.4}}};
-  auto h100 = holdout_stats("h100", XPUSIM_SOURCE_DIR "/validation/gpu/data", "holdout5");
-  auto h200 = holdout_stats("h200", XPUSIM_SOURCE_DIR "/validation/gpu/h200/data", "holdout5");
+      {"gemm bf16", {12.9, 13.4}},     {"gemm fp16", {11.4, 12.1}},
+      {"gemm fp8", {8.3, 8.3}},        {"gemm int8", {10.2, 10.5}},
+      {"gemm bf16 2:4", {20.9, 20.4}}, {"gemm fp32", {16.4, 19.2}},
+      {"gemm tf32", {4.9, 6.7}},       {"gemm fp16 2:4", {17.7, 16.1}},
+      {"gemm all", {12.4, 12.8}}};
+  auto h100 = holdout_stats("h100", XPUSIM_SOURCE_DIR "/validation/gpu/data", "holdout6");
+  auto h200 = holdout_stats("h200", XPUSIM_SOURCE_DIR "/validation/gpu/h200/data", "holdout6");
   for (const auto& [category, limits] : max_mape) {
     ASSERT_TRUE(h100.count(category) && h200.count(category)) << category;
     EXPECT_LE(h100[category].mape * 100, limits.first) << category;
     EXPECT_LE(h200[category].mape * 100, limits.second) << category;
   }
-  EXPECT_EQ(h100["gemm all"].n, 440u);
-  EXPECT_EQ(h200["gemm all"].n, 440u);
+  EXPECT_EQ(h100["gemm all"].n, 369u);
+  EXPECT_EQ(h200["gemm all"].n, 369u);
 }
 
 TEST(ValidateGpu, H200DatasetHasTheSameSplitAndEveryRowIsPredicted) {
