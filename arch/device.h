@@ -20,6 +20,7 @@ struct OpResult {
   std::vector<std::pair<std::string, double>> bytes_per_level;  // (level name, bytes)
   Bound bound = Bound::kLatency;
   std::string unit;                // which unit ran it: "tensor_core", "mxu", "amx", ...
+  double matrix_frac = 0;          // fraction of time_s bound by the matrix units (0..1)
   std::optional<double> energy_j;  // empty until an energy model exists
 };
 
@@ -42,6 +43,14 @@ class Device {
   virtual const std::string& fingerprint() const = 0;
   // Times `ops` (each as one launch, independent of `repeat`).
   virtual Evaluation run(const std::vector<Op>& ops) = 0;
+  // Adjusts the per-op times of run() for `results`' ops replayed back to back as one stream, in
+  // order (one forward pass: one period of a layer stack), for effects that depend on the
+  // sequence, such as a power-limited clock. Default: none.
+  virtual void stream_times(const std::vector<OpResult>& results,
+                            std::vector<double>& times) const {
+    (void)results;
+    (void)times;
+  }
 };
 
 }  // namespace xpusim

@@ -264,6 +264,16 @@ PointResult evaluate_point(Device& device, OpCache& cache, const ModelConfig& ba
       fail(ev.reason);
       return false;
     }
+    // The pass runs as one stream (a GPU's power-limited clock follows its tensor-core load); its
+    // op list in order is one period of it, the layers repeating it.
+    std::vector<double> times;
+    times.reserve(ev.results.size());
+    for (const auto& r : ev.results) times.push_back(r.time_s);
+    device.stream_times(ev.results, times);
+    for (size_t i = 0; i < times.size(); ++i) {
+      if (ev.results[i].time_s > 0) ev.results[i].cycles *= times[i] / ev.results[i].time_s;
+      ev.results[i].time_s = times[i];
+    }
     std::vector<double> stage_time(static_cast<size_t>(spec.pp), 0.0);
     accumulate(p.ops, ops, ev.results, m * weight, stage_time, bound_time);
     double sum = 0, slowest = 0;

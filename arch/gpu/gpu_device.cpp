@@ -19,6 +19,14 @@ GpuDevice::GpuDevice(const GpuConfig& c, std::string name, std::string fingerpri
 Evaluation GpuDevice::run(const std::vector<Op>& ops) { return evaluate(ops, false); }
 Evaluation GpuDevice::run_stream(const std::vector<Op>& ops) { return evaluate(ops, true); }
 
+void GpuDevice::stream_times(const std::vector<OpResult>& results,
+                             std::vector<double>& times) const {
+  std::vector<double> frac;
+  frac.reserve(results.size());
+  for (const auto& r : results) frac.push_back(r.matrix_frac);
+  apply_power_clock(c_, times, frac);
+}
+
 // The power limiter holds the card's power, averaged over power.window, under its limit. x is
 // that running average of the tensor-core load (0..1; a kernel whose tensor-bound fraction is u
 // pulls x towards u with time constant window). Dynamic power goes as f*V^2 ~ f^3, so the limit
@@ -96,6 +104,7 @@ Evaluation GpuDevice::evaluate(const std::vector<Op>& ops, bool stream) {
     if (ops[i].kind == OpKind::kCollective) r.bytes_per_level.emplace_back("link", t.link_bytes);
     r.bound = classify(t, plans[i]);
     r.unit = plans[i].unit;
+    r.matrix_frac = tensor_frac[i];
     ev.results.push_back(std::move(r));
   }
   return ev;

@@ -26,6 +26,9 @@ class GpuDevice : public Device {
   // then the power-limited clock follows the stream's tensor-core load (power.*), in its periodic
   // steady state (the stream is passed over twice, the state carried from the first pass).
   Evaluation run_stream(const std::vector<Op>& ops);
+  // The power-limited clock of run_stream, applied to run()'s (cached) per-op results.
+  void stream_times(const std::vector<OpResult>& results,
+                    std::vector<double>& times) const override;
   const GpuConfig& config() const { return c_; }
 
   static Bound classify(const KernelTiming& t, const KernelPlan& p);

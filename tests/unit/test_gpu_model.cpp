@@ -181,6 +181,18 @@ TEST(GpuPower, SustainedRunsKeepTheirTimeAndMixedStreamsClockUp) {
   ASSERT_TRUE(stream.ok);
   EXPECT_LT(stream.results[0].time_s, time_on(*dev, g));
   EXPECT_NEAR(stream.results[1].time_s, time_on(*dev, e), 1e-12);
+  // What `xpusim run` does with its cached per-op results (Device::stream_times) is what
+  // run_stream does with the same ops.
+  const std::vector<Op> ops = {g, e, e, e, e, e, e, e, e};
+  Evaluation sustained = dev->run(ops);
+  ASSERT_TRUE(sustained.ok);
+  std::vector<double> times;
+  for (const auto& r : sustained.results) times.push_back(r.time_s);
+  dev->stream_times(sustained.results, times);
+  for (size_t i = 0; i < ops.size(); ++i)
+    EXPECT_NEAR(times[i], stream.results[i].time_s, 1e-12 + 1e-9 * times[i]) << i;
+  EXPECT_GT(sustained.results[0].matrix_frac, 0.5);  // the GEMM is tensor-bound
+  EXPECT_EQ(sustained.results[1].matrix_frac, 0.0);
 }
 
 TEST(GpuSparse, TwoFourIsSlowerThanDenseAtSmallMAndFasterAtLargeM) {
