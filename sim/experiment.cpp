@@ -97,6 +97,43 @@ void accumulate(std::vector<OpRecord>& records, const std::vector<Op>& ops,
 
 std::string gib(double bytes) { return fmt::format("{:.1f} GiB", bytes / double(1 << 30)); }
 
+// One forward pass runs as one stream per pipeline stage (each stage is a device of its own), so
+// sequence effects such as a GPU's power-limited clock apply (Device::stream_times). The stream is
+// the stage's ops in order with their repeats written out: consecutive ops of equal `repeat` form
+// a block replayed that many times, as a layer stack is. Each op gets the mean time of its
+// instances.
+void stream_pass(const Device& device, const std::vector<Op>& ops, std::vector<OpResult>& results,
+                 int64_t stages) {
+  for (int64_t stage = 0; stage < stages; ++stage) {
+    std::vector<size_t> idx;
+    for (size_t i = 0; i < ops.size(); ++i)
+      if (ops[i].stage == stage) idx.push_back(i);
+    std::vector<OpResult> seq;
+    std::vector<double> times;
+    std::vector<size_t> owner;
+    for (size_t b = 0; b < idx.size();) {
+      size_t e = b;
+      while (e < idx.size() && ops[idx[e]].repeat == ops[idx[b]].repeat) ++e;
+      for (int64_t k = 0; k < std::max<int64_t>(1, ops[idx[b]].repeat); ++k)
+        for (size_t j = b; j < e; ++j) {
+          seq.push_back(results[idx[j]]);
+          times.push_back(results[idx[j]].time_s);
+          owner.push_back(idx[j]);
+        }
+      b = e;
+    }
+    device.stream_times(seq, times);
+    std::vector<double> sum(ops.size(), 0.0);
+    for (size_t k = 0; k < times.size(); ++k) sum[owner[k]] += times[k];
+    for (size_t i : idx) {
+      OpResult& r = results[i];
+      const double t = sum[i] / double(std::max<int64_t>(1, ops[i].repeat));
+      if (r.time_s > 0) r.cycles *= t / r.time_s;
+      r.time_s = t;
+    }
+  }
+}
+
 }  // namespace
 
 const SchemaBase& experiment_schema() { return schema(); }
@@ -264,16 +301,7 @@ PointResult evaluate_point(Device& device, OpCache& cache, const ModelConfig& ba
       fail(ev.reason);
       return false;
     }
-    // The pass runs as one stream (a GPU's power-limited clock follows its tensor-core load); its
-    // op list in order is one period of it, the layers repeating it.
-    std::vector<double> times;
-    times.reserve(ev.results.size());
-    for (const auto& r : ev.results) times.push_back(r.time_s);
-    device.stream_times(ev.results, times);
-    for (size_t i = 0; i < times.size(); ++i) {
-      if (ev.results[i].time_s > 0) ev.results[i].cycles *= times[i] / ev.results[i].time_s;
-      ev.results[i].time_s = times[i];
-    }
+    stream_pass(device, ops, ev.results, spec.pp);
     std::vector<double> stage_time(static_cast<size_t>(spec.pp), 0.0);
     accumulate(p.ops, ops, ev.results, m * weight, stage_time, bound_time);
     double sum = 0, slowest = 0;

@@ -21,7 +21,7 @@ struct ValidationRow {
   std::string file;      // data file name, for the report
   int line = 0;          // 1-based line in that file
   std::string category;  // "gemm bf16", "attention decode", "elementwise rmsnorm", "e2e prefill"
-  std::string set;       // "calibration" | "holdout"
+  std::string set;       // "calibration" | "holdout" | "holdout6" (the last GEMM hold-out)
   std::string label;     // the shape, human-readable
   std::vector<Op> ops;
   double measured_s = 0;
@@ -39,8 +39,9 @@ struct CategoryStats {
   std::optional<double> published_mape;  // LLMCompass's, where it published one
 };
 
-// Loads every dataset found in `dir` (gemm.csv, attention.csv, elementwise.csv, e2e.csv and
-// e2e_calibration.csv: llama2-7b and llama3-8b stacks). The
+// Loads every dataset found in `dir` (gemm.csv and the later GEMM sets gemm_fresh.csv and
+// gemm_holdout3..6.csv, attention.csv, elementwise.csv, e2e.csv and e2e_calibration.csv:
+// llama2-7b and llama3-8b stacks). The
 // elementwise ops `rope` and `kv_append` stand for the e2e stack's torch RoPE (5 kernels) and its
 // two KV-cache copies, on one tensor of width H.
 // Throws ConfigError listing every bad value as file:line:col.

@@ -119,11 +119,14 @@ const Schema<GpuConfig>& gpu_schema() {
     s.integer("kernels.gemm.m_tile_min", "64", Range{8, 256},
               "smallest M side of such a tile", &GpuConfig::gemm, &GpuConfig::Gemm::m_tile_min);
     s.real("kernels.gemm.unaligned_per_clk", kRequired, Range{1, 1e6},
-           "per-SM FLOP per clock of the fallback kernel for rows not 16-byte aligned (calibrated)",
+           "per-SM FLOP per clock of the fallback kernel for rows not 16-byte aligned, at one "
+           "element per load; it scales with the elements per load the rows' alignment allows "
+           "(calibrated)",
            &GpuConfig::gemm, &GpuConfig::Gemm::unaligned_per_clk);
     s.real("kernels.gemm.unaligned_load_bytes_per_clk", kRequired, Range{0.1, 4096},
-           "global-load bytes per SM per clock of the kernels that read rows not 16-byte aligned "
-           "(narrow loads: an SM-side limit; calibrated)",
+           "global-load bytes per SM per clock of the kernels that read rows not 16-byte aligned, "
+           "at one element per load (narrow loads: an SM-side limit; it scales with the elements "
+           "per load; calibrated)",
            &GpuConfig::gemm, &GpuConfig::Gemm::unaligned_load_bytes_per_clk);
     s.real("kernels.sparse_2_4.efficiency", kRequired, Range{0.01, 1},
            "2:4 sparse main loop: fraction of the datasheet 2:4 rate, twice the dense peak (calibrated)",

@@ -98,8 +98,8 @@ KernelPlan plan_gemm(const GpuConfig& c, const Op& op) {
   const double stage_bytes = cuda_core ? 4.0 : std::max(1.0, a_bytes);
   const double cluster = double(std::max<int64_t>(1, c.gemm.cluster));
 
-  // Candidate CTA tiles: wgmma tiles (M >= 64) for tensor cores, and SIMT tiles for CUDA cores;
-  // a GEMV serves M <= 4. The unaligned fallback (Ampere-style) kernels have no tile under 128
+  // Candidate CTA tiles: wgmma tiles for tensor cores (64..256 a side, plus the M-fitting ones
+  // below), and SIMT tiles for CUDA cores; a GEMV serves M <= 4 (M = 1 in tf32). The unaligned fallback (Ampere-style) kernels have no tile under 128
   // rows and no split-K (measured: constant time from M=8 to M=128).
   using Tiles = std::vector<std::pair<int64_t, int64_t>>;
   static const Tiles kTensorTiles = {{256, 128}, {128, 256}, {128, 128},
@@ -108,18 +108,24 @@ KernelPlan plan_gemm(const GpuConfig& c, const Op& op) {
   static const Tiles kSimtTiles = {{128, 128}, {64, 128}, {64, 64}};
   static const Tiles kGemvTiles = {{8, 256}};
   // int8 with int32 output, when the library does not split it: torch._int_mm runs an sm80 CUTLASS
-  // IMMA kernel with a 64x64, 128x64, 128x128 or 128x256 tile, chosen by shape, and never splits
-  // or streams K (the kernel names of every measured row, validation/gpu/data/gemm_kernels.csv).
+  // IMMA kernel with a 64x64, 128x64, 128x128 or 128x256 tile (either way round here), chosen by
+  // shape, and never splits or streams K (the kernel names of every measured row,
+  // validation/gpu/data/gemm_kernels.csv).
   const bool imma = op.dtype == DType::kInt8 && !c.gemm.int8_split_k;
   static const Tiles kImmaTiles = {{64, 64}, {128, 64}, {64, 128}, {128, 128}, {128, 256}, {256, 128}};
   // Hopper's wgmma takes its N extent in steps of 8 up to 256, and the library maps the token
   // rows (M) to it, so a tile's M side need not be a power of two: it may fit M in whole tiles
   // (nvjet kernels such as 128x208 or 256x96). Tiles that cover M in t equal parts join the set.
+  // They join the 2:4 and int4 paths' sets too (cuSPARSELt itself runs 128x256 tiles only; its
+  // parameters were fitted with these candidates in place).
   Tiles tensor_tiles = kTensorTiles;
   if (c.gemm.m_tile_step > 0) {
     for (int64_t t = 1; t <= 4; ++t) {
       const int64_t bm = ceil_div(ceil_div(op.M, t), c.gemm.m_tile_step) * c.gemm.m_tile_step;
       if (bm < c.gemm.m_tile_min || bm > 256 || bm == 64 || bm == 128 || bm == 256) continue;
+      if (std::find(tensor_tiles.begin(), tensor_tiles.end(), std::pair{bm, int64_t{128}}) !=
+          tensor_tiles.end())
+        continue;  // small M gives the same bm for several t
       for (int64_t bn : {128, 256}) tensor_tiles.push_back({bm, bn});
     }
   }

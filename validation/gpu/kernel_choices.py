@@ -4,7 +4,7 @@
 many rows (and which M) it ran. Only calibration rows by default, so that reading it does not
 leak hold-out information into the model.
 
-usage: python3 validation/gpu/kernel_choices.py [DIR] [--set calibration|holdout|holdout5|all]
+usage: python3 validation/gpu/kernel_choices.py [DIR] [--set calibration|holdout|holdout6|all]
 """
 import collections
 import csv

@@ -74,8 +74,8 @@ GEMM_FAMILIES = ["bf16", "fp16", "fp8", "int8", "sparse", "fp32", "tf32"]
 # A second hold-out set (--gemm-plan fresh -> gemm_fresh.csv, set "holdout2"), fixed on
 # 2026-11-26 after the first hold-out's residuals had been studied and the model changed: layer
 # shapes of zoo models and parallel layouts that the first plan does not have, at M values it does
-# not have. Every row is hold-out; nothing may be fitted on it. Two of the N are not 16-byte
-# aligned in bf16 (bert-base's vocabulary, gpt3-175b's with TP8).
+# not have. Two of the N are not 16-byte aligned in bf16 (bert-base's vocabulary, gpt3-175b's with
+# TP8). Read once as a hold-out, then made calibration rows (see split.py).
 FRESH_LAYERS = [
     ("gpt2-xl", "qkv", 1600, 4800), ("gpt2-xl", "attn_out", 1600, 1600),
     ("gpt2-xl", "fc1", 1600, 6400), ("gpt2-xl", "fc2", 6400, 1600),
@@ -96,8 +96,8 @@ FRESH_FP32_MODELS = {"gpt2-xl"}
 
 # A third hold-out set (--gemm-plan holdout3 -> gemm_holdout3.csv, set "holdout3"), fixed on
 # 2026-11-26 after the second hold-out had been read and the model changed again in view of it:
-# other parallel layouts of the zoo's models, and M values that neither earlier plan has. Every
-# row is hold-out; nothing may be fitted on it. gpt2-xl's vocabulary (50257) is odd.
+# other parallel layouts of the zoo's models, and M values that neither earlier plan has.
+# gpt2-xl's vocabulary (50257) is odd. Read once as a hold-out, then made calibration rows.
 HOLDOUT3_LAYERS = [
     ("llama2-70b-tp8", "qkv", 8192, 1280), ("llama2-70b-tp8", "o_proj", 1024, 8192),
     ("llama2-70b-tp8", "gate_up", 8192, 7168), ("llama2-70b-tp8", "down", 3584, 8192),

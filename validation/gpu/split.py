@@ -81,7 +81,7 @@ def assign(row: dict) -> str:
     if kind in ("e2e_cal", "e2e_part"):
         return "calibration"
     if kind == "gemm_kernels":  # the kernels a timed GEMM row launched: that row's set
-        return assign(dict(row, kind=row["plan_kind"]))
+        return assign(dict(row, kind=row.get("plan_kind") or "gemm"))
     if kind in ("gemm_fresh", "gemm_holdout3", "gemm_holdout4", "gemm_holdout5"):
         return "calibration"  # read as hold-outs first, then fitted on (see the docstring)
     if kind == "gemm_holdout6":
