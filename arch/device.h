@@ -43,12 +43,12 @@ class Device {
   virtual const std::string& fingerprint() const = 0;
   // Times `ops` (each as one launch, independent of `repeat`).
   virtual Evaluation run(const std::vector<Op>& ops) = 0;
-  // Adjusts the per-op times of run() for `results`' ops replayed back to back as one stream, in
-  // order (one forward pass: one period of a layer stack), for effects that depend on the
-  // sequence, such as a power-limited clock. Default: none.
-  virtual void stream_times(const std::vector<OpResult>& results,
+  // Adjusts the per-op times of run() for the ops replayed back to back as one stream, in order,
+  // for effects that depend on the sequence, such as a power-limited clock. `matrix_frac` is each
+  // op's OpResult::matrix_frac. Default: none.
+  virtual void stream_times(const std::vector<double>& matrix_frac,
                             std::vector<double>& times) const {
-    (void)results;
+    (void)matrix_frac;
     (void)times;
   }
 };

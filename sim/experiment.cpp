@@ -108,21 +108,20 @@ void stream_pass(const Device& device, const std::vector<Op>& ops, std::vector<O
     std::vector<size_t> idx;
     for (size_t i = 0; i < ops.size(); ++i)
       if (ops[i].stage == stage) idx.push_back(i);
-    std::vector<OpResult> seq;
-    std::vector<double> times;
+    std::vector<double> frac, times;
     std::vector<size_t> owner;
     for (size_t b = 0; b < idx.size();) {
       size_t e = b;
       while (e < idx.size() && ops[idx[e]].repeat == ops[idx[b]].repeat) ++e;
       for (int64_t k = 0; k < std::max<int64_t>(1, ops[idx[b]].repeat); ++k)
         for (size_t j = b; j < e; ++j) {
-          seq.push_back(results[idx[j]]);
+          frac.push_back(results[idx[j]].matrix_frac);
           times.push_back(results[idx[j]].time_s);
           owner.push_back(idx[j]);
         }
       b = e;
     }
-    device.stream_times(seq, times);
+    device.stream_times(frac, times);
     std::vector<double> sum(ops.size(), 0.0);
     for (size_t k = 0; k < times.size(); ++k) sum[owner[k]] += times[k];
     for (size_t i : idx) {

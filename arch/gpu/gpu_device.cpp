@@ -19,18 +19,12 @@ GpuDevice::GpuDevice(const GpuConfig& c, std::string name, std::string fingerpri
 Evaluation GpuDevice::run(const std::vector<Op>& ops) { return evaluate(ops, false); }
 Evaluation GpuDevice::run_stream(const std::vector<Op>& ops) { return evaluate(ops, true); }
 
-void GpuDevice::stream_times(const std::vector<OpResult>& results,
+void GpuDevice::stream_times(const std::vector<double>& matrix_frac,
                              std::vector<double>& times) const {
   // Below sustained_clock^3 of tensor-core load the limiter keeps the boost clock: nothing moves.
   const double r3 = std::pow(c_.power.sustained_clock, 3);
-  std::vector<double> frac;
-  frac.reserve(results.size());
-  bool any = false;
-  for (const auto& r : results) {
-    frac.push_back(r.matrix_frac);
-    any |= r.matrix_frac > r3;
-  }
-  if (any) apply_power_clock(c_, times, frac);
+  if (std::any_of(matrix_frac.begin(), matrix_frac.end(), [&](double u) { return u > r3; }))
+    apply_power_clock(c_, times, matrix_frac);
 }
 
 // The power limiter holds the card's power, averaged over power.window, under its limit. x is
@@ -57,12 +51,14 @@ void GpuDevice::apply_power_clock(const GpuConfig& c, std::vector<double>& times
   for (double t : sustained) total += t;
   const int passes =
       total > 0 ? static_cast<int>(std::clamp(std::ceil(20 * tau / total), 1.0, 10000.0)) + 1 : 1;
+  std::vector<double> decays(times.size());  // per sub-step, the same in every pass
+  for (size_t i = 0; i < times.size(); ++i) decays[i] = std::exp(-sustained[i] / kSteps / tau);
   double x = 0;
   for (int pass = 0; pass < passes; ++pass) {
     for (size_t i = 0; i < times.size(); ++i) {
       const double u = std::clamp(tensor_frac[i], 0.0, 1.0), T = sustained[i];
       if (!(T > 0)) continue;
-      const double decay = std::exp(-T / kSteps / tau);
+      const double decay = decays[i];
       double clock = 0;
       for (int k = 0; k < kSteps; ++k) {
         const double x_next = u + (x - u) * decay;

@@ -27,7 +27,7 @@ class GpuDevice : public Device {
   // steady state (the stream is passed over twice, the state carried from the first pass).
   Evaluation run_stream(const std::vector<Op>& ops);
   // The power-limited clock of run_stream, applied to run()'s (cached) per-op results.
-  void stream_times(const std::vector<OpResult>& results,
+  void stream_times(const std::vector<double>& matrix_frac,
                     std::vector<double>& times) const override;
   const GpuConfig& config() const { return c_; }
 

@@ -186,9 +186,12 @@ TEST(GpuPower, SustainedRunsKeepTheirTimeAndMixedStreamsClockUp) {
   const std::vector<Op> ops = {g, e, e, e, e, e, e, e, e};
   Evaluation sustained = dev->run(ops);
   ASSERT_TRUE(sustained.ok);
-  std::vector<double> times;
-  for (const auto& r : sustained.results) times.push_back(r.time_s);
-  dev->stream_times(sustained.results, times);
+  std::vector<double> times, frac;
+  for (const auto& r : sustained.results) {
+    times.push_back(r.time_s);
+    frac.push_back(r.matrix_frac);
+  }
+  dev->stream_times(frac, times);
   for (size_t i = 0; i < ops.size(); ++i)
     EXPECT_NEAR(times[i], stream.results[i].time_s, 1e-12 + 1e-9 * times[i]) << i;
   EXPECT_GT(sustained.results[0].matrix_frac, 0.5);  // the GEMM is tensor-bound
