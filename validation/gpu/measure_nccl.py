@@ -8,6 +8,9 @@ min_us, algbw_GBps, busbw_GBps) and env.csv into --out, from rank 0.
 usage: NCCL_NVLS_ENABLE=0 torchrun --nproc_per_node=4 validation/gpu/measure_nccl.py --out DIR
 
 NVLink multicast (NVLS) must stay off on the lent machines (the device tool's KINDS.md).
+
+Status: NOT YET VALIDATED. Its first run (2026-11-26, 4x H200) hung after 32 B, because each rank
+chose its own repeat count; the ranks now agree on it, but that fix has not been run yet.
 """
 import argparse
 import csv
@@ -49,8 +52,11 @@ def main():
                 dist.all_reduce(x)
             end.record()
             torch.cuda.synchronize()
-            ms = start.elapsed_time(end)
-            if ms > 1.0 or inner >= 1000:
+            # Every rank must take the same decision, or they issue different numbers of
+            # collectives and hang (the first run did): agree on the slowest rank's time.
+            ms_t = torch.tensor([start.elapsed_time(end)], device="cuda")
+            dist.all_reduce(ms_t, op=dist.ReduceOp.MAX)
+            if ms_t.item() > 1.0 or inner >= 1000:
                 break
             inner *= 4
         times = []
