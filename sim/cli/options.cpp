@@ -3,7 +3,6 @@
 
 #include <fmt/format.h>
 
-#include <filesystem>
 #include <iostream>
 
 #include "sim/suggest.h"
@@ -45,19 +44,6 @@ std::vector<std::string> split_list(const std::vector<std::string>& values) {
     }
   }
   return out;
-}
-
-std::string find_repo_path(const std::string& relative) {
-  namespace fs = std::filesystem;
-  std::vector<fs::path> bases = {fs::current_path()};
-  std::error_code ec;
-  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-  if (!ec)
-    for (fs::path p = exe.parent_path(); !p.empty() && p != p.root_path(); p = p.parent_path())
-      bases.push_back(p);
-  for (const auto& b : bases)
-    if (fs::exists(b / relative)) return (b / relative).string();
-  return relative;
 }
 
 }  // namespace xpusim::cli

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "sim/cli/cli.h"
+#include "sim/repo_path.h"
 
 namespace xpusim::cli {
 
@@ -19,8 +20,6 @@ bool parse_options(const Args& args, const std::string& usage, po::options_descr
 // Comma-separated and repeated option values as one list: {"a,b", "c"} -> {a, b, c}.
 std::vector<std::string> split_list(const std::vector<std::string>& values);
 
-// A path of the repository (e.g. "workloads/models/tiny-llama"), looked for in the working
-// directory and in the folders above the executable (which lives in build/<preset>/).
-std::string find_repo_path(const std::string& relative);
+using xpusim::find_repo_path;  // sim/repo_path.h
 
 }  // namespace xpusim::cli
