@@ -92,8 +92,9 @@ const Schema<GpuConfig>& gpu_schema() {
     s.quantity("kernels.gemm.fixed", Unit::kSeconds, kRequired, Range{0, 1e-3},
                "GEMM prologue + epilogue latency per kernel (calibrated)", &GpuConfig::gemm,
                &GpuConfig::Gemm::fixed_s);
-    for (auto [f, field] : {std::pair{"fp32", &DtypeRates::fp32}, std::pair{"tf32", &DtypeRates::tf32},
-                            std::pair{"int8", &DtypeRates::int8}})
+    for (auto [f, field] :
+         {std::pair{"fp32", &DtypeRates::fp32}, std::pair{"tf32", &DtypeRates::tf32},
+          std::pair{"int8", &DtypeRates::int8}})
       s.quantity(std::string("kernels.gemm.extra_fixed.") + f, Unit::kSeconds, "0 s",
                  Range{0, 1e-3},
                  std::string("GEMM: fixed latency of the library's ") + f +
@@ -116,8 +117,8 @@ const Schema<GpuConfig>& gpu_schema() {
               "granularity of a tensor-core tile's M side beyond 64/128/256 (Hopper wgmma: 8; "
               "0 = powers of two only)",
               &GpuConfig::gemm, &GpuConfig::Gemm::m_tile_step);
-    s.integer("kernels.gemm.m_tile_min", "64", Range{8, 256},
-              "smallest M side of such a tile", &GpuConfig::gemm, &GpuConfig::Gemm::m_tile_min);
+    s.integer("kernels.gemm.m_tile_min", "64", Range{8, 256}, "smallest M side of such a tile",
+              &GpuConfig::gemm, &GpuConfig::Gemm::m_tile_min);
     s.real("kernels.gemm.unaligned_per_clk", kRequired, Range{1, 1e6},
            "per-SM FLOP per clock of the fallback kernel for rows not 16-byte aligned, at one "
            "element per load; it scales with the elements per load the rows' alignment allows "
@@ -129,7 +130,8 @@ const Schema<GpuConfig>& gpu_schema() {
            "per load; calibrated)",
            &GpuConfig::gemm, &GpuConfig::Gemm::unaligned_load_bytes_per_clk);
     s.real("kernels.sparse_2_4.efficiency", kRequired, Range{0.01, 1},
-           "2:4 sparse main loop: fraction of the datasheet 2:4 rate, twice the dense peak (calibrated)",
+           "2:4 sparse main loop: fraction of the datasheet 2:4 rate, twice the dense peak "
+           "(calibrated)",
            &GpuConfig::sparse, &GpuConfig::Sparse::efficiency);
     s.quantity("kernels.sparse_2_4.fixed", Unit::kSeconds, kRequired, Range{0, 1e-2},
                "fixed cost of one 2:4 sparse GEMM kernel (cuSPARSELt; calibrated)",
@@ -153,8 +155,9 @@ const Schema<GpuConfig>& gpu_schema() {
                  "calibrated)",
              &GpuConfig::sparse, field, &GpuConfig::Sparse::Skinny::load_bytes_per_clk);
       s.real(p + ".k_cycles", "0", Range{0, 1e4},
-             std::string(dt) + " 2:4 slow path: SM cycles per element of K of its serial main loop "
-                               "(a latency floor; calibrated)",
+             std::string(dt) +
+                 " 2:4 slow path: SM cycles per element of K of its serial main loop "
+                 "(a latency floor; calibrated)",
              &GpuConfig::sparse, field, &GpuConfig::Sparse::Skinny::k_cycles);
     }
     s.real("kernels.attention.efficiency", kRequired, Range{0.01, 1},

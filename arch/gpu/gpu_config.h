@@ -52,20 +52,20 @@ struct GpuConfig {
     double window_s = 0;         // time constant of the power controller's average
   } power;
   struct Gemm {
-    DtypeRates efficiency;  // achieved fraction of the per-format peak in the main loop
-    double fixed_s = 0;     // prologue + epilogue latency of one GEMM kernel
+    DtypeRates efficiency;     // achieved fraction of the per-format peak in the main loop
+    double fixed_s = 0;        // prologue + epilogue latency of one GEMM kernel
     DtypeRates extra_fixed_s;  // per format: the library's extra fixed latency (fp32, tf32, int8)
     double k_block_bytes =
-        128;              // bytes of K per row per pipeline stage (64 bf16, 32 fp32, 128 fp8)
-    int64_t stages = 4;   // shared-memory pipeline depth
-    int64_t cluster = 1;  // CTAs of a cluster sharing operand loads by TMA multicast
+        128;                  // bytes of K per row per pipeline stage (64 bf16, 32 fp32, 128 fp8)
+    int64_t stages = 4;       // shared-memory pipeline depth
+    int64_t cluster = 1;      // CTAs of a cluster sharing operand loads by TMA multicast
     int64_t m_tile_step = 0;  // granularity of a tile's M side (0: powers of two only)
     int64_t m_tile_min = 64;  // smallest such M side
     double unaligned_per_clk = 0;  // per-SM rate of the fallback kernel for unaligned rows
     // Global-load bytes per SM per clock of kernels that read rows not 16-byte aligned: narrow
     // loads make them issue-bound in the SM, not bound by HBM (whole-chip rate = SMs x clock x it).
     double unaligned_load_bytes_per_clk = 0;
-    bool int8_split_k = true;      // whether the int8 (int32-output) kernels split K or stream K
+    bool int8_split_k = true;  // whether the int8 (int32-output) kernels split K or stream K
   } gemm;
   struct Sparse {
     double efficiency = 1;  // 2:4 main-loop rate as a fraction of the datasheet 2:4 rate
@@ -77,7 +77,7 @@ struct GpuConfig {
       double fixed_s = 0;
       double load_bytes_per_clk = 0;  // per-SM rate at which it streams W (an SM-side limit)
       double k_cycles = 0;            // SM cycles per element of K of its serial main loop
-    } skinny_bf16, skinny_fp16;  // formats other than fp16 take bf16's
+    } skinny_bf16, skinny_fp16;       // formats other than fp16 take bf16's
   } sparse;
   struct Attention {
     double efficiency = 1;  // flash attention's fraction of the 16-bit tensor peak

@@ -71,8 +71,8 @@ KernelPlan plan_gemm(const GpuConfig& c, const Op& op) {
     // Its CTAs walk all of K serially: a latency floor that grows with K (measured: at N <= 2560
     // the time does not depend on N, and it grows with K).
     const double serial_s = double(op.K) * skinny.k_cycles / c.clock_hz;
-    best.groups.push_back({1, S, std::max(flops_total / (rate_sm * double(S)), serial_s),
-                           A + W + C, A + W + C, 0});
+    best.groups.push_back(
+        {1, S, std::max(flops_total / (rate_sm * double(S)), serial_s), A + W + C, A + W + C, 0});
     return best;
   }
   // Rows that are not 16-byte aligned rule out TMA and 16-byte vector loads: cuBLAS falls back to
@@ -89,18 +89,18 @@ KernelPlan plan_gemm(const GpuConfig& c, const Op& op) {
   // at M = 1). Any alignment.
   const bool gemv = op.M <= (op.dtype == DType::kTf32 ? 1 : 4);
   const bool fallback = !aligned && !cuda_core && !gemv;
-  if (fallback)
-    rate_sm = std::min(rate_sm, c.gemm.unaligned_per_clk * elems_per_load * c.clock_hz);
+  if (fallback) rate_sm = std::min(rate_sm, c.gemm.unaligned_per_clk * elems_per_load * c.clock_hz);
   // Unaligned rows also slow the loads of the skinny kernels beyond M = 2 (measured).
   const bool slow_loads = !aligned && !cuda_core && op.M > 2;
-  const double bw = slow_loads ? sm_side_bw(c.gemm.unaligned_load_bytes_per_clk * elems_per_load)
-                               : hbm_bw(c);
+  const double bw =
+      slow_loads ? sm_side_bw(c.gemm.unaligned_load_bytes_per_clk * elems_per_load) : hbm_bw(c);
   const double stage_bytes = cuda_core ? 4.0 : std::max(1.0, a_bytes);
   const double cluster = double(std::max<int64_t>(1, c.gemm.cluster));
 
   // Candidate CTA tiles: wgmma tiles for tensor cores (64..256 a side, plus the M-fitting ones
-  // below), and SIMT tiles for CUDA cores; a GEMV serves M <= 4 (M = 1 in tf32). The unaligned fallback (Ampere-style) kernels have no tile under 128
-  // rows and no split-K (measured: constant time from M=8 to M=128).
+  // below), and SIMT tiles for CUDA cores; a GEMV serves M <= 4 (M = 1 in tf32). The unaligned
+  // fallback (Ampere-style) kernels have no tile under 128 rows and no split-K (measured: constant
+  // time from M=8 to M=128).
   using Tiles = std::vector<std::pair<int64_t, int64_t>>;
   static const Tiles kTensorTiles = {{256, 128}, {128, 256}, {128, 128},
                                      {128, 64},  {64, 128},  {64, 64}};
@@ -112,7 +112,8 @@ KernelPlan plan_gemm(const GpuConfig& c, const Op& op) {
   // shape, and never splits or streams K (the kernel names of every measured row,
   // validation/gpu/data/gemm_kernels.csv).
   const bool imma = op.dtype == DType::kInt8 && !c.gemm.int8_split_k;
-  static const Tiles kImmaTiles = {{64, 64}, {128, 64}, {64, 128}, {128, 128}, {128, 256}, {256, 128}};
+  static const Tiles kImmaTiles = {{64, 64},   {128, 64},  {64, 128},
+                                   {128, 128}, {128, 256}, {256, 128}};
   // Hopper's wgmma takes its N extent in steps of 8 up to 256, and the library maps the token
   // rows (M) to it, so a tile's M side need not be a power of two: it may fit M in whole tiles
   // (nvjet kernels such as 128x208 or 256x96). Tiles that cover M in t equal parts join the set.
@@ -195,9 +196,8 @@ KernelPlan plan_gemm(const GpuConfig& c, const Op& op) {
       p.ctas = tiles * s;
       const int64_t k_per = ceil_div(op.K, s);
       // cuSPARSELt's main loop also has a latency floor per element of K (see the skinny path).
-      const double main_s =
-          std::max(2.0 * double(bm) * double(bn) * double(k_per) / rate_sm,
-                   sparse ? double(k_per) * c.sparse.k_cycles / c.clock_hz : 0.0);
+      const double main_s = std::max(2.0 * double(bm) * double(bn) * double(k_per) / rate_sm,
+                                     sparse ? double(k_per) * c.sparse.k_cycles / c.clock_hz : 0.0);
       const double cta_s = main_s + dequant_s * double(S) / double(p.ctas);
       double l2 = l2_panels + C;
       if (s > 1)

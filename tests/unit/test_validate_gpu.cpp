@@ -21,9 +21,10 @@ namespace {
 using testing::config_error_of;
 using testing::TempDir;
 
-std::map<std::string, CategoryStats> holdout_stats(
-    const std::string& preset, const std::string& data = XPUSIM_SOURCE_DIR "/validation/gpu/data",
-    const std::string& set = "holdout") {
+std::map<std::string, CategoryStats> holdout_stats(const std::string& preset,
+                                                   const std::string& data = XPUSIM_SOURCE_DIR
+                                                   "/validation/gpu/data",
+                                                   const std::string& set = "holdout") {
   ConfigStore store;
   auto dev = make_device(store.load(preset, "hw"), preset);
   auto rows = load_gpu_dataset(data);
@@ -169,11 +170,9 @@ TEST(ValidateGpu, LastGemmHoldoutStaysAtItsRecordedLevel) {
   // 11.6 / 12.9 % on the models of their day before they became calibration rows
   // (validation/gpu/README.md). Each threshold is the achieved value plus about 0.5 points.
   const std::map<std::string, std::pair<double, double>> max_mape = {
-      {"gemm bf16", {12.9, 13.4}},     {"gemm fp16", {11.4, 12.1}},
-      {"gemm fp8", {8.3, 8.3}},        {"gemm int8", {10.2, 10.5}},
-      {"gemm bf16 2:4", {20.9, 20.4}}, {"gemm fp32", {16.4, 19.2}},
-      {"gemm tf32", {4.9, 6.7}},       {"gemm fp16 2:4", {17.7, 16.1}},
-      {"gemm all", {12.4, 12.8}}};
+      {"gemm bf16", {12.9, 13.4}}, {"gemm fp16", {11.4, 12.1}},     {"gemm fp8", {8.3, 8.3}},
+      {"gemm int8", {10.2, 10.5}}, {"gemm bf16 2:4", {20.9, 20.4}}, {"gemm fp32", {16.4, 19.2}},
+      {"gemm tf32", {4.9, 6.7}},   {"gemm fp16 2:4", {17.7, 16.1}}, {"gemm all", {12.4, 12.8}}};
   auto h100 = holdout_stats("h100", XPUSIM_SOURCE_DIR "/validation/gpu/data", "holdout6");
   auto h200 = holdout_stats("h200", XPUSIM_SOURCE_DIR "/validation/gpu/h200/data", "holdout6");
   for (const auto& [category, limits] : max_mape) {
