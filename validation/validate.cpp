@@ -22,6 +22,12 @@
 namespace xpusim {
 namespace {
 
+// "holdout" (the split fixed before any fitting) or a later hold-out set, "holdout<N>".
+bool is_holdout_set(const std::string& s) {
+  return s.rfind("holdout", 0) == 0 &&
+         std::all_of(s.begin() + 7, s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
 namespace fs = std::filesystem;
 
 // Reads named columns of one row, collecting errors with file:line:col.
@@ -57,10 +63,10 @@ class Fields {
   }
   std::string set() {
     std::string s = text("set");
-    if (s != "calibration" && s != "holdout" && s != "holdout6" && t_.column("set") >= 0 &&
+    if (s != "calibration" && !is_holdout_set(s) && t_.column("set") >= 0 &&
         t_.column("set") < static_cast<int>(r_.fields.size()))
       e_.add(t_.loc(r_, t_.column("set")), "set",
-             fmt::format("'{}' is neither calibration nor holdout (nor holdout6)", s));
+             fmt::format("'{}' is neither calibration nor holdout (nor holdoutN)", s));
     return s;
   }
   DType dtype() {
@@ -359,9 +365,18 @@ std::vector<CategoryStats> summarize(const std::vector<ValidationRow>& rows) {
     if (std::find(kinds.begin(), kinds.end(), k) == kinds.end()) kinds.push_back(k);
   }
   std::vector<CategoryStats> out;
-  std::vector<std::string> sets = {"holdout", "holdout6", "calibration"};
+  // The hold-out sets first (holdout, then the later ones in order), then calibration, then any
+  // other set in the order met.
+  std::vector<std::string> sets;
   for (const auto& r : rows)
     if (std::find(sets.begin(), sets.end(), r.set) == sets.end()) sets.push_back(r.set);
+  const auto rank = [](const std::string& s) {
+    return is_holdout_set(s) ? 0 : s == "calibration" ? 1 : 2;
+  };
+  std::stable_sort(sets.begin(), sets.end(), [&](const std::string& a, const std::string& b) {
+    if (rank(a) != rank(b)) return rank(a) < rank(b);
+    return rank(a) == 0 && (a.size() != b.size() ? a.size() < b.size() : a < b);
+  });
   for (const std::string& set : sets) {
     for (const auto& kind : kinds) {
       size_t in_kind = 0;

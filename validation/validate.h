@@ -21,7 +21,7 @@ struct ValidationRow {
   std::string file;      // data file name, for the report
   int line = 0;          // 1-based line in that file
   std::string category;  // "gemm bf16", "attention decode", "elementwise rmsnorm", "e2e prefill"
-  std::string set;       // "calibration" | "holdout" | "holdout6" (the last GEMM hold-out)
+  std::string set;       // "calibration" | "holdout" | "holdout<N>" (a later hold-out)
   std::string label;     // the shape, human-readable
   std::vector<Op> ops;
   double measured_s = 0;

@@ -94,7 +94,7 @@ Evaluation GpuDevice::evaluate(const std::vector<Op>& ops, bool stream) {
         timings[i].compute_s > timings[i].memory_s)
       tensor_frac[i] = timings[i].compute_s / timings[i].time_s;
   }
-  if (stream) apply_power_clock(c_, times, tensor_frac);
+  if (stream) stream_times(tensor_frac, times);
   ev.results.reserve(ops.size());
   for (size_t i = 0; i < ops.size(); ++i) {
     const KernelTiming& t = timings[i];

@@ -24,7 +24,7 @@ class GpuDevice : public Device {
   Evaluation run(const std::vector<Op>& ops) override;
   // The ops as one stream replayed back to back (a CUDA-graph-captured layer stack): as run(),
   // then the power-limited clock follows the stream's tensor-core load (power.*), in its periodic
-  // steady state (the stream is passed over twice, the state carried from the first pass).
+  // steady state (the stream is passed over until the average has forgotten its start).
   Evaluation run_stream(const std::vector<Op>& ops);
   // The power-limited clock of run_stream, applied to run()'s (cached) per-op results.
   void stream_times(const std::vector<double>& matrix_frac,

@@ -140,6 +140,12 @@ KernelPlan plan_gemm(const GpuConfig& c, const Op& op) {
   // output tiles takes as long as one with four times as many).
   const bool may_split = !imma && !fallback && !sparse;
   const int64_t k_block = std::max<int64_t>(8, std::llround(c.gemm.k_block_bytes / stage_bytes));
+  // Fixed latency of every candidate: cuSPARSELt's own, or the GEMM prologue/epilogue plus the
+  // extra of some formats' tiled kernels (their GEMV kernels have none).
+  const double fill_s =
+      (sparse ? c.sparse.fixed_s
+              : c.gemm.fixed_s + (gemv ? 0.0 : c.gemm.extra_fixed_s.per_clk(op.dtype))) +
+      c.hbm.latency_s;
   const int64_t k_iters = ceil_div(op.K, k_block);
   double best_t = std::numeric_limits<double>::infinity();
   auto consider = [&](KernelPlan&& p) {
@@ -179,9 +185,7 @@ KernelPlan plan_gemm(const GpuConfig& c, const Op& op) {
       KernelPlan p;
       p.unit = unit;
       p.launch_s = c.launch_overhead_s;
-      // The extra fixed latency of some formats' tiled kernels (their GEMV kernels have none).
-      const double extra = gemv ? 0.0 : c.gemm.extra_fixed_s.per_clk(op.dtype);
-      p.fill_s = (sparse ? c.sparse.fixed_s : c.gemm.fixed_s + extra) + c.hbm.latency_s;
+      p.fill_s = fill_s;
       p.hbm_bw = bw;
       p.tile_m = bm;
       p.tile_n = bn;

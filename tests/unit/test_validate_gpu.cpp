@@ -93,17 +93,24 @@ TEST(ValidateGpu, HoldoutErrorsStayAtTheirRecordedLevel) {
   EXPECT_LE(stats["elementwise all"].mape, 0.15);
 }
 
-TEST(ValidateGpu, EveryHoldoutRowIsPredicted) {
+// Predicts every row of a dataset, expects each to be predicted, and counts the "holdout" rows.
+size_t predicted_holdout_rows(const std::string& preset, const std::string& data) {
   ConfigStore store;
-  auto dev = make_device(store.load("h100", "hw"), "h100");
-  auto rows = load_gpu_dataset(XPUSIM_SOURCE_DIR "/validation/gpu/data");
+  auto dev = make_device(store.load(preset, "hw"), preset);
+  auto rows = load_gpu_dataset(data);
   predict_rows(*dev, rows);
   size_t holdout = 0;
   for (const auto& r : rows) {
     EXPECT_GT(r.predicted_s, 0) << r.file << ":" << r.line << " " << r.label;
     holdout += r.set == "holdout";
   }
-  EXPECT_EQ(holdout, 551u + 34u + 197u + 4u);  // the fixed split of validation/gpu/README.md
+  return holdout;
+}
+
+TEST(ValidateGpu, EveryHoldoutRowIsPredicted) {
+  // The fixed split of validation/gpu/README.md.
+  EXPECT_EQ(predicted_holdout_rows("h100", XPUSIM_SOURCE_DIR "/validation/gpu/data"),
+            551u + 34u + 197u + 4u);
 }
 
 TEST(ValidateGpu, H200FromPublicMemoryFiguresStaysAtItsRecordedLevel) {
@@ -185,16 +192,9 @@ TEST(ValidateGpu, LastGemmHoldoutStaysAtItsRecordedLevel) {
 }
 
 TEST(ValidateGpu, H200DatasetHasTheSameSplitAndEveryRowIsPredicted) {
-  ConfigStore store;
-  auto dev = make_device(store.load("h200", "hw"), "h200");
-  auto rows = load_gpu_dataset(XPUSIM_SOURCE_DIR "/validation/gpu/h200/data");
-  predict_rows(*dev, rows);
-  size_t holdout = 0;
-  for (const auto& r : rows) {
-    EXPECT_GT(r.predicted_s, 0) << r.file << ":" << r.line << " " << r.label;
-    holdout += r.set == "holdout";
-  }
-  EXPECT_EQ(holdout, 551u + 34u + 197u + 4u);  // split.py on the same shapes as the H100's
+  // split.py on the same shapes as the H100's.
+  EXPECT_EQ(predicted_holdout_rows("h200", XPUSIM_SOURCE_DIR "/validation/gpu/h200/data"),
+            551u + 34u + 197u + 4u);
 }
 
 TEST(ValidateGpu, MissingFolderAndBadValuesAreUserErrors) {
