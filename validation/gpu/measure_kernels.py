@@ -197,18 +197,27 @@ def unique_kn(layers=None):
     return out
 
 
+def library_runs(fam, s):
+    """Whether the library has a kernel for this format on shape s: fp8 (_scaled_mm) needs K and N
+    multiples of 16, int8 (_int_mm) of 8, cuSPARSELt 2:4 N a multiple of 32 and K of 64 (and the
+    plans leave the lm_head out of 2:4)."""
+    k, n = s["K"], s["N"]
+    if fam == "fp8":
+        return k % 16 == 0 and n % 16 == 0
+    if fam == "int8":
+        return k % 8 == 0 and n % 8 == 0
+    if fam.startswith("sparse"):
+        return n % 32 == 0 and k % 64 == 0 and s["layer"] != "lm_head"
+    return True
+
+
 def extra_gemm_plan(which, families):
     """A later hold-out plan (EXTRA_GEMM_PLANS[which]), in gemm_plan's format."""
     layers, m_sets, fp32_models, _ = EXTRA_GEMM_PLANS[which]
     plan = []
     for fam in families + (["sparse_fp16"] if "sparse" in families else []):
         for s in unique_kn(layers):
-            k, n, model = s["K"], s["N"], s["model"]
-            ok = {"fp8": k % 16 == 0 and n % 16 == 0, "int8": k % 8 == 0 and n % 8 == 0,
-                  "fp32": model in fp32_models, "tf32": model in fp32_models}.get(fam, True)
-            if fam.startswith("sparse"):
-                ok = n % 32 == 0 and k % 64 == 0 and s["layer"] != "lm_head"
-            if ok:
+            if library_runs(fam, s) and (fam not in ("fp32", "tf32") or s["model"] in fp32_models):
                 plan.append((fam, s, m_sets[fam]))
     return plan
 
@@ -221,20 +230,21 @@ def gemm_plan(quick, families, which="main"):
     plan = []
     for fam in families:
         for s in shapes:
-            k, n, model = s["K"], s["N"], s["model"]
-            if fam == "bf16":
+            model = s["model"]
+            if not library_runs(fam, s):
+                ms = []
+            elif fam == "bf16":
                 ms = M_POW2 + M_ODD
             elif fam == "fp16":
                 ms = M_FP16
             elif fam in ("fp32", "tf32"):
                 ms = M_FP32 if model in FP32_MODELS else []
             elif fam == "fp8":
-                ms = M_FP8 if (k % 16 == 0 and n % 16 == 0) else []
+                ms = M_FP8
             elif fam == "int8":
-                ms = M_INT8 if (k % 8 == 0 and n % 8 == 0) else []
+                ms = M_INT8
             elif fam == "sparse":
-                ok = model in SPARSE_MODELS and n % 32 == 0 and k % 64 == 0 and s["layer"] != "lm_head"
-                ms = M_SP_BF16 if ok else []
+                ms = M_SP_BF16 if model in SPARSE_MODELS else []
             if quick:
                 keep = {("gpt2", "qkv"), ("llama2-7b", "gate_up"), ("llama2-70b", "down")}
                 ms = [m for m in ms if m in (1, 3, 16, 32, 256, 4096)] if (model, s["layer"]) in keep else []

@@ -23,6 +23,19 @@ import torch
 import torch.distributed as dist
 
 
+def time_group(x, inner):
+    """Milliseconds of `inner` back-to-back all-reduces of x, between CUDA events, all ranks
+    starting together."""
+    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    dist.barrier()
+    start.record()
+    for _ in range(inner):
+        dist.all_reduce(x)
+    end.record()
+    torch.cuda.synchronize()
+    return start.elapsed_time(end)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", required=True)
@@ -45,30 +58,14 @@ def main():
         torch.cuda.synchronize()
         inner = 1
         while True:  # grow the group until it takes about 1 ms
-            start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-            dist.barrier()
-            start.record()
-            for _ in range(inner):
-                dist.all_reduce(x)
-            end.record()
-            torch.cuda.synchronize()
             # Every rank must take the same decision, or they issue different numbers of
             # collectives and hang (the first run did): agree on the slowest rank's time.
-            ms_t = torch.tensor([start.elapsed_time(end)], device="cuda")
+            ms_t = torch.tensor([time_group(x, inner)], device="cuda")
             dist.all_reduce(ms_t, op=dist.ReduceOp.MAX)
             if ms_t.item() > 1.0 or inner >= 1000:
                 break
             inner *= 4
-        times = []
-        for _ in range(args.reps):
-            start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-            dist.barrier()
-            start.record()
-            for _ in range(inner):
-                dist.all_reduce(x)
-            end.record()
-            torch.cuda.synchronize()
-            times.append(start.elapsed_time(end) * 1e3 / inner)  # us per all-reduce
+        times = [time_group(x, inner) * 1e3 / inner for _ in range(args.reps)]  # us per all-reduce
         # The slowest rank's median is the collective's time.
         med = torch.tensor([statistics.median(times), min(times)], device="cuda")
         dist.all_reduce(med, op=dist.ReduceOp.MAX)
