@@ -119,6 +119,10 @@ const Schema<GpuConfig>& gpu_schema() {
               &GpuConfig::gemm, &GpuConfig::Gemm::m_tile_step);
     s.integer("kernels.gemm.m_tile_min", "64", Range{8, 256}, "smallest M side of such a tile",
               &GpuConfig::gemm, &GpuConfig::Gemm::m_tile_min);
+    s.integer("kernels.gemm.m_tile_extra_parts", "0", Range{0, 64},
+              "with m_tile_step: when M needs more than 256 rows of tile, also try tiles that "
+              "cover M in up to this many more equal parts than the fewest (0: only 1-4 parts)",
+              &GpuConfig::gemm, &GpuConfig::Gemm::m_tile_extra_parts);
     s.real("kernels.gemm.unaligned_per_clk", kRequired, Range{1, 1e6},
            "per-SM FLOP per clock of the fallback kernel for rows not 16-byte aligned, at one "
            "element per load; it scales with the elements per load the rows' alignment allows "
@@ -129,36 +133,48 @@ const Schema<GpuConfig>& gpu_schema() {
            "at one element per load (narrow loads: an SM-side limit; it scales with the elements "
            "per load; calibrated)",
            &GpuConfig::gemm, &GpuConfig::Gemm::unaligned_load_bytes_per_clk);
-    s.real("kernels.sparse_2_4.efficiency", kRequired, Range{0.01, 1},
-           "2:4 sparse main loop: fraction of the datasheet 2:4 rate, twice the dense peak "
-           "(calibrated)",
-           &GpuConfig::sparse, &GpuConfig::Sparse::efficiency);
-    s.quantity("kernels.sparse_2_4.fixed", Unit::kSeconds, kRequired, Range{0, 1e-2},
-               "fixed cost of one 2:4 sparse GEMM kernel (cuSPARSELt; calibrated)",
-               &GpuConfig::sparse, &GpuConfig::Sparse::fixed_s);
-    s.real("kernels.sparse_2_4.k_cycles", "0", Range{0, 1e4},
-           "2:4 sparse: SM cycles per element of K of one CTA's main loop, a latency floor "
-           "(calibrated)",
-           &GpuConfig::sparse, &GpuConfig::Sparse::k_cycles);
-    for (auto [dt, field] : {std::pair{"bf16", &GpuConfig::Sparse::skinny_bf16},
-                             std::pair{"fp16", &GpuConfig::Sparse::skinny_fp16}}) {
-      const std::string p = std::string("kernels.sparse_2_4.skinny_") + dt;
-      s.integer(p + ".below_m", kRequired, Range{0, 1e6},
-                std::string(dt) + " 2:4: below this M the library has no skinny kernel (slow path)",
-                &GpuConfig::sparse, field, &GpuConfig::Sparse::Skinny::below_m);
+    s.integer("kernels.sparse_2_4.tile_n", "128", Range{8, 512},
+              "2:4 sparse (cuSPARSELt): weight rows per CTA tile (from its kernel names)",
+              &GpuConfig::sparse, &GpuConfig::Sparse::tile_n);
+    s.integer("kernels.sparse_2_4.tile_m", "256", Range{8, 512},
+              "2:4 sparse: token rows (M) per CTA tile", &GpuConfig::sparse,
+              &GpuConfig::Sparse::tile_m);
+    s.integer("kernels.sparse_2_4.tile_k", "64", Range{8, 512},
+              "2:4 sparse: elements of K per main-loop step", &GpuConfig::sparse,
+              &GpuConfig::Sparse::tile_k);
+    for (auto [dt, field] : {std::pair{"bf16", &GpuConfig::Sparse::bf16},
+                             std::pair{"fp16", &GpuConfig::Sparse::fp16}}) {
+      const std::string p = std::string("kernels.sparse_2_4.") + dt, d = dt;
+      s.real(p + ".efficiency", kRequired, Range{0.01, 1},
+             d + " 2:4 main loop: fraction of the datasheet 2:4 rate, twice the dense peak "
+                 "(calibrated)",
+             &GpuConfig::sparse, field, &GpuConfig::Sparse::Format::efficiency);
       s.quantity(p + ".fixed", Unit::kSeconds, kRequired, Range{0, 1e-2},
-                 std::string(dt) + " 2:4 slow path: fixed cost (calibrated)", &GpuConfig::sparse,
-                 field, &GpuConfig::Sparse::Skinny::fixed_s);
-      s.real(p + ".load_bytes_per_clk", kRequired, Range{0.1, 4096},
-             std::string(dt) +
-                 " 2:4 slow path: bytes of W per SM per clock it streams (an SM-side limit; "
-                 "calibrated)",
-             &GpuConfig::sparse, field, &GpuConfig::Sparse::Skinny::load_bytes_per_clk);
-      s.real(p + ".k_cycles", "0", Range{0, 1e4},
-             std::string(dt) +
-                 " 2:4 slow path: SM cycles per element of K of its serial main loop "
-                 "(a latency floor; calibrated)",
-             &GpuConfig::sparse, field, &GpuConfig::Sparse::Skinny::k_cycles);
+                 d + " 2:4: fixed cost of one kernel (calibrated)", &GpuConfig::sparse, field,
+                 &GpuConfig::Sparse::Format::fixed_s);
+      s.integer(p + ".cluster", "1", Range{1, 16},
+                d + " 2:4: CTAs of a cluster sharing the token tile (the kernel name's cgasize)",
+                &GpuConfig::sparse, field, &GpuConfig::Sparse::Format::cluster);
+      s.integer(p + ".full_rows", "0", Range{0, 512},
+                d + " 2:4: a CTA whose token tile holds fewer rows than this runs the slow main "
+                    "loop (0: none does)",
+                &GpuConfig::sparse, field, &GpuConfig::Sparse::Format::full_rows);
+      s.real(p + ".slow_cycles", "0", Range{0, 1e6},
+             d + " 2:4 slow main loop: SM cycles per K step at least (calibrated)",
+             &GpuConfig::sparse, field, &GpuConfig::Sparse::Format::slow_cycles);
+      s.real(p + ".slow_bytes_per_clk", "0", Range{0, 1e5},
+             d + " 2:4 slow main loop: bytes of weights per clock that the slow CTAs running "
+                 "together load, whole chip (0: no limit; calibrated)",
+             &GpuConfig::sparse, field, &GpuConfig::Sparse::Format::slow_bytes_per_clk);
+      s.integer(p + ".split_max_ctas", "0", Range{0, 1e6},
+                d + " 2:4: grids of at most this many CTAs may run in two K segments",
+                &GpuConfig::sparse, field, &GpuConfig::Sparse::Format::split_max_ctas);
+      s.integer(p + ".split_min_k_steps", "0", Range{0, 1e6},
+                d + " 2:4: ... when they have more K steps than this", &GpuConfig::sparse, field,
+                &GpuConfig::Sparse::Format::split_min_k_steps);
+      s.quantity(p + ".split_fixed", Unit::kSeconds, "0 us", Range{0, 1e-2},
+                 d + " 2:4: extra fixed cost of the K-segment kernel (calibrated)",
+                 &GpuConfig::sparse, field, &GpuConfig::Sparse::Format::split_fixed_s);
     }
     s.real("kernels.attention.efficiency", kRequired, Range{0.01, 1},
            "flash attention: fraction of the 16-bit tensor peak in the main loop (calibrated)",

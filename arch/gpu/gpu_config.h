@@ -61,23 +61,33 @@ struct GpuConfig {
     int64_t cluster = 1;      // CTAs of a cluster sharing operand loads by TMA multicast
     int64_t m_tile_step = 0;  // granularity of a tile's M side (0: powers of two only)
     int64_t m_tile_min = 64;  // smallest such M side
-    double unaligned_per_clk = 0;  // per-SM rate of the fallback kernel for unaligned rows
+    int64_t m_tile_extra_parts = 0;  // large M: also tiles of ceil(M/256)+1.. parts, this many more
+    double unaligned_per_clk = 0;    // per-SM rate of the fallback kernel for unaligned rows
     // Global-load bytes per SM per clock of kernels that read rows not 16-byte aligned: narrow
     // loads make them issue-bound in the SM, not bound by HBM (whole-chip rate = SMs x clock x it).
     double unaligned_load_bytes_per_clk = 0;
     bool int8_split_k = true;  // whether the int8 (int32-output) kernels split K or stream K
   } gemm;
+  // cuSPARSELt's 2:4 GEMM, as its kernel names show (validation/gpu/data/gemm_kernels.csv): one
+  // tile shape at every size (tile_n weight rows x tile_m token rows x tile_k of K), CTAs ordered
+  // weight tiles first, and a "segment-K" variant that halves K for small grids over long K.
   struct Sparse {
-    double efficiency = 1;  // 2:4 main-loop rate as a fraction of the datasheet 2:4 rate
-    double fixed_s = 0;     // fixed cost of one cuSPARSELt GEMM (replaces gemm.fixed_s)
-    double k_cycles = 0;    // SM cycles per element of K of one CTA's main loop (a floor)
-    // Below `below_m` the library has no skinny 2:4 kernel and streams the weights slowly.
-    struct Skinny {
-      int64_t below_m = 0;
-      double fixed_s = 0;
-      double load_bytes_per_clk = 0;  // per-SM rate at which it streams W (an SM-side limit)
-      double k_cycles = 0;            // SM cycles per element of K of its serial main loop
-    } skinny_bf16, skinny_fp16;       // formats other than fp16 take bf16's
+    int64_t tile_n = 128, tile_m = 256, tile_k = 64;
+    struct Format {
+      double efficiency = 1;  // main-loop rate as a fraction of the datasheet 2:4 rate
+      double fixed_s = 0;     // fixed cost of one kernel (replaces gemm.fixed_s)
+      int64_t cluster = 1;    // CTAs of a cluster sharing the token tile by TMA multicast
+      // A CTA whose token tile holds fewer than full_rows rows runs a slow main loop (measured:
+      // M = 1..128 and 320 take twice as long as M = 256): per K step at least slow_cycles, and
+      // the slow CTAs running together share slow_bytes_per_clk of weight loads (whole chip).
+      int64_t full_rows = 0;
+      double slow_cycles = 0;
+      double slow_bytes_per_clk = 0;
+      // Segment-K: grids of at most split_max_ctas CTAs over more than split_min_k_steps K steps
+      // run in two K halves, at split_fixed_s extra.
+      int64_t split_max_ctas = 0, split_min_k_steps = 0;
+      double split_fixed_s = 0;
+    } bf16, fp16;  // formats other than fp16 take bf16's
   } sparse;
   struct Attention {
     double efficiency = 1;  // flash attention's fraction of the 16-bit tensor peak

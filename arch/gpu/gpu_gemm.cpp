@@ -38,8 +38,9 @@ KernelPlan plan_gemm(const GpuConfig& c, const Op& op) {
                                    cuda_core ? "CUDA core" : "tensor core", dtype_name(op.dtype)));
   double rate_sm = per_clk * (cuda_core ? c.clock_hz : c.tensor_clock_hz) * eff;
   const bool sparse = op.sparse_2_4 && c.sm.tensor.sparse_2_4 && !cuda_core;
+  const auto& sp = op.dtype == DType::kFp16 ? c.sparse.fp16 : c.sparse.bf16;
   if (sparse) {  // cuSPARSELt's main loop has its own efficiency, against the 2:4 datasheet rate
-    rate_sm = per_clk * c.tensor_clock_hz * 2 * c.sparse.efficiency;
+    rate_sm = per_clk * c.tensor_clock_hz * 2 * sp.efficiency;
     unit = "tensor_core(2:4)";
   }
   const int64_t S = c.sm.count, g = std::max<int64_t>(1, op.gemm_batch);
@@ -49,7 +50,6 @@ KernelPlan plan_gemm(const GpuConfig& c, const Op& op) {
       W / (double(g) * double(op.N) * double(op.K));  // per weight, with 2:4 metadata
   // Weight-only quantisation: the CUDA cores expand each weight beside the tensor-core main loop.
   const double dequant_s = op.dequant_flops / (c.sm.fp32_per_clk * c.clock_hz * double(S));
-  const double flops_total = 2.0 * double(g) * double(op.M) * double(op.K) * double(op.N);
 
   KernelPlan best;
   best.unit = unit;
@@ -58,21 +58,59 @@ KernelPlan plan_gemm(const GpuConfig& c, const Op& op) {
   const auto sm_side_bw = [&](double bytes_per_clk) {
     return std::min(hbm_bw(c), bytes_per_clk * double(S) * c.clock_hz);
   };
-  // cuSPARSELt has no skinny-M kernel: below below_m it streams the compressed weights slowly
-  // (measured: ~1.9x slower than dense at M <= 16 in bf16), far below HBM bandwidth, and no
-  // faster than its serial walk over K allows.
-  const auto& skinny = op.dtype == DType::kFp16 ? c.sparse.skinny_fp16 : c.sparse.skinny_bf16;
-  if (sparse && op.M < skinny.below_m) {
-    best.kernel = "sparse 2:4 skinny";
-    best.hbm_bw = sm_side_bw(skinny.load_bytes_per_clk);
-    best.fill_s = skinny.fixed_s + c.hbm.latency_s;
-    best.ctas = S;
+  if (sparse) {
+    // cuSPARSELt: one tile shape at every size. Its CTAs run one per SM, weight tiles first, so
+    // the CTAs of the last token tile come last. A CTA whose token tile is short runs a slow main
+    // loop (measured, not explained: Nsight Compute shows the same grid and DRAM bytes at M = 16
+    // as at M = 256, and twice the time); per K step it takes at least slow_cycles, and the slow
+    // CTAs running together share slow_bytes_per_clk of weight loads.
+    const int64_t tn = ceil_div(op.N, c.sparse.tile_n), tm = ceil_div(op.M, c.sparse.tile_m);
+    const int64_t full_steps = ceil_div(op.K, c.sparse.tile_k);
+    const bool segment_k = tn * tm * g <= sp.split_max_ctas && full_steps > sp.split_min_k_steps;
+    const int64_t s = segment_k ? 2 : 1, steps = ceil_div(full_steps, s);
+    const int64_t ctas = tn * tm * g * s;
+    const int64_t last_rows = op.M - (tm - 1) * c.sparse.tile_m;
+    const int64_t slow_from = last_rows < sp.full_rows ? tn * (tm - 1) * g * s : ctas;
+    const double w_step = double(c.sparse.tile_n * c.sparse.tile_k) * w_elem;  // HBM per step
+    const double x_step = double(c.sparse.tile_m * c.sparse.tile_k) * a_bytes /
+                          double(std::max<int64_t>(1, sp.cluster));  // token tile, through L2
+    const double step_s =
+        2.0 * double(c.sparse.tile_n * c.sparse.tile_m * c.sparse.tile_k) / rate_sm;
+    const double io_per_cta = (A + C) / double(ctas);
+    best.kernel = fmt::format("sparse 2:4 {}x{}{}", c.sparse.tile_n, c.sparse.tile_m,
+                              segment_k ? " segment-k" : "");
+    best.hbm_bw = hbm_bw(c);
+    best.fill_s = sp.fixed_s + (segment_k ? sp.split_fixed_s : 0.0) + c.hbm.latency_s;
+    best.tile_m = c.sparse.tile_m;
+    best.tile_n = c.sparse.tile_n;
+    best.split_k = s;
+    best.ctas = ctas;
     best.ctas_per_sm = 1;
-    // Its CTAs walk all of K serially: a latency floor that grows with K (measured: at N <= 2560
-    // the time does not depend on N, and it grows with K).
-    const double serial_s = double(op.K) * skinny.k_cycles / c.clock_hz;
-    best.groups.push_back(
-        {1, S, std::max(flops_total / (rate_sm * double(S)), serial_s), A + W + C, A + W + C, 0});
+    for (int64_t i = 0; i < ctas;) {
+      const int64_t n = std::min(S, ctas - i),
+                    slow = std::max<int64_t>(0, i + n - std::max(i, slow_from));
+      double cta_step = step_s;
+      if (slow > 0)
+        cta_step = std::max(cta_step,
+                            sp.slow_cycles / c.clock_hz +
+                                (sp.slow_bytes_per_clk > 0
+                                     ? double(slow) * w_step / (sp.slow_bytes_per_clk * c.clock_hz)
+                                     : 0.0));
+      const double dequant = dequant_s * double(S) / double(ctas);
+      WaveGroup w{1,
+                  n,
+                  double(steps) * cta_step + dequant,
+                  double(n) * (double(steps) * w_step + io_per_cta),
+                  double(n) * (double(steps) * (w_step + x_step) + io_per_cta),
+                  sm_load_bw(c)};
+      // Consecutive identical waves form one group.
+      if (!best.groups.empty() && best.groups.back().active_sms == w.active_sms &&
+          best.groups.back().compute_s == w.compute_s)
+        ++best.groups.back().waves;
+      else
+        best.groups.push_back(w);
+      i += n;
+    }
     return best;
   }
   // Rows that are not 16-byte aligned rule out TMA and 16-byte vector loads: cuBLAS falls back to
@@ -121,7 +159,8 @@ KernelPlan plan_gemm(const GpuConfig& c, const Op& op) {
   // parameters were fitted with these candidates in place).
   Tiles tensor_tiles = kTensorTiles;
   if (c.gemm.m_tile_step > 0) {
-    for (int64_t t = 1; t <= 4; ++t) {
+    const int64_t t_max = std::max<int64_t>(4, ceil_div(op.M, 256) + c.gemm.m_tile_extra_parts);
+    for (int64_t t = 1; t <= t_max; ++t) {
       const int64_t bm = ceil_div(ceil_div(op.M, t), c.gemm.m_tile_step) * c.gemm.m_tile_step;
       if (bm < c.gemm.m_tile_min || bm > 256 || bm == 64 || bm == 128 || bm == 256) continue;
       if (std::find(tensor_tiles.begin(), tensor_tiles.end(), std::pair{bm, int64_t{128}}) !=
@@ -136,16 +175,12 @@ KernelPlan plan_gemm(const GpuConfig& c, const Op& op) {
                               : cuda_core ? kSimtTiles
                                           : tensor_tiles;
   static const int64_t kSplits[] = {1, 2, 3, 4, 6, 8, 12, 16};
-  // cuSPARSELt, as PyTorch calls it, neither splits K nor streams K (measured: a 2:4 GEMM with few
-  // output tiles takes as long as one with four times as many).
-  const bool may_split = !imma && !fallback && !sparse;
+  const bool may_split = !imma && !fallback;
   const int64_t k_block = std::max<int64_t>(8, std::llround(c.gemm.k_block_bytes / stage_bytes));
-  // Fixed latency of every candidate: cuSPARSELt's own, or the GEMM prologue/epilogue plus the
-  // extra of some formats' tiled kernels (their GEMV kernels have none).
+  // Fixed latency of every candidate: the GEMM prologue/epilogue plus the extra of some formats'
+  // tiled kernels (their GEMV kernels have none).
   const double fill_s =
-      (sparse ? c.sparse.fixed_s
-              : c.gemm.fixed_s + (gemv ? 0.0 : c.gemm.extra_fixed_s.per_clk(op.dtype))) +
-      c.hbm.latency_s;
+      c.gemm.fixed_s + (gemv ? 0.0 : c.gemm.extra_fixed_s.per_clk(op.dtype)) + c.hbm.latency_s;
   const int64_t k_iters = ceil_div(op.K, k_block);
   double best_t = std::numeric_limits<double>::infinity();
   auto consider = [&](KernelPlan&& p) {
@@ -199,9 +234,7 @@ KernelPlan plan_gemm(const GpuConfig& c, const Op& op) {
       p.split_k = s;
       p.ctas = tiles * s;
       const int64_t k_per = ceil_div(op.K, s);
-      // cuSPARSELt's main loop also has a latency floor per element of K (see the skinny path).
-      const double main_s = std::max(2.0 * double(bm) * double(bn) * double(k_per) / rate_sm,
-                                     sparse ? double(k_per) * c.sparse.k_cycles / c.clock_hz : 0.0);
+      const double main_s = 2.0 * double(bm) * double(bn) * double(k_per) / rate_sm;
       const double cta_s = main_s + dequant_s * double(S) / double(p.ctas);
       double l2 = l2_panels + C;
       if (s > 1)

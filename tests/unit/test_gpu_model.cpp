@@ -208,6 +208,32 @@ TEST(GpuSparse, TwoFourIsSlowerThanDenseAtSmallMAndFasterAtLargeM) {
   EXPECT_LT(ratio(4096), 0.9);  // measured 1.1-1.4x faster
 }
 
+TEST(GpuSparse, ShortTokenTilesRunSlowlyAndSmallGridsSplitK) {
+  GpuConfig c = config_of("h100");
+  auto plan = [&](int64_t M, int64_t K, int64_t N) {
+    KernelPlan p = plan_gemm(c, make_gemm("s", M, K, N, DType::kBf16, true));
+    EXPECT_TRUE(p.ok);
+    return p;
+  };
+  // One 128x256 tile shape, weight tiles first: M = 320 is 2 token tiles of 64 weight tiles each.
+  KernelPlan p = plan(320, 8192, 8192);
+  EXPECT_EQ(p.ctas, 128) << p.kernel;
+  EXPECT_EQ(p.tile_m, 256);
+  // A full token tile runs the fast main loop (measured on an H100: 56 us at M = 256, 110 us at
+  // M = 64, N = K = 8192).
+  auto t = [&](int64_t M, int64_t K, int64_t N) {
+    return plan_time_s(c, plan(M, K, N), c.l2.bw_bytes_per_s);
+  };
+  EXPECT_LT(t(256, 8192, 8192), 0.7 * t(64, 8192, 8192));
+  // The slow CTAs share a whole-chip load rate: more of them take longer per K step.
+  EXPECT_GT(t(64, 8192, 8192) / t(64, 8192, 2048), 1.5);
+  // 32 CTAs over 224 K steps take the segment-K kernel (kernel names, gemm_kernels.csv).
+  KernelPlan seg = plan(16, 14336, 4096);
+  EXPECT_EQ(seg.split_k, 2) << seg.kernel;
+  EXPECT_EQ(seg.ctas, 64);
+  EXPECT_EQ(plan(16, 4096, 4096).split_k, 1);
+}
+
 TEST(GpuFormats, EachFormatHasItsUnitOrAReason) {
   auto h100 = device("h100"), a100 = device("a100");
   EXPECT_EQ(h100->run({make_gemm("g", 64, 4096, 4096, DType::kFp32)}).results[0].unit, "cuda_core");

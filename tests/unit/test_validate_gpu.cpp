@@ -37,12 +37,12 @@ std::map<std::string, CategoryStats> holdout_stats(const std::string& preset,
 
 TEST(ValidateGpu, HoldoutErrorsStayAtTheirRecordedLevel) {
   // Hold-out MAPE achieved when these were set (xpusim validate --hw h100), in %:
-  //   gemm: bf16 6.3, fp16 4.6, fp8 4.2, int8 10.9, bf16 2:4 9.1, fp32 7.3, tf32 4.0,
-  //         fp16 2:4 11.5, all 6.7 (target 10)
+  //   gemm: bf16 6.2, fp16 4.6, fp8 4.0, int8 10.9, bf16 2:4 6.6, fp32 7.3, tf32 4.0,
+  //         fp16 2:4 9.7, all 6.4 (target 10)
   //   attention: prefill 6.3, decode 6.3, all 6.3 (target 15)
   //   elementwise: rmsnorm 6.5, layernorm 12.2, gelu 4.5, silu_mul 5.5, softmax 16.7,
   //                residual_add 4.2, rope 4.8, kv_append 5.7, all 7.6 (target 15)
-  //   e2e: prefill 8.0 (points +9.3 and +6.6), decode 4.6 (points -3.0 and -6.3; target 10
+  //   e2e: prefill 5.2 (points +6.6 and +3.8), decode 4.6 (points -3.0 and -6.3; target 10
   //        per point)
   // Each threshold is the achieved value plus about 0.5 points. The e2e prefill thresholds rose
   // (from 7.6 and 11.4, to 14.2 and 15.2) when the RoPE and KV-copy kernels got measured
@@ -57,15 +57,18 @@ TEST(ValidateGpu, HoldoutErrorsStayAtTheirRecordedLevel) {
   // efficiency, fixed cost, K floor and no split-K, extra fixed latency of fp32/tf32/int8
   // kernels, tf32's GEMV limit, int8's kernels as their names show), found by reading hold-out
   // residuals and kernel names; the test of those changes is the sixth GEMM hold-out below.
-  const std::map<std::string, double> max_mape = {{"gemm bf16", 6.8},
+  // They fell again (all 6.4, bf16 2:4 from 9.1 to 6.6, e2e prefill from 8.0 to 5.2) with the
+  // cuSPARSELt tile model, the M-fitting tiles at large M and bf16/fp16 efficiency 0.705, all
+  // chosen on calibration rows (2026-11-27).
+  const std::map<std::string, double> max_mape = {{"gemm bf16", 6.7},
                                                   {"gemm fp16", 5.1},
-                                                  {"gemm fp8", 4.7},
+                                                  {"gemm fp8", 4.5},
                                                   {"gemm int8", 11.4},
-                                                  {"gemm bf16 2:4", 9.6},
+                                                  {"gemm bf16 2:4", 7.1},
                                                   {"gemm fp32", 7.8},
                                                   {"gemm tf32", 4.5},
-                                                  {"gemm fp16 2:4", 12.0},
-                                                  {"gemm all", 7.2},
+                                                  {"gemm fp16 2:4", 10.2},
+                                                  {"gemm all", 6.9},
                                                   {"attention prefill", 6.8},
                                                   {"attention decode", 6.8},
                                                   {"attention all", 6.8},
@@ -78,14 +81,14 @@ TEST(ValidateGpu, HoldoutErrorsStayAtTheirRecordedLevel) {
                                                   {"elementwise rope", 5.3},
                                                   {"elementwise kv_append", 6.2},
                                                   {"elementwise all", 8.1},
-                                                  {"e2e prefill", 8.5},
+                                                  {"e2e prefill", 5.7},
                                                   {"e2e decode", 5.1}};
   auto stats = holdout_stats("h100");
   for (const auto& [category, limit] : max_mape) {
     ASSERT_TRUE(stats.count(category)) << category;
     EXPECT_LE(stats[category].mape * 100, limit) << category << ": " << stats[category].worst_label;
   }
-  EXPECT_LE(stats["e2e all"].worst * 100, 9.8) << stats["e2e all"].worst_label;
+  EXPECT_LE(stats["e2e all"].worst * 100, 7.1) << stats["e2e all"].worst_label;
   // The targets of the GPU model (issue 4) on the hold-out set, every e2e point within 10 %.
   EXPECT_LE(stats["e2e all"].worst, 0.10) << stats["e2e all"].worst_label;
   EXPECT_LE(stats["gemm all"].mape, 0.10);
@@ -116,28 +119,31 @@ TEST(ValidateGpu, EveryHoldoutRowIsPredicted) {
 TEST(ValidateGpu, H200FromPublicMemoryFiguresStaysAtItsRecordedLevel) {
   // The h200 preset is h100 with the datasheet HBM (nothing fitted on H200 rows). Hold-out MAPE
   // achieved on the measured H200 when these were set (xpusim validate --hw h200), in %:
-  //   gemm: bf16 7.2, fp16 5.8, fp8 4.7, int8 12.3, bf16 2:4 13.8, fp32 9.8, tf32 6.5,
-  //         fp16 2:4 12.6, all 8.0 (target 10; it was 10.1 before the GEMM changes of the second
-  //         session, which reading these H200 rows suggested in part: slow paths that are limited
-  //         in the SMs do not speed up with HBM bandwidth)
+  //   gemm: bf16 6.8, fp16 5.7, fp8 4.5, int8 12.3, bf16 2:4 15.0, fp32 9.8, tf32 6.5,
+  //         fp16 2:4 11.7, all 7.8 (target 10; it was 10.1 before the GEMM changes of the second
+  //         session of 2026-11-26, which reading these H200 rows suggested in part: slow paths that
+  //         are limited in the SMs do not speed up with HBM bandwidth). bf16 2:4 went from 13.8 to
+  //         15.0 with the cuSPARSELt tile model of 2026-11-27, which took H100 calibration rows
+  //         from 17.4 to 9.1 % and the H100's from 9.1 to 6.6 % here: the H200 runs large-M 2:4
+  //         GEMMs faster than its L2-bound main loop says (validation/gpu/README.md).
   //   attention: prefill 3.9, decode 8.1, all 6.6 (target 15; 17.0 and 12.4 before flash decoding's
   //              padded query tile, a change that the H200 misses suggested and whose only refitted
   //              value, decode_fixed, comes from H100 calibration rows)
   //   elementwise: rmsnorm 8.1, layernorm 8.7, gelu 12.8, silu_mul 6.1, softmax 22.1,
   //                residual_add 5.1, rope 12.5, kv_append 20.5, all 11.8 (target 15)
-  //   e2e: prefill 1.3 (worst point 2.5; 6.3 and 7.8 before the power-limited clock, whose
+  //   e2e: prefill 1.5 (worst point 2.8; 6.3 and 7.8 before the power-limited clock, whose
   //        h100 values h200 inherits), decode 3.9 (worst point 6.3, batch 16; it was 18.1 fast
   //        before the padded query tile)
   // Each threshold is the achieved value plus about 0.5 points.
-  const std::map<std::string, double> max_mape = {{"gemm bf16", 7.7},
-                                                  {"gemm fp16", 6.3},
-                                                  {"gemm fp8", 5.2},
+  const std::map<std::string, double> max_mape = {{"gemm bf16", 7.3},
+                                                  {"gemm fp16", 6.2},
+                                                  {"gemm fp8", 5.0},
                                                   {"gemm int8", 12.8},
-                                                  {"gemm bf16 2:4", 14.3},
+                                                  {"gemm bf16 2:4", 15.5},
                                                   {"gemm fp32", 10.3},
                                                   {"gemm tf32", 7.0},
-                                                  {"gemm fp16 2:4", 13.1},
-                                                  {"gemm all", 8.5},
+                                                  {"gemm fp16 2:4", 12.2},
+                                                  {"gemm all", 8.3},
                                                   {"attention prefill", 4.4},
                                                   {"attention decode", 8.6},
                                                   {"attention all", 7.1},
@@ -150,7 +156,7 @@ TEST(ValidateGpu, H200FromPublicMemoryFiguresStaysAtItsRecordedLevel) {
                                                   {"elementwise rope", 13.0},
                                                   {"elementwise kv_append", 21.0},
                                                   {"elementwise all", 12.3},
-                                                  {"e2e prefill", 1.8},
+                                                  {"e2e prefill", 2.0},
                                                   {"e2e decode", 4.4}};
   auto stats = holdout_stats("h200", XPUSIM_SOURCE_DIR "/validation/gpu/h200/data");
   for (const auto& [category, limit] : max_mape) {
@@ -169,17 +175,19 @@ TEST(ValidateGpu, LastGemmHoldoutStaysAtItsRecordedLevel) {
   // The sixth and last GEMM hold-out (gemm_holdout6.csv: layer shapes and M values that no
   // calibration row has, planned after every model change and measured on an H100 and an H200).
   // GEMM MAPE when these were set, in %, H100 / H200:
-  //   bf16 12.4 / 12.9, fp16 10.9 / 11.6, fp8 7.8 / 7.8, int8 9.7 / 10.0, bf16 2:4 20.4 / 19.9,
-  //   fp32 15.9 / 18.7, tf32 4.4 / 6.2, fp16 2:4 17.2 / 15.6, all 11.9 / 12.3.
-  // Issue 4's GEMM target (10 %) is missed here: on shapes it has not seen, the model is less
+  //   bf16 10.5 / 11.2, fp16 10.2 / 10.6, fp8 7.7 / 7.3, int8 9.7 / 10.0, bf16 2:4 10.9 / 10.7,
+  //   fp32 15.9 / 18.7, tf32 4.5 / 5.8, fp16 2:4 21.4 / 22.5, all 10.4 / 10.9.
+  // On the model it was planned for (320d8a2) it read 11.9 / 12.3; the cuSPARSELt tile model and
+  // the M-fitting tiles at large M of 2026-11-27 (fitted on calibration rows only) brought it here.
+  // Issue 4's GEMM target (10 %) is still missed here: on shapes it has not seen, the model is less
   // accurate than the first hold-out (which shares its K and N with calibration rows) suggests.
   // The second to fifth GEMM hold-outs read 16.9 / 17.8, 13.6 / 15.2, 11.6 / 11.9 and
   // 11.6 / 12.9 % on the models of their day before they became calibration rows
   // (validation/gpu/README.md). Each threshold is the achieved value plus about 0.5 points.
   const std::map<std::string, std::pair<double, double>> max_mape = {
-      {"gemm bf16", {12.9, 13.4}}, {"gemm fp16", {11.4, 12.1}},     {"gemm fp8", {8.3, 8.3}},
-      {"gemm int8", {10.2, 10.5}}, {"gemm bf16 2:4", {20.9, 20.4}}, {"gemm fp32", {16.4, 19.2}},
-      {"gemm tf32", {4.9, 6.7}},   {"gemm fp16 2:4", {17.7, 16.1}}, {"gemm all", {12.4, 12.8}}};
+      {"gemm bf16", {11.0, 11.7}}, {"gemm fp16", {10.7, 11.1}},     {"gemm fp8", {8.2, 7.8}},
+      {"gemm int8", {10.2, 10.5}}, {"gemm bf16 2:4", {11.4, 11.2}}, {"gemm fp32", {16.4, 19.2}},
+      {"gemm tf32", {5.0, 6.3}},   {"gemm fp16 2:4", {21.9, 23.0}}, {"gemm all", {10.9, 11.4}}};
   auto h100 = holdout_stats("h100", XPUSIM_SOURCE_DIR "/validation/gpu/data", "holdout6");
   auto h200 = holdout_stats("h200", XPUSIM_SOURCE_DIR "/validation/gpu/h200/data", "holdout6");
   for (const auto& [category, limits] : max_mape) {
