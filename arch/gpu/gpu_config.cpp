@@ -123,6 +123,14 @@ const Schema<GpuConfig>& gpu_schema() {
               "with m_tile_step: when M needs more than 256 rows of tile, also try tiles that "
               "cover M in up to this many more equal parts than the fewest (0: only 1-4 parts)",
               &GpuConfig::gemm, &GpuConfig::Gemm::m_tile_extra_parts);
+    s.quantity("kernels.gemm.imma_load_latency", Unit::kSeconds, "0 us", Range{0, 1e-4},
+               "int8 IMMA kernels (no split-K): loaded latency of one K block's loads; a K block "
+               "takes at least this over the kernel's stages (calibrated)",
+               &GpuConfig::gemm, &GpuConfig::Gemm::imma_load_latency_s);
+    s.real("kernels.gemm.unaligned_elem_per_clk", "0", Range{0, 1e6},
+           "per-SM FLOP per clock of the fallback kernel for rows aligned to one element only "
+           "(older kernels; 0: unaligned_per_clk; calibrated)",
+           &GpuConfig::gemm, &GpuConfig::Gemm::unaligned_elem_per_clk);
     s.real("kernels.gemm.unaligned_per_clk", kRequired, Range{1, 1e6},
            "per-SM FLOP per clock of the fallback kernel for rows not 16-byte aligned, at one "
            "element per load; it scales with the elements per load the rows' alignment allows "

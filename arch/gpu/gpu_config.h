@@ -63,10 +63,12 @@ struct GpuConfig {
     int64_t m_tile_min = 64;  // smallest such M side
     int64_t m_tile_extra_parts = 0;  // large M: also tiles of ceil(M/256)+1.. parts, this many more
     double unaligned_per_clk = 0;    // per-SM rate of the fallback kernel for unaligned rows
+    double unaligned_elem_per_clk = 0;  // ... for rows aligned to one element only (0: as above)
     // Global-load bytes per SM per clock of kernels that read rows not 16-byte aligned: narrow
     // loads make them issue-bound in the SM, not bound by HBM (whole-chip rate = SMs x clock x it).
     double unaligned_load_bytes_per_clk = 0;
-    bool int8_split_k = true;  // whether the int8 (int32-output) kernels split K or stream K
+    bool int8_split_k = true;        // whether the int8 (int32-output) kernels split K or stream K
+    double imma_load_latency_s = 0;  // IMMA kernels: loaded latency of one K block's loads
   } gemm;
   // cuSPARSELt's 2:4 GEMM, as its kernel names show (validation/gpu/data/gemm_kernels.csv): one
   // tile shape at every size (tile_n weight rows x tile_m token rows x tile_k of K), CTAs ordered

@@ -127,7 +127,14 @@ KernelPlan plan_gemm(const GpuConfig& c, const Op& op) {
   // at M = 1). Any alignment.
   const bool gemv = op.M <= (op.dtype == DType::kTf32 ? 1 : 4);
   const bool fallback = !aligned && !cuda_core && !gemv;
-  if (fallback) rate_sm = std::min(rate_sm, c.gemm.unaligned_per_clk * elems_per_load * c.clock_hz);
+  // 16-bit rows aligned to one element only take older (sm75, mma.m16n8k8) kernels than rows
+  // aligned to two or more (sm80, m16n8k16), which the kernel names show; they have their own rate.
+  if (fallback)
+    rate_sm =
+        std::min(rate_sm, (elems_per_load < 2 && a_bytes == 2 && c.gemm.unaligned_elem_per_clk > 0
+                               ? c.gemm.unaligned_elem_per_clk
+                               : c.gemm.unaligned_per_clk * elems_per_load) *
+                              c.clock_hz);
   // Unaligned rows also slow the loads of the skinny kernels beyond M = 2 (measured).
   const bool slow_loads = !aligned && !cuda_core && op.M > 2;
   const double bw =
@@ -146,12 +153,27 @@ KernelPlan plan_gemm(const GpuConfig& c, const Op& op) {
   static const Tiles kSimtTiles = {{128, 128}, {64, 128}, {64, 64}};
   static const Tiles kGemvTiles = {{8, 256}};
   // int8 with int32 output, when the library does not split it: torch._int_mm runs an sm80 CUTLASS
-  // IMMA kernel with a 64x64, 128x64, 128x128 or 128x256 tile (either way round here), chosen by
-  // shape, and never splits or streams K (the kernel names of every measured row,
-  // validation/gpu/data/gemm_kernels.csv).
+  // IMMA kernel and never splits or streams K. Its tile and stage count follow the grid and K as
+  // the kernel names of the calibration rows show (validation/gpu/data/gemm_kernels.csv; kernel
+  // "AxB" tiles are A weight rows by B token rows). w counts 64x64 tiles, in SMs:
+  //   w <= 1: 64x64 (6 stages); w <= 2: 128x64 (3), 64x64 over long K; w <= 8: 128x64, 128x128
+  //   (5) over long K; beyond: 128x256 (3) over long K, 128x64 over short K.
   const bool imma = op.dtype == DType::kInt8 && !c.gemm.int8_split_k;
-  static const Tiles kImmaTiles = {{64, 64},   {128, 64},  {64, 128},
-                                   {128, 128}, {128, 256}, {256, 128}};
+  struct ImmaTile {
+    int64_t bm, bn, stages;
+  };
+  const auto imma_tile = [&]() -> ImmaTile {
+    const int64_t w = ceil_div(op.M, 64) * ceil_div(op.N, 64) * g;
+    const bool long_k = op.K > 6144;
+    if (w <= S) return {64, 64, 6};
+    if (w <= 2 * S) return long_k ? ImmaTile{64, 64, 6} : ImmaTile{64, 128, 3};
+    if (w <= 8 * S) return long_k ? ImmaTile{128, 128, 5} : ImmaTile{64, 128, 3};
+    if (w <= 16 * S) return long_k ? ImmaTile{256, 128, 3} : ImmaTile{64, 128, 3};
+    return op.K > 2048 ? ImmaTile{256, 128, 3} : ImmaTile{64, 128, 3};
+  };
+  const bool imma_kernel = imma && !gemv && !fallback;  // GEMV and fallback have their own
+  const ImmaTile it = imma_kernel ? imma_tile() : ImmaTile{0, 0, 0};
+  const Tiles imma_tiles = {{it.bm, it.bn}};
   // Hopper's wgmma takes its N extent in steps of 8 up to 256, and the library maps the token
   // rows (M) to it, so a tile's M side need not be a power of two: it may fit M in whole tiles
   // (nvjet kernels such as 128x208 or 256x96). Tiles that cover M in t equal parts join the set.
@@ -171,7 +193,7 @@ KernelPlan plan_gemm(const GpuConfig& c, const Op& op) {
   }
   const Tiles& tiles_to_try = fallback    ? kFallbackTiles
                               : gemv      ? kGemvTiles
-                              : imma      ? kImmaTiles
+                              : imma      ? imma_tiles
                               : cuda_core ? kSimtTiles
                                           : tensor_tiles;
   static const int64_t kSplits[] = {1, 2, 3, 4, 6, 8, 12, 16};
@@ -194,9 +216,13 @@ KernelPlan plan_gemm(const GpuConfig& c, const Op& op) {
     const int64_t tm = ceil_div(op.M, bm), tn = ceil_div(op.N, bn), tiles = tm * tn * g;
     const int64_t consumer_groups =
         bm * bn >= 128 * 128 ? 2 : 1;  // warpgroups holding accumulators
-    Occupancy occ =
-        occupancy(c, 128 * (consumer_groups + 1), 168,
-                  double(c.gemm.stages) * double(bm + bn) * double(k_block) * stage_bytes);
+    // wgmma kernels: a producer warpgroup plus the consumers; sm80 IMMA kernels: 4 warps, 8 for
+    // the 256x128 tile.
+    const int64_t threads =
+        imma_kernel ? (bm * bn > 128 * 128 ? 256 : 128) : 128 * (consumer_groups + 1);
+    Occupancy occ = occupancy(c, threads, 168,
+                              double(imma_kernel ? it.stages : c.gemm.stages) * double(bm + bn) *
+                                  double(k_block) * stage_bytes);
     if (occ.ctas_per_sm < 1) continue;
     const int64_t slots = S * occ.ctas_per_sm;
     // HBM traffic: every operand once while A and W fit in L2 together; otherwise each wave
@@ -235,12 +261,18 @@ KernelPlan plan_gemm(const GpuConfig& c, const Op& op) {
       p.ctas = tiles * s;
       const int64_t k_per = ceil_div(op.K, s);
       const double main_s = 2.0 * double(bm) * double(bn) * double(k_per) / rate_sm;
+      // The IMMA kernels keep `stages` K blocks in flight per CTA: a K block takes at least the
+      // loaded memory latency over the stages (Little's law; measured: few-CTA int8 GEMMs over
+      // long K run at this floor).
+      const double floor_s = imma_kernel ? double(ceil_div(k_per, k_block)) *
+                                               c.gemm.imma_load_latency_s / double(it.stages)
+                                         : 0.0;
       const double cta_s = main_s + dequant_s * double(S) / double(p.ctas);
       double l2 = l2_panels + C;
       if (s > 1)
         l2 +=
             double(g * op.M) * double(op.N) * 4.0 * double(s) * 2.0;  // fp32 partials out and back
-      add_uniform_waves(c, p, cta_s, hbm_in(p.ctas, s) + C, l2, sm_load_bw(c));
+      add_uniform_waves(c, p, cta_s, hbm_in(p.ctas, s) + C, l2, sm_load_bw(c), floor_s);
       consider(std::move(p));
     }
     // Stream-K (Hopper cuBLAS): persistent CTAs share the tiles' K iterations evenly, so the last

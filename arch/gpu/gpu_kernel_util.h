@@ -25,18 +25,20 @@ inline double hbm_bw(const GpuConfig& c) { return c.hbm.bw_bytes_per_s * c.hbm_e
 inline double sm_load_bw(const GpuConfig& c) { return c.sm.load_bytes_per_clk * c.clock_hz; }
 
 // Adds the full waves and the tail wave of a grid of identical CTAs. `cta_s` is the SM time
-// of one CTA when it has the SM to itself; co-resident CTAs share the SM's throughput.
+// of one CTA when it has the SM to itself; co-resident CTAs share the SM's throughput. A CTA
+// takes at least `cta_floor_s` (a latency that co-resident CTAs wait out together).
 inline void add_uniform_waves(const GpuConfig& c, KernelPlan& p, double cta_s, double hbm_total,
-                              double l2_total, double load_bw_per_sm) {
+                              double l2_total, double load_bw_per_sm, double cta_floor_s = 0) {
   const int64_t S = c.sm.count;
   const int64_t slots = S * p.ctas_per_sm;
   WaveSplit ws = split_waves(p.ctas, slots);
   const double per_cta_hbm = hbm_total / double(p.ctas), per_cta_l2 = l2_total / double(p.ctas);
   if (ws.full > 0)
-    p.groups.push_back({ws.full, S, double(p.ctas_per_sm) * cta_s, per_cta_hbm * double(slots),
-                        per_cta_l2 * double(slots), load_bw_per_sm});
+    p.groups.push_back({ws.full, S, std::max(double(p.ctas_per_sm) * cta_s, cta_floor_s),
+                        per_cta_hbm * double(slots), per_cta_l2 * double(slots), load_bw_per_sm});
   if (ws.tail_ctas > 0)
-    p.groups.push_back({1, std::min(S, ws.tail_ctas), double(ceil_div(ws.tail_ctas, S)) * cta_s,
+    p.groups.push_back({1, std::min(S, ws.tail_ctas),
+                        std::max(double(ceil_div(ws.tail_ctas, S)) * cta_s, cta_floor_s),
                         per_cta_hbm * double(ws.tail_ctas), per_cta_l2 * double(ws.tail_ctas),
                         load_bw_per_sm});
 }

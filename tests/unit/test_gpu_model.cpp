@@ -208,6 +208,28 @@ TEST(GpuSparse, TwoFourIsSlowerThanDenseAtSmallMAndFasterAtLargeM) {
   EXPECT_LT(ratio(4096), 0.9);  // measured 1.1-1.4x faster
 }
 
+TEST(GpuGemm, Int8FollowsTheLibrarysTileRule) {
+  GpuConfig c = config_of("h100");
+  auto tile = [&](int64_t M, int64_t K, int64_t N) {
+    KernelPlan p = plan_gemm(c, make_gemm("i", M, K, N, DType::kInt8));
+    EXPECT_TRUE(p.ok);
+    EXPECT_EQ(p.split_k, 1) << p.kernel;  // IMMA kernels never split K
+    return std::pair{p.tile_m, p.tile_n};
+  };
+  // As the kernel names of the calibration rows show (validation/gpu/data/gemm_kernels.csv).
+  EXPECT_EQ(tile(32, 2048, 8192), (std::pair<int64_t, int64_t>{64, 64}));      // one wave of 64x64
+  EXPECT_EQ(tile(512, 2048, 8192), (std::pair<int64_t, int64_t>{64, 128}));    // 128x64 kernel
+  EXPECT_EQ(tile(560, 8192, 4096), (std::pair<int64_t, int64_t>{128, 128}));   // long K
+  EXPECT_EQ(tile(2048, 8192, 8192), (std::pair<int64_t, int64_t>{256, 128}));  // large, long K
+  // Few CTAs over long K wait on their loads: time grows with K beyond the tensor-core time.
+  const double t1 = plan_time_s(c, plan_gemm(c, make_gemm("i", 32, 16384, 4096, DType::kInt8)),
+                                c.l2.bw_bytes_per_s);
+  const double tensor =
+      2.0 * 32 * 16384 * 4096 /
+      (c.sm.tensor.int8 * c.tensor_clock_hz * double(c.sm.count) * c.gemm.efficiency.int8);
+  EXPECT_GT(t1, 3 * tensor);
+}
+
 TEST(GpuSparse, ShortTokenTilesRunSlowlyAndSmallGridsSplitK) {
   GpuConfig c = config_of("h100");
   auto plan = [&](int64_t M, int64_t K, int64_t N) {
