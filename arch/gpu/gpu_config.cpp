@@ -123,6 +123,10 @@ const Schema<GpuConfig>& gpu_schema() {
               "with m_tile_step: when M needs more than 256 rows of tile, also try tiles that "
               "cover M in up to this many more equal parts than the fewest (0: only 1-4 parts)",
               &GpuConfig::gemm, &GpuConfig::Gemm::m_tile_extra_parts);
+    s.quantity("kernels.gemm.split_k_fixed", Unit::kSeconds, "0 us", Range{0, 1e-4},
+               "extra fixed cost of a split-K GEMM: the reduction kernel or the memset before "
+               "atomic accumulation (calibrated)",
+               &GpuConfig::gemm, &GpuConfig::Gemm::split_k_fixed_s);
     s.quantity("kernels.gemm.imma_load_latency", Unit::kSeconds, "0 us", Range{0, 1e-4},
                "int8 IMMA kernels (no split-K): loaded latency of one K block's loads; a K block "
                "takes at least this over the kernel's stages (calibrated)",

@@ -68,6 +68,7 @@ struct GpuConfig {
     // loads make them issue-bound in the SM, not bound by HBM (whole-chip rate = SMs x clock x it).
     double unaligned_load_bytes_per_clk = 0;
     bool int8_split_k = true;        // whether the int8 (int32-output) kernels split K or stream K
+    double split_k_fixed_s = 0;      // extra fixed cost of a split-K GEMM (its reduction)
     double imma_load_latency_s = 0;  // IMMA kernels: loaded latency of one K block's loads
   } gemm;
   // cuSPARSELt's 2:4 GEMM, as its kernel names show (validation/gpu/data/gemm_kernels.csv): one

@@ -259,6 +259,9 @@ KernelPlan plan_gemm(const GpuConfig& c, const Op& op) {
       KernelPlan p = base_plan(fmt::format("split-k {}", s));
       p.split_k = s;
       p.ctas = tiles * s;
+      // A split K needs its partial sums reduced: a second kernel (or a memset before atomic
+      // accumulation), as the kernel names show.
+      if (s > 1 && !cuda_core) p.fill_s += c.gemm.split_k_fixed_s;
       const int64_t k_per = ceil_div(op.K, s);
       const double main_s = 2.0 * double(bm) * double(bn) * double(k_per) / rate_sm;
       // The IMMA kernels keep `stages` K blocks in flight per CTA: a K block takes at least the

@@ -66,17 +66,22 @@ TEST(GpuGemm, LargeGemmTakesBigTilesWithoutSplitK) {
   EXPECT_LT(tflops, 1.0 * c.gemm.efficiency.bf16 * peak);
 }
 
-TEST(GpuGemm, DecodeGemmSplitsKToFillTheSms) {
+TEST(GpuGemm, DecodeGemmStreamsItsWeightsAtHbmRate) {
   GpuConfig c = config_of("h100");
   KernelPlan p = plan_gemm(c, make_gemm("g", 1, 4096, 4096, DType::kBf16));
   ASSERT_TRUE(p.ok);
-  EXPECT_GT(p.split_k, 1) << p.kernel;
-  EXPECT_GE(p.ctas, c.sm.count) << p.kernel;
-  // Weight streaming: time ~ weights / achievable bandwidth plus fixed costs.
+  // cuBLAS splits K here (nvjet 64x8 with splitKreduce); the model may instead run the 16 GEMV
+  // CTAs unsplit, since a split costs split_k_fixed and the per-SM load limit lets 16 SMs reach
+  // the HBM rate. Either way the time is weight streaming plus fixed costs.
+  EXPECT_TRUE(p.split_k > 1 || p.hbm_bytes() / (double(p.groups[0].active_sms) *
+                                                c.sm.load_bytes_per_clk * c.clock_hz) <
+                                   4096.0 * 4096 * 2 / (c.hbm.bw_bytes_per_s * c.hbm_efficiency))
+      << p.kernel;
   const double stream = 4096.0 * 4096 * 2 / (c.hbm.bw_bytes_per_s * c.hbm_efficiency);
   const double t = plan_time_s(c, p, c.l2.bw_bytes_per_s);
   EXPECT_GT(t, stream);
-  EXPECT_LT(t, stream + c.launch_overhead_s + c.gemm.fixed_s + c.hbm.latency_s + 1e-6);
+  EXPECT_LT(t, stream + c.launch_overhead_s + c.gemm.fixed_s + c.gemm.split_k_fixed_s +
+                   c.hbm.latency_s + 1e-6);
 }
 
 TEST(GpuGemm, UnalignedRowsFallBackToASlowKernel) {

@@ -37,12 +37,12 @@ std::map<std::string, CategoryStats> holdout_stats(const std::string& preset,
 
 TEST(ValidateGpu, HoldoutErrorsStayAtTheirRecordedLevel) {
   // Hold-out MAPE achieved when these were set (xpusim validate --hw h100), in %:
-  //   gemm: bf16 5.8, fp16 4.4, fp8 4.0, int8 8.5, bf16 2:4 6.6, fp32 7.3, tf32 4.0,
-  //         fp16 2:4 9.7, all 5.9 (target 10)
+  //   gemm: bf16 5.4, fp16 4.3, fp8 4.0, int8 8.7, bf16 2:4 6.6, fp32 7.5, tf32 4.5,
+  //         fp16 2:4 9.7, all 5.7 (target 10)
   //   attention: prefill 6.3, decode 6.3, all 6.3 (target 15)
   //   elementwise: rmsnorm 6.5, layernorm 12.2, gelu 4.5, silu_mul 5.5, softmax 16.7,
   //                residual_add 4.2, rope 4.8, kv_append 5.7, all 7.6 (target 15)
-  //   e2e: prefill 5.2 (points +6.6 and +3.8), decode 4.6 (points -3.0 and -6.3; target 10
+  //   e2e: prefill 5.0 (points +6.4 and +3.6), decode 5.0 (points -3.5 and -6.5; target 10
   //        per point)
   // Each threshold is the achieved value plus about 0.5 points. The e2e prefill thresholds rose
   // (from 7.6 and 11.4, to 14.2 and 15.2) when the RoPE and KV-copy kernels got measured
@@ -57,19 +57,20 @@ TEST(ValidateGpu, HoldoutErrorsStayAtTheirRecordedLevel) {
   // efficiency, fixed cost, K floor and no split-K, extra fixed latency of fp32/tf32/int8
   // kernels, tf32's GEMV limit, int8's kernels as their names show), found by reading hold-out
   // residuals and kernel names; the test of those changes is the sixth GEMM hold-out below.
-  // They fell again (all 5.9, bf16 2:4 from 9.1 to 6.6, int8 from 10.9 to 8.5, e2e prefill from
-  // 8.0 to 5.2) with the cuSPARSELt tile model, the M-fitting tiles at large M, bf16/fp16
-  // efficiency 0.705, int8's tile rule from its kernel names with a load-latency floor, and the
-  // one-element-aligned fallback's own rate, all chosen on calibration rows (2026-11-27).
-  const std::map<std::string, double> max_mape = {{"gemm bf16", 6.3},
-                                                  {"gemm fp16", 4.9},
+  // They fell again (all 5.7, bf16 2:4 from 9.1 to 6.6, int8 from 10.9 to 8.7, e2e prefill from
+  // 8.0 to 5.0) with the cuSPARSELt tile model, the M-fitting tiles at large M, bf16/fp16
+  // efficiency 0.705, int8's tile rule from its kernel names with a load-latency floor, the
+  // one-element-aligned fallback's own rate and split-K's reduction cost, all chosen on
+  // calibration rows (2026-11-27).
+  const std::map<std::string, double> max_mape = {{"gemm bf16", 5.9},
+                                                  {"gemm fp16", 4.8},
                                                   {"gemm fp8", 4.5},
-                                                  {"gemm int8", 9.0},
+                                                  {"gemm int8", 9.2},
                                                   {"gemm bf16 2:4", 7.1},
-                                                  {"gemm fp32", 7.8},
-                                                  {"gemm tf32", 4.5},
+                                                  {"gemm fp32", 8.0},
+                                                  {"gemm tf32", 5.0},
                                                   {"gemm fp16 2:4", 10.2},
-                                                  {"gemm all", 6.4},
+                                                  {"gemm all", 6.2},
                                                   {"attention prefill", 6.8},
                                                   {"attention decode", 6.8},
                                                   {"attention all", 6.8},
@@ -83,7 +84,7 @@ TEST(ValidateGpu, HoldoutErrorsStayAtTheirRecordedLevel) {
                                                   {"elementwise kv_append", 6.2},
                                                   {"elementwise all", 8.1},
                                                   {"e2e prefill", 5.7},
-                                                  {"e2e decode", 5.1}};
+                                                  {"e2e decode", 5.5}};
   auto stats = holdout_stats("h100");
   for (const auto& [category, limit] : max_mape) {
     ASSERT_TRUE(stats.count(category)) << category;
@@ -120,8 +121,8 @@ TEST(ValidateGpu, EveryHoldoutRowIsPredicted) {
 TEST(ValidateGpu, H200FromPublicMemoryFiguresStaysAtItsRecordedLevel) {
   // The h200 preset is h100 with the datasheet HBM (nothing fitted on H200 rows). Hold-out MAPE
   // achieved on the measured H200 when these were set (xpusim validate --hw h200), in %:
-  //   gemm: bf16 6.5, fp16 5.5, fp8 4.5, int8 8.6, bf16 2:4 15.0, fp32 9.8, tf32 6.5,
-  //         fp16 2:4 11.7, all 7.1 (target 10; it was 10.1 before the GEMM changes of the second
+  //   gemm: bf16 6.1, fp16 5.8, fp8 4.2, int8 8.8, bf16 2:4 15.0, fp32 10.1, tf32 7.4,
+  //         fp16 2:4 11.7, all 6.9 (target 10; it was 10.1 before the GEMM changes of the second
   //         session of 2026-11-26, which reading these H200 rows suggested in part: slow paths that
   //         are limited in the SMs do not speed up with HBM bandwidth). bf16 2:4 went from 13.8 to
   //         15.0 with the cuSPARSELt tile model of 2026-11-27, which took H100 calibration rows
@@ -132,19 +133,19 @@ TEST(ValidateGpu, H200FromPublicMemoryFiguresStaysAtItsRecordedLevel) {
   //              value, decode_fixed, comes from H100 calibration rows)
   //   elementwise: rmsnorm 8.1, layernorm 8.7, gelu 12.8, silu_mul 6.1, softmax 22.1,
   //                residual_add 5.1, rope 12.5, kv_append 20.5, all 11.8 (target 15)
-  //   e2e: prefill 1.5 (worst point 2.8; 6.3 and 7.8 before the power-limited clock, whose
-  //        h100 values h200 inherits), decode 3.9 (worst point 6.3, batch 16; it was 18.1 fast
+  //   e2e: prefill 1.6 (worst point 2.9; 6.3 and 7.8 before the power-limited clock, whose
+  //        h100 values h200 inherits), decode 4.3 (worst point 6.6, batch 16; it was 18.1 fast
   //        before the padded query tile)
   // Each threshold is the achieved value plus about 0.5 points.
-  const std::map<std::string, double> max_mape = {{"gemm bf16", 7.0},
-                                                  {"gemm fp16", 6.0},
+  const std::map<std::string, double> max_mape = {{"gemm bf16", 6.6},
+                                                  {"gemm fp16", 6.3},
                                                   {"gemm fp8", 5.0},
-                                                  {"gemm int8", 9.1},
+                                                  {"gemm int8", 9.3},
                                                   {"gemm bf16 2:4", 15.5},
-                                                  {"gemm fp32", 10.3},
-                                                  {"gemm tf32", 7.0},
+                                                  {"gemm fp32", 10.6},
+                                                  {"gemm tf32", 7.9},
                                                   {"gemm fp16 2:4", 12.2},
-                                                  {"gemm all", 7.6},
+                                                  {"gemm all", 7.4},
                                                   {"attention prefill", 4.4},
                                                   {"attention decode", 8.6},
                                                   {"attention all", 7.1},
@@ -158,7 +159,7 @@ TEST(ValidateGpu, H200FromPublicMemoryFiguresStaysAtItsRecordedLevel) {
                                                   {"elementwise kv_append", 21.0},
                                                   {"elementwise all", 12.3},
                                                   {"e2e prefill", 2.0},
-                                                  {"e2e decode", 4.4}};
+                                                  {"e2e decode", 4.8}};
   auto stats = holdout_stats("h200", XPUSIM_SOURCE_DIR "/validation/gpu/h200/data");
   for (const auto& [category, limit] : max_mape) {
     ASSERT_TRUE(stats.count(category)) << category;
@@ -176,8 +177,8 @@ TEST(ValidateGpu, LastGemmHoldoutStaysAtItsRecordedLevel) {
   // The sixth and last GEMM hold-out (gemm_holdout6.csv: layer shapes and M values that no
   // calibration row has, planned after every model change and measured on an H100 and an H200).
   // GEMM MAPE when these were set, in %, H100 / H200:
-  //   bf16 9.4 / 10.1, fp16 9.8 / 10.2, fp8 7.7 / 7.3, int8 9.8 / 10.6, bf16 2:4 10.9 / 10.7,
-  //   fp32 15.9 / 18.7, tf32 4.5 / 5.8, fp16 2:4 21.4 / 22.5, all 10.0 / 10.5.
+  //   bf16 8.7 / 9.2, fp16 9.4 / 10.4, fp8 6.9 / 6.4, int8 9.5 / 10.4, bf16 2:4 10.9 / 10.7,
+  //   fp32 16.2 / 18.8, tf32 4.1 / 5.9, fp16 2:4 21.4 / 22.5, all 9.5 / 10.0.
   // On the model it was planned for (320d8a2) it read 11.9 / 12.3; the GEMM changes of
   // 2026-11-27 (chosen on calibration rows only; this set was read after each) brought it here.
   // The seventh GEMM hold-out (gemm_holdout7.csv) tests them.
@@ -187,9 +188,9 @@ TEST(ValidateGpu, LastGemmHoldoutStaysAtItsRecordedLevel) {
   // 11.6 / 12.9 % on the models of their day before they became calibration rows
   // (validation/gpu/README.md). Each threshold is the achieved value plus about 0.5 points.
   const std::map<std::string, std::pair<double, double>> max_mape = {
-      {"gemm bf16", {9.9, 10.6}},  {"gemm fp16", {10.3, 10.7}},     {"gemm fp8", {8.2, 7.8}},
-      {"gemm int8", {10.3, 11.1}}, {"gemm bf16 2:4", {11.4, 11.2}}, {"gemm fp32", {16.4, 19.2}},
-      {"gemm tf32", {5.0, 6.3}},   {"gemm fp16 2:4", {21.9, 23.0}}, {"gemm all", {10.5, 11.0}}};
+      {"gemm bf16", {9.2, 9.7}},   {"gemm fp16", {9.9, 10.9}},      {"gemm fp8", {7.4, 6.9}},
+      {"gemm int8", {10.0, 10.9}}, {"gemm bf16 2:4", {11.4, 11.2}}, {"gemm fp32", {16.7, 19.3}},
+      {"gemm tf32", {4.6, 6.4}},   {"gemm fp16 2:4", {21.9, 23.0}}, {"gemm all", {10.0, 10.5}}};
   auto h100 = holdout_stats("h100", XPUSIM_SOURCE_DIR "/validation/gpu/data", "holdout6");
   auto h200 = holdout_stats("h200", XPUSIM_SOURCE_DIR "/validation/gpu/h200/data", "holdout6");
   for (const auto& [category, limits] : max_mape) {
