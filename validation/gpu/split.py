@@ -35,8 +35,11 @@ Rule (per row kind):
               gemm_holdout5.csv, HOLDOUT5_LAYERS), read once (11.6 % / 12.9 %); its int8
               aggregate was glimpsed for a model variant that was not kept, and the int8 model
               then changed (kernel names), so it became calibration rows.
-  gemm_holdout6  always holdout6: the last GEMM hold-out (gemm_holdout6.csv, HOLDOUT6_LAYERS),
-              planned and measured after every model change of that session. Never fitted on.
+  gemm_holdout6  always holdout6: the sixth GEMM hold-out (gemm_holdout6.csv, HOLDOUT6_LAYERS),
+              planned and measured after every model change of its session. Never fitted on; read
+              again after each model change of 2026-11-27 (see validation/gpu/README.md).
+  gemm_holdout7  always holdout7: the last GEMM hold-out (gemm_holdout7.csv, HOLDOUT7_LAYERS),
+              planned on 2026-11-27 after every model change of that session. Never fitted on.
 
 Usage: python3 split.py DIR   re-derives the `set` column of every CSV in DIR, checks it
 against the stored one and prints the counts.
@@ -84,8 +87,8 @@ def assign(row: dict) -> str:
         return assign(dict(row, kind=row.get("plan_kind") or "gemm"))
     if kind in ("gemm_fresh", "gemm_holdout3", "gemm_holdout4", "gemm_holdout5"):
         return "calibration"  # read as hold-outs first, then fitted on (see the docstring)
-    if kind == "gemm_holdout6":
-        return "holdout6"
+    if kind in ("gemm_holdout6", "gemm_holdout7"):
+        return kind[len("gemm_"):]
     raise ValueError(f"unknown kind {kind!r}")
 
 
