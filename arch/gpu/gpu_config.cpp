@@ -131,6 +131,10 @@ const Schema<GpuConfig>& gpu_schema() {
                "int8 IMMA kernels (no split-K): loaded latency of one K block's loads; a K block "
                "takes at least this over the kernel's stages (calibrated)",
                &GpuConfig::gemm, &GpuConfig::Gemm::imma_load_latency_s);
+    s.integer("kernels.gemm.unaligned_max_elems", "8", Range{1, 16},
+              "widest load, in elements, of the library's kernels for rows not 16-byte aligned "
+              "(cuBLAS: align1 and align2 kernels, so 2)",
+              &GpuConfig::gemm, &GpuConfig::Gemm::unaligned_max_elems);
     s.real("kernels.gemm.unaligned_elem_per_clk", "0", Range{0, 1e6},
            "per-SM FLOP per clock of the fallback kernel for rows aligned to one element only "
            "(older kernels; 0: unaligned_per_clk; calibrated)",

@@ -63,6 +63,7 @@ struct GpuConfig {
     int64_t m_tile_min = 64;  // smallest such M side
     int64_t m_tile_extra_parts = 0;  // large M: also tiles of ceil(M/256)+1.. parts, this many more
     double unaligned_per_clk = 0;    // per-SM rate of the fallback kernel for unaligned rows
+    int64_t unaligned_max_elems = 8;    // widest load (elements) of the fallback kernels
     double unaligned_elem_per_clk = 0;  // ... for rows aligned to one element only (0: as above)
     // Global-load bytes per SM per clock of kernels that read rows not 16-byte aligned: narrow
     // loads make them issue-bound in the SM, not bound by HBM (whole-chip rate = SMs x clock x it).

@@ -121,7 +121,11 @@ KernelPlan plan_gemm(const GpuConfig& c, const Op& op) {
   const double align_bytes = std::min({16.0, lowest_power_of_two(double(op.K) * a_bytes),
                                        lowest_power_of_two(double(op.N) * a_bytes)});
   const bool aligned = align_bytes >= 16;
-  const double elems_per_load = std::max(1.0, align_bytes / a_bytes);
+  // cuBLAS's 16-bit fallback kernels come in one- and two-element alignments (align1, align2):
+  // rows aligned to more than two elements but not to 16 bytes run the align2 kernels (kernel
+  // names). (Unaligned int8 runs an sm90 kernel of its own, which the model does not know.)
+  const double elems_per_load = std::min(a_bytes == 2 ? double(c.gemm.unaligned_max_elems) : 16.0,
+                                         std::max(1.0, align_bytes / a_bytes));
   // cuBLAS serves M <= 4 with a GEMV-like kernel, except in tf32, where M > 1 takes the tiled
   // kernels (measured: tf32 GEMMs at M = 2 to 64 take about as long as each other, longer than
   // at M = 1). Any alignment.
