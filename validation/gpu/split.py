@@ -38,8 +38,11 @@ Rule (per row kind):
   gemm_holdout6  always holdout6: the sixth GEMM hold-out (gemm_holdout6.csv, HOLDOUT6_LAYERS),
               planned and measured after every model change of its session. Never fitted on; read
               again after each model change of 2026-11-27 (see validation/gpu/README.md).
-  gemm_holdout7  always holdout7: the last GEMM hold-out (gemm_holdout7.csv, HOLDOUT7_LAYERS),
-              planned on 2026-11-27 after every model change of that session. Never fitted on.
+  gemm_holdout7  always holdout7: the seventh GEMM hold-out (gemm_holdout7.csv, HOLDOUT7_LAYERS),
+              planned on 2026-11-27 after that session's model changes, read once (11.2 % / 12.1 %);
+              one model change followed from its kernel names. Never fitted on.
+  gemm_holdout8  always holdout8: the last GEMM hold-out (gemm_holdout8.csv, HOLDOUT8_LAYERS),
+              planned after that change. Never fitted on.
 
 Usage: python3 split.py DIR   re-derives the `set` column of every CSV in DIR, checks it
 against the stored one and prints the counts.
@@ -87,7 +90,7 @@ def assign(row: dict) -> str:
         return assign(dict(row, kind=row.get("plan_kind") or "gemm"))
     if kind in ("gemm_fresh", "gemm_holdout3", "gemm_holdout4", "gemm_holdout5"):
         return "calibration"  # read as hold-outs first, then fitted on (see the docstring)
-    if kind in ("gemm_holdout6", "gemm_holdout7"):
+    if kind in ("gemm_holdout6", "gemm_holdout7", "gemm_holdout8"):
         return kind[len("gemm_"):]
     raise ValueError(f"unknown kind {kind!r}")
 
