@@ -173,33 +173,64 @@ TEST(ValidateGpu, H200FromPublicMemoryFiguresStaysAtItsRecordedLevel) {
   EXPECT_LE(stats["elementwise all"].mape, 0.15);
 }
 
-TEST(ValidateGpu, LastGemmHoldoutStaysAtItsRecordedLevel) {
-  // The sixth and last GEMM hold-out (gemm_holdout6.csv: layer shapes and M values that no
-  // calibration row has, planned after every model change and measured on an H100 and an H200).
-  // GEMM MAPE when these were set, in %, H100 / H200:
-  //   bf16 8.7 / 9.2, fp16 9.4 / 10.4, fp8 6.9 / 6.4, int8 9.5 / 10.4, bf16 2:4 10.9 / 10.7,
-  //   fp32 16.2 / 18.8, tf32 4.1 / 5.9, fp16 2:4 21.4 / 22.5, all 9.5 / 10.0.
-  // On the model it was planned for (320d8a2) it read 11.9 / 12.3; the GEMM changes of
-  // 2026-11-27 (chosen on calibration rows only; this set was read after each) brought it here.
-  // The seventh GEMM hold-out (gemm_holdout7.csv) tests them.
-  // Issue 4's GEMM target (10 %) is still missed here: on shapes it has not seen, the model is less
-  // accurate than the first hold-out (which shares its K and N with calibration rows) suggests.
-  // The second to fifth GEMM hold-outs read 16.9 / 17.8, 13.6 / 15.2, 11.6 / 11.9 and
-  // 11.6 / 12.9 % on the models of their day before they became calibration rows
-  // (validation/gpu/README.md). Each threshold is the achieved value plus about 0.5 points.
-  const std::map<std::string, std::pair<double, double>> max_mape = {
-      {"gemm bf16", {9.2, 9.7}},   {"gemm fp16", {9.9, 10.9}},      {"gemm fp8", {7.4, 6.9}},
-      {"gemm int8", {10.0, 10.9}}, {"gemm bf16 2:4", {11.4, 11.2}}, {"gemm fp32", {16.7, 19.3}},
-      {"gemm tf32", {4.6, 6.4}},   {"gemm fp16 2:4", {21.9, 23.0}}, {"gemm all", {10.0, 10.5}}};
-  auto h100 = holdout_stats("h100", XPUSIM_SOURCE_DIR "/validation/gpu/data", "holdout6");
-  auto h200 = holdout_stats("h200", XPUSIM_SOURCE_DIR "/validation/gpu/h200/data", "holdout6");
-  for (const auto& [category, limits] : max_mape) {
-    ASSERT_TRUE(h100.count(category) && h200.count(category)) << category;
-    EXPECT_LE(h100[category].mape * 100, limits.first) << category;
-    EXPECT_LE(h200[category].mape * 100, limits.second) << category;
+TEST(ValidateGpu, LaterGemmHoldoutsStayAtTheirRecordedLevels) {
+  // The later GEMM hold-outs: layer shapes and M values that no calibration row has, each planned
+  // and committed before it was measured on an H100 and an H200 (validation/gpu/README.md).
+  //   holdout6 (gemm_holdout6.csv) read 11.9 / 12.3 % (H100 / H200) on the model it was planned
+  //     for (320d8a2); the GEMM changes of 2026-11-27 were chosen on calibration rows, but this set
+  //     was read after each, so its level below is no longer a clean test of them.
+  //   holdout7 (gemm_holdout7.csv), planned after those changes (d18ae1b), read 11.2 / 12.1 %. Its
+  //     kernel names then showed that 8-byte-aligned 16-bit rows run the align2 fallback
+  //     (6b277ad), which brought it to the level below.
+  //   holdout8 (gemm_holdout8.csv), planned after that change, read the level below once.
+  // Issue 4's GEMM target (10 %) is missed on holdout8 and on holdout7: on shapes it has not seen
+  // the model is at 10-12 %, less accurate than the first hold-out (which shares its K and N with
+  // calibration rows) suggests. Each threshold is the achieved value plus about 0.5 points.
+  using Levels = std::map<std::string, std::pair<double, double>>;  // category: H100, H200 in %
+  const std::map<std::string, std::pair<Levels, size_t>> sets = {{"holdout6",
+                                                                  {{{"gemm bf16", {9.2, 9.7}},
+                                                                    {"gemm fp16", {9.9, 10.9}},
+                                                                    {"gemm fp8", {7.4, 6.9}},
+                                                                    {"gemm int8", {10.0, 10.9}},
+                                                                    {"gemm bf16 2:4", {11.4, 11.2}},
+                                                                    {"gemm fp32", {16.7, 19.3}},
+                                                                    {"gemm tf32", {4.6, 6.4}},
+                                                                    {"gemm fp16 2:4", {21.9, 23.0}},
+                                                                    {"gemm all", {10.0, 10.5}}},
+                                                                   369}},
+                                                                 {"holdout7",
+                                                                  {{{"gemm bf16", {8.9, 10.8}},
+                                                                    {"gemm fp16", {11.2, 14.8}},
+                                                                    {"gemm fp8", {8.4, 6.1}},
+                                                                    {"gemm int8", {13.4, 13.5}},
+                                                                    {"gemm bf16 2:4", {10.6, 9.1}},
+                                                                    {"gemm fp32", {20.4, 22.1}},
+                                                                    {"gemm tf32", {8.7, 9.6}},
+                                                                    {"gemm fp16 2:4", {18.2, 18.9}},
+                                                                    {"gemm all", {10.6, 11.7}}},
+                                                                   384}},
+                                                                 {"holdout8",
+                                                                  {{{"gemm bf16", {11.6, 12.4}},
+                                                                    {"gemm fp16", {10.0, 11.1}},
+                                                                    {"gemm fp8", {8.1, 8.7}},
+                                                                    {"gemm int8", {11.4, 11.2}},
+                                                                    {"gemm bf16 2:4", {10.1, 11.8}},
+                                                                    {"gemm fp32", {10.8, 11.9}},
+                                                                    {"gemm tf32", {13.9, 17.9}},
+                                                                    {"gemm fp16 2:4", {17.9, 16.9}},
+                                                                    {"gemm all", {11.0, 11.9}}},
+                                                                   364}}};
+  for (const auto& [set, levels] : sets) {
+    auto h100 = holdout_stats("h100", XPUSIM_SOURCE_DIR "/validation/gpu/data", set);
+    auto h200 = holdout_stats("h200", XPUSIM_SOURCE_DIR "/validation/gpu/h200/data", set);
+    for (const auto& [category, limits] : levels.first) {
+      ASSERT_TRUE(h100.count(category) && h200.count(category)) << set << " " << category;
+      EXPECT_LE(h100[category].mape * 100, limits.first) << set << " " << category;
+      EXPECT_LE(h200[category].mape * 100, limits.second) << set << " " << category;
+    }
+    EXPECT_EQ(h100["gemm all"].n, levels.second) << set;
+    EXPECT_EQ(h200["gemm all"].n, levels.second) << set;
   }
-  EXPECT_EQ(h100["gemm all"].n, 369u);
-  EXPECT_EQ(h200["gemm all"].n, 369u);
 }
 
 TEST(ValidateGpu, H200DatasetHasTheSameSplitAndEveryRowIsPredicted) {
