@@ -192,6 +192,21 @@ const Schema<GpuConfig>& gpu_schema() {
                  d + " 2:4: extra fixed cost of the K-segment kernel (calibrated)",
                  &GpuConfig::sparse, field, &GpuConfig::Sparse::Format::split_fixed_s);
     }
+    for (auto [name, field] : {std::pair{"ll", &GpuConfig::Collective::ll},
+                               std::pair{"simple", &GpuConfig::Collective::simple}}) {
+      const std::string p = std::string("kernels.collective.") + name, n = name;
+      s.quantity(p + ".base", Unit::kSeconds, "0 us", Range{0, 1e-3},
+                 "NCCL " + n + " protocol: fixed latency of a collective (calibrated)",
+                 &GpuConfig::collective, field, &GpuConfig::Collective::Protocol::base_s);
+      s.quantity(p + ".step", Unit::kSeconds, "0 us", Range{0, 1e-3},
+                 "NCCL " + n + " protocol: latency per ring step (NCCL's own tuning table)",
+                 &GpuConfig::collective, field, &GpuConfig::Collective::Protocol::step_s);
+      s.real(p + ".efficiency", "0", Range{0, 1},
+             "NCCL " + n +
+                 " protocol: fraction of the link bandwidth it reaches (0: the link's "
+                 "alpha-beta cost instead; calibrated)",
+             &GpuConfig::collective, field, &GpuConfig::Collective::Protocol::efficiency);
+    }
     s.real("kernels.attention.efficiency", kRequired, Range{0.01, 1},
            "flash attention: fraction of the 16-bit tensor peak in the main loop (calibrated)",
            &GpuConfig::attention, &GpuConfig::Attention::efficiency);

@@ -100,6 +100,14 @@ struct GpuConfig {
     double decode_fixed_s = 0;
     double decode_load_bytes_per_clk = 0;  // per-SM load rate of the split-KV decode kernel
   } attention;
+  // NCCL's ring protocols (collectives): each is a fixed latency, a latency per ring step and a
+  // fraction of the link bandwidth; the fastest for the message serves it. Unset (efficiency 0):
+  // the link's alpha-beta cost (link.latency per step, link.bw).
+  struct Collective {
+    struct Protocol {
+      double base_s = 0, step_s = 0, efficiency = 0;
+    } ll, simple;
+  } collective;
   struct Elementwise {
     // rope: one pointwise kernel of a RoPE (the e2e stack runs rotate-half as several);
     // kv_append: a copy of new keys or values into the cache; other: the rest (embedding, ...).

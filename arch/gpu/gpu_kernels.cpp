@@ -114,16 +114,32 @@ KernelPlan plan_elementwise(const GpuConfig& c, const Op& op) {
 KernelPlan plan_collective(const GpuConfig& c, const Op& op) {
   if (!(c.link.bw_bytes_per_s > 0))
     return unsupported("no link between GPUs is configured (link.bw)");
-  // NCCL ring: each step pays the link latency, the wire bytes stream at the link bandwidth.
   const WireCost wire = collective_wire(op);
   KernelPlan p;
   p.unit = "link";
   p.kernel = fmt::format("nccl {} ring x{}", op.collective, op.ranks);
   p.launch_s = c.launch_overhead_s;
-  p.fill_s = double(wire.steps) * c.link.latency_s;
   p.link_bytes = wire.bytes;
-  p.link_bw = c.link.bw_bytes_per_s;
   p.ctas = 0;
+  // NCCL ring with its protocols: the one that finishes first serves the message (small messages
+  // take LL, with its low latency and low bandwidth; large ones Simple).
+  double best = std::numeric_limits<double>::infinity();
+  for (const auto* proto : {&c.collective.ll, &c.collective.simple}) {
+    if (!(proto->efficiency > 0)) continue;
+    const double fill = proto->base_s + double(wire.steps) * proto->step_s;
+    const double bw = proto->efficiency * c.link.bw_bytes_per_s;
+    if (fill + wire.bytes / bw < best) {
+      best = fill + wire.bytes / bw;
+      p.fill_s = fill;
+      p.link_bw = bw;
+      p.kernel = fmt::format("nccl {} ring x{} {}", op.collective, op.ranks,
+                             proto == &c.collective.ll ? "LL" : "Simple");
+    }
+  }
+  if (std::isinf(best)) {  // no protocol configured: each step pays the link latency (alpha-beta)
+    p.fill_s = double(wire.steps) * c.link.latency_s;
+    p.link_bw = c.link.bw_bytes_per_s;
+  }
   return p;
 }
 

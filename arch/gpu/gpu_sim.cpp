@@ -49,10 +49,12 @@ class SmArray : public sc_core::sc_module {
     return {compute, memory};
   }
 
-  // A collective: NCCL streams the wire bytes through the link port.
-  double send(double bytes) {
+  // A collective: NCCL streams the wire bytes through the link port; a protocol that reaches less
+  // than the link's bandwidth (link_bw) occupies it for proportionally longer.
+  double send(double bytes, double link_bw) {
     const double start = sc_core::sc_time_stamp().to_seconds();
-    const double busy = transfer(link_port, bytes) - start;
+    const double scale = link_bw > 0 ? spec_.link_bw_bytes_per_s / link_bw : 1.0;
+    const double busy = transfer(link_port, bytes * scale) - start;
     if (busy > 0) wait(sc_core::sc_time(busy, sc_core::SC_SEC));
     return busy;
   }
@@ -86,7 +88,7 @@ class CtaScheduler : public sc_core::sc_module {
       const double start = sc_core::sc_time_stamp().to_seconds();
       t.fixed_s = p.launch_s + p.fill_s;
       if (t.fixed_s > 0) wait(sc_core::sc_time(t.fixed_s, sc_core::SC_SEC));
-      if (p.link_bytes > 0) t.memory_s += sms_.send(p.link_bytes);
+      if (p.link_bytes > 0) t.memory_s += sms_.send(p.link_bytes, p.link_bw);
       for (const auto& g : p.groups) {
         auto [compute, memory] = sms_.execute(g, p.hbm_bw);
         t.compute_s += compute;

@@ -325,6 +325,29 @@ TEST(ValidateA100, LlmCompassDataLoadsAndKernelDominatedMatmulsAreClose) {
   EXPECT_LE(kernel["a100 matmul"].mape * 100, 11.8);
   ASSERT_TRUE(kernel["a100 matmul"].published_mape.has_value());
   EXPECT_DOUBLE_EQ(*kernel["a100 matmul"].published_mape, 0.090);
+  // NCCL all-reduce on 4x A100 with the protocol values fitted on 4x H200 (NVLink4) and the
+  // A100's NVLink3 bandwidth: 20.4 % (29.5 % with the alpha-beta link; LLMCompass published 14.9).
+  std::map<std::string, CategoryStats> all;
+  for (const auto& s : summarize(rows))
+    if (s.set == "holdout") all[s.category] = s;
+  ASSERT_TRUE(all.count("a100 all-reduce"));
+  EXPECT_LE(all["a100 all-reduce"].mape * 100, 20.9);
+}
+
+TEST(ValidateGpu, NcclAllReduceOnTheH200sStaysAtItsRecordedLevel) {
+  // validation/gpu/h200/data/allreduce.csv: NCCL all-reduce on 4x H200 in CUDA graphs, 8 B to
+  // 1 GiB; the collective model's base latencies and efficiencies were fitted on these rows
+  // (validation/gpu/fit_nccl.py), so they are calibration: 5.5 % (the alpha-beta link: 30.5 %).
+  ConfigStore store;
+  auto dev = make_device(store.load("h200", "hw"), "h200");
+  auto rows = load_gpu_dataset(XPUSIM_SOURCE_DIR "/validation/gpu/h200/data");
+  predict_rows(*dev, rows);
+  std::map<std::string, CategoryStats> cal;
+  for (const auto& s : summarize(rows))
+    if (s.set == "calibration") cal[s.category] = s;
+  ASSERT_TRUE(cal.count("all-reduce x4"));
+  EXPECT_EQ(cal["all-reduce x4"].n, 28u);
+  EXPECT_LE(cal["all-reduce x4"].mape * 100, 6.0);
 }
 
 }  // namespace

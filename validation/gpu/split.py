@@ -41,6 +41,9 @@ Rule (per row kind):
   gemm_holdout7  always holdout7: the seventh GEMM hold-out (gemm_holdout7.csv, HOLDOUT7_LAYERS),
               planned on 2026-11-27 after that session's model changes, read once (11.2 % / 12.1 %);
               one model change followed from its kernel names. Never fitted on.
+  allreduce.csv  (NCCL all-reduce, measure_nccl.py; no kind column) the rows captured in CUDA
+              graphs: calibration on 4 GPUs (the collective model was fitted on them), hold-out on
+              any other GPU count. Eager rows are not used.
   gemm_holdout8  always holdout8: the last GEMM hold-out (gemm_holdout8.csv, HOLDOUT8_LAYERS),
               planned after that change. Never fitted on.
 
@@ -103,6 +106,12 @@ def main(argv):
     bad = 0
     for name in sorted(os.listdir(d)):
         if not name.endswith(".csv") or name.startswith("env"):
+            continue
+        if name == "allreduce.csv":  # NCCL rows: no kind column; 4 GPUs calibration, others hold-out
+            with open(os.path.join(d, name)) as f:
+                ranks = [r["ranks"] for r in csv.DictReader(f) if r.get("mode") == "graph"]
+            print(f"{name}: {len(ranks)} graph rows  " + "  ".join(
+                f"x{k}={'calibration' if k == '4' else 'holdout'}:{ranks.count(k)}" for k in sorted(set(ranks))))
             continue
         with open(os.path.join(d, name)) as f:
             rows = list(csv.DictReader(f))
