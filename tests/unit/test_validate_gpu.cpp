@@ -348,6 +348,15 @@ TEST(ValidateGpu, NcclAllReduceOnTheH200sStaysAtItsRecordedLevel) {
   ASSERT_TRUE(cal.count("all-reduce x4"));
   EXPECT_EQ(cal["all-reduce x4"].n, 28u);
   EXPECT_LE(cal["all-reduce x4"].mape * 100, 6.0);
+  // Measured on 2x H200 after the fit was committed: a hold-out. 25.4 % (the alpha-beta link:
+  // 65.8 %); the model is fast throughout (NCCL on 2 GPUs takes 19-24 us at small sizes, more
+  // than on 4, which the ring's step count does not give).
+  std::map<std::string, CategoryStats> hold;
+  for (const auto& s : summarize(rows))
+    if (s.set == "holdout") hold[s.category] = s;
+  ASSERT_TRUE(hold.count("all-reduce x2"));
+  EXPECT_EQ(hold["all-reduce x2"].n, 28u);
+  EXPECT_LE(hold["all-reduce x2"].mape * 100, 25.9);
 }
 
 }  // namespace
