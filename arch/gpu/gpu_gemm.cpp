@@ -148,8 +148,9 @@ KernelPlan plan_gemm(const GpuConfig& c, const Op& op) {
 
   // Candidate CTA tiles: wgmma tiles for tensor cores (64..256 a side, plus the M-fitting ones
   // below), and SIMT tiles for CUDA cores; a GEMV serves M <= 4 (M = 1 in tf32). The unaligned
-  // fallback (Ampere-style) kernels have no tile under 128 rows and no split-K (measured: constant
-  // time from M=8 to M=128).
+  // fallback (Ampere-style) kernels have no tile under 128 rows except the wmma ones below
+  // (measured: constant time from M=8 to M=128), and split K over long K like the others (their
+  // kernel names show splitKreduce or a memset).
   using Tiles = std::vector<std::pair<int64_t, int64_t>>;
   static const Tiles kTensorTiles = {{256, 128}, {128, 256}, {128, 128},
                                      {128, 64},  {64, 128},  {64, 64}};
@@ -195,13 +196,19 @@ KernelPlan plan_gemm(const GpuConfig& c, const Op& op) {
       for (int64_t bn : {128, 256}) tensor_tiles.push_back({bm, bn});
     }
   }
-  const Tiles& tiles_to_try = fallback    ? kFallbackTiles
+  // At small M the fallback also has wmma kernels with 16- and 32-row tiles (kernel names): for
+  // fp16 at any alignment (sm75 has fp16 wmma), for bf16 only on rows aligned to two elements
+  // (bf16 wmma needs sm80's kernels, which come in align2).
+  Tiles fallback_tiles = kFallbackTiles;
+  if (op.M <= 16 && (op.dtype == DType::kFp16 || (op.dtype == DType::kBf16 && elems_per_load >= 2)))
+    fallback_tiles.push_back({16, 128});
+  const Tiles& tiles_to_try = fallback    ? fallback_tiles
                               : gemv      ? kGemvTiles
                               : imma      ? imma_tiles
                               : cuda_core ? kSimtTiles
                                           : tensor_tiles;
   static const int64_t kSplits[] = {1, 2, 3, 4, 6, 8, 12, 16};
-  const bool may_split = !imma && !fallback;
+  const bool may_split = !imma;
   const int64_t k_block = std::max<int64_t>(8, std::llround(c.gemm.k_block_bytes / stage_bytes));
   // Fixed latency of every candidate: the GEMM prologue/epilogue plus the extra of some formats'
   // tiled kernels (their GEMV kernels have none).
