@@ -37,8 +37,8 @@ std::map<std::string, CategoryStats> holdout_stats(const std::string& preset,
 
 TEST(ValidateGpu, HoldoutErrorsStayAtTheirRecordedLevel) {
   // Hold-out MAPE achieved when these were set (xpusim validate --hw h100), in %:
-  //   gemm: bf16 5.4, fp16 4.3, fp8 4.0, int8 8.7, bf16 2:4 6.6, fp32 7.5, tf32 4.5,
-  //         fp16 2:4 9.7, all 5.7 (target 10)
+  //   gemm: bf16 5.2, fp16 4.3, fp8 4.0, int8 8.7, bf16 2:4 6.6, fp32 7.5, tf32 4.5,
+  //         fp16 2:4 9.7, all 5.6 (target 10)
   //   attention: prefill 6.3, decode 6.3, all 6.3 (target 15)
   //   elementwise: rmsnorm 6.5, layernorm 12.2, gelu 4.5, silu_mul 5.5, softmax 16.7,
   //                residual_add 4.2, rope 4.8, kv_append 5.7, all 7.6 (target 15)
@@ -62,7 +62,7 @@ TEST(ValidateGpu, HoldoutErrorsStayAtTheirRecordedLevel) {
   // efficiency 0.705, int8's tile rule from its kernel names with a load-latency floor, the
   // one-element-aligned fallback's own rate and split-K's reduction cost, all chosen on
   // calibration rows (2026-11-27).
-  const std::map<std::string, double> max_mape = {{"gemm bf16", 5.9},
+  const std::map<std::string, double> max_mape = {{"gemm bf16", 5.7},
                                                   {"gemm fp16", 4.8},
                                                   {"gemm fp8", 4.5},
                                                   {"gemm int8", 9.2},
@@ -70,7 +70,7 @@ TEST(ValidateGpu, HoldoutErrorsStayAtTheirRecordedLevel) {
                                                   {"gemm fp32", 8.0},
                                                   {"gemm tf32", 5.0},
                                                   {"gemm fp16 2:4", 10.2},
-                                                  {"gemm all", 6.2},
+                                                  {"gemm all", 6.1},
                                                   {"attention prefill", 6.8},
                                                   {"attention decode", 6.8},
                                                   {"attention all", 6.8},
@@ -121,7 +121,7 @@ TEST(ValidateGpu, EveryHoldoutRowIsPredicted) {
 TEST(ValidateGpu, H200FromPublicMemoryFiguresStaysAtItsRecordedLevel) {
   // The h200 preset is h100 with the datasheet HBM (nothing fitted on H200 rows). Hold-out MAPE
   // achieved on the measured H200 when these were set (xpusim validate --hw h200), in %:
-  //   gemm: bf16 6.1, fp16 5.8, fp8 4.2, int8 8.8, bf16 2:4 15.0, fp32 10.1, tf32 7.4,
+  //   gemm: bf16 6.0, fp16 5.9, fp8 4.2, int8 8.8, bf16 2:4 15.0, fp32 10.1, tf32 7.4,
   //         fp16 2:4 11.7, all 6.9 (target 10; it was 10.1 before the GEMM changes of the second
   //         session of 2026-11-26, which reading these H200 rows suggested in part: slow paths that
   //         are limited in the SMs do not speed up with HBM bandwidth). bf16 2:4 went from 13.8 to
@@ -137,8 +137,8 @@ TEST(ValidateGpu, H200FromPublicMemoryFiguresStaysAtItsRecordedLevel) {
   //        h100 values h200 inherits), decode 4.3 (worst point 6.6, batch 16; it was 18.1 fast
   //        before the padded query tile)
   // Each threshold is the achieved value plus about 0.5 points.
-  const std::map<std::string, double> max_mape = {{"gemm bf16", 6.6},
-                                                  {"gemm fp16", 6.3},
+  const std::map<std::string, double> max_mape = {{"gemm bf16", 6.5},
+                                                  {"gemm fp16", 6.4},
                                                   {"gemm fp8", 5.0},
                                                   {"gemm int8", 9.3},
                                                   {"gemm bf16 2:4", 15.5},
@@ -179,13 +179,15 @@ TEST(ValidateGpu, LaterGemmHoldoutsStayAtTheirRecordedLevels) {
   //   holdout6 (gemm_holdout6.csv) read 11.9 / 12.3 % (H100 / H200) on the model it was planned
   //     for (320d8a2); the GEMM changes of 2026-11-27 were chosen on calibration rows, but this set
   //     was read after each, so its level below is no longer a clean test of them.
-  //   holdout7 (gemm_holdout7.csv), planned after those changes (d18ae1b), read 11.2 / 12.1 %. Its
-  //     kernel names then showed that 8-byte-aligned 16-bit rows run the align2 fallback
-  //     (6b277ad), which brought it to the level below.
-  //   holdout8 (gemm_holdout8.csv), planned after that change, read the level below once.
-  // Issue 4's GEMM target (10 %) is missed on holdout8 and on holdout7: on shapes it has not seen
-  // the model is at 10-12 %, less accurate than the first hold-out (which shares its K and N with
-  // calibration rows) suggests. Each threshold is the achieved value plus about 0.5 points.
+  //   holdout7 read 11.2 / 12.1 % on d18ae1b; its kernel names then showed that 8-byte-aligned
+  //     16-bit rows run the align2 fallback (6b277ad).
+  //   holdout8 read 10.5 / 11.4 % on 6b277ad; its worst rows' kernel names then showed that the
+  //     unaligned fallback splits K and has small-M wmma kernels (b2c710c).
+  //   holdout9, planned after that change, read the level below once: 11.3 / 12.0 %.
+  // Issue 4's GEMM target (10 %) is missed on holdout9, the only set not read before this model:
+  // on shapes it has not seen the model is at 11-12 %, less accurate than the first hold-out
+  // (which shares its K and N with calibration rows) suggests. Each threshold is the achieved
+  // value plus about 0.5 points.
   using Levels = std::map<std::string, std::pair<double, double>>;  // category: H100, H200 in %
   const std::map<std::string, std::pair<Levels, size_t>> sets = {{"holdout6",
                                                                   {{{"gemm bf16", {9.2, 9.7}},
@@ -199,27 +201,38 @@ TEST(ValidateGpu, LaterGemmHoldoutsStayAtTheirRecordedLevels) {
                                                                     {"gemm all", {10.0, 10.5}}},
                                                                    369}},
                                                                  {"holdout7",
-                                                                  {{{"gemm bf16", {8.9, 10.8}},
-                                                                    {"gemm fp16", {11.2, 14.8}},
+                                                                  {{{"gemm bf16", {9.0, 10.8}},
+                                                                    {"gemm fp16", {8.9, 12.7}},
                                                                     {"gemm fp8", {8.4, 6.1}},
                                                                     {"gemm int8", {13.4, 13.5}},
                                                                     {"gemm bf16 2:4", {10.6, 9.1}},
                                                                     {"gemm fp32", {20.4, 22.1}},
                                                                     {"gemm tf32", {8.7, 9.6}},
                                                                     {"gemm fp16 2:4", {18.2, 18.9}},
-                                                                    {"gemm all", {10.6, 11.7}}},
+                                                                    {"gemm all", {10.3, 11.4}}},
                                                                    384}},
                                                                  {"holdout8",
-                                                                  {{{"gemm bf16", {11.6, 12.4}},
-                                                                    {"gemm fp16", {10.0, 11.1}},
+                                                                  {{{"gemm bf16", {9.0, 9.6}},
+                                                                    {"gemm fp16", {8.9, 9.7}},
                                                                     {"gemm fp8", {8.1, 8.7}},
                                                                     {"gemm int8", {11.4, 11.2}},
                                                                     {"gemm bf16 2:4", {10.1, 11.8}},
                                                                     {"gemm fp32", {10.8, 11.9}},
-                                                                    {"gemm tf32", {13.9, 17.9}},
+                                                                    {"gemm tf32", {12.2, 13.7}},
                                                                     {"gemm fp16 2:4", {17.9, 16.9}},
-                                                                    {"gemm all", {11.0, 11.9}}},
-                                                                   364}}};
+                                                                    {"gemm all", {9.7, 10.3}}},
+                                                                   364}},
+                                                                 {"holdout9",
+                                                                  {{{"gemm bf16", {10.0, 10.9}},
+                                                                    {"gemm fp16", {9.9, 11.8}},
+                                                                    {"gemm fp8", {10.3, 9.8}},
+                                                                    {"gemm int8", {20.3, 19.3}},
+                                                                    {"gemm bf16 2:4", {8.2, 8.8}},
+                                                                    {"gemm fp32", {15.4, 16.3}},
+                                                                    {"gemm tf32", {10.8, 12.7}},
+                                                                    {"gemm fp16 2:4", {22.1, 22.1}},
+                                                                    {"gemm all", {11.8, 12.5}}},
+                                                                   315}}};
   for (const auto& [set, levels] : sets) {
     auto h100 = holdout_stats("h100", XPUSIM_SOURCE_DIR "/validation/gpu/data", set);
     auto h200 = holdout_stats("h200", XPUSIM_SOURCE_DIR "/validation/gpu/h200/data", set);
