@@ -71,6 +71,8 @@ KernelPlan plan_gemm(const GpuConfig& c, const Op& op) {
     const int64_t ctas = tn * tm * g * s;
     const int64_t last_rows = op.M - (tm - 1) * c.sparse.tile_m;
     const int64_t slow_from = last_rows < sp.full_rows ? tn * (tm - 1) * g * s : ctas;
+    // Each CTA's weight tile counts as HBM traffic whatever the L2 size (unlike the dense tiles'
+    // hbm_in): each token tile re-reads the weights, as the calibration rows' timings suggest.
     const double w_step = double(c.sparse.tile_n * c.sparse.tile_k) * w_elem;  // HBM per step
     const double x_step = double(c.sparse.tile_m * c.sparse.tile_k) * a_bytes /
                           double(std::max<int64_t>(1, sp.cluster));  // token tile, through L2
@@ -150,7 +152,7 @@ KernelPlan plan_gemm(const GpuConfig& c, const Op& op) {
   // below), and SIMT tiles for CUDA cores; a GEMV serves M <= 4 (M = 1 in tf32). The unaligned
   // fallback (Ampere-style) kernels have no tile under 128 rows except the wmma ones below
   // (measured: constant time from M=8 to M=128), and split K over long K like the others (their
-  // kernel names show splitKreduce or a memset).
+  // kernel names show splitKreduce or a memset), but do not stream K.
   using Tiles = std::vector<std::pair<int64_t, int64_t>>;
   static const Tiles kTensorTiles = {{256, 128}, {128, 256}, {128, 128},
                                      {128, 64},  {64, 128},  {64, 64}};
@@ -161,8 +163,9 @@ KernelPlan plan_gemm(const GpuConfig& c, const Op& op) {
   // IMMA kernel and never splits or streams K. Its tile and stage count follow the grid and K as
   // the kernel names of the calibration rows show (validation/gpu/data/gemm_kernels.csv; kernel
   // "AxB" tiles are A weight rows by B token rows). w counts 64x64 tiles, in SMs:
-  //   w <= 1: 64x64 (6 stages); w <= 2: 128x64 (3), 64x64 over long K; w <= 8: 128x64, 128x128
-  //   (5) over long K; beyond: 128x256 (3) over long K, 128x64 over short K.
+  //   w <= 1: 64x64 (6 stages); w <= 2: 128x64 (3), 64x64 over long K (K > 6144); w <= 8:
+  //   128x64, 128x128 (5) over long K; w <= 16: 128x64, 128x256 (3) over long K; beyond: 128x256
+  //   over K > 2048, 128x64 below.
   const bool imma = op.dtype == DType::kInt8 && !c.gemm.int8_split_k;
   struct ImmaTile {
     int64_t bm, bn, stages;
@@ -181,12 +184,13 @@ KernelPlan plan_gemm(const GpuConfig& c, const Op& op) {
   const Tiles imma_tiles = {{it.bm, it.bn}};
   // Hopper's wgmma takes its N extent in steps of 8 up to 256, and the library maps the token
   // rows (M) to it, so a tile's M side need not be a power of two: it may fit M in whole tiles
-  // (nvjet kernels such as 128x208 or 256x96). Tiles that cover M in t equal parts join the set.
-  // They join the 2:4 and int4 paths' sets too (cuSPARSELt itself runs 128x256 tiles only; its
-  // parameters were fitted with these candidates in place).
+  // (nvjet kernels such as 128x208 or 256x96). Tiles that cover M in t equal parts join the set:
+  // 1-4 parts, and when M needs more than one 256-row tile, up to m_tile_extra_parts more than
+  // the fewest (nvjet runs 128x200 tiles at M = 1800). They join the int4 path's set too.
   Tiles tensor_tiles = kTensorTiles;
   if (c.gemm.m_tile_step > 0) {
-    const int64_t t_max = std::max<int64_t>(4, ceil_div(op.M, 256) + c.gemm.m_tile_extra_parts);
+    const int64_t t_max = std::max<int64_t>(
+        4, op.M > 256 ? ceil_div(op.M, 256) + c.gemm.m_tile_extra_parts : int64_t{0});
     for (int64_t t = 1; t <= t_max; ++t) {
       const int64_t bm = ceil_div(ceil_div(op.M, t), c.gemm.m_tile_step) * c.gemm.m_tile_step;
       if (bm < c.gemm.m_tile_min || bm > 256 || bm == 64 || bm == 128 || bm == 256) continue;
@@ -196,9 +200,9 @@ KernelPlan plan_gemm(const GpuConfig& c, const Op& op) {
       for (int64_t bn : {128, 256}) tensor_tiles.push_back({bm, bn});
     }
   }
-  // At small M the fallback also has wmma kernels with 16- and 32-row tiles (kernel names): for
-  // fp16 at any alignment (sm75 has fp16 wmma), for bf16 only on rows aligned to two elements
-  // (bf16 wmma needs sm80's kernels, which come in align2).
+  // At small M the fallback also has wmma kernels (16x16 and 32x32 tiles in the kernel names;
+  // one 16-row tile stands for them): for fp16 at any alignment (sm75 has fp16 wmma), for bf16
+  // only on rows aligned to two elements (bf16 wmma needs sm80's kernels, which come in align2).
   Tiles fallback_tiles = kFallbackTiles;
   if (op.M <= 16 && (op.dtype == DType::kFp16 || (op.dtype == DType::kBf16 && elems_per_load >= 2)))
     fallback_tiles.push_back({16, 128});
@@ -291,7 +295,7 @@ KernelPlan plan_gemm(const GpuConfig& c, const Op& op) {
     }
     // Stream-K (Hopper cuBLAS): persistent CTAs share the tiles' K iterations evenly, so the last
     // wave is not mostly idle; partial tiles are fixed up through L2.
-    if (may_split && !cuda_core && tiles > S) {
+    if (may_split && !cuda_core && !fallback && tiles > S) {  // the fallback kernels do not stream
       KernelPlan p = base_plan("stream-k");
       p.ctas = slots;
       const double iter_s = 2.0 * double(bm) * double(bn) * double(k_block) / rate_sm;

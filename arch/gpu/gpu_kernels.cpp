@@ -121,6 +121,7 @@ KernelPlan plan_collective(const GpuConfig& c, const Op& op) {
   p.launch_s = c.launch_overhead_s;
   p.link_bytes = wire.bytes;
   p.ctas = 0;
+  if (wire.steps == 0) return p;  // one rank: nothing to exchange
   // NCCL ring with its protocols: the one that finishes first serves the message (small messages
   // take LL, with its low latency and low bandwidth; large ones Simple).
   double best = std::numeric_limits<double>::infinity();

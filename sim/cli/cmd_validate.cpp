@@ -102,7 +102,7 @@ int cmd_validate(const Args& args) {
       "                       [--fit [--fit-only KEY_PREFIX,...]] [--rounds N]\n\n"
       "Runs the GPU model over measured kernels and prints MAPE, 90th-percentile and worst\n"
       "|error| per category, separately for the hold-out rows, the later GEMM hold-outs\n"
-      "(holdout6 to holdout8) and the calibration rows. --hw h100 (default) uses the H100\n"
+      "(holdout6 to holdout9) and the calibration rows. --hw h100 (default) uses the H100\n"
       "dataset in "
       "validation/gpu/data, --hw h200 the H200 dataset in validation/gpu/h200/data; --hw a100\n"
       "uses LLMCompass's public A100 measurements and prints LLMCompass's published errors\n"

@@ -42,7 +42,7 @@ TEST(ValidateGpu, HoldoutErrorsStayAtTheirRecordedLevel) {
   //   attention: prefill 6.3, decode 6.3, all 6.3 (target 15)
   //   elementwise: rmsnorm 6.5, layernorm 12.2, gelu 4.5, silu_mul 5.5, softmax 16.7,
   //                residual_add 4.2, rope 4.8, kv_append 5.7, all 7.6 (target 15)
-  //   e2e: prefill 5.0 (points +6.4 and +3.6), decode 5.0 (points -3.5 and -6.5; target 10
+  //   e2e: prefill 5.0 (points +6.4 and +3.7), decode 5.0 (points -3.4 and -6.5; target 10
   //        per point)
   // Each threshold is the achieved value plus about 0.5 points. The e2e prefill thresholds rose
   // (from 7.6 and 11.4, to 14.2 and 15.2) when the RoPE and KV-copy kernels got measured
@@ -57,7 +57,7 @@ TEST(ValidateGpu, HoldoutErrorsStayAtTheirRecordedLevel) {
   // efficiency, fixed cost, K floor and no split-K, extra fixed latency of fp32/tf32/int8
   // kernels, tf32's GEMV limit, int8's kernels as their names show), found by reading hold-out
   // residuals and kernel names; the test of those changes is the sixth GEMM hold-out below.
-  // They fell again (all 5.7, bf16 2:4 from 9.1 to 6.6, int8 from 10.9 to 8.7, e2e prefill from
+  // They fell again (all 5.6, bf16 2:4 from 9.1 to 6.6, int8 from 10.9 to 8.7, e2e prefill from
   // 8.0 to 5.0) with the cuSPARSELt tile model, the M-fitting tiles at large M, bf16/fp16
   // efficiency 0.705, int8's tile rule from its kernel names with a load-latency floor, the
   // one-element-aligned fallback's own rate and split-K's reduction cost, all chosen on
@@ -183,7 +183,8 @@ TEST(ValidateGpu, LaterGemmHoldoutsStayAtTheirRecordedLevels) {
   //     16-bit rows run the align2 fallback (6b277ad).
   //   holdout8 read 10.5 / 11.4 % on 6b277ad; its worst rows' kernel names then showed that the
   //     unaligned fallback splits K and has small-M wmma kernels (b2c710c).
-  //   holdout9, planned after that change, read the level below once: 11.3 / 12.0 %.
+  //   holdout9, planned after that change, read 11.3 / 12.0 % on b2c710c; a review then found
+  //     that the fallback could stream K (fixed on calibration rows), which gives the level below.
   // Issue 4's GEMM target (10 %) is missed on holdout9, the only set not read before this model:
   // on shapes it has not seen the model is at 11-12 %, less accurate than the first hold-out
   // (which shares its K and N with calibration rows) suggests. Each threshold is the achieved
@@ -201,37 +202,37 @@ TEST(ValidateGpu, LaterGemmHoldoutsStayAtTheirRecordedLevels) {
                                                                     {"gemm all", {10.0, 10.5}}},
                                                                    369}},
                                                                  {"holdout7",
-                                                                  {{{"gemm bf16", {9.0, 10.8}},
-                                                                    {"gemm fp16", {8.9, 12.7}},
-                                                                    {"gemm fp8", {8.4, 6.1}},
+                                                                  {{{"gemm bf16", {8.8, 10.5}},
+                                                                    {"gemm fp16", {9.0, 12.9}},
+                                                                    {"gemm fp8", {8.3, 6.1}},
                                                                     {"gemm int8", {13.4, 13.5}},
                                                                     {"gemm bf16 2:4", {10.6, 9.1}},
                                                                     {"gemm fp32", {20.4, 22.1}},
                                                                     {"gemm tf32", {8.7, 9.6}},
                                                                     {"gemm fp16 2:4", {18.2, 18.9}},
-                                                                    {"gemm all", {10.3, 11.4}}},
+                                                                    {"gemm all", {10.2, 11.3}}},
                                                                    384}},
                                                                  {"holdout8",
-                                                                  {{{"gemm bf16", {9.0, 9.6}},
-                                                                    {"gemm fp16", {8.9, 9.7}},
+                                                                  {{{"gemm bf16", {8.7, 9.3}},
+                                                                    {"gemm fp16", {8.7, 9.4}},
                                                                     {"gemm fp8", {8.1, 8.7}},
                                                                     {"gemm int8", {11.4, 11.2}},
                                                                     {"gemm bf16 2:4", {10.1, 11.8}},
                                                                     {"gemm fp32", {10.8, 11.9}},
-                                                                    {"gemm tf32", {12.2, 13.7}},
+                                                                    {"gemm tf32", {12.0, 13.5}},
                                                                     {"gemm fp16 2:4", {17.9, 16.9}},
-                                                                    {"gemm all", {9.7, 10.3}}},
+                                                                    {"gemm all", {9.5, 10.1}}},
                                                                    364}},
                                                                  {"holdout9",
-                                                                  {{{"gemm bf16", {10.0, 10.9}},
-                                                                    {"gemm fp16", {9.9, 11.8}},
+                                                                  {{{"gemm bf16", {9.6, 10.6}},
+                                                                    {"gemm fp16", {9.7, 11.5}},
                                                                     {"gemm fp8", {10.3, 9.8}},
                                                                     {"gemm int8", {20.3, 19.3}},
                                                                     {"gemm bf16 2:4", {8.2, 8.8}},
                                                                     {"gemm fp32", {15.4, 16.3}},
                                                                     {"gemm tf32", {10.8, 12.7}},
                                                                     {"gemm fp16 2:4", {22.1, 22.1}},
-                                                                    {"gemm all", {11.8, 12.5}}},
+                                                                    {"gemm all", {11.7, 12.3}}},
                                                                    315}}};
   for (const auto& [set, levels] : sets) {
     auto h100 = holdout_stats("h100", XPUSIM_SOURCE_DIR "/validation/gpu/data", set);

@@ -128,9 +128,13 @@ def main():
         for mode in args.modes.split(","):
             try:
                 us, lo, inner = measure(x, mode, args.reps)
-            except RuntimeError as e:  # a capture that NCCL or PyTorch refuses: say so, go on
-                if rank == 0:
-                    print(f"{nbytes:>12} B  {mode}: failed: {e}", flush=True)
+                failed = 0.0
+            except RuntimeError as e:  # a capture that NCCL or PyTorch refuses: say so
+                print(f"rank {rank}: {nbytes:>12} B  {mode}: failed: {e}", flush=True)
+                failed = 1.0
+            # Every rank reaches this all-reduce: if any failed, all skip the point together (a
+            # rank going on alone would issue collectives the others do not, and hang).
+            if agreed_max([failed])[0] > 0:
                 continue
             if rank == 0:
                 algbw = nbytes / (us * 1e-6) / 1e9
