@@ -127,6 +127,10 @@ const Schema<GpuConfig>& gpu_schema() {
                "extra fixed cost of a split-K GEMM: the reduction kernel or the memset before "
                "atomic accumulation (calibrated)",
                &GpuConfig::gemm, &GpuConfig::Gemm::split_k_fixed_s);
+    s.real("kernels.gemm.imma_narrow_tile_factor", "1", Range{0.1, 2},
+           "int8 IMMA kernels: main-loop rate of the 128x64 tile relative to the other tiles "
+           "(calibrated)",
+           &GpuConfig::gemm, &GpuConfig::Gemm::imma_narrow_tile_factor);
     s.quantity("kernels.gemm.imma_load_latency", Unit::kSeconds, "0 us", Range{0, 1e-4},
                "int8 IMMA kernels (no split-K): loaded latency of one K block's loads; a K block "
                "takes at least this over the kernel's stages (calibrated)",

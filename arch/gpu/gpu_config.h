@@ -71,6 +71,8 @@ struct GpuConfig {
     bool int8_split_k = true;        // whether the int8 (int32-output) kernels split K or stream K
     double split_k_fixed_s = 0;      // extra fixed cost of a split-K GEMM (its reduction)
     double imma_load_latency_s = 0;  // IMMA kernels: loaded latency of one K block's loads
+    double imma_narrow_tile_factor =
+        1;  // IMMA 128x64 tile: its main-loop rate relative to the others
   } gemm;
   // cuSPARSELt's 2:4 GEMM, as its kernel names show (validation/gpu/data/gemm_kernels.csv): one
   // tile shape at every size (tile_n weight rows x tile_m token rows x tile_k of K), CTAs ordered
