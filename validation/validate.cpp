@@ -168,11 +168,12 @@ std::vector<ValidationRow> load_gpu_dataset(const std::string& dir) {
   ErrorList errors;
   bool any = false;
   // gemm_fresh.csv and gemm_holdout3/4/5.csv: GEMM hold-outs that were read and then became
-  // calibration rows; gemm_holdout6..9.csv: later GEMM hold-outs (sets holdout6 to holdout9).
+  // calibration rows; gemm_holdout6..10.csv: later GEMM hold-outs (sets holdout6 to holdout10).
   // See validation/gpu/README.md.
   for (const char* name :
        {"gemm.csv", "gemm_fresh.csv", "gemm_holdout3.csv", "gemm_holdout4.csv", "gemm_holdout5.csv",
-        "gemm_holdout6.csv", "gemm_holdout7.csv", "gemm_holdout8.csv", "gemm_holdout9.csv"}) {
+        "gemm_holdout6.csv", "gemm_holdout7.csv", "gemm_holdout8.csv", "gemm_holdout9.csv",
+        "gemm_holdout10.csv"}) {
     auto t = open_table(root / name, false);
     if (!t) continue;
     any = true;
