@@ -37,8 +37,8 @@ std::map<std::string, CategoryStats> holdout_stats(const std::string& preset,
 
 TEST(ValidateGpu, HoldoutErrorsStayAtTheirRecordedLevel) {
   // Hold-out MAPE achieved when these were set (xpusim validate --hw h100), in %:
-  //   gemm: bf16 5.2, fp16 4.3, fp8 4.0, int8 8.7, bf16 2:4 6.6, fp32 7.5, tf32 4.5,
-  //         fp16 2:4 9.7, all 5.6 (target 10)
+  //   gemm: bf16 5.2, fp16 4.3, fp8 4.0, int8 7.5, bf16 2:4 6.6, fp32 7.5, tf32 4.5,
+  //         fp16 2:4 9.7, all 5.5 (target 10)
   //   attention: prefill 6.3, decode 6.3, all 6.3 (target 15)
   //   elementwise: rmsnorm 6.5, layernorm 12.2, gelu 4.5, silu_mul 5.5, softmax 16.7,
   //                residual_add 4.2, rope 4.8, kv_append 5.7, all 7.6 (target 15)
@@ -57,20 +57,20 @@ TEST(ValidateGpu, HoldoutErrorsStayAtTheirRecordedLevel) {
   // efficiency, fixed cost, K floor and no split-K, extra fixed latency of fp32/tf32/int8
   // kernels, tf32's GEMV limit, int8's kernels as their names show), found by reading hold-out
   // residuals and kernel names; the test of those changes is the sixth GEMM hold-out below.
-  // They fell again (all 5.6, bf16 2:4 from 9.1 to 6.6, int8 from 10.9 to 8.7, e2e prefill from
+  // They fell again (all 5.5, bf16 2:4 from 9.1 to 6.6, int8 from 10.9 to 8.7, e2e prefill from
   // 8.0 to 5.0) with the cuSPARSELt tile model, the M-fitting tiles at large M, bf16/fp16
   // efficiency 0.705, int8's tile rule from its kernel names with a load-latency floor, the
-  // one-element-aligned fallback's own rate and split-K's reduction cost, all chosen on
-  // calibration rows (2026-11-27).
+  // one-element-aligned fallback's own rate, split-K's reduction cost, the fallback's split-K and
+  // wmma tiles and int8's 128x64 tile rate, all chosen on calibration rows (2026-11-27).
   const std::map<std::string, double> max_mape = {{"gemm bf16", 5.7},
                                                   {"gemm fp16", 4.8},
                                                   {"gemm fp8", 4.5},
-                                                  {"gemm int8", 9.2},
+                                                  {"gemm int8", 8.0},
                                                   {"gemm bf16 2:4", 7.1},
                                                   {"gemm fp32", 8.0},
                                                   {"gemm tf32", 5.0},
                                                   {"gemm fp16 2:4", 10.2},
-                                                  {"gemm all", 6.1},
+                                                  {"gemm all", 6.0},
                                                   {"attention prefill", 6.8},
                                                   {"attention decode", 6.8},
                                                   {"attention all", 6.8},
@@ -121,8 +121,8 @@ TEST(ValidateGpu, EveryHoldoutRowIsPredicted) {
 TEST(ValidateGpu, H200FromPublicMemoryFiguresStaysAtItsRecordedLevel) {
   // The h200 preset is h100 with the datasheet HBM (nothing fitted on H200 rows). Hold-out MAPE
   // achieved on the measured H200 when these were set (xpusim validate --hw h200), in %:
-  //   gemm: bf16 6.0, fp16 5.9, fp8 4.2, int8 8.8, bf16 2:4 15.0, fp32 10.1, tf32 7.4,
-  //         fp16 2:4 11.7, all 6.9 (target 10; it was 10.1 before the GEMM changes of the second
+  //   gemm: bf16 6.0, fp16 5.8, fp8 4.2, int8 7.0, bf16 2:4 15.0, fp32 10.1, tf32 7.4,
+  //         fp16 2:4 11.7, all 6.6 (target 10; it was 10.1 before the GEMM changes of the second
   //         session of 2026-11-26, which reading these H200 rows suggested in part: slow paths that
   //         are limited in the SMs do not speed up with HBM bandwidth). bf16 2:4 went from 13.8 to
   //         15.0 with the cuSPARSELt tile model of 2026-11-27, which took H100 calibration rows
@@ -140,12 +140,12 @@ TEST(ValidateGpu, H200FromPublicMemoryFiguresStaysAtItsRecordedLevel) {
   const std::map<std::string, double> max_mape = {{"gemm bf16", 6.5},
                                                   {"gemm fp16", 6.4},
                                                   {"gemm fp8", 5.0},
-                                                  {"gemm int8", 9.3},
+                                                  {"gemm int8", 7.5},
                                                   {"gemm bf16 2:4", 15.5},
                                                   {"gemm fp32", 10.6},
                                                   {"gemm tf32", 7.9},
                                                   {"gemm fp16 2:4", 12.2},
-                                                  {"gemm all", 7.4},
+                                                  {"gemm all", 7.1},
                                                   {"attention prefill", 4.4},
                                                   {"attention decode", 8.6},
                                                   {"attention all", 7.1},
@@ -184,56 +184,70 @@ TEST(ValidateGpu, LaterGemmHoldoutsStayAtTheirRecordedLevels) {
   //   holdout8 read 10.5 / 11.4 % on 6b277ad; its worst rows' kernel names then showed that the
   //     unaligned fallback splits K and has small-M wmma kernels (b2c710c).
   //   holdout9, planned after that change, read 11.3 / 12.0 % on b2c710c; a review then found
-  //     that the fallback could stream K (fixed on calibration rows), which gives the level below.
-  // Issue 4's GEMM target (10 %) is missed on holdout9, the only set not read before this model:
-  // on shapes it has not seen the model is at 11-12 %, less accurate than the first hold-out
-  // (which shares its K and N with calibration rows) suggests. Each threshold is the achieved
-  // value plus about 0.5 points.
+  //     that the fallback could stream K (fixed on calibration rows), and int8's 128x64 tile got
+  //     its own rate (fitted on calibration rows; int8 was chosen for work because holdout9's
+  //     int8 was worst), which gives the level below: 10.9 / 11.5 %.
+  //   holdout10, planned after those changes, read the level below once: 8.2 / 8.9 %.
+  // Issue 4's GEMM target (10 %) is met on holdout10, the only set not read before this model,
+  // and missed on holdout9 (small layers, int8 rows not 16-byte aligned): by shape mix the model
+  // is at 8-12 % on shapes it has not seen. Each threshold is the achieved value plus about 0.5
+  // points.
   using Levels = std::map<std::string, std::pair<double, double>>;  // category: H100, H200 in %
   const std::map<std::string, std::pair<Levels, size_t>> sets = {{"holdout6",
                                                                   {{{"gemm bf16", {9.2, 9.7}},
                                                                     {"gemm fp16", {9.9, 10.9}},
                                                                     {"gemm fp8", {7.4, 6.9}},
-                                                                    {"gemm int8", {10.0, 10.9}},
+                                                                    {"gemm int8", {5.9, 6.6}},
                                                                     {"gemm bf16 2:4", {11.4, 11.2}},
                                                                     {"gemm fp32", {16.7, 19.3}},
                                                                     {"gemm tf32", {4.6, 6.4}},
                                                                     {"gemm fp16 2:4", {21.9, 23.0}},
-                                                                    {"gemm all", {10.0, 10.5}}},
+                                                                    {"gemm all", {9.5, 10.0}}},
                                                                    369}},
                                                                  {"holdout7",
                                                                   {{{"gemm bf16", {8.8, 10.5}},
                                                                     {"gemm fp16", {9.0, 12.9}},
                                                                     {"gemm fp8", {8.3, 6.1}},
-                                                                    {"gemm int8", {13.4, 13.5}},
+                                                                    {"gemm int8", {11.7, 11.8}},
                                                                     {"gemm bf16 2:4", {10.6, 9.1}},
                                                                     {"gemm fp32", {20.4, 22.1}},
                                                                     {"gemm tf32", {8.7, 9.6}},
                                                                     {"gemm fp16 2:4", {18.2, 18.9}},
-                                                                    {"gemm all", {10.2, 11.3}}},
+                                                                    {"gemm all", {10.0, 11.1}}},
                                                                    384}},
                                                                  {"holdout8",
                                                                   {{{"gemm bf16", {8.7, 9.3}},
                                                                     {"gemm fp16", {8.7, 9.4}},
                                                                     {"gemm fp8", {8.1, 8.7}},
-                                                                    {"gemm int8", {11.4, 11.2}},
+                                                                    {"gemm int8", {8.8, 8.2}},
                                                                     {"gemm bf16 2:4", {10.1, 11.8}},
                                                                     {"gemm fp32", {10.8, 11.9}},
                                                                     {"gemm tf32", {12.0, 13.5}},
                                                                     {"gemm fp16 2:4", {17.9, 16.9}},
-                                                                    {"gemm all", {9.5, 10.1}}},
+                                                                    {"gemm all", {9.2, 9.8}}},
                                                                    364}},
                                                                  {"holdout9",
                                                                   {{{"gemm bf16", {9.6, 10.6}},
                                                                     {"gemm fp16", {9.7, 11.5}},
                                                                     {"gemm fp8", {10.3, 9.8}},
-                                                                    {"gemm int8", {20.3, 19.3}},
+                                                                    {"gemm int8", {18.3, 17.2}},
                                                                     {"gemm bf16 2:4", {8.2, 8.8}},
                                                                     {"gemm fp32", {15.4, 16.3}},
                                                                     {"gemm tf32", {10.8, 12.7}},
                                                                     {"gemm fp16 2:4", {22.1, 22.1}},
-                                                                    {"gemm all", {11.7, 12.3}}},
-                                                                   315}}};
+                                                                    {"gemm all", {11.4, 12.0}}},
+                                                                   315}},
+                                                                 {"holdout10",
+                                                                  {{{"gemm bf16", {7.5, 7.7}},
+                                                                    {"gemm fp16", {7.8, 7.9}},
+                                                                    {"gemm fp8", {6.8, 6.5}},
+                                                                    {"gemm int8", {9.8, 11.8}},
+                                                                    {"gemm bf16 2:4", {12.0, 14.7}},
+                                                                    {"gemm fp32", {12.5, 12.9}},
+                                                                    {"gemm tf32", {10.4, 13.4}},
+                                                                    {"gemm fp16 2:4", {13.7, 14.9}},
+                                                                    {"gemm all", {8.7, 9.4}}},
+                                                                   354}}};
   for (const auto& [set, levels] : sets) {
     auto h100 = holdout_stats("h100", XPUSIM_SOURCE_DIR "/validation/gpu/data", set);
     auto h200 = holdout_stats("h200", XPUSIM_SOURCE_DIR "/validation/gpu/h200/data", set);
