@@ -167,13 +167,23 @@ std::vector<ValidationRow> load_gpu_dataset(const std::string& dir) {
   std::vector<ValidationRow> rows;
   ErrorList errors;
   bool any = false;
-  // gemm_fresh.csv and gemm_holdout3/4/5.csv: GEMM hold-outs that were read and then became
-  // calibration rows; gemm_holdout6..10.csv: later GEMM hold-outs (sets holdout6 to holdout10).
-  // See validation/gpu/README.md.
-  for (const char* name :
-       {"gemm.csv", "gemm_fresh.csv", "gemm_holdout3.csv", "gemm_holdout4.csv", "gemm_holdout5.csv",
-        "gemm_holdout6.csv", "gemm_holdout7.csv", "gemm_holdout8.csv", "gemm_holdout9.csv",
-        "gemm_holdout10.csv"}) {
+  // gemm_fresh.csv and gemm_holdout<N>.csv (N = 3, 4, ...): the later GEMM sets, in order of N;
+  // each row's set column says whether it is calibration or a hold-out (validation/gpu/README.md).
+  std::vector<std::pair<int, std::string>> later;
+  const std::string prefix = "gemm_holdout";
+  for (const auto& e : fs::directory_iterator(root)) {
+    const std::string stem = e.path().stem().string();
+    if (e.path().extension() != ".csv" || stem.size() <= prefix.size() ||
+        stem.rfind(prefix, 0) != 0)
+      continue;
+    const std::string n = stem.substr(prefix.size());
+    if (std::all_of(n.begin(), n.end(), [](char c) { return c >= '0' && c <= '9'; }))
+      later.emplace_back(std::stoi(n), e.path().filename().string());
+  }
+  std::sort(later.begin(), later.end());
+  std::vector<std::string> gemm_files = {"gemm.csv", "gemm_fresh.csv"};
+  for (const auto& l : later) gemm_files.push_back(l.second);
+  for (const std::string& name : gemm_files) {
     auto t = open_table(root / name, false);
     if (!t) continue;
     any = true;

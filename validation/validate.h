@@ -40,8 +40,8 @@ struct CategoryStats {
 };
 
 // Loads every dataset found in `dir` (gemm.csv and the later GEMM sets gemm_fresh.csv and
-// gemm_holdout3..6.csv, attention.csv, elementwise.csv, e2e.csv and e2e_calibration.csv:
-// llama2-7b and llama3-8b stacks). The
+// gemm_holdout<N>.csv, attention.csv, elementwise.csv, e2e.csv and e2e_calibration.csv:
+// llama2-7b and llama3-8b stacks; allreduce.csv, NCCL). The
 // elementwise ops `rope` and `kv_append` stand for the e2e stack's torch RoPE (5 kernels) and its
 // two KV-cache copies, on one tensor of width H.
 // Throws ConfigError listing every bad value as file:line:col.

@@ -62,8 +62,8 @@ KernelPlan plan_gemm(const GpuConfig& c, const Op& op) {
     // cuSPARSELt: one tile shape at every size. Its CTAs run one per SM, weight tiles first, so
     // the CTAs of the last token tile come last. A CTA whose token tile is short runs a slow main
     // loop (measured, not explained: Nsight Compute shows the same grid and DRAM bytes at M = 16
-    // as at M = 256, and twice the time); per K step it takes at least slow_cycles, and the slow
-    // CTAs running together share slow_bytes_per_clk of weight loads.
+    // as at M = 256, and twice the time); per K step it takes at least slow_cycles plus its share
+    // of slow_bytes_per_clk, the weight-load rate of the slow CTAs running together.
     const int64_t tn = ceil_div(op.N, c.sparse.tile_n), tm = ceil_div(op.M, c.sparse.tile_m);
     const int64_t full_steps = ceil_div(op.K, c.sparse.tile_k);
     const bool segment_k = tn * tm * g <= sp.split_max_ctas && full_steps > sp.split_min_k_steps;
@@ -88,6 +88,7 @@ KernelPlan plan_gemm(const GpuConfig& c, const Op& op) {
     best.split_k = s;
     best.ctas = ctas;
     best.ctas_per_sm = 1;
+    const double dequant = dequant_s * double(S) / double(ctas);
     for (int64_t i = 0; i < ctas;) {
       const int64_t n = std::min(S, ctas - i),
                     slow = std::max<int64_t>(0, i + n - std::max(i, slow_from));
@@ -98,7 +99,6 @@ KernelPlan plan_gemm(const GpuConfig& c, const Op& op) {
                                 (sp.slow_bytes_per_clk > 0
                                      ? double(slow) * w_step / (sp.slow_bytes_per_clk * c.clock_hz)
                                      : 0.0));
-      const double dequant = dequant_s * double(S) / double(ctas);
       WaveGroup w{1,
                   n,
                   double(steps) * cta_step + dequant,
@@ -206,11 +206,11 @@ KernelPlan plan_gemm(const GpuConfig& c, const Op& op) {
   Tiles fallback_tiles = kFallbackTiles;
   if (op.M <= 16 && (op.dtype == DType::kFp16 || (op.dtype == DType::kBf16 && elems_per_load >= 2)))
     fallback_tiles.push_back({16, 128});
-  const Tiles& tiles_to_try = fallback    ? fallback_tiles
-                              : gemv      ? kGemvTiles
-                              : imma      ? imma_tiles
-                              : cuda_core ? kSimtTiles
-                                          : tensor_tiles;
+  const Tiles& tiles_to_try = fallback      ? fallback_tiles
+                              : gemv        ? kGemvTiles
+                              : imma_kernel ? imma_tiles
+                              : cuda_core   ? kSimtTiles
+                                            : tensor_tiles;
   static const int64_t kSplits[] = {1, 2, 3, 4, 6, 8, 12, 16};
   const bool may_split = !imma;
   const int64_t k_block = std::max<int64_t>(8, std::llround(c.gemm.k_block_bytes / stage_bytes));
@@ -257,6 +257,10 @@ KernelPlan plan_gemm(const GpuConfig& c, const Op& op) {
     // Through L2: each CTA's panels; a cluster multicasts its shared A panel once.
     const double l2_panels =
         double(tiles) * (double(bm) * a_bytes / cluster + double(bn) * w_elem) * double(op.K);
+    // The IMMA kernels' 128x64 tile (three stages, four warps of 64x32) keeps its tensor cores
+    // less busy than the larger tiles (calibration rows: 13-16 % slower than the others' rate).
+    const double tile_rate =
+        imma_kernel && bm * bn == 128 * 64 ? rate_sm * c.gemm.imma_narrow_tile_factor : rate_sm;
     auto base_plan = [&](const std::string& kind) {
       KernelPlan p;
       p.unit = unit;
@@ -278,10 +282,6 @@ KernelPlan plan_gemm(const GpuConfig& c, const Op& op) {
       // accumulation), as the kernel names show.
       if (s > 1 && !cuda_core) p.fill_s += c.gemm.split_k_fixed_s;
       const int64_t k_per = ceil_div(op.K, s);
-      // The IMMA kernels' 128x64 tile (three stages, four warps of 64x32) keeps its tensor cores
-      // less busy than the larger tiles (calibration rows: 13-16 % slower than the others' rate).
-      const double tile_rate =
-          imma_kernel && bm * bn == 128 * 64 ? rate_sm * c.gemm.imma_narrow_tile_factor : rate_sm;
       const double main_s = 2.0 * double(bm) * double(bn) * double(k_per) / tile_rate;
       // The IMMA kernels keep `stages` K blocks in flight per CTA: a K block takes at least the
       // loaded memory latency over the stages (Little's law; measured: few-CTA int8 GEMMs over

@@ -1431,15 +1431,8 @@ def main():
     ap.add_argument("--only", default="gemm,attention,elementwise,ceilings,e2e")
     ap.add_argument("--gemm-dtypes", default=",".join(GEMM_FAMILIES))
     ap.add_argument("--gemm-plan", default="main", choices=["main"] + list(EXTRA_GEMM_PLANS),
-                    help="fresh: the second hold-out set (FRESH_LAYERS) -> gemm_fresh.csv; "
-                         "holdout3: the third (HOLDOUT3_LAYERS) -> gemm_holdout3.csv; "
-                         "holdout4: the fourth (HOLDOUT4_LAYERS) -> gemm_holdout4.csv; "
-                         "holdout5: the fifth (HOLDOUT5_LAYERS) -> gemm_holdout5.csv; "
-                         "holdout6: the sixth (HOLDOUT6_LAYERS) -> gemm_holdout6.csv; "
-                         "holdout7: the seventh (HOLDOUT7_LAYERS) -> gemm_holdout7.csv; "
-                         "holdout8: the eighth (HOLDOUT8_LAYERS) -> gemm_holdout8.csv; "
-                         "holdout9: the ninth (HOLDOUT9_LAYERS) -> gemm_holdout9.csv; "
-                         "holdout10: the last (HOLDOUT10_LAYERS) -> gemm_holdout10.csv")
+                    help="a later GEMM set, written to its own file: " +
+                         "; ".join(f"{k} -> {v[3]}.csv" for k, v in EXTRA_GEMM_PLANS.items()))
     ap.add_argument("--kernel-plans", default="main," + ",".join(EXTRA_GEMM_PLANS),
                     help="with --only gemm_kernels: the GEMM plans whose kernels to record")
     ap.add_argument("--ew-ops", default=",".join(EW_OPS), help="elementwise ops to measure")

@@ -89,13 +89,12 @@ def measure(x, mode, reps):
     """(median us, min us, inner) per all-reduce, the slowest rank's."""
     inner = 1
     while True:  # grow the group until it takes about 1 ms, all ranks deciding alike
-        group = GraphGroup(x, inner) if mode == "graph" else None
-        run = group if group else (lambda: eager_group(x, inner))
+        # (a new graph replaces, and so frees, the previous one)
+        run = GraphGroup(x, inner) if mode == "graph" else (lambda: eager_group(x, inner))
         run()
         (ms,) = agreed_max([run()])
         if ms > 1.0 or inner >= 1024:
             break
-        del group
         inner *= 4
     times = [run() * 1e3 / inner for _ in range(reps)]
     med, lo = agreed_max([statistics.median(times), min(times)])

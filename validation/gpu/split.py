@@ -59,6 +59,7 @@ against the stored one and prints the counts.
 import csv
 import hashlib
 import os
+import re
 import sys
 
 HOLDOUT_MODELS = {"llama2-13b"}
@@ -99,7 +100,8 @@ def assign(row: dict) -> str:
         return assign(dict(row, kind=row.get("plan_kind") or "gemm"))
     if kind in ("gemm_fresh", "gemm_holdout3", "gemm_holdout4", "gemm_holdout5"):
         return "calibration"  # read as hold-outs first, then fitted on (see the docstring)
-    if kind in ("gemm_holdout6", "gemm_holdout7", "gemm_holdout8", "gemm_holdout9", "gemm_holdout10"):
+    later = re.fullmatch(r"gemm_holdout(\d+)", kind)
+    if later and int(later.group(1)) >= 6:  # the sixth GEMM hold-out and every one after it
         return kind[len("gemm_"):]
     raise ValueError(f"unknown kind {kind!r}")
 
