@@ -8,7 +8,7 @@
 #include <utility>
 #include <vector>
 
-#include "sim/engine.h"
+#include "sim/engine/engine.h"
 #include "workloads/op.h"
 
 namespace xpusim {

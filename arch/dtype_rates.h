@@ -6,7 +6,7 @@
 
 #include <string>
 
-#include "sim/schema.h"
+#include "sim/config/schema.h"
 #include "workloads/dtype.h"
 
 namespace xpusim {

@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "sim/schema.h"
+#include "sim/config/schema.h"
 #include "workloads/op.h"
 
 namespace xpusim {

@@ -3,7 +3,7 @@
 
 #include <string>
 
-#include "sim/schema.h"
+#include "sim/config/schema.h"
 
 namespace xpusim {
 

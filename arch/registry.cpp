@@ -3,7 +3,7 @@
 
 #include <fmt/format.h>
 
-#include "sim/suggest.h"
+#include "sim/base/suggest.h"
 
 namespace xpusim {
 

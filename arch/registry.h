@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "arch/device.h"
-#include "sim/config_tree.h"
-#include "sim/schema.h"
+#include "sim/config/config_tree.h"
+#include "sim/config/schema.h"
 
 namespace xpusim {
 

@@ -6,6 +6,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "sim/base/csv.h"
+
 namespace fs = std::filesystem;
 
 namespace xpusim {

@@ -6,7 +6,7 @@
 #include <ostream>
 #include <string>
 
-#include "sim/experiment.h"
+#include "sim/run/experiment.h"
 
 namespace xpusim {
 

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "sim/errors.h"
+#include "sim/base/errors.h"
 #include "validation/validate.h"
 
 namespace xpusim {

@@ -14,10 +14,10 @@
 #include <unordered_map>
 
 #include "arch/gpu/gpu_device.h"
-#include "sim/csv.h"
-#include "sim/errors.h"
-#include "sim/op_cache.h"
-#include "sim/units.h"
+#include "sim/base/csv.h"
+#include "sim/base/errors.h"
+#include "sim/run/op_cache.h"
+#include "sim/base/units.h"
 
 namespace xpusim {
 namespace {

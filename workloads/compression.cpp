@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "sim/units.h"
+#include "sim/base/units.h"
 
 namespace xpusim {
 

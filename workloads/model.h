@@ -5,8 +5,8 @@
 #include <cstdint>
 #include <string>
 
-#include "sim/config_tree.h"
-#include "sim/schema.h"
+#include "sim/config/config_tree.h"
+#include "sim/config/schema.h"
 
 namespace xpusim {
 

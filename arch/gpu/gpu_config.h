@@ -9,7 +9,7 @@
 #include "arch/dtype_rates.h"
 #include "arch/link_config.h"
 #include "arch/memory_config.h"
-#include "sim/schema.h"
+#include "sim/config/schema.h"
 
 namespace xpusim {
 

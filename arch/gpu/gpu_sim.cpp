@@ -12,8 +12,8 @@
 #include <systemc>
 #include <tlm>
 
-#include "sim/sim_context.h"
-#include "sim/tlm_memory.h"
+#include "sim/engine/sim_context.h"
+#include "sim/engine/tlm_memory.h"
 
 namespace xpusim {
 namespace {

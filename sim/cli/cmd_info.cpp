@@ -5,9 +5,9 @@
 
 #include "arch/registry.h"
 #include "sim/cli/options.h"
-#include "sim/config_store.h"
-#include "sim/experiment.h"
-#include "sim/suggest.h"
+#include "sim/config/config_store.h"
+#include "sim/run/experiment.h"
+#include "sim/base/suggest.h"
 #include "workloads/model.h"
 
 namespace xpusim::cli {

@@ -11,10 +11,11 @@
 
 #include "arch/registry.h"
 #include "sim/cli/options.h"
-#include "sim/config_store.h"
-#include "sim/numerics.h"
-#include "sim/stats.h"
-#include "sim/units.h"
+#include "sim/config/config_store.h"
+#include "sim/run/numerics.h"
+#include "sim/base/csv.h"
+#include "sim/engine/stats.h"
+#include "sim/base/units.h"
 #include "workloads/model.h"
 
 namespace xpusim::cli {

@@ -6,8 +6,8 @@
 
 #include "arch/registry.h"
 #include "sim/cli/options.h"
-#include "sim/config_store.h"
-#include "sim/predict.h"
+#include "sim/config/config_store.h"
+#include "sim/run/predict.h"
 
 namespace xpusim::cli {
 

@@ -8,8 +8,8 @@
 
 #include "reports/experiment_output.h"
 #include "sim/cli/options.h"
-#include "sim/config_store.h"
-#include "sim/experiment.h"
+#include "sim/config/config_store.h"
+#include "sim/run/experiment.h"
 #include "workloads/graph.h"
 
 namespace xpusim::cli {

@@ -12,7 +12,7 @@
 
 #include "arch/registry.h"
 #include "sim/cli/options.h"
-#include "sim/config_store.h"
+#include "sim/config/config_store.h"
 #include "validation/validate.h"
 
 namespace xpusim::cli {

@@ -6,8 +6,8 @@
 #include <iostream>
 
 #include "sim/cli/cli.h"
-#include "sim/errors.h"
-#include "sim/suggest.h"
+#include "sim/base/errors.h"
+#include "sim/base/suggest.h"
 
 namespace {
 

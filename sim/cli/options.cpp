@@ -5,7 +5,7 @@
 
 #include <iostream>
 
-#include "sim/suggest.h"
+#include "sim/base/suggest.h"
 
 namespace xpusim::cli {
 

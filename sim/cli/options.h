@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "sim/cli/cli.h"
-#include "sim/repo_path.h"
+#include "sim/base/repo_path.h"
 
 namespace xpusim::cli {
 

@@ -6,9 +6,9 @@
 
 #include "arch/registry.h"
 #include "bench_main.h"
-#include "sim/config_store.h"
-#include "sim/engine.h"
-#include "sim/experiment.h"
+#include "sim/config/config_store.h"
+#include "sim/engine/engine.h"
+#include "sim/run/experiment.h"
 #include "workloads/graph.h"
 
 namespace xpusim {

@@ -7,9 +7,9 @@
 
 #include "arch/registry.h"
 #include "bench_main.h"
-#include "sim/config_store.h"
-#include "sim/experiment.h"
-#include "sim/repo_path.h"
+#include "sim/config/config_store.h"
+#include "sim/run/experiment.h"
+#include "sim/base/repo_path.h"
 #include "validation/validate.h"
 #include "workloads/model.h"
 

@@ -4,7 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "arch/registry.h"
-#include "sim/config_store.h"
+#include "sim/config/config_store.h"
 #include "test_helpers.h"
 #include "workloads/model.h"
 

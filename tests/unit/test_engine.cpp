@@ -5,9 +5,9 @@
 
 #include <systemc>
 
-#include "sim/engine.h"
-#include "sim/sim_context.h"
-#include "sim/tlm_memory.h"
+#include "sim/engine/engine.h"
+#include "sim/engine/sim_context.h"
+#include "sim/engine/tlm_memory.h"
 
 namespace xpusim {
 namespace {

@@ -11,7 +11,7 @@
 #include "arch/gpu/gpu_kernels.h"
 #include "arch/gpu/gpu_sim.h"
 #include "arch/registry.h"
-#include "sim/config_store.h"
+#include "sim/config/config_store.h"
 
 namespace xpusim {
 namespace {

@@ -7,7 +7,7 @@
 #include <fstream>
 #include <string>
 
-#include "sim/errors.h"
+#include "sim/base/errors.h"
 
 namespace xpusim::testing {
 

@@ -8,8 +8,8 @@
 #include <nlohmann/json.hpp>
 
 #include "arch/registry.h"
-#include "sim/config_store.h"
-#include "sim/numerics.h"
+#include "sim/config/config_store.h"
+#include "sim/run/numerics.h"
 #include "workloads/functional/llama_forward.h"
 
 namespace xpusim {

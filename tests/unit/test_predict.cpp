@@ -8,8 +8,8 @@
 #include <sstream>
 
 #include "arch/registry.h"
-#include "sim/config_store.h"
-#include "sim/predict.h"
+#include "sim/config/config_store.h"
+#include "sim/run/predict.h"
 #include "test_helpers.h"
 
 namespace xpusim {

@@ -3,8 +3,8 @@
 #include <gtest/gtest.h>
 
 #include "arch/registry.h"
-#include "sim/config_store.h"
-#include "sim/experiment.h"
+#include "sim/config/config_store.h"
+#include "sim/run/experiment.h"
 #include "test_helpers.h"
 #include "workloads/model.h"
 

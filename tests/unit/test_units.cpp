@@ -1,7 +1,7 @@
 // Unit parsing and formatting of configuration quantities.
 #include <gtest/gtest.h>
 
-#include "sim/units.h"
+#include "sim/base/units.h"
 
 namespace xpusim {
 namespace {

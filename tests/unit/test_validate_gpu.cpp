@@ -11,7 +11,7 @@
 #include <sstream>
 
 #include "arch/registry.h"
-#include "sim/config_store.h"
+#include "sim/config/config_store.h"
 #include "test_helpers.h"
 #include "validation/validate.h"
 

@@ -7,7 +7,7 @@
 #include <cstring>
 #include <vector>
 
-#include "sim/errors.h"
+#include "sim/base/errors.h"
 #include "workloads/kernels/aligned_buffer.h"
 #include "workloads/kernels/microkernel_f32.h"
 #include "workloads/kernels/parallel.h"

@@ -1,5 +1,5 @@
 // Edit-distance based suggestions (Levenshtein, case-insensitive).
-#include "sim/suggest.h"
+#include "sim/base/suggest.h"
 
 #include <algorithm>
 #include <cctype>

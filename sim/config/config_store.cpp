@@ -1,5 +1,5 @@
 // Preset lookup and base/include resolution over embedded and on-disk configuration files.
-#include "sim/config_store.h"
+#include "sim/config/config_store.h"
 
 #include <fmt/format.h>
 
@@ -9,8 +9,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "sim/embedded_configs.h"
-#include "sim/suggest.h"
+#include "sim/config/embedded_configs.h"
+#include "sim/base/suggest.h"
 
 namespace fs = std::filesystem;
 

@@ -1,4 +1,4 @@
-#include "sim/repo_path.h"
+#include "sim/base/repo_path.h"
 
 #include <filesystem>
 #include <system_error>

@@ -1,13 +1,13 @@
 // Row parsing and prediction for `xpusim predict`.
-#include "sim/predict.h"
+#include "sim/run/predict.h"
 
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <cmath>
 
-#include "sim/suggest.h"
-#include "sim/units.h"
+#include "sim/base/suggest.h"
+#include "sim/base/units.h"
 
 namespace xpusim {
 namespace {

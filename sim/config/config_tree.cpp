@@ -1,5 +1,5 @@
 // YAML parsing into a location-preserving tree, merging, command-line overrides and emission.
-#include "sim/config_tree.h"
+#include "sim/config/config_tree.h"
 
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>

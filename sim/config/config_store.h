@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "sim/config_tree.h"
+#include "sim/config/config_tree.h"
 
 namespace xpusim {
 

@@ -1,9 +1,8 @@
 // CSV parsing with positions.
-#include "sim/csv.h"
+#include "sim/base/csv.h"
 
 #include <fmt/format.h>
 
-#include "sim/stats.h"
 
 namespace xpusim {
 
@@ -91,6 +90,13 @@ CsvTable read_csv(std::istream& in, const std::string& file) {
   if (!have_header) errors.add({file, 0, 0}, "", "the CSV file is empty: it needs a header row");
   errors.throw_if_any();
   return t;
+}
+
+std::string csv_escape(const std::string& field) {
+  if (field.find_first_of(",\"\n") == std::string::npos) return field;
+  std::string out = "\"";
+  for (char c : field) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
 }
 
 void write_csv_row(std::ostream& out, const std::vector<std::string>& fields) {

@@ -1,6 +1,6 @@
 // The operator streamer (a TLM initiator) and the top level that wires it to the compute unit
 // and the memory levels; one fresh SystemC context per call of simulate_ops.
-#include "sim/engine.h"
+#include "sim/engine/engine.h"
 
 #include <fmt/format.h>
 #include <tlm_utils/simple_initiator_socket.h>
@@ -12,9 +12,9 @@
 #include <systemc>
 #include <tlm>
 
-#include "sim/compute_unit.h"
-#include "sim/sim_context.h"
-#include "sim/tlm_memory.h"
+#include "sim/engine/compute_unit.h"
+#include "sim/engine/sim_context.h"
+#include "sim/engine/tlm_memory.h"
 
 namespace xpusim {
 

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "sim/errors.h"
+#include "sim/base/errors.h"
 
 namespace xpusim {
 
@@ -31,6 +31,8 @@ struct CsvTable {
 
 // Throws ConfigError for an empty file, unterminated quotes or rows of the wrong width.
 CsvTable read_csv(std::istream& in, const std::string& file);
+// Quotes a field when it holds a comma, a quote or a newline (RFC 4180).
+std::string csv_escape(const std::string& field);
 void write_csv_row(std::ostream& out, const std::vector<std::string>& fields);
 
 }  // namespace xpusim

@@ -30,6 +30,4 @@ void write_stats_json(const StatsTree& stats, std::ostream& out);
 // path,value,unit,description
 void write_stats_csv(const StatsTree& stats, std::ostream& out);
 
-std::string csv_escape(const std::string& field);
-
 }  // namespace xpusim

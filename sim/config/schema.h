@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "sim/config_tree.h"
-#include "sim/units.h"
+#include "sim/config/config_tree.h"
+#include "sim/base/units.h"
 
 namespace xpusim {
 

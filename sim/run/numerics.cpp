@@ -1,5 +1,5 @@
 // Scheme selection per preset datapath, and the cross-check metrics.
-#include "sim/numerics.h"
+#include "sim/run/numerics.h"
 
 #include <fmt/format.h>
 

@@ -1,5 +1,5 @@
 // Formatting of configuration errors and internal-invariant failures.
-#include "sim/errors.h"
+#include "sim/base/errors.h"
 
 #include <fmt/format.h>
 

@@ -6,7 +6,7 @@
 #include <utility>
 #include <vector>
 
-#include "sim/errors.h"
+#include "sim/base/errors.h"
 
 namespace xpusim {
 

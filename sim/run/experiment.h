@@ -11,9 +11,9 @@
 #include <vector>
 
 #include "arch/device.h"
-#include "sim/config_store.h"
-#include "sim/op_cache.h"
-#include "sim/stats.h"
+#include "sim/config/config_store.h"
+#include "sim/run/op_cache.h"
+#include "sim/engine/stats.h"
 #include "workloads/compression.h"
 #include "workloads/model.h"
 #include "workloads/weights/llama_checkpoint.h"

@@ -1,5 +1,5 @@
 // Unit parsing and formatting for configuration quantities (SI base units internally).
-#include "sim/units.h"
+#include "sim/base/units.h"
 
 #include <fmt/format.h>
 

@@ -1,9 +1,11 @@
 // Statistics container and its JSON and CSV writers.
-#include "sim/stats.h"
+#include "sim/engine/stats.h"
 
 #include <fmt/format.h>
 
 #include <nlohmann/json.hpp>
+
+#include "sim/base/csv.h"
 
 namespace xpusim {
 
@@ -33,13 +35,6 @@ void write_stats_json(const StatsTree& stats, std::ostream& out) {
     *cur = {{"value", s.value}, {"unit", s.unit}, {"description", s.description}};
   }
   out << root.dump(2) << "\n";
-}
-
-std::string csv_escape(const std::string& field) {
-  if (field.find_first_of(",\"\n") == std::string::npos) return field;
-  std::string out = "\"";
-  for (char c : field) out += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return out + "\"";
 }
 
 void write_stats_csv(const StatsTree& stats, std::ostream& out) {

@@ -6,8 +6,8 @@
 #include <vector>
 
 #include "arch/device.h"
-#include "sim/csv.h"
-#include "sim/op_cache.h"
+#include "sim/base/csv.h"
+#include "sim/run/op_cache.h"
 
 namespace xpusim {
 

@@ -1,5 +1,5 @@
 // Swaps SystemC's global context pointers for a private context per run.
-#include "sim/sim_context.h"
+#include "sim/engine/sim_context.h"
 
 #include <cstdlib>
 #include <exception>

@@ -1,5 +1,5 @@
 // Op-result cache: batches the misses into one simulation.
-#include "sim/op_cache.h"
+#include "sim/run/op_cache.h"
 
 #include <fmt/format.h>
 

@@ -1,6 +1,6 @@
 // Experiment resolution and point evaluation (prefill, decode and generate), with compression,
 // parallelism, the pipeline schedule and the per-device memory check.
-#include "sim/experiment.h"
+#include "sim/run/experiment.h"
 
 #include <fmt/format.h>
 
@@ -9,8 +9,8 @@
 #include <map>
 
 #include "arch/registry.h"
-#include "sim/numerics.h"
-#include "sim/suggest.h"
+#include "sim/run/numerics.h"
+#include "sim/base/suggest.h"
 #include "workloads/graph.h"
 
 namespace xpusim {

@@ -1,5 +1,5 @@
 // Validation of configuration trees against parameter declarations, and the schema printout.
-#include "sim/schema.h"
+#include "sim/config/schema.h"
 
 #include <fmt/format.h>
 
@@ -7,7 +7,7 @@
 #include <cmath>
 #include <set>
 
-#include "sim/suggest.h"
+#include "sim/base/suggest.h"
 
 namespace xpusim {
 namespace {

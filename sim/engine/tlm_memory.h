@@ -7,7 +7,7 @@
 #include <systemc>
 #include <tlm>
 
-#include "sim/engine.h"
+#include "sim/engine/engine.h"
 
 namespace xpusim {
 

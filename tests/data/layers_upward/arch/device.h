@@ -1,0 +1,2 @@
+// Fixture for the layer check: the higher-layer header that sim/base/upward.h includes.
+#pragma once
