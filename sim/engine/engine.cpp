@@ -1,5 +1,6 @@
-// The operator streamer (a TLM initiator) and the top level that wires it to the compute unit
-// and the memory levels; one fresh SystemC context per call of simulate_ops.
+// The engine's modules: a DMA process (TLM initiator) that loads each chunk of tiles from every
+// memory level once a buffer stage is free, a compute process that consumes the chunks, and the
+// memory targets; one fresh SystemC context per call of simulate_ops.
 #include "sim/engine/engine.h"
 
 #include <fmt/format.h>
@@ -12,7 +13,6 @@
 #include <systemc>
 #include <tlm>
 
-#include "sim/engine/compute_unit.h"
 #include "sim/engine/sim_context.h"
 #include "sim/engine/tlm_memory.h"
 
@@ -30,54 +30,181 @@ std::string_view bound_name(Bound b) {
   return "?";
 }
 
+Bound classify_bound(double time_s, double compute_s, double memory_s, bool compute_is_latency) {
+  const double compute = compute_is_latency ? 0.0 : compute_s;
+  if (std::max(compute, memory_s) < 0.5 * time_s) return Bound::kLatency;
+  return compute >= memory_s ? Bound::kCompute : Bound::kMemory;
+}
+
+OpWork OpWork::single(double compute_s, std::vector<double> bytes_per_level, double overhead_s,
+                      double tiles) {
+  OpWork w;
+  w.overhead_s = overhead_s;
+  TileGroup g;
+  g.tiles = tiles;
+  g.compute_s = compute_s / tiles;
+  for (double& b : bytes_per_level) b /= tiles;
+  g.bytes = std::move(bytes_per_level);
+  w.groups.push_back(std::move(g));
+  return w;
+}
+
 namespace {
 
-class OpStreamer : public sc_core::sc_module {
- public:
-  std::vector<std::unique_ptr<tlm_utils::simple_initiator_socket<OpStreamer>>> ports;
-  sc_core::sc_fifo_out<Tile> out;
+double level_eff(const TileGroup& g, size_t l) {
+  return l < g.efficiency.size() && g.efficiency[l] > 0 ? g.efficiency[l] : 1.0;
+}
 
-  SC_HAS_PROCESS(OpStreamer);
-  OpStreamer(sc_core::sc_module_name name, const EngineSpec& spec, const std::vector<OpWork>& work,
-             ComputeUnit& cu, std::vector<OpTiming>& results, EngineRunStats& stats)
+}  // namespace
+
+int chunks_for(const EngineSpec& spec, const TileGroup& g) {
+  // The fill the pipeline exposes is about one chunk of the less busy resource; choose enough
+  // chunks to keep it under fill_error of the busier one, and never more than the event budget.
+  double memory = 0;
+  for (size_t l = 0; l < g.bytes.size(); ++l)
+    memory = std::max(memory,
+                      g.tiles * g.bytes[l] / (spec.levels[l].bw_bytes_per_s * level_eff(g, l)));
+  if (g.issue_bytes_per_s > 0 && !g.bytes.empty())
+    memory = std::max(memory, g.tiles * g.bytes[0] / g.issue_bytes_per_s);
+  const double compute = g.tiles * g.compute_s;
+  const double hi = std::max(compute, memory), lo = std::min(compute, memory);
+  if (!(hi > 0)) return 1;
+  const double want = std::ceil(lo / hi / std::max(1e-6, spec.fill_error));
+  double cap = double(std::max(1, spec.max_chunks));
+  if (!g.divisible) cap = std::min(cap, std::max(1.0, std::ceil(g.tiles)));
+  return static_cast<int>(std::clamp(want, 1.0, cap));
+}
+
+namespace {
+
+constexpr int kMaxRequestsPerChunk = 4096;  // bounds the work of one chunk's loads
+
+struct Chunk {
+  size_t op = 0;
+  double ready_at_s = 0;  // when its operands are in the buffer
+  double compute_s = 0;
+  bool last = false;
+};
+
+inline std::ostream& operator<<(std::ostream& os, const Chunk& c) {
+  return os << "chunk(op " << c.op << ", ready " << c.ready_at_s << " s)";
+}
+
+// Consumes chunks in order; holds a buffer stage from the chunk's load until its compute ends.
+class ComputeProcess : public sc_core::sc_module {
+ public:
+  sc_core::sc_fifo<Chunk> queue;
+  sc_core::sc_semaphore stages;
+  sc_core::sc_event op_done;
+  std::vector<OpTiming>& results;
+
+  SC_HAS_PROCESS(ComputeProcess);
+  ComputeProcess(sc_core::sc_module_name name, int buffer_stages, std::vector<OpTiming>& r)
+      : sc_core::sc_module(name),
+        queue("queue", std::max(1, buffer_stages)),
+        stages("stages", std::max(1, buffer_stages)),
+        results(r) {
+    SC_THREAD(run);
+  }
+
+ private:
+  void run() {
+    while (true) {
+      Chunk c = queue.read();
+      const double now = sc_core::sc_time_stamp().to_seconds();
+      OpTiming& t = results[c.op];
+      if (c.ready_at_s > now) {
+        t.stall_s += c.ready_at_s - now;
+        wait(sc_core::sc_time(c.ready_at_s - now, sc_core::SC_SEC));
+      }
+      if (c.compute_s > 0) wait(sc_core::sc_time(c.compute_s, sc_core::SC_SEC));
+      t.compute_s += c.compute_s;
+      stages.post();
+      if (c.last) op_done.notify(sc_core::SC_ZERO_TIME);
+    }
+  }
+};
+
+// The load engine: per operator, waits out the overhead, then streams the chunks of each tile
+// group through the memory levels as fast as buffer stages free up, and waits for the compute
+// process to finish the operator before starting the next (kernels of one stream do not overlap).
+class DmaProcess : public sc_core::sc_module {
+ public:
+  std::vector<std::unique_ptr<tlm_utils::simple_initiator_socket<DmaProcess>>> ports;
+
+  SC_HAS_PROCESS(DmaProcess);
+  DmaProcess(sc_core::sc_module_name name, const EngineSpec& spec, const std::vector<OpWork>& work,
+             ComputeProcess& cu, std::vector<OpTiming>& results, EngineRunStats& stats)
       : sc_core::sc_module(name),
         spec_(spec),
         work_(work),
         cu_(cu),
         results_(results),
         stats_(stats) {
-    for (size_t i = 0; i < spec.levels.size(); ++i)
-      ports.push_back(std::make_unique<tlm_utils::simple_initiator_socket<OpStreamer>>(
-          fmt::format("port_{}", spec.levels[i].name).c_str()));
+    for (const auto& level : spec.levels)
+      ports.push_back(std::make_unique<tlm_utils::simple_initiator_socket<DmaProcess>>(
+          fmt::format("port_{}", level.name).c_str()));
     SC_THREAD(run);
   }
 
  private:
-  // Issues one tile's loads on every level and returns when its last byte arrives (seconds).
-  double load_tile(const OpWork& w, int tiles) {
-    double ready = sc_core::sc_time_stamp().to_seconds();
-    for (size_t l = 0; l < spec_.levels.size(); ++l)
-      ready = std::max(
-          ready, tlm_read(*ports[l], w.bytes_per_level[l] / tiles, &scratch_, stats_.transactions));
-    return ready;
-  }
-
   void run() {
     for (size_t i = 0; i < work_.size(); ++i) {
       const OpWork& w = work_[i];
+      OpTiming& t = results_[i];
       const double start = sc_core::sc_time_stamp().to_seconds();
       if (w.overhead_s > 0) wait(sc_core::sc_time(w.overhead_s, sc_core::SC_SEC));
-      const int tiles = std::max(1, spec_.tiles_per_op);
-      for (int t = 0; t < tiles; ++t) {
-        // A tile's load may start only when a buffer stage is free.
-        while (out->num_free() == 0) wait(out->data_read_event());
-        Tile tile{i, load_tile(w, tiles), w.compute_s / tiles, t + 1 == tiles};
-        out->write(tile);
-        ++stats_.tiles;
+      const double after_overhead = sc_core::sc_time_stamp().to_seconds();
+      size_t last_group = 0;
+      for (size_t gi = 0; gi < w.groups.size(); ++gi)
+        if (w.groups[gi].tiles > 0) last_group = gi;
+      bool any = false;
+      double issue_free = after_overhead;  // when the group's issue-rate limit frees the next load
+      for (size_t gi = 0; gi < w.groups.size(); ++gi) {
+        const TileGroup& g = w.groups[gi];
+        if (!(g.tiles > 0)) continue;
+        const int n = chunks_for(spec_, g);
+        const double per_chunk = g.tiles / n;
+        const double chunk_main_bytes = g.bytes.empty() ? 0.0 : g.bytes[0] * per_chunk;
+        for (int k = 0; k < n; ++k) {
+          cu_.stages.wait();  // a buffer stage must be free before its load starts
+          const double now = sc_core::sc_time_stamp().to_seconds();
+          double ready = now;
+          // Level 0 is main memory and feeds the inner levels: when the chunk reads it, their
+          // streams start one main-memory latency after the request.
+          const double fed_after =
+              !g.bytes.empty() && g.bytes[0] * per_chunk > 0.5 ? spec_.levels[0].latency_s : 0.0;
+          for (size_t l = 0; l < g.bytes.size(); ++l) {
+            const double bytes = g.bytes[l] * per_chunk;
+            if (bytes <= 0.5) continue;  // sub-byte remainders are not transfers
+            t.bytes_per_level[l] += bytes;
+            const uint64_t before = stats_.transactions;
+            // A level with a bounded queue sees each tile of the chunk as a request of its own,
+            // so its queue limits the chunk as it would the tiles.
+            const int requests =
+                spec_.levels[l].queue_depth > 0
+                    ? int(std::clamp(std::round(per_chunk), 1.0, double(kMaxRequestsPerChunk)))
+                    : 1;
+            ready = std::max(ready, tlm_read(*ports[l], bytes / level_eff(g, l), &scratch_,
+                                             stats_.transactions, requests,
+                                             l > 0 ? fed_after : 0.0));
+            t.transactions += stats_.transactions - before;
+          }
+          if (g.issue_bytes_per_s > 0) {
+            // Loads issued at the initiator's own rate still arrive one first-byte latency later.
+            issue_free = std::max(issue_free, now) + chunk_main_bytes / g.issue_bytes_per_s;
+            ready = std::max(ready, issue_free + spec_.levels[0].latency_s);
+          }
+          const bool last = gi == last_group && k + 1 == n;
+          cu_.queue.write(Chunk{i, ready, g.compute_s * per_chunk, last});
+          ++t.tiles;
+          ++stats_.tiles;
+          any = true;
+        }
       }
-      wait(cu_.op_done);
-      OpTiming& r = results_[i];
-      r.time_s = cu_.last_done_s - start;
+      if (any) wait(cu_.op_done);
+      t.time_s = sc_core::sc_time_stamp().to_seconds() - start;
+      t.overhead_s = w.overhead_s;
       ++stats_.ops;
     }
     sc_core::sc_stop();
@@ -85,7 +212,7 @@ class OpStreamer : public sc_core::sc_module {
 
   const EngineSpec& spec_;
   const std::vector<OpWork>& work_;
-  ComputeUnit& cu_;
+  ComputeProcess& cu_;
   std::vector<OpTiming>& results_;
   EngineRunStats& stats_;
   unsigned char scratch_ = 0;  // TLM needs a data pointer; timing models move no data
@@ -96,33 +223,37 @@ class EngineTop : public sc_core::sc_module {
   EngineTop(sc_core::sc_module_name name, const EngineSpec& spec, const std::vector<OpWork>& work,
             std::vector<OpTiming>& results, EngineRunStats& stats)
       : sc_core::sc_module(name),
-        buffer_("buffer", std::max(1, spec.buffer_stages)),
-        cu_("compute"),
-        streamer_("streamer", spec, work, cu_, results, stats) {
+        cu_("compute", spec.buffer_stages, results),
+        dma_("dma", spec, work, cu_, results, stats) {
     for (const auto& level : spec.levels)
       memories_.push_back(std::make_unique<MemoryTarget>(level.name.c_str(), level));
-    for (size_t i = 0; i < memories_.size(); ++i) streamer_.ports[i]->bind(memories_[i]->socket);
-    streamer_.out(buffer_);
-    cu_.in(buffer_);
+    for (size_t i = 0; i < memories_.size(); ++i) dma_.ports[i]->bind(memories_[i]->socket);
   }
 
  private:
-  sc_core::sc_fifo<Tile> buffer_;
-  ComputeUnit cu_;
+  ComputeProcess cu_;
   std::vector<std::unique_ptr<MemoryTarget>> memories_;
-  OpStreamer streamer_;
+  DmaProcess dma_;
 };
 
 void check(const EngineSpec& spec, const std::vector<OpWork>& work) {
   for (const auto& l : spec.levels)
-    if (!(l.bw_bytes_per_s > 0) || l.latency_s < 0)
+    if (!(l.bw_bytes_per_s > 0) || !(l.latency_s >= 0) || l.queue_depth < 0)
       throw std::invalid_argument(
           fmt::format("memory level '{}' needs a positive bandwidth", l.name));
   for (const auto& w : work) {
-    if (w.bytes_per_level.size() != spec.levels.size())
-      throw std::invalid_argument("OpWork must give bytes for every memory level");
-    if (!std::isfinite(w.compute_s) || w.compute_s < 0 || w.overhead_s < 0)
-      throw std::invalid_argument("OpWork times must be finite and non-negative");
+    if (!std::isfinite(w.overhead_s) || w.overhead_s < 0)
+      throw std::invalid_argument("OpWork overhead must be finite and non-negative");
+    for (const auto& g : w.groups) {
+      if (g.bytes.size() > spec.levels.size())
+        throw std::invalid_argument("a tile group names more memory levels than the engine has");
+      if (!std::isfinite(g.tiles) || g.tiles < 0 || !std::isfinite(g.compute_s) ||
+          g.compute_s < 0)
+        throw std::invalid_argument("tile counts and times must be finite and non-negative");
+      for (double b : g.bytes)
+        if (!std::isfinite(b) || b < 0)
+          throw std::invalid_argument("tile bytes must be finite and non-negative");
+    }
   }
 }
 
@@ -132,6 +263,7 @@ std::vector<OpTiming> simulate_ops(const EngineSpec& spec, const std::vector<OpW
                                    EngineRunStats* stats) {
   check(spec, work);
   std::vector<OpTiming> results(work.size());
+  for (auto& r : results) r.bytes_per_level.assign(spec.levels.size(), 0.0);
   EngineRunStats local;
   if (!work.empty()) {
     run_simulation([&] {
@@ -141,20 +273,22 @@ std::vector<OpTiming> simulate_ops(const EngineSpec& spec, const std::vector<OpW
   }
   for (size_t i = 0; i < work.size(); ++i) {
     OpTiming& r = results[i];
-    const OpWork& w = work[i];
-    r.compute_s = w.compute_s;
-    r.overhead_s = w.overhead_s;
-    r.bytes_per_level = w.bytes_per_level;
+    // Memory time: per group, its busiest level or its issue-rate limit, whichever is longer.
+    r.busy_per_level.assign(spec.levels.size(), 0.0);
     r.memory_s = 0;
-    for (size_t l = 0; l < spec.levels.size(); ++l)
-      r.memory_s = std::max(r.memory_s, w.bytes_per_level[l] / spec.levels[l].bw_bytes_per_s);
-    // The bound is the resource that accounts for most of the time; fixed costs (launch and
-    // first-byte latency) win when neither throughput term reaches half of the total.
-    const double busiest = std::max(r.compute_s, r.memory_s);
-    if (busiest < 0.5 * r.time_s)
-      r.bound = Bound::kLatency;
-    else
-      r.bound = r.compute_s >= r.memory_s ? Bound::kCompute : Bound::kMemory;
+    for (const auto& g : work[i].groups) {
+      double group = 0;
+      for (size_t l = 0; l < g.bytes.size(); ++l) {
+        const double busy =
+            g.tiles * g.bytes[l] / (spec.levels[l].bw_bytes_per_s * level_eff(g, l));
+        r.busy_per_level[l] += busy;
+        group = std::max(group, busy);
+      }
+      if (g.issue_bytes_per_s > 0 && !g.bytes.empty())
+        group = std::max(group, g.tiles * g.bytes[0] / g.issue_bytes_per_s);
+      r.memory_s += group;
+    }
+    r.bound = classify_bound(r.time_s, r.compute_s, r.memory_s, work[i].compute_is_latency);
   }
   if (stats) *stats = local;
   return results;

@@ -19,11 +19,7 @@ void BM_EngineOpsPerSecond(benchmark::State& state) {
   spec.levels.push_back({"hbm", 80e9, 3.35e12, 500e-9});
   std::vector<OpWork> work;
   for (int64_t i = 0; i < state.range(0); ++i) {
-    OpWork w;
-    w.compute_s = 1e-6 * double(1 + i % 7);
-    w.bytes_per_level = {1e6 * double(1 + i % 5)};
-    w.overhead_s = 3e-6;
-    work.push_back(w);
+    work.push_back(OpWork::single(1e-6 * double(1 + i % 7), {1e6 * double(1 + i % 5)}, 3e-6));
   }
   for (auto _ : state) benchmark::DoNotOptimize(simulate_ops(spec, work));
   state.SetItemsProcessed(state.iterations() * state.range(0));

@@ -19,11 +19,7 @@ EngineSpec one_level(double bw, double latency) {
 }
 
 OpWork work(double compute_s, double bytes, double overhead_s) {
-  OpWork w;
-  w.compute_s = compute_s;
-  w.bytes_per_level = {bytes};
-  w.overhead_s = overhead_s;
-  return w;
+  return OpWork::single(compute_s, {bytes}, overhead_s);
 }
 
 // SystemC time resolution is 1 ps; each op accumulates a handful of rounded waits.
@@ -34,9 +30,10 @@ TEST(Engine, MemoryBoundOpStreamsAtFullBandwidth) {
   auto r = simulate_ops(one_level(bw, lat), {work(compute, bytes, ov)});
   ASSERT_EQ(r.size(), 1u);
   // Loads are issued back to back, so the level never idles: overhead, then the whole transfer,
-  // one latency, and the compute of the last tile.
-  const int tiles = EngineSpec{}.tiles_per_op;
-  EXPECT_NEAR(r[0].time_s, ov + bytes / bw + lat + compute / tiles, kTimeTol);
+  // one latency, and the compute of the last chunk.
+  const OpWork w = work(compute, bytes, ov);
+  const int chunks = chunks_for(one_level(bw, lat), w.groups[0]);
+  EXPECT_NEAR(r[0].time_s, ov + bytes / bw + lat + compute / chunks, kTimeTol);
   EXPECT_EQ(r[0].bound, Bound::kMemory);
   EXPECT_DOUBLE_EQ(r[0].memory_s, bytes / bw);
 }
@@ -44,9 +41,9 @@ TEST(Engine, MemoryBoundOpStreamsAtFullBandwidth) {
 TEST(Engine, ComputeBoundOpHidesLoadsBehindCompute) {
   const double bw = 1e12, lat = 100e-9, ov = 2e-6, bytes = 1e6, compute = 1e-3;
   auto r = simulate_ops(one_level(bw, lat), {work(compute, bytes, ov)});
-  const int tiles = EngineSpec{}.tiles_per_op;
-  // Only the first tile's load is exposed.
-  EXPECT_NEAR(r[0].time_s, ov + bytes / bw / tiles + lat + compute, kTimeTol);
+  const int chunks = chunks_for(one_level(bw, lat), work(compute, bytes, ov).groups[0]);
+  // Only the first chunk's load is exposed.
+  EXPECT_NEAR(r[0].time_s, ov + bytes / bw / chunks + lat + compute, kTimeTol);
   EXPECT_EQ(r[0].bound, Bound::kCompute);
 }
 
@@ -96,10 +93,57 @@ TEST(Engine, HugeTransfersAreSplitIntoTlmSizedTransactions) {
 }
 
 TEST(Engine, MalformedWorkIsABugNotAHang) {
-  EXPECT_THROW(simulate_ops(one_level(1e12, 0), {OpWork{1e-6, {}, 0}}), std::invalid_argument);
+  OpWork two_levels = work(1e-6, 1, 0);
+  two_levels.groups[0].bytes = {1, 1};
+  EXPECT_THROW(simulate_ops(one_level(1e12, 0), {two_levels}), std::invalid_argument);
   EXPECT_THROW(simulate_ops(one_level(0, 0), {work(0, 1, 0)}), std::invalid_argument);
   EXPECT_THROW(simulate_ops(one_level(1e12, 0), {work(-1, 1, 0)}), std::invalid_argument);
   EXPECT_TRUE(simulate_ops(one_level(1e12, 0), {}).empty());
+}
+
+// Double buffering is what hides a tile's load: with one buffer stage the DMA waits for the
+// compute of each tile before loading the next, so loads and compute add up tile by tile.
+TEST(Engine, OneBufferStageSerialisesLoadsAndCompute) {
+  const double bw = 1e12, lat = 1e-6, bytes = 8e6, compute = 8e-6;  // 8 us of each per op
+  EngineSpec two = one_level(bw, lat), one = two;
+  one.buffer_stages = 1;
+  OpWork w = work(compute, bytes, 0);
+  const int n = chunks_for(two, w.groups[0]);
+  ASSERT_EQ(n, 8);  // equal loads and compute: every tile is a chunk
+  const double serial = simulate_ops(one, {w})[0].time_s;
+  const double overlapped = simulate_ops(two, {w})[0].time_s;
+  EXPECT_NEAR(serial, bytes / bw + n * lat + compute, kTimeTol);
+  // Two stages: tile k+2 starts loading when tile k's compute ends, so each stage turns over once
+  // per load + latency + compute (3 us) and two are in flight: the tiles are ready at 2, 3, 5,
+  // 6, 8, 9, 11 and 12 us, and the last computes until 13 us.
+  EXPECT_NEAR(overlapped, 13e-6, kTimeTol);
+  EXPECT_LT(overlapped, 0.6 * serial);
+}
+
+// A memory level that accepts few requests at once caps its throughput at queue_depth x request
+// size / latency (Little's law); an unbounded queue streams at the bandwidth.
+TEST(Engine, ShallowMemoryQueueExposesLatency) {
+  EngineSpec deep = one_level(1e12, 2e-6), shallow = deep;
+  shallow.levels[0].queue_depth = 1;
+  shallow.buffer_stages = deep.buffer_stages = 8;
+  OpWork w = work(0, 8e6, 0);  // 8 tiles of 1 MB: 1 us of transfer each, 2 us latency
+  const double t_deep = simulate_ops(deep, {w})[0].time_s;
+  const double t_shallow = simulate_ops(shallow, {w})[0].time_s;
+  EXPECT_NEAR(t_deep, 8e-6 + 2e-6, kTimeTol);
+  // One request in flight: each tile pays its transfer and the latency in turn.
+  EXPECT_NEAR(t_shallow, 8 * (1e-6 + 2e-6), kTimeTol);
+}
+
+TEST(Engine, StatisticsCountWhatTheModulesDid) {
+  const double bw = 1e12, lat = 1e-6;
+  auto r = simulate_ops(one_level(bw, lat), {work(1e-6, 4e6, 0)});
+  EXPECT_DOUBLE_EQ(r[0].bytes_per_level[0], 4e6);
+  EXPECT_NEAR(r[0].busy_per_level[0], 4e6 / bw, 1e-15);
+  EXPECT_NEAR(r[0].compute_s, 1e-6, 1e-15);
+  // The compute unit waits for the first chunk's load and latency, at least.
+  EXPECT_GE(r[0].stall_s, lat);
+  EXPECT_GE(r[0].transactions, 1u);
+  EXPECT_GE(r[0].tiles, 1u);
 }
 
 // Unit tests that build SystemC modules themselves get a fresh context each.
