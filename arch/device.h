@@ -22,7 +22,17 @@ struct OpResult {
   std::string unit;                // which unit ran it: "tensor_core", "mxu", "amx", ...
   double matrix_frac = 0;          // fraction of time_s bound by the matrix units (0..1)
   std::optional<double> energy_j;  // empty until an energy model exists
+  // What the engine's modules saw for this op (the statistics tree's per-operator entries).
+  double compute_busy_s = 0;  // compute unit busy
+  double stall_s = 0;         // compute unit waiting for operands
+  double overhead_s = 0;      // launch and fixed latency before the first tile
+  std::vector<std::pair<std::string, double>> busy_per_level;  // (level, occupancy seconds)
+  uint64_t tiles = 0, transactions = 0;
 };
+
+// Copies an engine timing's module statistics into `r` (levels named in engine order; levels
+// without a name are left out).
+void fill_engine_stats(OpResult& r, const OpTiming& t, const std::vector<std::string>& levels);
 
 // The result for a point that cannot run (a format the hardware has no unit for, say) is an
 // explanation, not an exception, so that sweeps go on past it.
@@ -41,6 +51,9 @@ class Device {
   virtual double memory_capacity_bytes() const = 0;
   // Identifies the device's full parameter set: equal fingerprints time every op identically.
   virtual const std::string& fingerprint() const = 0;
+  // The link to its peers, as the engine's link target; an ideal one (no cost) when none is
+  // configured.
+  virtual MemLevelSpec link_spec() const { return {"link", 0, 1e30, 0, 0}; }
   // Times `ops` (each as one launch, independent of `repeat`).
   virtual Evaluation run(const std::vector<Op>& ops) = 0;
   // Adjusts the per-op times of run() for the ops replayed back to back as one stream, in order,

@@ -18,7 +18,7 @@ EngineDevice::EngineDevice(std::string name, std::string family, std::string fin
       clock_hz_(clock_hz),
       capacity_(capacity_bytes) {
   XPUSIM_ASSERT(spec_.levels.size() == 1, "first-slice devices have one main-memory level");
-  if (link_) spec_.levels.push_back({"link", 0, link_->bw_bytes_per_s, 0});
+  if (link_) spec_.levels.push_back({"link", 0, link_->bw_bytes_per_s, 0, 0});
 }
 
 UnitChoice EngineDevice::unit_for(const Op& op) const {
@@ -50,31 +50,34 @@ Evaluation EngineDevice::run(const std::vector<Op>& ops) {
           fmt::format("{} cannot run {} ({}): {}", name_, op.name, dtype_name(op.dtype), u.reason);
       return ev;
     }
-    OpWork w;
-    w.bytes_per_level.assign(spec_.levels.size(), 0.0);
-    w.overhead_s = launch_overhead_s(op);
+    std::vector<double> bytes(spec_.levels.size(), 0.0);
+    double compute_s = 0, overhead_s = launch_overhead_s(op), link_fraction = 1;
     if (op.kind == OpKind::kCollective) {
-      // Alpha-beta ring model: the wire bytes stream over the link, each step pays its latency.
-      const WireCost wire = collective_wire(op);
-      w.bytes_per_level[1] = wire.bytes;
-      w.overhead_s += wire.steps * link_->latency_s;
+      // The shared ring model (arch/link_config); no library protocols are configured for this
+      // family, so each step pays the link latency (alpha-beta).
+      const CollectiveCost cost = collective_cost(*link_, {}, op);
+      bytes[1] = cost.wire.bytes;
+      overhead_s += cost.fixed_s;
+      link_fraction = cost.bw_fraction;
     } else {
-      w.compute_s = op.flops > 0 ? op.flops / u.flops_per_s : 0.0;
+      compute_s = op.flops > 0 ? op.flops / u.flops_per_s : 0.0;
       // Dequantising weights runs on the vector unit alongside the matrix unit (pipelined kernels).
       if (op.dequant_flops > 0 && vector_flops_per_s(op) > 0)
-        w.compute_s = std::max(w.compute_s, op.dequant_flops / vector_flops_per_s(op));
+        compute_s = std::max(compute_s, op.dequant_flops / vector_flops_per_s(op));
       // First slice: every operand streams from main memory once (the minimum traffic); on-chip
       // reuse and cache levels arrive with the detailed models.
-      w.bytes_per_level[0] = op.total_bytes();
+      bytes[0] = op.total_bytes();
     }
     // The SystemC clock holds about 213 days; an operator past a million seconds is refused.
-    const double memory_s = w.bytes_per_level[0] / spec_.levels[0].bw_bytes_per_s;
-    if (w.compute_s > 1e6 || memory_s > 1e6 || w.overhead_s > 1e6) {
+    const double memory_s = bytes[0] / spec_.levels[0].bw_bytes_per_s;
+    if (compute_s > 1e6 || memory_s > 1e6 || overhead_s > 1e6) {
       ev.ok = false;
       ev.reason = fmt::format("{} would take more than 10^6 s on {}: too large to simulate",
                               op.name, name_);
       return ev;
     }
+    OpWork w = OpWork::single(compute_s, std::move(bytes), overhead_s, kTilesPerOp);
+    if (link_fraction != 1) w.groups[0].efficiency = {1, link_fraction};
     work.push_back(std::move(w));
     units.push_back(u.unit);
   }
@@ -88,6 +91,9 @@ Evaluation EngineDevice::run(const std::vector<Op>& ops) {
       r.bytes_per_level.emplace_back(spec_.levels[l].name, timings[i].bytes_per_level[l]);
     r.bound = timings[i].bound;
     r.unit = units[i];
+    std::vector<std::string> names;
+    for (const auto& l : spec_.levels) names.push_back(l.name);
+    fill_engine_stats(r, timings[i], names);
     ev.results.push_back(std::move(r));
   }
   return ev;

@@ -1,5 +1,6 @@
-// Shared base of the first-slice devices: each family maps an operator onto one of its units and
-// its memory levels (OpWork), and the SystemC engine times the resulting tile stream.
+// Shared base of the first-slice devices (CPU, TPU): each family maps an operator onto one of its
+// units and its main memory as tiles (OpWork), and the shared SystemC engine times the stream:
+// a DMA process loads tiles `dma.stages` ahead of the compute unit.
 #pragma once
 
 #include <optional>
@@ -29,6 +30,10 @@ class EngineDevice : public Device {
   double memory_capacity_bytes() const override { return capacity_; }
   const std::string& fingerprint() const override { return fingerprint_; }
   Evaluation run(const std::vector<Op>& ops) override;
+  MemLevelSpec link_spec() const override {
+    return link_ ? MemLevelSpec{"link", 0, link_->bw_bytes_per_s, link_->latency_s, 0}
+                 : Device::link_spec();
+  }
 
  protected:
   virtual UnitChoice choose_unit(const Op& op) const = 0;
@@ -38,6 +43,7 @@ class EngineDevice : public Device {
   virtual double vector_flops_per_s(const Op&) const { return 0; }
 
  private:
+  static constexpr double kTilesPerOp = 8;  // first slice: blocks of an operator's work
   std::string name_, family_, fingerprint_;
   UnitChoice unit_for(const Op& op) const;
   EngineSpec spec_;

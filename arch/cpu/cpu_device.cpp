@@ -22,6 +22,7 @@ struct CpuConfig {
   double llc_bytes = 0;  // shared
   MemoryConfig dram;
   double op_overhead_s = 0;
+  int64_t dma_stages = 2;  // tiles loaded ahead of the compute unit
   LinkConfig link;
   double tdp_w = 0;
 };
@@ -45,6 +46,10 @@ const Schema<CpuConfig>& cpu_schema() {
     declare_memory(s, "dram", "main memory", "100 ns", &CpuConfig::dram);
     s.quantity("op_overhead", Unit::kSeconds, "5 us", Range{0, 1e-2},
                "fixed cost of one operator (thread fork/join)", &CpuConfig::op_overhead_s);
+    s.integer("dma.stages", "2", Range{1, 64},
+              "tiles whose operands the DMA engine loads ahead of the compute unit (2 = double "
+              "buffering; 1 = no overlap of loads with compute)",
+              &CpuConfig::dma_stages);
     declare_link(s, &CpuConfig::link);
     s.quantity("tdp", Unit::kWatts, "0 W", Range{0, 1e5}, "package power limit (0 = not published)",
                &CpuConfig::tdp_w);
@@ -82,7 +87,8 @@ class CpuDevice : public EngineDevice {
  private:
   static EngineSpec make_spec(const CpuConfig& c) {
     EngineSpec spec;
-    spec.levels.push_back({"dram", c.dram.size_bytes, c.dram.bw_bytes_per_s, c.dram.latency_s});
+    spec.levels.push_back({"dram", c.dram.size_bytes, c.dram.bw_bytes_per_s, c.dram.latency_s, 0});
+    spec.buffer_stages = static_cast<int>(c.dma_stages);
     return spec;
   }
   CpuConfig c_;

@@ -25,6 +25,7 @@ struct TpuConfig {
   MemoryConfig hbm;
   double vmem_bytes = 0;
   double op_overhead_s = 0;
+  int64_t dma_stages = 2;  // tiles loaded ahead of the compute unit
   LinkConfig link;
   double tdp_w = 0;
 };
@@ -57,6 +58,10 @@ const Schema<TpuConfig>& tpu_schema() {
                "on-chip vector/unified buffer per chip", &TpuConfig::vmem_bytes);
     s.quantity("op_overhead", Unit::kSeconds, "1 us", Range{0, 1e-3},
                "fixed cost of one compiled op", &TpuConfig::op_overhead_s);
+    s.integer("dma.stages", "2", Range{1, 64},
+              "tiles whose operands the DMA engine loads ahead of the compute unit (2 = double "
+              "buffering; 1 = no overlap of loads with compute)",
+              &TpuConfig::dma_stages);
     declare_link(s, &TpuConfig::link);
     s.quantity("tdp", Unit::kWatts, "0 W", Range{0, 1e5}, "chip power limit (0 = not published)",
                &TpuConfig::tdp_w);
@@ -87,7 +92,8 @@ class TpuDevice : public EngineDevice {
  private:
   static EngineSpec make_spec(const TpuConfig& c) {
     EngineSpec spec;
-    spec.levels.push_back({"hbm", c.hbm.size_bytes, c.hbm.bw_bytes_per_s, c.hbm.latency_s});
+    spec.levels.push_back({"hbm", c.hbm.size_bytes, c.hbm.bw_bytes_per_s, c.hbm.latency_s, 0});
+    spec.buffer_stages = static_cast<int>(c.dma_stages);
     return spec;
   }
   TpuConfig c_;
