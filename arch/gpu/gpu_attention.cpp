@@ -110,7 +110,7 @@ KernelPlan plan_attention(const GpuConfig& c, const Op& op) {
     p.ctas_per_sm = occupancy(c, 128, 255, double(bq + 2 * bk) * double(hd) * b).ctas_per_sm;
     if (p.ctas_per_sm < 1)
       return unsupported("the attention tile does not fit an SM's shared memory");
-    p.fill_s = c.attention.decode_fixed_s + c.hbm.latency_s;
+    p.fill_s = c.attention.decode_fixed_s;
     double hbm = op.in_bytes + op.out_bytes;
     if (splits > 1) {
       p.launch_s += c.launch_overhead_s;  // the combine kernel
@@ -161,7 +161,7 @@ KernelPlan plan_attention(const GpuConfig& c, const Op& op) {
   if (p.ctas > kMaxScheduledCtas)
     return unsupported(
         fmt::format("{} CTAs is too many to schedule (limit {})", p.ctas, kMaxScheduledCtas));
-  p.fill_s = c.attention.prefill_fixed_s + c.hbm.latency_s;
+  p.fill_s = c.attention.prefill_fixed_s;
   const int64_t slots = S * p.ctas_per_sm;
   const double sm_time = list_schedule(cta_s, p.ctas, S, slots);
   const int64_t nw = std::max<int64_t>(1, ceil_div(p.ctas, slots));

@@ -1,5 +1,7 @@
 // The SIMT GPU device (`type: gpu`): each operator is planned as a library kernel (arch/gpu/
-// gpu_kernels) and the stream of kernels is timed by the SystemC model (arch/gpu/gpu_sim).
+// gpu_kernels: tiles, occupancy, waves) and the stream of kernels runs on the shared SystemC
+// engine (sim/engine): the SM array consumes wave chunks whose loads stream through the HBM
+// (bandwidth, latency), L2 and NVLink targets. Times in seconds.
 #include "arch/gpu/gpu_device.h"
 
 #include <fmt/format.h>
@@ -8,7 +10,6 @@
 #include <cmath>
 #include <memory>
 
-#include "arch/gpu/gpu_sim.h"
 #include "arch/registry.h"
 
 namespace xpusim {
@@ -83,9 +84,7 @@ Evaluation GpuDevice::evaluate(const std::vector<Op>& ops, bool stream) {
       return ev;
     }
   }
-  GpuSimSpec spec{c_.sm.count, c_.hbm.bw_bytes_per_s * c_.hbm_efficiency, c_.hbm.latency_s,
-                  c_.l2.bw_bytes_per_s, c_.link.bw_bytes_per_s};
-  auto timings = simulate_kernels(spec, plans);
+  const std::vector<OpTiming> timings = simulate_ops(engine_spec(), work_of(plans));
   std::vector<double> times(ops.size()), tensor_frac(ops.size(), 0.0);
   for (size_t i = 0; i < ops.size(); ++i) {
     times[i] = timings[i].time_s;
@@ -97,14 +96,16 @@ Evaluation GpuDevice::evaluate(const std::vector<Op>& ops, bool stream) {
   if (stream) stream_times(tensor_frac, times);
   ev.results.reserve(ops.size());
   for (size_t i = 0; i < ops.size(); ++i) {
-    const KernelTiming& t = timings[i];
+    const OpTiming& t = timings[i];
     OpResult r;
     r.time_s = times[i];
     r.cycles = r.time_s * c_.clock_hz;
     r.flops = ops[i].flops;
-    r.bytes_per_level = {{"hbm", t.hbm_bytes}, {"l2", t.l2_bytes}};
-    if (ops[i].kind == OpKind::kCollective) r.bytes_per_level.emplace_back("link", t.link_bytes);
-    r.bound = classify(t, plans[i]);
+    r.bytes_per_level = {{"hbm", t.bytes_per_level[0]}, {"l2", t.bytes_per_level[1]}};
+    if (ops[i].kind == OpKind::kCollective)
+      r.bytes_per_level.emplace_back("link", t.bytes_per_level[2]);
+    fill_engine_stats(r, t, {"hbm", "l2", "link"});
+    r.bound = t.bound;
     r.unit = plans[i].unit;
     r.matrix_frac = tensor_frac[i];
     ev.results.push_back(std::move(r));
@@ -112,13 +113,53 @@ Evaluation GpuDevice::evaluate(const std::vector<Op>& ops, bool stream) {
   return ev;
 }
 
-// The resource that accounts for most of the time; fixed costs (launch, fill, and the serial
-// latency of short elementwise rows) win when neither throughput term reaches half the total.
-Bound GpuDevice::classify(const KernelTiming& t, const KernelPlan& p) {
-  const bool serial = p.unit == "cuda_core" && p.tile_m == 0;  // elementwise: SM time is latency
-  const double compute = serial ? 0.0 : t.compute_s;
-  if (std::max(compute, t.memory_s) < 0.5 * t.time_s) return Bound::kLatency;
-  return compute >= t.memory_s ? Bound::kCompute : Bound::kMemory;
+EngineSpec GpuDevice::engine_spec() const {
+  EngineSpec spec;
+  // HBM at the device's achievable rate, with its first-byte latency (paid by each kernel's first
+  // loads; later loads are in flight behind compute). The SMs keep many loads in flight, so the
+  // wave chunks of a kernel may all be loaded ahead (buffer_stages = the event budget); what few
+  // SMs can keep in flight is the groups' issue-rate limit.
+  spec.levels = {{"hbm", c_.hbm.size_bytes, c_.hbm.bw_bytes_per_s * c_.hbm_efficiency,
+                  c_.hbm.latency_s, 0},
+                 {"l2", 0, c_.l2.bw_bytes_per_s, 0, 0},
+                 {"link", 0, std::max(1.0, c_.link.bw_bytes_per_s), 0, 0}};
+  spec.buffer_stages = spec.max_chunks;
+  return spec;
+}
+
+std::vector<OpWork> GpuDevice::work_of(const std::vector<KernelPlan>& plans) const {
+  const double hbm = c_.hbm.bw_bytes_per_s * c_.hbm_efficiency;
+  const double link = std::max(1.0, c_.link.bw_bytes_per_s);
+  std::vector<OpWork> work;
+  work.reserve(plans.size());
+  for (const auto& p : plans) {
+    OpWork w;
+    w.overhead_s = p.launch_s + p.fill_s;
+    // Elementwise rows: the SM time is the serial latency of a CTA, not throughput.
+    w.compute_is_latency = p.unit == "cuda_core" && p.tile_m == 0;
+    // A kernel's access pattern may reach less of HBM's (or the link's) rate than the device.
+    const double hbm_eff = p.hbm_bw > 0 ? p.hbm_bw / hbm : 1.0;
+    if (p.link_bytes > 0) {
+      TileGroup g;
+      g.bytes = {0, 0, p.link_bytes};
+      g.efficiency = {1, 1, p.link_bw > 0 ? p.link_bw / link : 1.0};
+      g.divisible = true;
+      w.groups.push_back(std::move(g));
+    }
+    for (const auto& wg : p.groups) {
+      TileGroup g;
+      g.tiles = double(wg.waves);
+      g.compute_s = wg.compute_s;
+      g.bytes = {wg.hbm_bytes, wg.l2_bytes};
+      g.efficiency = {hbm_eff, 1};
+      g.divisible = true;  // CTAs stream their K loop: a wave's loads overlap its math
+      if (wg.load_bytes_per_s_per_sm > 0 && wg.active_sms > 0)
+        g.issue_bytes_per_s = double(wg.active_sms) * wg.load_bytes_per_s_per_sm;
+      w.groups.push_back(std::move(g));
+    }
+    work.push_back(std::move(w));
+  }
+  return work;
 }
 
 void register_gpu(DeviceRegistry& r) {

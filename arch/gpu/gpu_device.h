@@ -1,5 +1,5 @@
 // The SIMT GPU device: plans each operator as a library kernel and times the kernel stream on
-// the SystemC GPU model. Results per op: time, cycles (SM clock), HBM and L2 bytes, bound, unit.
+// the shared SystemC engine. Results per op: time, cycles (SM clock), HBM and L2 bytes, bound, unit.
 #pragma once
 
 #include <string>
@@ -8,7 +8,7 @@
 #include "arch/device.h"
 #include "arch/gpu/gpu_config.h"
 #include "arch/gpu/gpu_kernels.h"
-#include "arch/gpu/gpu_sim.h"
+#include "sim/engine/engine.h"
 
 namespace xpusim {
 
@@ -30,8 +30,12 @@ class GpuDevice : public Device {
   void stream_times(const std::vector<double>& matrix_frac,
                     std::vector<double>& times) const override;
   const GpuConfig& config() const { return c_; }
+  MemLevelSpec link_spec() const override {
+    return c_.link.bw_bytes_per_s > 0
+               ? MemLevelSpec{"link", 0, c_.link.bw_bytes_per_s, c_.link.latency_s, 0}
+               : Device::link_spec();
+  }
 
-  static Bound classify(const KernelTiming& t, const KernelPlan& p);
   // Power-limited clock over a stream: scales each kernel's time (in place) from its sustained
   // value to the value under the stream's filtered tensor-core load. `times` and `tensor_frac`
   // (the fraction of each kernel's time that is tensor-core bound) are per kernel.
@@ -41,6 +45,9 @@ class GpuDevice : public Device {
 
  private:
   Evaluation evaluate(const std::vector<Op>& ops, bool stream);
+  // The engine's memory levels (hbm, l2, link) and each kernel plan as engine work.
+  EngineSpec engine_spec() const;
+  std::vector<OpWork> work_of(const std::vector<KernelPlan>& plans) const;
   GpuConfig c_;
   std::string name_, family_, fingerprint_;
 };

@@ -82,7 +82,7 @@ KernelPlan plan_gemm(const GpuConfig& c, const Op& op) {
     best.kernel = fmt::format("sparse 2:4 {}x{}{}", c.sparse.tile_n, c.sparse.tile_m,
                               segment_k ? " segment-k" : "");
     best.hbm_bw = hbm_bw(c);
-    best.fill_s = sp.fixed_s + (segment_k ? sp.split_fixed_s : 0.0) + c.hbm.latency_s;
+    best.fill_s = sp.fixed_s + (segment_k ? sp.split_fixed_s : 0.0);
     best.tile_m = c.sparse.tile_m;
     best.tile_n = c.sparse.tile_n;
     best.split_k = s;
@@ -217,7 +217,7 @@ KernelPlan plan_gemm(const GpuConfig& c, const Op& op) {
   // Fixed latency of every candidate: the GEMM prologue/epilogue plus the extra of some formats'
   // tiled kernels (their GEMV kernels have none).
   const double fill_s =
-      c.gemm.fixed_s + (gemv ? 0.0 : c.gemm.extra_fixed_s.per_clk(op.dtype)) + c.hbm.latency_s;
+      c.gemm.fixed_s + (gemv ? 0.0 : c.gemm.extra_fixed_s.per_clk(op.dtype));
   const int64_t k_iters = ceil_div(op.K, k_block);
   double best_t = std::numeric_limits<double>::infinity();
   auto consider = [&](KernelPlan&& p) {

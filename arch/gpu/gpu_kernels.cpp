@@ -58,8 +58,8 @@ Occupancy occupancy(const GpuConfig& c, int64_t threads, int64_t regs_per_thread
 }
 
 double plan_time_s(const GpuConfig& c, const KernelPlan& p, double l2_bw) {
-  (void)c;
-  double t = p.launch_s + p.fill_s;
+  // The engine adds HBM's first-byte latency to a kernel's first loads.
+  double t = p.launch_s + p.fill_s + (p.hbm_bytes() > 0 ? c.hbm.latency_s : 0.0);
   if (p.link_bw > 0) t += p.link_bytes / p.link_bw;
   for (const auto& g : p.groups) {
     double wave = g.compute_s;
@@ -101,9 +101,9 @@ KernelPlan plan_elementwise(const GpuConfig& c, const Op& op) {
   p.ctas = per_row ? T : ceil_div(T * H, chunk);
   p.ctas_per_sm = occupancy(c, 128, 32, 0).ctas_per_sm;
   const double cta_s = k.cycles_per_elem * elems / c.clock_hz;
-  // The first CTA's latency is paid before the stream reaches its steady rate; co-resident CTAs
-  // of later waves hide each other's latency.
-  p.fill_s = k.fixed_s + c.hbm.latency_s + cta_s;
+  // The first CTA's latency (and, in the engine, HBM's first-byte latency) is paid before the
+  // stream reaches its steady rate; co-resident CTAs of later waves hide each other's latency.
+  p.fill_s = k.fixed_s + cta_s;
   const int64_t waves = ceil_div(p.ctas, c.sm.count * p.ctas_per_sm);
   const double bytes = op.total_bytes();
   p.groups.push_back(
@@ -114,33 +114,23 @@ KernelPlan plan_elementwise(const GpuConfig& c, const Op& op) {
 KernelPlan plan_collective(const GpuConfig& c, const Op& op) {
   if (!(c.link.bw_bytes_per_s > 0))
     return unsupported("no link between GPUs is configured (link.bw)");
-  const WireCost wire = collective_wire(op);
+  // NCCL's ring with its protocols (arch/link_config: small messages take LL, with its low
+  // latency and low bandwidth; large ones Simple).
+  const auto proto = [](const char* name, const GpuConfig::Collective::Protocol& p) {
+    return RingProtocol{name, p.base_s, p.step_s, p.efficiency};
+  };
+  const CollectiveCost cost = collective_cost(
+      c.link, {proto("LL", c.collective.ll), proto("Simple", c.collective.simple)}, op);
   KernelPlan p;
   p.unit = "link";
   p.kernel = fmt::format("nccl {} ring x{}", op.collective, op.ranks);
   p.launch_s = c.launch_overhead_s;
-  p.link_bytes = wire.bytes;
+  p.link_bytes = cost.wire.bytes;
   p.ctas = 0;
-  if (wire.steps == 0) return p;  // one rank: nothing to exchange
-  // NCCL ring with its protocols: the one that finishes first serves the message (small messages
-  // take LL, with its low latency and low bandwidth; large ones Simple).
-  double best = std::numeric_limits<double>::infinity();
-  for (const auto* proto : {&c.collective.ll, &c.collective.simple}) {
-    if (!(proto->efficiency > 0)) continue;
-    const double fill = proto->base_s + double(wire.steps) * proto->step_s;
-    const double bw = proto->efficiency * c.link.bw_bytes_per_s;
-    if (fill + wire.bytes / bw < best) {
-      best = fill + wire.bytes / bw;
-      p.fill_s = fill;
-      p.link_bw = bw;
-      p.kernel = fmt::format("nccl {} ring x{} {}", op.collective, op.ranks,
-                             proto == &c.collective.ll ? "LL" : "Simple");
-    }
-  }
-  if (std::isinf(best)) {  // no protocol configured: each step pays the link latency (alpha-beta)
-    p.fill_s = double(wire.steps) * c.link.latency_s;
-    p.link_bw = c.link.bw_bytes_per_s;
-  }
+  if (cost.wire.steps == 0) return p;
+  p.fill_s = cost.fixed_s;
+  p.link_bw = cost.bw_fraction * c.link.bw_bytes_per_s;
+  if (cost.protocol != "alpha-beta") p.kernel += " " + cost.protocol;
   return p;
 }
 

@@ -28,7 +28,8 @@ struct KernelPlan {
   std::string unit;     // "tensor_core", "cuda_core", "tensor_core(2:4)"
   std::string kernel;   // "gemm 128x256 split-k 1", for traces and tests
   double launch_s = 0;  // launch gaps (one per kernel the op launches)
-  double fill_s = 0;    // pipeline fill and drain latency, paid once
+  double fill_s = 0;    // fixed latency (prologue, epilogue, serial CTA), paid once; HBM's
+                        // first-byte latency is the engine's
   std::vector<WaveGroup> groups;
   double hbm_bw = 0;      // achievable HBM bandwidth for this kernel's access pattern (B/s)
   double link_bytes = 0;  // collectives: bytes this GPU puts on its link
@@ -49,8 +50,8 @@ struct Occupancy {
 Occupancy occupancy(const GpuConfig& c, int64_t threads, int64_t regs_per_thread,
                     double smem_bytes);
 
-// Time of a plan without contention (what the SystemC model gives for a lone kernel); the
-// library heuristics below use it to choose among candidate configurations.
+// Closed-form estimate of a plan's time without contention, used only to rank candidate tiles
+// and splits as the libraries' heuristics do; the reported time comes from the engine.
 double plan_time_s(const GpuConfig& c, const KernelPlan& p, double l2_bw);
 
 KernelPlan plan_gemm(const GpuConfig& c, const Op& op);
