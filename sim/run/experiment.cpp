@@ -2,6 +2,8 @@
 // parallelism, the pipeline schedule and the per-device memory check.
 #include "sim/run/experiment.h"
 
+#include "sim/engine/multi_device.h"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -284,7 +286,7 @@ PointResult evaluate_point(Device& device, OpCache& cache, const ModelConfig& ba
 
   std::map<std::string, double> bound_time;
   // One forward pass of `m` micro-batches through the pipeline: every stage works on each
-  // micro-batch in turn, so the pass takes the sum of the stages plus (m - 1) of the slowest.
+  // micro-batch in turn (simulated with the stages as concurrent devices).
   // `weight` > 1: this pass stands for that many decode steps (integrated generate).
   auto pass = [&](int64_t q_len, int64_t kv_len, bool prefill, double& latency,
                   int64_t weight = 1) -> bool {
@@ -303,12 +305,22 @@ PointResult evaluate_point(Device& device, OpCache& cache, const ModelConfig& ba
     stream_pass(device, ops, ev.results, spec.pp);
     std::vector<double> stage_time(static_cast<size_t>(spec.pp), 0.0);
     accumulate(p.ops, ops, ev.results, m * weight, stage_time, bound_time);
-    double sum = 0, slowest = 0;
-    for (double t : stage_time) {
-      sum += t;
-      slowest = std::max(slowest, t);
-    }
-    const double t = sum + double(m - 1) * slowest;
+    // The stages run as concurrent devices in one simulation, each micro-batch's activations
+    // going to the next stage over the link: the pass and its bubble come out of it. The graph's
+    // `pp.send` ops leave the stage's own time; the simulation's link carries them instead, so a
+    // send overlaps the stage's next micro-batch.
+    double act_bytes = 0;
+    for (size_t i = 0; i < ops.size(); ++i)
+      if (ops[i].kind == OpKind::kCollective && ops[i].collective == "send") {
+        stage_time[ops[i].stage] -= ev.results[i].time_s * double(ops[i].repeat);
+        act_bytes = std::max(act_bytes, ops[i].message_bytes);
+      }
+    const MultiDeviceResult pipe =
+        spec.pp > 1 ? simulate_pipeline(stage_time, m, act_bytes, device.link_spec())
+                    : MultiDeviceResult{stage_time[0] * double(m), {}};
+    const double t = pipe.makespan_s;
+    double sum = 0;
+    for (double st : stage_time) sum += st;
     latency += t * double(weight);
     p.bubble = t > 0 ? 1.0 - double(m) * sum / (double(spec.pp) * t) : 0.0;
     return true;
