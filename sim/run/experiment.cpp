@@ -489,16 +489,52 @@ ExperimentResult ExperimentRunner::run(CfgNode tree, const RunOverrides& overrid
     out.stats.add(base_path + ".memory.kv_cache", p.kv_bytes, "B", "KV cache held by one device");
     out.stats.add(base_path + ".memory.activations", p.activation_bytes, "B",
                   "peak activations of one device");
+    // The engine's module statistics: per operator (one instance) and summed over the point.
+    double compute_busy = 0, stall = 0, transactions = 0;
+    std::vector<std::pair<std::string, double>> level_busy;
     for (const auto& r : p.ops) {
       const std::string op = base_path + ".ops." + r.op.name;
-      out.stats.add(op + ".time", r.result.time_s, "s", "one instance");
+      const OpResult& res = r.result;
+      out.stats.add(op + ".time", res.time_s, "s", "one instance");
       out.stats.add(op + ".total_time", r.total_s, "s", "all instances in the point");
       out.stats.add(op + ".count", double(r.count), "1", "instances in the point");
-      out.stats.add(op + ".flops", r.result.flops, "FLOP", "one instance");
-      for (const auto& [level, bytes] : r.result.bytes_per_level)
+      out.stats.add(op + ".flops", res.flops, "FLOP", "one instance");
+      for (const auto& [level, bytes] : res.bytes_per_level)
         out.stats.add(op + ".bytes." + level, bytes, "B",
                       "bytes moved at this memory level, one instance");
+      out.stats.add(op + ".engine.compute_busy", res.compute_busy_s, "s",
+                    "compute unit busy, one instance");
+      out.stats.add(op + ".engine.stall", res.stall_s, "s",
+                    "compute unit waiting for operands after the fixed costs, one instance");
+      out.stats.add(op + ".engine.overhead", res.overhead_s, "s",
+                    "launch and fixed latency before the first tile, one instance");
+      for (const auto& [level, busy] : res.busy_per_level)
+        out.stats.add(op + ".engine.busy." + level, busy, "s",
+                      "occupancy of this memory level or link, one instance");
+      out.stats.add(op + ".engine.tiles", double(res.tiles), "1",
+                    "tile chunks the DMA process issued, one instance");
+      out.stats.add(op + ".engine.transactions", double(res.transactions), "1",
+                    "TLM transactions on the memory targets, one instance");
+      const double n = double(r.count);
+      compute_busy += res.compute_busy_s * n;
+      stall += res.stall_s * n;
+      transactions += double(res.transactions) * n;
+      for (const auto& [level, busy] : res.busy_per_level) {
+        auto it = std::find_if(level_busy.begin(), level_busy.end(),
+                               [&](const auto& e) { return e.first == level; });
+        if (it == level_busy.end()) level_busy.emplace_back(level, busy * n);
+        else it->second += busy * n;
+      }
     }
+    out.stats.add(base_path + ".engine.compute_busy", compute_busy, "s",
+                  "compute unit busy, all operators of the point on one device");
+    out.stats.add(base_path + ".engine.stall", stall, "s",
+                  "compute unit waiting for operands, all operators of the point");
+    for (const auto& [level, busy] : level_busy)
+      out.stats.add(base_path + ".engine.busy." + level, busy, "s",
+                    "occupancy of this memory level or link, all operators of the point");
+    out.stats.add(base_path + ".engine.transactions", transactions, "1",
+                  "TLM transactions, all operators of the point");
   }
   out.stats.add("sim.op_cache.hits", double(out.cache_hits), "1",
                 "operators answered from the op-result cache");

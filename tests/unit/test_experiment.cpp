@@ -1,5 +1,6 @@
 // Experiments end to end: the op-result cache, phases (generate is exactly prefill plus every
 // decode step), capacity and datapath failures as values, and the golden default experiment.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -236,6 +237,24 @@ TEST(Experiment, StatisticsAndResolvedConfigsAreRecorded) {
   EXPECT_NE(r.stats.find("h100.llama2-7b.decode.latency"), nullptr);
   EXPECT_NE(r.stats.find("h100.llama2-7b.decode.ops.attn.qkv.bytes.hbm"), nullptr);
   EXPECT_EQ(r.stats.find("h100.llama2-7b.decode.latency")->unit, "s");
+  // The engine's module statistics reach the tree, per operator and per point, for both families.
+  for (const char* hw : {"h100", "tpu-v4"}) {
+    const std::string base = fmt::format("{}.llama2-7b.decode", hw);
+    const Stat* busy = r.stats.find(base + ".ops.mlp.down.engine.busy.hbm");
+    const Stat* compute = r.stats.find(base + ".ops.mlp.down.engine.compute_busy");
+    const Stat* tx = r.stats.find(base + ".engine.transactions");
+    const Stat* point_busy = r.stats.find(base + ".engine.busy.hbm");
+    ASSERT_NE(busy, nullptr) << hw;
+    ASSERT_NE(compute, nullptr) << hw;
+    ASSERT_NE(tx, nullptr) << hw;
+    ASSERT_NE(point_busy, nullptr) << hw;
+    // A decode GEMV streams its weights: HBM is busy for most of its time, the unit much less.
+    const double t = r.stats.find(base + ".ops.mlp.down.time")->value;
+    EXPECT_GT(busy->value, 0.5 * t) << hw;
+    EXPECT_LT(compute->value, busy->value) << hw;
+    EXPECT_GT(tx->value, 0) << hw;
+    EXPECT_GT(point_busy->value, busy->value) << hw;  // summed over every operator
+  }
   ASSERT_EQ(r.resolved.size(), 4u);  // experiment, model, 2 hardware files
   EXPECT_EQ(r.resolved[2].name, "h100");
   const CfgNode* bw = r.resolved[2].tree.find_path("hbm.bw");
