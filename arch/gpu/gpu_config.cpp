@@ -1,23 +1,33 @@
 // The GPU schema: every parameter declared once (path, unit, default, range, help).
 #include "arch/gpu/gpu_config.h"
 
+#include <fmt/format.h>
+
 namespace xpusim {
 namespace {
+
+// The datasets (sim/config/schema.cpp, calibration_datasets) the GPU's fitted values come from.
+constexpr const char* kKernels = "h100-kernels";
+constexpr const char* kNccl = "h200x4-nccl";
 
 void declare_ew(Schema<GpuConfig>& s, const std::string& op,
                 EwKernelConfig GpuConfig::Elementwise::*field) {
   const std::string p = "kernels.elementwise." + op;
-  s.real(p + ".bw", kRequired, Range{0.01, 1.5},
-         op + " kernel: fraction of the achievable HBM bandwidth it reaches on large inputs "
-              "(calibrated)",
+  // `other` stands for unmeasured kernels (embedding, quantize, relu): not fitted.
+  const bool fitted = op != "other";
+  s.real(p + ".bw", kRequired, Range{0.01, 1},
+         op + " kernel: fraction of the achievable HBM bandwidth (hbm.efficiency) it reaches on "
+              "large inputs",
          &GpuConfig::ew, field, &EwKernelConfig::bw);
+  if (fitted) s.calibrated(kKernels);
   s.real(p + ".cycles_per_elem", kRequired, Range{0, 100},
-         op + " kernel: serial SM cycles per element of one CTA (sets the latency of short rows; "
-              "calibrated)",
+         op + " kernel: serial SM cycles per element of one CTA (sets the latency of short rows)",
          &GpuConfig::ew, field, &EwKernelConfig::cycles_per_elem);
+  if (fitted) s.calibrated(kKernels);
   s.quantity(p + ".fixed", Unit::kSeconds, kRequired, Range{0, 1e-3},
-             op + " kernel: fixed latency beyond the launch gap (calibrated)", &GpuConfig::ew,
-             field, &EwKernelConfig::fixed_s);
+             op + " kernel: fixed latency beyond the launch gap", &GpuConfig::ew, field,
+             &EwKernelConfig::fixed_s);
+  if (fitted) s.calibrated(kKernels);
 }
 
 }  // namespace
@@ -53,35 +63,42 @@ const Schema<GpuConfig>& gpu_schema() {
     s.real(
         "sm_resources.load_bytes_per_clk", kRequired, Range{0.1, 4096},
         "global-load bytes per clock one SM sustains from HBM (limits kernels that occupy few SMs)",
-        &GpuConfig::sm, &GpuConfig::Sm::load_bytes_per_clk);
+        &GpuConfig::sm, &GpuConfig::Sm::load_bytes_per_clk).calibrated(kKernels);
+    s.real("sm.l1_bytes_per_clk", "128", Range{1, 4096},
+           "bytes per clock through one SM's L1 load path (A100, H100: 128); every per-SM load "
+           "rate below is bounded by it",
+           &GpuConfig::sm, &GpuConfig::Sm::l1_bytes_per_clk);
     declare_rates(s, "sm.tensor", "tensor cores of one SM (dense)", &GpuConfig::sm,
                   &GpuConfig::Sm::tensor);
     declare_memory(s, "hbm", "device memory (HBM)", "500 ns", &GpuConfig::hbm);
     s.real("hbm.efficiency", kRequired, Range{0.05, 1},
-           "achievable fraction of hbm.bw for streaming reads", &GpuConfig::hbm_efficiency);
+           "achievable fraction of hbm.bw for streaming reads: the measured read ceiling of the "
+           "card (a read-only sum over 1-4 GiB), not a fitted value",
+           &GpuConfig::hbm_efficiency);
     s.quantity("l2.size", Unit::kBytes, kRequired, Range{1024, 1e12}, "L2 cache capacity",
                &GpuConfig::l2, &GpuConfig::L2::size_bytes);
     s.quantity("l2.bw", Unit::kBytesPerSecond, kRequired, Range{1e9, 1e15},
-               "L2 read bandwidth (all slices)", &GpuConfig::l2, &GpuConfig::L2::bw_bytes_per_s);
+               "L2 read bandwidth (all slices)", &GpuConfig::l2, &GpuConfig::L2::bw_bytes_per_s).calibrated(kKernels);
     s.quantity("launch_overhead", Unit::kSeconds, kRequired, Range{0, 1e-3},
                "gap between back-to-back kernels in one CUDA graph (per launch)",
-               &GpuConfig::launch_overhead_s);
+               &GpuConfig::launch_overhead_s).calibrated(kKernels);
     declare_link(s, &GpuConfig::link);
     s.quantity("tdp", Unit::kWatts, "0 W", Range{0, 1e5}, "board power limit (0 = not published)",
                &GpuConfig::tdp_w);
     s.real("power.sustained_clock", "1", Range{0.3, 1},
            "SM clock of a sustained tensor-bound kernel run under the power limit, as a fraction "
-           "of the boost clock (1 = no power-limited clock; calibrated)",
-           &GpuConfig::power, &GpuConfig::Power::sustained_clock);
+           "of the boost clock (1 = no power-limited clock)",
+           &GpuConfig::power, &GpuConfig::Power::sustained_clock).calibrated(kKernels);
     s.quantity("power.window", Unit::kSeconds, "0 s", Range{0, 1},
-               "time constant over which the power limiter averages the load (calibrated)",
-               &GpuConfig::power, &GpuConfig::Power::window_s);
+               "time constant over which the power limiter averages the load",
+               &GpuConfig::power, &GpuConfig::Power::window_s).calibrated(kKernels);
 
     auto eff = [&](const char* f, double DtypeRates::*field) {
       s.real(std::string("kernels.gemm.efficiency.") + f, "0", Range{0, 1},
              std::string("GEMM main loop: achieved fraction of the ") + f +
-                 " peak (0 = no kernel; calibrated)",
-             &GpuConfig::gemm, &GpuConfig::Gemm::efficiency, field);
+                 " peak (0 = no kernel)",
+             &GpuConfig::gemm, &GpuConfig::Gemm::efficiency, field)
+          .calibrated(kKernels);
     };
     eff("fp32", &DtypeRates::fp32);
     eff("tf32", &DtypeRates::tf32);
@@ -90,16 +107,17 @@ const Schema<GpuConfig>& gpu_schema() {
     eff("fp8", &DtypeRates::fp8);
     eff("int8", &DtypeRates::int8);
     s.quantity("kernels.gemm.fixed", Unit::kSeconds, kRequired, Range{0, 1e-3},
-               "GEMM prologue + epilogue latency per kernel (calibrated)", &GpuConfig::gemm,
-               &GpuConfig::Gemm::fixed_s);
+               "GEMM prologue + epilogue latency per kernel", &GpuConfig::gemm,
+               &GpuConfig::Gemm::fixed_s).calibrated(kKernels);
     for (auto [f, field] :
          {std::pair{"fp32", &DtypeRates::fp32}, std::pair{"tf32", &DtypeRates::tf32},
           std::pair{"int8", &DtypeRates::int8}})
       s.quantity(std::string("kernels.gemm.extra_fixed.") + f, Unit::kSeconds, "0 s",
                  Range{0, 1e-3},
                  std::string("GEMM: fixed latency of the library's ") + f +
-                     " kernels beyond kernels.gemm.fixed (calibrated)",
-                 &GpuConfig::gemm, &GpuConfig::Gemm::extra_fixed_s, field);
+                     " kernels beyond kernels.gemm.fixed",
+                 &GpuConfig::gemm, &GpuConfig::Gemm::extra_fixed_s, field)
+          .calibrated(kKernels);
     s.quantity("kernels.gemm.k_block", Unit::kBytes, "128 B", Range{8, 4096},
                "bytes of K per operand row in one shared-memory pipeline stage", &GpuConfig::gemm,
                &GpuConfig::Gemm::k_block_bytes);
@@ -125,34 +143,32 @@ const Schema<GpuConfig>& gpu_schema() {
               &GpuConfig::gemm, &GpuConfig::Gemm::m_tile_extra_parts);
     s.quantity("kernels.gemm.split_k_fixed", Unit::kSeconds, "0 us", Range{0, 1e-4},
                "extra fixed cost of a split-K GEMM: the reduction kernel or the memset before "
-               "atomic accumulation (calibrated)",
-               &GpuConfig::gemm, &GpuConfig::Gemm::split_k_fixed_s);
+               "atomic accumulation",
+               &GpuConfig::gemm, &GpuConfig::Gemm::split_k_fixed_s).calibrated(kKernels);
     s.real("kernels.gemm.imma_narrow_tile_factor", "1", Range{0.1, 2},
-           "int8 IMMA kernels: main-loop rate of the 128x64 tile relative to the other tiles "
-           "(calibrated)",
-           &GpuConfig::gemm, &GpuConfig::Gemm::imma_narrow_tile_factor);
+           "int8 IMMA kernels: main-loop rate of the 128x64 tile relative to the other tiles",
+           &GpuConfig::gemm, &GpuConfig::Gemm::imma_narrow_tile_factor).calibrated(kKernels);
     s.quantity("kernels.gemm.imma_load_latency", Unit::kSeconds, "0 us", Range{0, 1e-4},
                "int8 IMMA kernels (no split-K): loaded latency of one K block's loads; a K block "
-               "takes at least this over the kernel's stages (calibrated)",
-               &GpuConfig::gemm, &GpuConfig::Gemm::imma_load_latency_s);
+               "takes at least this over the kernel's stages",
+               &GpuConfig::gemm, &GpuConfig::Gemm::imma_load_latency_s).calibrated(kKernels);
     s.integer("kernels.gemm.unaligned_max_elems", "8", Range{1, 16},
               "widest load, in elements, of the library's kernels for rows not 16-byte aligned "
               "(cuBLAS: align1 and align2 kernels, so 2)",
               &GpuConfig::gemm, &GpuConfig::Gemm::unaligned_max_elems);
     s.real("kernels.gemm.unaligned_elem_per_clk", "0", Range{0, 1e6},
            "per-SM FLOP per clock of the fallback kernel for rows aligned to one element only "
-           "(older kernels; 0: unaligned_per_clk; calibrated)",
-           &GpuConfig::gemm, &GpuConfig::Gemm::unaligned_elem_per_clk);
+           "(older kernels; 0: unaligned_per_clk)",
+           &GpuConfig::gemm, &GpuConfig::Gemm::unaligned_elem_per_clk).calibrated(kKernels);
     s.real("kernels.gemm.unaligned_per_clk", kRequired, Range{1, 1e6},
            "per-SM FLOP per clock of the fallback kernel for rows not 16-byte aligned, at one "
-           "element per load; it scales with the elements per load the rows' alignment allows "
-           "(calibrated)",
-           &GpuConfig::gemm, &GpuConfig::Gemm::unaligned_per_clk);
+           "element per load; it scales with the elements per load the rows' alignment allows",
+           &GpuConfig::gemm, &GpuConfig::Gemm::unaligned_per_clk).calibrated(kKernels);
     s.real("kernels.gemm.unaligned_load_bytes_per_clk", kRequired, Range{0.1, 4096},
            "global-load bytes per SM per clock of the kernels that read rows not 16-byte aligned, "
            "at one element per load (narrow loads: an SM-side limit; it scales with the elements "
-           "per load; calibrated)",
-           &GpuConfig::gemm, &GpuConfig::Gemm::unaligned_load_bytes_per_clk);
+           "per load)",
+           &GpuConfig::gemm, &GpuConfig::Gemm::unaligned_load_bytes_per_clk).calibrated(kKernels);
     s.integer("kernels.sparse_2_4.tile_n", "128", Range{8, 512},
               "2:4 sparse (cuSPARSELt): weight rows per CTA tile (from its kernel names)",
               &GpuConfig::sparse, &GpuConfig::Sparse::tile_n);
@@ -166,12 +182,13 @@ const Schema<GpuConfig>& gpu_schema() {
                              std::pair{"fp16", &GpuConfig::Sparse::fp16}}) {
       const std::string p = std::string("kernels.sparse_2_4.") + dt, d = dt;
       s.real(p + ".efficiency", kRequired, Range{0.01, 1},
-             d + " 2:4 main loop: fraction of the datasheet 2:4 rate, twice the dense peak "
-                 "(calibrated)",
-             &GpuConfig::sparse, field, &GpuConfig::Sparse::Format::efficiency);
+             d + " 2:4 main loop: fraction of the datasheet 2:4 rate, twice the dense peak",
+             &GpuConfig::sparse, field, &GpuConfig::Sparse::Format::efficiency)
+          .calibrated(kKernels);
       s.quantity(p + ".fixed", Unit::kSeconds, kRequired, Range{0, 1e-2},
-                 d + " 2:4: fixed cost of one kernel (calibrated)", &GpuConfig::sparse, field,
-                 &GpuConfig::Sparse::Format::fixed_s);
+                 d + " 2:4: fixed cost of one kernel", &GpuConfig::sparse, field,
+                 &GpuConfig::Sparse::Format::fixed_s)
+          .calibrated(kKernels);
       s.integer(p + ".cluster", "1", Range{1, 16},
                 d + " 2:4: CTAs of a cluster sharing the token tile (the kernel name's cgasize)",
                 &GpuConfig::sparse, field, &GpuConfig::Sparse::Format::cluster);
@@ -180,12 +197,14 @@ const Schema<GpuConfig>& gpu_schema() {
                     "loop (0: none does)",
                 &GpuConfig::sparse, field, &GpuConfig::Sparse::Format::full_rows);
       s.real(p + ".slow_cycles", "0", Range{0, 1e6},
-             d + " 2:4 slow main loop: SM cycles per K step at least (calibrated)",
-             &GpuConfig::sparse, field, &GpuConfig::Sparse::Format::slow_cycles);
+             d + " 2:4 slow main loop: SM cycles per K step at least",
+             &GpuConfig::sparse, field, &GpuConfig::Sparse::Format::slow_cycles)
+          .calibrated(kKernels);
       s.real(p + ".slow_bytes_per_clk", "0", Range{0, 1e5},
              d + " 2:4 slow main loop: bytes of weights per clock that the slow CTAs running "
-                 "together load, whole chip (0: no limit; calibrated)",
-             &GpuConfig::sparse, field, &GpuConfig::Sparse::Format::slow_bytes_per_clk);
+                 "together load, whole chip (0: no limit)",
+             &GpuConfig::sparse, field, &GpuConfig::Sparse::Format::slow_bytes_per_clk)
+          .calibrated(kKernels);
       s.integer(p + ".split_max_ctas", "0", Range{0, 1e6},
                 d + " 2:4: grids of at most this many CTAs may run in two K segments",
                 &GpuConfig::sparse, field, &GpuConfig::Sparse::Format::split_max_ctas);
@@ -193,40 +212,42 @@ const Schema<GpuConfig>& gpu_schema() {
                 d + " 2:4: ... when they have more K steps than this", &GpuConfig::sparse, field,
                 &GpuConfig::Sparse::Format::split_min_k_steps);
       s.quantity(p + ".split_fixed", Unit::kSeconds, "0 us", Range{0, 1e-2},
-                 d + " 2:4: extra fixed cost of the K-segment kernel (calibrated)",
-                 &GpuConfig::sparse, field, &GpuConfig::Sparse::Format::split_fixed_s);
+                 d + " 2:4: extra fixed cost of the K-segment kernel",
+                 &GpuConfig::sparse, field, &GpuConfig::Sparse::Format::split_fixed_s)
+          .calibrated(kKernels);
     }
     for (auto [name, field] : {std::pair{"ll", &GpuConfig::Collective::ll},
                                std::pair{"simple", &GpuConfig::Collective::simple}}) {
       const std::string p = std::string("kernels.collective.") + name, n = name;
       s.quantity(p + ".base", Unit::kSeconds, "0 us", Range{0, 1e-3},
-                 "NCCL " + n + " protocol: fixed latency of a collective (calibrated)",
-                 &GpuConfig::collective, field, &GpuConfig::Collective::Protocol::base_s);
+                 "NCCL " + n + " protocol: fixed latency of a collective",
+                 &GpuConfig::collective, field, &GpuConfig::Collective::Protocol::base_s)
+          .calibrated(kNccl);
       s.quantity(p + ".step", Unit::kSeconds, "0 us", Range{0, 1e-3},
                  "NCCL " + n + " protocol: latency per ring step (NCCL's own tuning table)",
                  &GpuConfig::collective, field, &GpuConfig::Collective::Protocol::step_s);
       s.real(p + ".efficiency", "0", Range{0, 1},
              "NCCL " + n +
                  " protocol: fraction of the link bandwidth it reaches (0: the link's "
-                 "alpha-beta cost instead; calibrated)",
-             &GpuConfig::collective, field, &GpuConfig::Collective::Protocol::efficiency);
+                 "alpha-beta cost instead)",
+             &GpuConfig::collective, field, &GpuConfig::Collective::Protocol::efficiency)
+          .calibrated(kNccl);
     }
     s.real("kernels.attention.efficiency", kRequired, Range{0.01, 1},
-           "flash attention: fraction of the 16-bit tensor peak in the main loop (calibrated)",
-           &GpuConfig::attention, &GpuConfig::Attention::efficiency);
+           "flash attention: fraction of the 16-bit tensor peak in the main loop",
+           &GpuConfig::attention, &GpuConfig::Attention::efficiency).calibrated(kKernels);
     s.quantity("kernels.attention.prefill_fixed", Unit::kSeconds, kRequired, Range{0, 1e-3},
-               "flash attention prefill: fixed latency per kernel (calibrated)",
-               &GpuConfig::attention, &GpuConfig::Attention::prefill_fixed_s);
+               "flash attention prefill: fixed latency per kernel",
+               &GpuConfig::attention, &GpuConfig::Attention::prefill_fixed_s).calibrated(kKernels);
     s.quantity("kernels.attention.cta_overhead", Unit::kSeconds, kRequired, Range{0, 1e-3},
-               "flash attention prefill: SM time per CTA outside the KV loop (Q load, O store; "
-               "calibrated)",
-               &GpuConfig::attention, &GpuConfig::Attention::cta_overhead_s);
+               "flash attention prefill: SM time per CTA outside the KV loop (Q load, O store)",
+               &GpuConfig::attention, &GpuConfig::Attention::cta_overhead_s).calibrated(kKernels);
     s.quantity("kernels.attention.decode_fixed", Unit::kSeconds, kRequired, Range{0, 1e-3},
-               "flash decoding: fixed latency of the split-KV kernel and its combine (calibrated)",
-               &GpuConfig::attention, &GpuConfig::Attention::decode_fixed_s);
+               "flash decoding: fixed latency of the split-KV kernel and its combine",
+               &GpuConfig::attention, &GpuConfig::Attention::decode_fixed_s).calibrated(kKernels);
     s.real("kernels.attention.decode_load_bytes_per_clk", kRequired, Range{0.1, 4096},
-           "flash decoding: bytes per clock one SM streams from the KV cache (calibrated)",
-           &GpuConfig::attention, &GpuConfig::Attention::decode_load_bytes_per_clk);
+           "flash decoding: bytes per clock one SM streams from the KV cache",
+           &GpuConfig::attention, &GpuConfig::Attention::decode_load_bytes_per_clk).calibrated(kKernels);
     declare_ew(s, "rmsnorm", &GpuConfig::Elementwise::rmsnorm);
     declare_ew(s, "layernorm", &GpuConfig::Elementwise::layernorm);
     declare_ew(s, "softmax", &GpuConfig::Elementwise::softmax);
@@ -239,6 +260,26 @@ const Schema<GpuConfig>& gpu_schema() {
     return s;
   }();
   return s;
+}
+
+void check_gpu_physics(const GpuConfig& c, const CfgNode& tree, ErrorList& errors) {
+  auto at = [&](const std::string& path) {
+    const CfgNode* n = tree.find_path(path);
+    return n ? n->loc : tree.loc;
+  };
+  const double l1 = c.sm.l1_bytes_per_clk;
+  for (auto [path, rate] :
+       {std::pair{"sm_resources.load_bytes_per_clk", c.sm.load_bytes_per_clk},
+        std::pair{"kernels.attention.decode_load_bytes_per_clk",
+                  c.attention.decode_load_bytes_per_clk},
+        std::pair{"kernels.gemm.unaligned_load_bytes_per_clk",
+                  c.gemm.unaligned_load_bytes_per_clk}})
+    if (rate > l1)
+      errors.add(at(path), path,
+                 fmt::format("{:g} bytes per clock per SM is more than the SM's L1 load path "
+                             "(sm.l1_bytes_per_clk = {:g}); a fit that needs it hides a missing "
+                             "mechanism",
+                             rate, l1));
 }
 
 }  // namespace xpusim

@@ -32,6 +32,7 @@ struct GpuConfig {
     int64_t max_warps = 0;          // resident warps per SM
     int64_t max_ctas = 0;           // resident CTAs per SM
     double load_bytes_per_clk = 0;  // global-load bytes one SM sustains from HBM (latency-bound)
+    double l1_bytes_per_clk = 128;  // the SM's L1 load path: the bound of every per-SM load rate
     DtypeRates tensor;
   } sm;
   MemoryConfig hbm;
@@ -119,5 +120,10 @@ struct GpuConfig {
 };
 
 const Schema<GpuConfig>& gpu_schema();
+// Bounds that join several parameters (every per-SM load rate within the SM's L1 path); each
+// violation goes to `errors` at its key in `tree`. Rates that a what-if may leave above a slower
+// memory (a whole-chip load rate above HBM's peak) are not errors: the engine's memory bounds
+// them; tests/unit/test_presets.cpp checks that the shipped presets keep them physical.
+void check_gpu_physics(const GpuConfig& c, const CfgNode& tree, ErrorList& errors);
 
 }  // namespace xpusim

@@ -165,6 +165,7 @@ std::vector<OpWork> GpuDevice::work_of(const std::vector<KernelPlan>& plans) con
 void register_gpu(DeviceRegistry& r) {
   r.add({"gpu", &gpu_schema(), [](const CfgNode& tree, const std::string& name, ErrorList& errors) {
            GpuConfig c = gpu_schema().parse(tree, errors);
+           if (errors.empty()) check_gpu_physics(c, tree, errors);
            if (!errors.empty()) return std::unique_ptr<Device>();
            return std::unique_ptr<Device>(
                std::make_unique<GpuDevice>(c, name, config_fingerprint(tree)));

@@ -67,6 +67,35 @@ const ParamSpec* SchemaBase::find(std::string_view path) const {
   return nullptr;
 }
 
+const std::vector<CalibrationDataset>& calibration_datasets() {
+  static const std::vector<CalibrationDataset> sets = {
+      {"h100-kernels",
+       "calibration rows of the H100 kernel dataset (validation/gpu/data, set=calibration: GEMM, "
+       "attention, elementwise, ceilings and the e2e calibration stacks); "
+       "`xpusim validate --hw h100 --fit` refits them"},
+      {"h200x4-nccl",
+       "NCCL all-reduce on 4x H200 captured in CUDA graphs (validation/gpu/h200/data/"
+       "allreduce.csv, 4-GPU rows); `python3 validation/gpu/fit_nccl.py` refits them"},
+  };
+  return sets;
+}
+
+void SchemaBase::mark_calibrated(std::string dataset) {
+  XPUSIM_ASSERT(!specs_.empty(), "calibrated() before any parameter was declared");
+  const auto& sets = calibration_datasets();
+  XPUSIM_ASSERT(std::any_of(sets.begin(), sets.end(),
+                            [&](const CalibrationDataset& d) { return d.id == dataset; }),
+                "unknown calibration dataset '" + dataset + "' for " + specs_.back().path);
+  specs_.back().calibrated_on = std::move(dataset);
+}
+
+std::vector<std::string> SchemaBase::calibrated_paths(std::string_view dataset) const {
+  std::vector<std::string> out;
+  for (const auto& s : specs_)
+    if (s.calibrated_on == dataset) out.push_back(s.path);
+  return out;
+}
+
 void SchemaBase::declare(ParamSpec spec) {
   XPUSIM_ASSERT(!find(spec.path), "parameter declared twice: " + spec.path);
   if (spec.default_text) {
@@ -252,7 +281,17 @@ std::string SchemaBase::describe() const {
     out += fmt::format("  {:<{}}  {}\n", s.path, w, s.help);
     out += fmt::format("  {:<{}}    type: {}; default: {}{}\n", "", w, s.type_label(), def,
                        s.range_label().empty() ? "" : "; range: " + s.range_label());
+    if (!s.calibrated_on.empty())
+      out += fmt::format("  {:<{}}    CALIBRATED on {}\n", "", w, s.calibrated_on);
   }
+  bool any = false;
+  for (const auto& d : calibration_datasets())
+    if (!calibrated_paths(d.id).empty()) {
+      if (!any) out += "\n  calibration datasets:\n";
+      any = true;
+      out += fmt::format("    {}: {} ({} parameters)\n", d.id, d.description,
+                         calibrated_paths(d.id).size());
+    }
   return out;
 }
 

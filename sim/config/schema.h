@@ -8,6 +8,7 @@
 #include <limits>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "sim/config/config_tree.h"
@@ -24,6 +25,13 @@ struct Range {
 
 inline const std::optional<std::string> kRequired = std::nullopt;
 
+// The datasets that parameters are fitted on (id, what and where). A calibrated parameter names
+// one of these ids.
+struct CalibrationDataset {
+  std::string_view id, description;
+};
+const std::vector<CalibrationDataset>& calibration_datasets();
+
 struct ParamSpec {
   std::string path;  // dotted key path below the file's root, e.g. "hbm.bw"
   ParamType type = ParamType::kReal;
@@ -32,6 +40,9 @@ struct ParamSpec {
   Range range;
   std::vector<std::string> allowed;  // for kEnum
   std::string help;
+  // Non-empty for a fitted parameter: the dataset it was fitted on (see calibration_datasets()).
+  // `describe` shows it and `xpusim validate --fit` fits the parameters of its dataset.
+  std::string calibrated_on;
   std::string type_label() const;   // "size (B)", "integer", "one of bf16|fp16"
   std::string range_label() const;  // "1 .. 100000", "" when unbounded
 };
@@ -57,9 +68,14 @@ class SchemaBase {
   // order. Every problem (unknown key, wrong type, out of range, missing) goes to `errors`.
   std::vector<ParamValue> validate(const CfgNode& root, ErrorList& errors) const;
   std::string describe() const;  // the human-readable schema
+  // The paths of the parameters fitted on `dataset`, in declaration order.
+  std::vector<std::string> calibrated_paths(std::string_view dataset) const;
 
  protected:
   void declare(ParamSpec spec);
+  // Marks the parameter declared last as fitted on `dataset`, which must be one of
+  // calibration_datasets().
+  void mark_calibrated(std::string dataset);
 
  private:
   void check_keys(const CfgNode& node, const std::string& prefix, ErrorList& errors) const;
@@ -158,6 +174,12 @@ class Schema : public SchemaBase {
              {},
              std::move(help)});
     setters_.push_back([=](Cfg& c, const ParamValue& v) { detail::member_of(c, m...) = v.list; });
+    return *this;
+  }
+
+  // Marks the parameter just declared as calibrated: .real(...).calibrated(kDataset).
+  Schema& calibrated(std::string dataset) {
+    mark_calibrated(std::move(dataset));
     return *this;
   }
 
