@@ -167,22 +167,26 @@ std::vector<ValidationRow> load_gpu_dataset(const std::string& dir) {
   std::vector<ValidationRow> rows;
   ErrorList errors;
   bool any = false;
-  // gemm_fresh.csv and gemm_holdout<N>.csv (N = 3, 4, ...): the later GEMM sets, in order of N;
-  // each row's set column says whether it is calibration or a hold-out (validation/gpu/README.md).
-  std::vector<std::pair<int, std::string>> later;
-  const std::string prefix = "gemm_holdout";
-  for (const auto& e : fs::directory_iterator(root)) {
-    const std::string stem = e.path().stem().string();
-    if (e.path().extension() != ".csv" || stem.size() <= prefix.size() ||
-        stem.rfind(prefix, 0) != 0)
-      continue;
-    const std::string n = stem.substr(prefix.size());
-    if (std::all_of(n.begin(), n.end(), [](char c) { return c >= '0' && c <= '9'; }))
-      later.emplace_back(std::stoi(n), e.path().filename().string());
-  }
-  std::sort(later.begin(), later.end());
-  std::vector<std::string> gemm_files = {"gemm.csv", "gemm_fresh.csv"};
-  for (const auto& l : later) gemm_files.push_back(l.second);
+  // gemm.csv, then gemm_calib<N>.csv (GEMM sets read as hold-outs once and fitted on since) and
+  // gemm_holdout<N>.csv (the later GEMM hold-outs), each in order of N; each row's set column says
+  // which set it belongs to (validation/gpu/README.md).
+  auto numbered = [&](const std::string& prefix) {
+    std::vector<std::pair<int, std::string>> found;
+    for (const auto& e : fs::directory_iterator(root)) {
+      const std::string stem = e.path().stem().string();
+      if (e.path().extension() != ".csv" || stem.size() <= prefix.size() ||
+          stem.rfind(prefix, 0) != 0 || stem.size() - prefix.size() > 6)
+        continue;
+      const std::string n = stem.substr(prefix.size());
+      if (std::all_of(n.begin(), n.end(), [](char c) { return c >= '0' && c <= '9'; }))
+        found.emplace_back(std::stoi(n), e.path().filename().string());
+    }
+    std::sort(found.begin(), found.end());
+    return found;
+  };
+  std::vector<std::string> gemm_files = {"gemm.csv"};
+  for (const char* prefix : {"gemm_calib", "gemm_holdout"})
+    for (const auto& l : numbered(prefix)) gemm_files.push_back(l.second);
   for (const std::string& name : gemm_files) {
     auto t = open_table(root / name, false);
     if (!t) continue;

@@ -39,7 +39,7 @@ struct CategoryStats {
   std::optional<double> published_mape;  // LLMCompass's, where it published one
 };
 
-// Loads every dataset found in `dir` (gemm.csv and the later GEMM sets gemm_fresh.csv and
+// Loads every dataset found in `dir` (gemm.csv and the later GEMM sets gemm_calib<N>.csv and
 // gemm_holdout<N>.csv, attention.csv, elementwise.csv, e2e.csv and e2e_calibration.csv:
 // llama2-7b and llama3-8b stacks; allreduce.csv, NCCL). The
 // elementwise ops `rope` and `kv_append` stand for the e2e stack's torch RoPE (5 kernels) and its

@@ -254,10 +254,11 @@ HOLDOUT10_M = {"bf16": [17, 33, 84, 150, 230, 330, 521, 900, 1500, 2400, 4000, 6
 HOLDOUT10_FP32_MODELS = {"llama3-8b-tp16", "opt-6.7b-tp16"}
 # --gemm-plan NAME: (layers, M per family, models measured in fp32/tf32, row kind = CSV name)
 EXTRA_GEMM_PLANS = {
-    "fresh": (FRESH_LAYERS, FRESH_M, FRESH_FP32_MODELS, "gemm_fresh"),
-    "holdout3": (HOLDOUT3_LAYERS, HOLDOUT3_M, HOLDOUT3_FP32_MODELS, "gemm_holdout3"),
-    "holdout4": (HOLDOUT4_LAYERS, HOLDOUT4_M, HOLDOUT4_FP32_MODELS, "gemm_holdout4"),
-    "holdout5": (HOLDOUT5_LAYERS, HOLDOUT5_M, HOLDOUT5_FP32_MODELS, "gemm_holdout5"),
+    # Read as hold-outs once, calibration rows since: their files are gemm_calib<N>.csv.
+    "fresh": (FRESH_LAYERS, FRESH_M, FRESH_FP32_MODELS, "gemm_calib2"),
+    "holdout3": (HOLDOUT3_LAYERS, HOLDOUT3_M, HOLDOUT3_FP32_MODELS, "gemm_calib3"),
+    "holdout4": (HOLDOUT4_LAYERS, HOLDOUT4_M, HOLDOUT4_FP32_MODELS, "gemm_calib4"),
+    "holdout5": (HOLDOUT5_LAYERS, HOLDOUT5_M, HOLDOUT5_FP32_MODELS, "gemm_calib5"),
     "holdout6": (HOLDOUT6_LAYERS, HOLDOUT6_M, HOLDOUT6_FP32_MODELS, "gemm_holdout6"),
     "holdout7": (HOLDOUT7_LAYERS, HOLDOUT7_M, HOLDOUT7_FP32_MODELS, "gemm_holdout7"),
     "holdout8": (HOLDOUT8_LAYERS, HOLDOUT8_M, HOLDOUT8_FP32_MODELS, "gemm_holdout8"),

@@ -19,19 +19,19 @@ Rule (per row kind):
   e2e_cal     always calibration: end-to-end points measured later (e2e_calibration.csv) at
   e2e_part    configurations that differ from every e2e row, and their stack-vs-isolated
               diagnostics (e2e_parts.csv). New kinds; the rules above are unchanged.
-  gemm_fresh  always calibration now. Planned and measured as a second GEMM hold-out (set
+  gemm_calib2  (was gemm_fresh.csv, kind gemm_fresh; renamed 2026-12-03) always calibration now. Planned and measured as a second GEMM hold-out (set
               holdout2; gemm_fresh.csv, FRESH_LAYERS in measure_kernels.py) after the model had
               been changed in view of the first hold-out's residuals; once read (GEMM MAPE 16.9 %
               on the H100, 17.8 % on the H200) it guided model changes, and then became
               calibration rows so that the fit sees more layer shapes.
-  gemm_holdout3  always calibration now, likewise: the third GEMM hold-out (holdout3;
+  gemm_calib3  (was gemm_holdout3.csv; renamed 2026-12-03) always calibration now, likewise: the third GEMM hold-out (holdout3;
               gemm_holdout3.csv, HOLDOUT3_LAYERS), read once (13.6 % / 15.2 %) before it became
               calibration rows.
-  gemm_holdout4  always calibration now, likewise: the fourth GEMM hold-out (holdout4;
+  gemm_calib4  (was gemm_holdout4.csv; renamed 2026-12-03) always calibration now, likewise: the fourth GEMM hold-out (holdout4;
               gemm_holdout4.csv, HOLDOUT4_LAYERS), read once (11.6 % / 11.9 %) and then looked at
               while the model changed again.
   gemm_kernels  the set of the timed GEMM row whose kernels it names (column plan_kind).
-  gemm_holdout5  always calibration now, likewise: the fifth GEMM hold-out (holdout5;
+  gemm_calib5  (was gemm_holdout5.csv; renamed 2026-12-03) always calibration now, likewise: the fifth GEMM hold-out (holdout5;
               gemm_holdout5.csv, HOLDOUT5_LAYERS), read once (11.6 % / 12.9 %); its int8
               aggregate was glimpsed for a model variant that was not kept, and the int8 model
               then changed (kernel names), so it became calibration rows.
@@ -98,7 +98,7 @@ def assign(row: dict) -> str:
         return "calibration"
     if kind == "gemm_kernels":  # the kernels a timed GEMM row launched: that row's set
         return assign(dict(row, kind=row.get("plan_kind") or "gemm"))
-    if kind in ("gemm_fresh", "gemm_holdout3", "gemm_holdout4", "gemm_holdout5"):
+    if re.fullmatch(r"gemm_calib\d+", kind):
         return "calibration"  # read as hold-outs first, then fitted on (see the docstring)
     later = re.fullmatch(r"gemm_holdout(\d+)", kind)
     if later and int(later.group(1)) >= 6:  # the sixth GEMM hold-out and every one after it
