@@ -10,6 +10,7 @@
 #include <iostream>
 #include <limits>
 
+#include "arch/gpu/gpu_config.h"
 #include "arch/registry.h"
 #include "sim/cli/options.h"
 #include "sim/config/config_store.h"
@@ -19,6 +20,18 @@ namespace xpusim::cli {
 namespace {
 
 namespace fs = std::filesystem;
+
+// The set named by a dataset's frozen.txt (its first line that is not a comment), or "".
+std::string frozen_set_of(const std::string& dir) {
+  std::ifstream in(fs::path(dir) / "frozen.txt");
+  std::string line;
+  while (std::getline(in, line)) {
+    line.erase(0, line.find_first_not_of(" \t"));
+    line.erase(line.find_last_not_of(" \t\r") + 1);
+    if (!line.empty() && line[0] != '#') return line;
+  }
+  return "";
+}
 
 // The card named in a dataset's env.csv (key gpu_name), for the title; empty if none.
 std::string card_of(const std::string& dir) {
@@ -31,85 +44,23 @@ std::string card_of(const std::string& dir) {
   return "";
 }
 
-// The calibrated keys of a GPU preset, with the values they have in the resolved tree.
-const std::vector<std::string> kFitKeys = {"hbm.efficiency",
-                                           "sm_resources.load_bytes_per_clk",
-                                           "l2.bw",
-                                           "launch_overhead",
-                                           "power.sustained_clock",
-                                           "power.window",
-                                           "kernels.gemm.efficiency.bf16",
-                                           "kernels.gemm.efficiency.fp16",
-                                           "kernels.gemm.efficiency.fp8",
-                                           "kernels.gemm.efficiency.int8",
-                                           "kernels.gemm.efficiency.tf32",
-                                           "kernels.gemm.efficiency.fp32",
-                                           "kernels.gemm.fixed",
-                                           "kernels.gemm.extra_fixed.fp32",
-                                           "kernels.gemm.extra_fixed.tf32",
-                                           "kernels.gemm.extra_fixed.int8",
-                                           "kernels.gemm.split_k_fixed",
-                                           "kernels.gemm.imma_load_latency",
-                                           "kernels.gemm.imma_narrow_tile_factor",
-                                           "kernels.gemm.unaligned_per_clk",
-                                           "kernels.gemm.unaligned_elem_per_clk",
-                                           "kernels.gemm.unaligned_load_bytes_per_clk",
-                                           "kernels.sparse_2_4.bf16.efficiency",
-                                           "kernels.sparse_2_4.bf16.fixed",
-                                           "kernels.sparse_2_4.bf16.slow_cycles",
-                                           "kernels.sparse_2_4.bf16.slow_bytes_per_clk",
-                                           "kernels.sparse_2_4.bf16.split_fixed",
-                                           "kernels.sparse_2_4.fp16.efficiency",
-                                           "kernels.sparse_2_4.fp16.fixed",
-                                           "kernels.sparse_2_4.fp16.slow_cycles",
-                                           "kernels.sparse_2_4.fp16.slow_bytes_per_clk",
-                                           "kernels.sparse_2_4.fp16.split_fixed",
-                                           "kernels.attention.cta_overhead",
-                                           "kernels.attention.efficiency",
-                                           "kernels.attention.prefill_fixed",
-                                           "kernels.attention.decode_fixed",
-                                           "kernels.attention.decode_load_bytes_per_clk",
-                                           "kernels.elementwise.rmsnorm.bw",
-                                           "kernels.elementwise.rmsnorm.cycles_per_elem",
-                                           "kernels.elementwise.rmsnorm.fixed",
-                                           "kernels.elementwise.layernorm.bw",
-                                           "kernels.elementwise.layernorm.cycles_per_elem",
-                                           "kernels.elementwise.layernorm.fixed",
-                                           "kernels.elementwise.softmax.bw",
-                                           "kernels.elementwise.softmax.cycles_per_elem",
-                                           "kernels.elementwise.softmax.fixed",
-                                           "kernels.elementwise.gelu.bw",
-                                           "kernels.elementwise.gelu.cycles_per_elem",
-                                           "kernels.elementwise.gelu.fixed",
-                                           "kernels.elementwise.silu_mul.bw",
-                                           "kernels.elementwise.silu_mul.cycles_per_elem",
-                                           "kernels.elementwise.silu_mul.fixed",
-                                           "kernels.elementwise.residual_add.bw",
-                                           "kernels.elementwise.residual_add.cycles_per_elem",
-                                           "kernels.elementwise.residual_add.fixed",
-                                           "kernels.elementwise.rope.bw",
-                                           "kernels.elementwise.rope.cycles_per_elem",
-                                           "kernels.elementwise.rope.fixed",
-                                           "kernels.elementwise.kv_append.bw",
-                                           "kernels.elementwise.kv_append.cycles_per_elem",
-                                           "kernels.elementwise.kv_append.fixed"};
-
 }  // namespace
 
 int cmd_validate(const Args& args) {
   const char* usage =
       "usage: xpusim validate [--hw NAME|FILE] [--data DIR] [--a100-data DIR] [--out FILE.csv] "
       "[--set key=value]...\n"
-      "                       [--fit [--fit-only KEY_PREFIX,...]] [--rounds N]\n\n"
+      "                       [--fit [--fit-only KEY_PREFIX,...]] [--rounds N] [--frozen]\n\n"
       "Runs the GPU model over measured kernels and prints MAPE, 90th-percentile and worst\n"
       "|error| per category, separately for the hold-out rows, the later GEMM hold-outs\n"
-      "(holdout6 to holdout9) and the calibration rows. --hw h100 (default) uses the H100\n"
+      "(holdout6 to holdout9, seen while the model changed) and the calibration rows; the card's\n"
+      "frozen hold-out (frozen.txt in its dataset) only with --frozen, and then alone. --hw h100 (default) uses the H100\n"
       "dataset in "
       "validation/gpu/data, --hw h200 the H200 dataset in validation/gpu/h200/data; --hw a100\n"
       "uses LLMCompass's public A100 measurements and prints LLMCompass's published errors\n"
-      "beside ours. --fit searches the calibrated parameters on the H100 calibration rows only\n"
-      "and prints their values (--fit-only limits it to the keys that start with one of the\n"
-      "prefixes). The a100 and h200 presets are never refitted.";
+      "beside ours. --fit searches the parameters that the GPU schema marks as calibrated on\n"
+      "h100-kernels (xpusim describe gpu), on the H100 calibration rows only, and prints their\n"
+      "values (--fit-only limits it to the keys that start with one of the prefixes). The a100 and h200 presets are never refitted.";
   po::options_description opts("validate options");
   std::string hw = "h100", data, a100_data, out_file, fit_only;
   std::vector<std::string> sets;
@@ -126,7 +77,10 @@ int cmd_validate(const Args& args) {
       "fit", "fit the calibrated parameters on the calibration rows and print them")(
       "fit-only", po::value(&fit_only),
       "with --fit: only the calibrated keys starting with one of these comma-separated prefixes")(
-      "rounds", po::value(&rounds), "coordinate-search rounds for --fit (default 3)");
+      "rounds", po::value(&rounds), "coordinate-search rounds for --fit (default 3)")(
+      "frozen",
+      "read the card's frozen hold-out (named in the dataset's frozen.txt) and nothing else; "
+      "once per model change that the README reports");
   po::variables_map vm;
   if (!parse_options(args, usage, opts, {}, vm)) return 0;
 
@@ -163,11 +117,28 @@ int cmd_validate(const Args& args) {
     }
     if (data.empty()) data = find_repo_path("validation/gpu/data");
     rows = load_gpu_dataset(data);
+    // The frozen hold-out is left out unless asked for, and then it is all that is read.
+    const std::string frozen = frozen_set_of(data);
+    if (!frozen.empty()) {
+      const bool want = vm.count("frozen") > 0;
+      std::erase_if(rows, [&](const ValidationRow& r) { return (r.set == frozen) != want; });
+      std::cout << (want ? fmt::format("# reading the frozen hold-out '{}': report its number in "
+                                       "the README with the model change it measures\n",
+                                       frozen)
+                         : fmt::format("# the frozen hold-out '{}' is not read (--frozen reads "
+                                       "it)\n",
+                                       frozen));
+    } else if (vm.count("frozen")) {
+      throw UsageError(fmt::format("{} names no frozen hold-out (frozen.txt)", data));
+    }
     const std::string card = card_of(data);
     title = fmt::format("xpusim validate --hw {}: measured kernels in {}{}", name, data,
                         card.empty() ? "" : " (" + card + ")");
   }
 
+  if (vm.count("frozen") && (a100 || vm.count("fit")))
+    throw UsageError(a100 ? "--frozen: LLMCompass's A100 data is read whole (nothing is fitted on it)"
+                          : "--frozen cannot be combined with --fit");
   if (vm.count("fit")) {
     if (a100 || name == "h200")
       throw UsageError(fmt::format(
@@ -185,14 +156,17 @@ int cmd_validate(const Args& args) {
     ErrorList errors;
     for (const auto& s : sets) apply_override(tree, s.starts_with("hw.") ? s.substr(3) : s, errors);
     errors.throw_if_any();
-    for (const auto& k : kFitKeys) {
+    // The fitted set is what the GPU schema marks as calibrated on the H100 kernel dataset.
+    const SchemaBase& schema = gpu_schema();
+    for (const auto& k : schema.calibrated_paths("h100-kernels")) {
       if (!prefixes.empty() && std::none_of(prefixes.begin(), prefixes.end(),
                                             [&](const std::string& p) { return k.starts_with(p); }))
         continue;
       const CfgNode* v = tree.find_path(k);
-      if (!v || !v->is_scalar())
-        throw UsageError(fmt::format("the hardware file has no '{}' to fit", k));
-      start.emplace_back(k, v->scalar);
+      const ParamSpec* spec = schema.find(k);
+      if (v && v->is_scalar()) start.emplace_back(k, v->scalar);
+      else if (spec && spec->default_text) start.emplace_back(k, *spec->default_text);
+      else throw UsageError(fmt::format("the hardware file has no '{}' to fit", k));
     }
     if (start.empty())
       throw UsageError(fmt::format("--fit-only '{}' matches no calibrated key", fit_only));
