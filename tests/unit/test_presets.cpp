@@ -2,6 +2,7 @@
 // --set overrides apply with their own error location.
 #include <gtest/gtest.h>
 
+#include "arch/gpu/gpu_config.h"
 #include "arch/registry.h"
 #include "sim/config/config_store.h"
 #include "sim/run/experiment.h"
@@ -116,4 +117,43 @@ TEST(Presets, ModelParameterCountsMatchPublishedFigures) {
 }
 
 }  // namespace
+// Physics bounds every fitted value (issue 10): in each shipped GPU preset, no calibrated per-SM
+// load rate exceeds the SM's L1 path, no fraction exceeds 1, HBM's efficiency is the measured read
+// ceiling (at most 0.93 of the datasheet), and whole-chip load rates stay within HBM's peak.
+TEST(Presets, CalibratedGpuValuesStayWithinPhysics) {
+  ConfigStore store;
+  const SchemaBase& schema = gpu_schema();
+  ASSERT_GE(schema.calibrated_paths("h100-kernels").size(), 50u);
+  for (const char* name : {"h100", "h200", "a100"}) {
+    CfgNode tree = store.load(name, "hw");
+    ErrorList errors;
+    GpuConfig c = gpu_schema().parse(tree, errors);
+    ASSERT_TRUE(errors.empty()) << name;
+    check_gpu_physics(c, tree, errors);
+    EXPECT_TRUE(errors.empty()) << name << ": " << (errors.empty() ? "" : errors.issues()[0].message);
+    EXPECT_LE(c.hbm_efficiency, 0.93) << name;
+    const double hbm_per_clk = c.hbm.bw_bytes_per_s / c.clock_hz;
+    EXPECT_LE(c.sparse.bf16.slow_bytes_per_clk, hbm_per_clk) << name;
+    EXPECT_LE(c.sparse.fp16.slow_bytes_per_clk, hbm_per_clk) << name;
+    for (const auto* ew : {&c.ew.rmsnorm, &c.ew.layernorm, &c.ew.softmax, &c.ew.gelu, &c.ew.silu_mul,
+                           &c.ew.residual_add, &c.ew.rope, &c.ew.kv_append, &c.ew.other})
+      EXPECT_LE(ew->bw, 1.0) << name;
+  }
+  // A per-SM rate above the L1 path is an error that names the key and the bound.
+  CfgNode t = store.load("h100", "hw");
+  ErrorList errors;
+  apply_override(t, "sm_resources.load_bytes_per_clk=200", errors);
+  ASSERT_TRUE(errors.empty());
+  try {
+    make_device(t, "fast-sm");
+    FAIL() << "a per-SM load rate above the L1 path was accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("sm_resources.load_bytes_per_clk: 200 bytes per clock per "
+                                         "SM is more than the SM's L1 load path"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
 }  // namespace xpusim
+

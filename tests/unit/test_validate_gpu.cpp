@@ -63,36 +63,40 @@ TEST(ValidateGpu, HoldoutErrorsStayAtTheirRecordedLevel) {
   // one-element-aligned fallback's own rate, split-K's reduction cost, the fallback's split-K and
   // wmma tiles and int8's 128x64 tile rate, all chosen on calibration rows (2026-11-27).
   // The engine change of 2026-12-03 (HBM latency and the exposed first load from the SystemC
-  // engine instead of the plan's fill) moved e2e prefill from 5.0 to 6.4 (worst row 7.7).
-  const std::map<std::string, double> max_mape = {{"gemm bf16", 5.7},
-                                                  {"gemm fp16", 4.8},
-                                                  {"gemm fp8", 4.5},
-                                                  {"gemm int8", 8.0},
-                                                  {"gemm bf16 2:4", 7.1},
-                                                  {"gemm fp32", 8.0},
-                                                  {"gemm tf32", 5.0},
-                                                  {"gemm fp16 2:4", 10.2},
-                                                  {"gemm all", 6.0},
-                                                  {"attention prefill", 6.8},
-                                                  {"attention decode", 6.8},
-                                                  {"attention all", 6.8},
-                                                  {"elementwise rmsnorm", 7.0},
-                                                  {"elementwise layernorm", 12.7},
-                                                  {"elementwise gelu", 5.0},
-                                                  {"elementwise silu_mul", 6.0},
-                                                  {"elementwise softmax", 17.2},
-                                                  {"elementwise residual_add", 4.7},
-                                                  {"elementwise rope", 5.3},
-                                                  {"elementwise kv_append", 6.2},
+  // engine instead of the plan's fill) moved e2e prefill from 5.0 to 6.4 (worst row 7.7). The
+  // refit of 2026-12-03 within physical ranges (hbm.efficiency the measured read ceiling 0.92
+  // instead of a fitted 0.87, per-SM load rates within the L1 path, bandwidth fractions within 1)
+  // gives the levels below: gemm all 5.4 -> 6.8, attention 6.4 -> 6.5, elementwise 7.6, e2e 6.5
+  // (worst row 8.4). Each threshold is the achieved value plus about 0.5 points.
+  const std::map<std::string, double> max_mape = {{"gemm bf16", 7.7},
+                                                  {"gemm fp16", 6.1},
+                                                  {"gemm fp8", 5.1},
+                                                  {"gemm int8", 8.6},
+                                                  {"gemm bf16 2:4", 6.7},
+                                                  {"gemm fp32", 6.7},
+                                                  {"gemm tf32", 5.2},
+                                                  {"gemm fp16 2:4", 11.5},
+                                                  {"gemm all", 7.3},
+                                                  {"attention prefill", 6.9},
+                                                  {"attention decode", 7},
+                                                  {"attention all", 7},
+                                                  {"elementwise rmsnorm", 6.7},
+                                                  {"elementwise layernorm", 12.9},
+                                                  {"elementwise gelu", 5.1},
+                                                  {"elementwise silu_mul", 6.2},
+                                                  {"elementwise softmax", 17},
+                                                  {"elementwise residual_add", 5},
+                                                  {"elementwise rope", 5.2},
+                                                  {"elementwise kv_append", 6.1},
                                                   {"elementwise all", 8.1},
-                                                  {"e2e prefill", 6.7},
-                                                  {"e2e decode", 5.5}};
+                                                  {"e2e prefill", 7.5},
+                                                  {"e2e decode", 6.4}};
   auto stats = holdout_stats("h100");
   for (const auto& [category, limit] : max_mape) {
     ASSERT_TRUE(stats.count(category)) << category;
     EXPECT_LE(stats[category].mape * 100, limit) << category << ": " << stats[category].worst_label;
   }
-  EXPECT_LE(stats["e2e all"].worst * 100, 8.0) << stats["e2e all"].worst_label;
+  EXPECT_LE(stats["e2e all"].worst * 100, 8.9) << stats["e2e all"].worst_label;
   // The targets of the GPU model (issue 4) on the hold-out set, every e2e point within 10 %.
   EXPECT_LE(stats["e2e all"].worst, 0.10) << stats["e2e all"].worst_label;
   EXPECT_LE(stats["gemm all"].mape, 0.10);
@@ -138,36 +142,38 @@ TEST(ValidateGpu, H200FromPublicMemoryFiguresStaysAtItsRecordedLevel) {
   //   e2e: prefill 1.6 (worst point 2.9; 6.3 and 7.8 before the power-limited clock, whose
   //        h100 values h200 inherits), decode 4.3 (worst point 6.6, batch 16; it was 18.1 fast
   //        before the padded query tile)
+  // After the engine change and the physical refit of 2026-12-03: gemm all 7.0, attention 6.5,
+  // elementwise 11.9, e2e 3.0 (worst 5.2).
   // Each threshold is the achieved value plus about 0.5 points.
-  const std::map<std::string, double> max_mape = {{"gemm bf16", 6.5},
-                                                  {"gemm fp16", 6.4},
-                                                  {"gemm fp8", 5.0},
-                                                  {"gemm int8", 7.5},
-                                                  {"gemm bf16 2:4", 15.5},
-                                                  {"gemm fp32", 10.6},
+  const std::map<std::string, double> max_mape = {{"gemm bf16", 7.4},
+                                                  {"gemm fp16", 6.6},
+                                                  {"gemm fp8", 5},
+                                                  {"gemm int8", 7.8},
+                                                  {"gemm bf16 2:4", 13.2},
+                                                  {"gemm fp32", 9.7},
                                                   {"gemm tf32", 7.9},
-                                                  {"gemm fp16 2:4", 12.2},
-                                                  {"gemm all", 7.1},
+                                                  {"gemm fp16 2:4", 11.7},
+                                                  {"gemm all", 7.5},
                                                   {"attention prefill", 4.4},
-                                                  {"attention decode", 8.6},
-                                                  {"attention all", 7.1},
-                                                  {"elementwise rmsnorm", 8.6},
+                                                  {"attention decode", 8.4},
+                                                  {"attention all", 7},
+                                                  {"elementwise rmsnorm", 8.4},
                                                   {"elementwise layernorm", 9.2},
-                                                  {"elementwise gelu", 13.3},
-                                                  {"elementwise silu_mul", 6.6},
-                                                  {"elementwise softmax", 22.6},
-                                                  {"elementwise residual_add", 5.6},
-                                                  {"elementwise rope", 13.0},
-                                                  {"elementwise kv_append", 21.0},
-                                                  {"elementwise all", 12.3},
-                                                  {"e2e prefill", 2.0},
-                                                  {"e2e decode", 4.8}};
+                                                  {"elementwise gelu", 12.6},
+                                                  {"elementwise silu_mul", 6.8},
+                                                  {"elementwise softmax", 22.5},
+                                                  {"elementwise residual_add", 6.4},
+                                                  {"elementwise rope", 13.9},
+                                                  {"elementwise kv_append", 21},
+                                                  {"elementwise all", 12.4},
+                                                  {"e2e prefill", 2.5},
+                                                  {"e2e decode", 4.5}};
   auto stats = holdout_stats("h200", XPUSIM_SOURCE_DIR "/validation/gpu/h200/data");
   for (const auto& [category, limit] : max_mape) {
     ASSERT_TRUE(stats.count(category)) << category;
     EXPECT_LE(stats[category].mape * 100, limit) << category << ": " << stats[category].worst_label;
   }
-  EXPECT_LE(stats["e2e all"].worst * 100, 6.8) << stats["e2e all"].worst_label;
+  EXPECT_LE(stats["e2e all"].worst * 100, 5.7) << stats["e2e all"].worst_label;
   // The targets of issue 4, met by the h200 preset on this hold-out.
   EXPECT_LE(stats["gemm all"].mape, 0.10);
   EXPECT_LE(stats["e2e all"].worst, 0.10) << stats["e2e all"].worst_label;
@@ -189,66 +195,69 @@ TEST(ValidateGpu, LaterGemmHoldoutsStayAtTheirRecordedLevels) {
   //     that the fallback could stream K (fixed on calibration rows), and int8's 128x64 tile got
   //     its own rate (fitted on calibration rows; int8 was chosen for work because holdout9's
   //     int8 was worst), which gives the level below: 10.9 / 11.5 %.
-  //   holdout10, planned after those changes, read the level below once: 8.2 / 8.9 %.
+  //   holdout10, planned after those changes, read 8.2 / 8.9 % once; it is the frozen hold-out of
+  //     both cards since 2026-12-03 (frozen.txt; `xpusim validate --frozen`), read again for the
+  //     engine change and physical refit of that day: 8.7 / 8.8 %, the levels below with the
+  //     other sets'.
   // Issue 4's GEMM target (10 %) is met on holdout10, the only set not read before this model,
   // and missed on holdout9 (small layers, int8 rows not 16-byte aligned): by shape mix the model
   // is at 8-12 % on shapes it has not seen. Each threshold is the achieved value plus about 0.5
   // points.
   using Levels = std::map<std::string, std::pair<double, double>>;  // category: H100, H200 in %
   const std::map<std::string, std::pair<Levels, size_t>> sets = {{"holdout6",
-                                                                  {{{"gemm bf16", {9.2, 9.7}},
-                                                                    {"gemm fp16", {9.9, 10.9}},
-                                                                    {"gemm fp8", {7.4, 6.9}},
-                                                                    {"gemm int8", {5.9, 6.6}},
-                                                                    {"gemm bf16 2:4", {11.4, 11.2}},
-                                                                    {"gemm fp32", {16.7, 19.3}},
-                                                                    {"gemm tf32", {4.6, 6.4}},
-                                                                    {"gemm fp16 2:4", {21.9, 23.0}},
-                                                                    {"gemm all", {9.5, 10.0}}},
+                                                                  {{{"gemm bf16", {9.4, 9.9}},
+                                                                    {"gemm fp16", {10.2, 10.4}},
+                                                                    {"gemm fp8", {7.8, 7.3}},
+                                                                    {"gemm int8", {6.5, 7.2}},
+                                                                    {"gemm bf16 2:4", {11.4, 10.9}},
+                                                                    {"gemm fp32", {16.1, 18.2}},
+                                                                    {"gemm tf32", {5.0, 6.5}},
+                                                                    {"gemm fp16 2:4", {22.4, 22.9}},
+                                                                    {"gemm all", {9.8, 10.1}}},
                                                                    369}},
                                                                  {"holdout7",
-                                                                  {{{"gemm bf16", {8.8, 10.5}},
-                                                                    {"gemm fp16", {9.0, 12.9}},
-                                                                    {"gemm fp8", {8.3, 6.1}},
-                                                                    {"gemm int8", {11.7, 11.8}},
-                                                                    {"gemm bf16 2:4", {10.6, 9.1}},
-                                                                    {"gemm fp32", {20.4, 22.1}},
-                                                                    {"gemm tf32", {8.7, 9.6}},
-                                                                    {"gemm fp16 2:4", {18.2, 18.9}},
-                                                                    {"gemm all", {10.0, 11.1}}},
+                                                                  {{{"gemm bf16", {8.7, 9.7}},
+                                                                    {"gemm fp16", {8.4, 11.2}},
+                                                                    {"gemm fp8", {8.1, 7.0}},
+                                                                    {"gemm int8", {12.2, 12.1}},
+                                                                    {"gemm bf16 2:4", {11.0, 9.4}},
+                                                                    {"gemm fp32", {18.6, 20.1}},
+                                                                    {"gemm tf32", {7.4, 6.5}},
+                                                                    {"gemm fp16 2:4", {18.7, 18.8}},
+                                                                    {"gemm all", {9.8, 10.4}}},
                                                                    384}},
                                                                  {"holdout8",
-                                                                  {{{"gemm bf16", {8.7, 9.3}},
-                                                                    {"gemm fp16", {8.7, 9.4}},
-                                                                    {"gemm fp8", {8.1, 8.7}},
-                                                                    {"gemm int8", {8.8, 8.2}},
-                                                                    {"gemm bf16 2:4", {10.1, 11.8}},
-                                                                    {"gemm fp32", {10.8, 11.9}},
-                                                                    {"gemm tf32", {12.0, 13.5}},
-                                                                    {"gemm fp16 2:4", {17.9, 16.9}},
-                                                                    {"gemm all", {9.2, 9.8}}},
+                                                                  {{{"gemm bf16", {9.2, 9.8}},
+                                                                    {"gemm fp16", {8.6, 9.6}},
+                                                                    {"gemm fp8", {8.7, 8.9}},
+                                                                    {"gemm int8", {8.6, 7.9}},
+                                                                    {"gemm bf16 2:4", {10.2, 11.2}},
+                                                                    {"gemm fp32", {10.7, 11.7}},
+                                                                    {"gemm tf32", {12.9, 14.3}},
+                                                                    {"gemm fp16 2:4", {17.9, 16.8}},
+                                                                    {"gemm all", {9.5, 10.0}}},
                                                                    364}},
                                                                  {"holdout9",
-                                                                  {{{"gemm bf16", {9.6, 10.6}},
-                                                                    {"gemm fp16", {9.7, 11.5}},
-                                                                    {"gemm fp8", {10.3, 9.8}},
-                                                                    {"gemm int8", {18.3, 17.2}},
-                                                                    {"gemm bf16 2:4", {8.2, 8.8}},
-                                                                    {"gemm fp32", {15.4, 16.3}},
-                                                                    {"gemm tf32", {10.8, 12.7}},
-                                                                    {"gemm fp16 2:4", {22.1, 22.1}},
-                                                                    {"gemm all", {11.4, 12.0}}},
+                                                                  {{{"gemm bf16", {10.5, 11.4}},
+                                                                    {"gemm fp16", {10.5, 11.9}},
+                                                                    {"gemm fp8", {10.9, 10.4}},
+                                                                    {"gemm int8", {18.2, 16.9}},
+                                                                    {"gemm bf16 2:4", {7.8, 8.6}},
+                                                                    {"gemm fp32", {14.0, 14.9}},
+                                                                    {"gemm tf32", {11.7, 13.1}},
+                                                                    {"gemm fp16 2:4", {22.2, 22.0}},
+                                                                    {"gemm all", {11.9, 12.4}}},
                                                                    315}},
                                                                  {"holdout10",
-                                                                  {{{"gemm bf16", {7.5, 7.7}},
-                                                                    {"gemm fp16", {7.8, 7.9}},
-                                                                    {"gemm fp8", {6.8, 6.5}},
-                                                                    {"gemm int8", {9.8, 11.8}},
-                                                                    {"gemm bf16 2:4", {12.0, 14.7}},
-                                                                    {"gemm fp32", {12.5, 12.9}},
-                                                                    {"gemm tf32", {10.4, 13.4}},
-                                                                    {"gemm fp16 2:4", {13.7, 14.9}},
-                                                                    {"gemm all", {8.7, 9.4}}},
+                                                                  {{{"gemm bf16", {8.2, 8.1}},
+                                                                    {"gemm fp16", {9.1, 7.6}},
+                                                                    {"gemm fp8", {7.6, 7.0}},
+                                                                    {"gemm int8", {8.8, 10.9}},
+                                                                    {"gemm bf16 2:4", {12.2, 13.4}},
+                                                                    {"gemm fp32", {12.7, 13.1}},
+                                                                    {"gemm tf32", {10.9, 13.4}},
+                                                                    {"gemm fp16 2:4", {14.7, 14.6}},
+                                                                    {"gemm all", {9.2, 9.3}}},
                                                                    354}}};
   for (const auto& [set, levels] : sets) {
     auto h100 = holdout_stats("h100", XPUSIM_SOURCE_DIR "/validation/gpu/data", set);
@@ -352,9 +361,10 @@ TEST(ValidateA100, LlmCompassDataLoadsAndKernelDominatedMatmulsAreClose) {
   for (const auto& s : summarize(rows))
     if (s.set == "kernel-dominated") kernel[s.category] = s;
   ASSERT_TRUE(kernel.count("a100 matmul"));
-  // Achieved 11.3 % with the h100 calibration unchanged (LLMCompass published 9.0 %); 12.4 % after
-  // the engine change of 2026-12-03.
-  EXPECT_LE(kernel["a100 matmul"].mape * 100, 12.8);
+  // Achieved 11.3 % with the h100 calibration and an fp16 efficiency chosen on this data
+  // (LLMCompass published 9.0 %); 19.5 % since 2026-12-03, when the a100 preset took h100's
+  // refitted values for every key, fp16 included (nothing chosen on LLMCompass's data).
+  EXPECT_LE(kernel["a100 matmul"].mape * 100, 20.0);
   ASSERT_TRUE(kernel["a100 matmul"].published_mape.has_value());
   EXPECT_DOUBLE_EQ(*kernel["a100 matmul"].published_mape, 0.090);
   // NCCL all-reduce on 4x A100 with the protocol values fitted on 4x H200 (NVLink4) and the
