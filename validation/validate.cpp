@@ -16,7 +16,10 @@
 #include "arch/gpu/gpu_device.h"
 #include "sim/base/csv.h"
 #include "sim/base/errors.h"
+#include "sim/config/config_store.h"
 #include "sim/run/op_cache.h"
+#include "workloads/graph.h"
+#include "workloads/model.h"
 #include "sim/base/units.h"
 
 namespace xpusim {
@@ -105,58 +108,6 @@ ValidationRow row_of(const CsvTable& t, const CsvRow& r, std::string category, s
   return v;
 }
 
-// measure_kernels.py's rope_apply on one [T, H] tensor: rotate-half RoPE in torch ops, five
-// pointwise kernels. x*cos, -x2 (half the elements), cat and *sin each read and write one
-// tensor's worth (`rope` kernels); the final add reads two and is the same torch add kernel as
-// residual_add.
-void torch_rope_ops(std::vector<Op>& ops, const std::string& name, int64_t T, int64_t H) {
-  const DType dt = DType::kBf16;
-  ops.push_back(make_elementwise(name + ".mul_cos", "rope", T, H, dt));
-  ops.push_back(make_elementwise(name + ".neg", "rope", T, H / 2, dt));
-  ops.push_back(make_elementwise(name + ".cat", "rope", T, H, dt));
-  ops.push_back(make_elementwise(name + ".mul_sin", "rope", T, H, dt));
-  ops.push_back(make_elementwise(name + ".add", "residual_add", T, H, dt));
-}
-
-// measure_kernels.py's kv_write: two copy kernels (K, then V) of T x H elements each into the
-// static caches. One op covers K+V of its heads, so each copy is an op of H/256 "heads" of 128.
-void kv_copy_ops(std::vector<Op>& ops, const std::string& name, int64_t T, int64_t H) {
-  for (int i = 0; i < 2; ++i) ops.push_back(make_kv_append(name, T, 1, H / 256, 128, DType::kBf16));
-}
-
-// Layer shapes of the e2e stacks in validation/gpu/measure_kernels.py (E2E_MODELS there):
-// hidden, intermediate, q heads, kv heads (head_dim 128). mistral-7b's layers are llama3-8b's.
-struct E2eShape {
-  int64_t H, I, NH, KV;
-};
-std::optional<E2eShape> e2e_shape(const std::string& model) {
-  if (model == "llama2-7b") return E2eShape{4096, 11008, 32, 32};
-  if (model == "llama3-8b") return E2eShape{4096, 14336, 32, 8};
-  return std::nullopt;
-}
-
-// The e2e stack of validation/gpu/measure_kernels.py, kernel by kernel: Triton rmsnorm, cuBLAS
-// projections, rotate-half RoPE on q and k, K/V copies into the static cache for decode, flash
-// SDPA (GQA packed when KV < NH), residual adds, Triton SiLU·mul.
-std::vector<Op> e2e_layer_ops(const E2eShape& m, int64_t B, int64_t S, int64_t kv, bool decode) {
-  const int64_t H = m.H, I = m.I, NH = m.NH, KV = m.KV, HD = 128, T = B * S;
-  const DType dt = DType::kBf16;
-  std::vector<Op> ops;
-  ops.push_back(make_elementwise("attn.norm", "rmsnorm", T, H, dt));
-  ops.push_back(make_gemm("attn.qkv", T, H, (NH + 2 * KV) * HD, dt));
-  torch_rope_ops(ops, "attn.rope_q", T, NH * HD);
-  torch_rope_ops(ops, "attn.rope_k", T, KV * HD);
-  if (decode) kv_copy_ops(ops, "attn.kv_append", T, KV * HD);
-  ops.push_back(make_attention("attn.sdpa", B, NH, KV, HD, S, kv, !decode, dt));
-  ops.push_back(make_gemm("attn.out", T, H, H, dt));
-  ops.push_back(make_elementwise("attn.residual", "residual_add", T, H, dt));
-  ops.push_back(make_elementwise("mlp.norm", "rmsnorm", T, H, dt));
-  ops.push_back(make_gemm("mlp.gate_up", T, H, 2 * I, dt));
-  ops.push_back(make_elementwise("mlp.act", "silu_mul", T, I, dt));
-  ops.push_back(make_gemm("mlp.down", T, I, H, dt));
-  ops.push_back(make_elementwise("mlp.residual", "residual_add", T, H, dt));
-  return ops;
-}
 
 }  // namespace
 
@@ -240,9 +191,9 @@ std::vector<ValidationRow> load_gpu_dataset(const std::string& dir) {
           continue;
         }
         if (op == "rope")
-          torch_rope_ops(ops, "rope", T, H);
+          ops = torch_rope_kernels("rope", T, H, DType::kBf16);
         else
-          kv_copy_ops(ops, "kv_append", T, H);
+          ops = kv_copy_kernels("kv_append", T, H, DType::kBf16);
       } else {
         const auto& known = elementwise_ops();
         if (std::find(known.begin(), known.end(), op) == known.end()) {
@@ -259,6 +210,7 @@ std::vector<ValidationRow> load_gpu_dataset(const std::string& dir) {
   }
   // e2e.csv: the hold-out stacks; e2e_calibration.csv: later stacks at other shapes, all
   // calibration (split.py's kind e2e_cal).
+  ConfigStore store;
   for (const char* name : {"e2e.csv", "e2e_calibration.csv"}) {
     auto t = open_table(root / name, false);
     if (!t) continue;
@@ -268,17 +220,26 @@ std::vector<ValidationRow> load_gpu_dataset(const std::string& dir) {
       std::string model = f.text("model"), phase = f.text("phase");
       int64_t B = f.whole("B"), q = f.whole("q_len"), kv = f.whole("kv_len"),
               layers = f.whole("layers");
-      auto shape = e2e_shape(model);
-      if (!shape) {
+      // The layer comes from the graph that `run` uses, with the model's configs/models file and
+      // the kernels of the stack that measured it (measure_kernels.py: torch rotate-half RoPE, K
+      // and V copied into static caches in decode only).
+      std::optional<ModelConfig> cfg;
+      try {
+        cfg = parse_model(store.load(model, "models"));
+      } catch (const ConfigError&) {
         errors.add(t->loc(r, t->column("model")), "model",
-                   fmt::format("no e2e stack is defined for '{}'", model));
+                   fmt::format("'{}' is not a model in configs/models", model));
         continue;
       }
+      ForwardShape shape;
+      shape.batch = B;
+      shape.q_len = q;
+      shape.kv_len = kv;
+      shape.prefill = phase != "decode";
+      shape.kernels = {StackKernels::Rope::kTorchRotateHalf, StackKernels::KvWrite::kCopies, false};
+      const std::vector<Op> layer = build_layer(*cfg, shape);
       std::vector<Op> ops;
-      for (int64_t l = 0; l < layers; ++l) {
-        auto layer = e2e_layer_ops(*shape, B, q, kv, phase == "decode");
-        ops.insert(ops.end(), layer.begin(), layer.end());
-      }
+      for (int64_t l = 0; l < layers; ++l) ops.insert(ops.end(), layer.begin(), layer.end());
       rows.push_back(
           row_of(*t, r, "e2e " + phase, f.set(),
                  fmt::format("{} {} B={} q={} kv={} x{} layers", model, phase, B, q, kv, layers),

@@ -59,9 +59,21 @@ class Builder {
 
     layer(make_elementwise("attn.norm", m_.norm, T_, H, dt));
     layer(make_gemm("attn.qkv", T_, H, q + 2 * kv, dt));
-    if (m_.positional == "rope") layer(make_elementwise("attn.rope", "rope", T_, q + kv, dt));
-    if (decoder)
-      layer(make_kv_append("attn.kv_append", sh_.batch, s_.q_len, sh_.kv_heads, hd, s_.kv_dtype));
+    if (m_.positional == "rope") {
+      if (s_.kernels.rope == StackKernels::Rope::kFused) {
+        layer(make_elementwise("attn.rope", "rope", T_, q + kv, dt));
+      } else {
+        for (Op& o : torch_rope_kernels("attn.rope_q", T_, q, dt)) layer(std::move(o));
+        for (Op& o : torch_rope_kernels("attn.rope_k", T_, kv, dt)) layer(std::move(o));
+      }
+    }
+    if (decoder && (s_.prefill ? s_.kernels.prefill_writes_kv : true)) {
+      if (s_.kernels.kv_write == StackKernels::KvWrite::kFused) {
+        layer(make_kv_append("attn.kv_append", sh_.batch, s_.q_len, sh_.kv_heads, hd, s_.kv_dtype));
+      } else {
+        for (Op& o : kv_copy_kernels("attn.kv_append", T_, kv, s_.kv_dtype)) layer(std::move(o));
+      }
+    }
     if (s_.fused_attention) {
       Op a = make_attention("attn.sdpa", sh_.batch, sh_.heads, sh_.kv_heads, hd, s_.q_len,
                             s_.kv_len, m_.causal, dt);
@@ -200,6 +212,28 @@ std::vector<Op> build_forward(const ModelConfig& m, const ForwardShape& s) {
     if (stage + 1 < s.pp) b.send_to_next_stage(stage);
   }
   b.head(s.pp - 1);
+  return ops;
+}
+
+std::vector<Op> torch_rope_kernels(const std::string& name, int64_t T, int64_t width, DType dt) {
+  return {make_elementwise(name + ".mul_cos", "rope", T, width, dt),
+          make_elementwise(name + ".neg", "rope", T, width / 2, dt),
+          make_elementwise(name + ".cat", "rope", T, width, dt),
+          make_elementwise(name + ".mul_sin", "rope", T, width, dt),
+          make_elementwise(name + ".add", "residual_add", T, width, dt)};
+}
+
+std::vector<Op> kv_copy_kernels(const std::string& name, int64_t T, int64_t width,
+                                DType kv_dtype) {
+  // A kv_append op moves K and V (2 x heads x head_dim per row): one of them is width / 2 x 2.
+  return {make_kv_append(name, T, 1, 1, width / 2, kv_dtype),
+          make_kv_append(name, T, 1, 1, width / 2, kv_dtype)};
+}
+
+std::vector<Op> build_layer(const ModelConfig& m, const ForwardShape& s) {
+  std::vector<Op> ops;
+  Builder b(m, s, ops);
+  b.layers(0, 1);
   return ops;
 }
 

@@ -12,6 +12,17 @@
 
 namespace xpusim {
 
+// How a software stack splits the pieces of a layer that stacks implement differently (the rest
+// is one kernel each everywhere). Issue 15's stacks select these.
+struct StackKernels {
+  enum class Rope { kFused, kTorchRotateHalf };  // one kernel over q and k | PyTorch's rotate-half
+                                                 // (mul cos, neg, cat, mul sin, add), for q and k
+  enum class KvWrite { kFused, kCopies };        // one append of K and V | one copy kernel each
+  Rope rope = Rope::kFused;
+  KvWrite kv_write = KvWrite::kFused;
+  bool prefill_writes_kv = true;  // false: a prefill that does not fill the cache (a benchmark)
+};
+
 struct ForwardShape {
   int64_t batch = 1;
   int64_t q_len = 1;   // new tokens per sequence (prompt for prefill, 1 for decode)
@@ -23,6 +34,7 @@ struct ForwardShape {
   int tp = 1;                     // tensor-parallel degree (Megatron column/row splits)
   int pp = 1;                     // pipeline stages (ops are tagged with their stage)
   int ep = 1;                     // expert-parallel degree for MoE (1 or tp)
+  StackKernels kernels;
 };
 
 // Checks that the model can be split as asked; returns "" or the reason it cannot.
@@ -32,6 +44,16 @@ std::string check_parallelism(const ModelConfig& m, const ForwardShape& s);
 // and LM head carry repeat = 1 (first and last stage). Prefill computes logits for the last token
 // of each sequence only, as serving stacks do.
 std::vector<Op> build_forward(const ModelConfig& m, const ForwardShape& s);
+// PyTorch's rotate-half RoPE on a [T, width] tensor, kernel by kernel: x*cos, -x2 (half the
+// elements), cat and rot*sin each read and write one tensor's worth (`rope` kernels); the final
+// add reads two and is the same torch add kernel as residual_add.
+std::vector<Op> torch_rope_kernels(const std::string& name, int64_t T, int64_t width, DType dt);
+// A KV-cache write as one copy kernel for K and one for V, each of T rows of `width` (even)
+// elements.
+std::vector<Op> kv_copy_kernels(const std::string& name, int64_t T, int64_t width, DType kv_dtype);
+
+// The ops of one transformer layer (repeat 1, stage 0), as build_forward builds each layer.
+std::vector<Op> build_layer(const ModelConfig& m, const ForwardShape& s);
 
 // Per-device memory: weights, KV cache at `context`, and the peak activation working set.
 struct MemoryNeed {

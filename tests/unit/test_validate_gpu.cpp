@@ -279,6 +279,26 @@ TEST(ValidateGpu, H200DatasetHasTheSameSplitAndEveryRowIsPredicted) {
             551u + 34u + 197u + 4u + 28u);
 }
 
+// validate's e2e rows come from the graph that `run` uses (workloads/, configs/models): a model
+// that has no file there is an error at its cell, and a known one needs no code in validate.
+TEST(ValidateGpu, E2eRowsComeFromTheModelsGraph) {
+  TempDir dir;
+  const std::string head = "kind,model,phase,B,q_len,kv_len,layers,total_ms,set\n";
+  const std::string f = dir.write("e2e/e2e.csv", head + "e2e,llama9-1t,decode,1,1,1025,4,1.0,holdout\n");
+  std::string msg = config_error_of([&] { load_gpu_dataset(dir.path("e2e")); });
+  EXPECT_NE(msg.find(f + ":2:5: error: model: 'llama9-1t' is not a model in configs/models"),
+            std::string::npos)
+      << msg;
+  // mistral-7b has no hand-written layer anywhere: its configs/models file is enough.
+  dir.write("ok/e2e.csv", head + "e2e,mistral-7b,decode,2,1,1025,3,1.0,holdout\n");
+  const auto rows = load_gpu_dataset(dir.path("ok"));
+  ASSERT_EQ(rows.size(), 1u);
+  size_t gemms = 0;
+  for (const Op& op : rows[0].ops) gemms += op.kind == OpKind::kGemm;
+  EXPECT_EQ(gemms, 3u * 4u);  // qkv, out, gate_up, down per layer
+  EXPECT_EQ(rows[0].ops.front().name, "attn.norm");
+}
+
 TEST(ValidateGpu, MissingFolderAndBadValuesAreUserErrors) {
   TempDir dir;
   std::string msg = config_error_of([&] { load_gpu_dataset(dir.path("nothing")); });

@@ -3,6 +3,8 @@
 // The expected numbers are worked out by hand from the published model shapes.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "arch/registry.h"
 #include "sim/config/config_store.h"
 #include "sim/run/experiment.h"
@@ -81,6 +83,49 @@ TEST(Graph, LlamaDecoderLayerAtDecode) {
                  {"mlp.down", 90177536, 90177536, 22016, 8192},
                  {"lm_head", 262144000, 262144000, 8192, 64000},
              });
+}
+
+// The kernels of a stack change how a layer's pieces are split, not what they move: the PyTorch
+// eager stack that measured validation/gpu's e2e rows runs RoPE as five kernels per tensor and
+// writes K and V with one copy each (and its prefill benchmark fills no cache).
+TEST(Graph, StackKernelsSplitRopeAndTheKvWrite) {
+  ForwardShape s;
+  s.batch = 2;
+  s.q_len = 1;
+  s.kv_len = 1024;
+  s.prefill = false;
+  const ModelConfig m = model("llama3-8b");
+  const auto fused = build_layer(m, s);
+  s.kernels = {StackKernels::Rope::kTorchRotateHalf, StackKernels::KvWrite::kCopies, false};
+  const auto eager = build_layer(m, s);
+  EXPECT_EQ(names(eager), (std::vector<std::string>{
+                              "attn.norm", "attn.qkv", "attn.rope_q.mul_cos", "attn.rope_q.neg",
+                              "attn.rope_q.cat", "attn.rope_q.mul_sin", "attn.rope_q.add",
+                              "attn.rope_k.mul_cos", "attn.rope_k.neg", "attn.rope_k.cat",
+                              "attn.rope_k.mul_sin", "attn.rope_k.add", "attn.kv_append",
+                              "attn.kv_append", "attn.sdpa", "attn.out", "attn.residual",
+                              "mlp.norm", "mlp.gate_up", "mlp.act", "mlp.down", "mlp.residual"}));
+  // The two copies move what the fused append moves: K and V of 8 heads x 128 for 2 tokens.
+  double copies = 0;
+  for (const Op& op : eager)
+    if (op.name == "attn.kv_append") copies += op.out_bytes;
+  EXPECT_EQ(copies, find(fused, "attn.kv_append").out_bytes);
+  EXPECT_EQ(copies, 2.0 * 2 * 8 * 128 * 2);
+  // rotate-half: q is 32 x 128 wide, k 8 x 128; the negation touches half of each.
+  EXPECT_EQ(find(eager, "attn.rope_q.neg").H, 32 * 128 / 2);
+  EXPECT_EQ(find(eager, "attn.rope_k.mul_cos").H, 8 * 128);
+  // Its prefill writes no cache; the default prefill does.
+  s.prefill = true;
+  s.q_len = s.kv_len = 512;
+  const auto eager_prefill = build_layer(m, s);
+  EXPECT_EQ(std::count_if(eager_prefill.begin(), eager_prefill.end(),
+                          [](const Op& op) { return op.name == "attn.kv_append"; }),
+            0);
+  s.kernels = {};
+  const auto fused_prefill = build_layer(m, s);
+  EXPECT_EQ(std::count_if(fused_prefill.begin(), fused_prefill.end(),
+                          [](const Op& op) { return op.name == "attn.kv_append"; }),
+            1);
 }
 
 TEST(Graph, Gpt2LayerAtPrefill) {
