@@ -168,17 +168,37 @@ MultiDeviceResult simulate_devices(const std::vector<std::vector<DeviceStep>>& p
   return r;
 }
 
-MultiDeviceResult simulate_pipeline(const std::vector<double>& stage_s, int64_t m,
-                                    double activation_bytes, const MemLevelSpec& link) {
-  const int stages = int(stage_s.size());
-  std::vector<std::vector<DeviceStep>> programs(stage_s.size());
+MultiDeviceResult simulate_parallel(const std::vector<std::vector<DeviceStep>>& stage_steps,
+                                    int tp, int64_t m, double activation_bytes,
+                                    const MemLevelSpec& link) {
+  const int stages = int(stage_steps.size());
+  if (tp < 1 || m < 1) throw std::invalid_argument("tp and m must be at least 1");
+  int groups = 1;  // collectives per micro-batch in the busiest stage
+  for (const auto& steps : stage_steps)
+    for (const auto& st : steps)
+      if (st.kind == DeviceStep::Kind::kCollective) groups = std::max(groups, st.group + 1);
+  std::vector<std::vector<DeviceStep>> programs(size_t(stages) * size_t(tp));
   for (int s = 0; s < stages; ++s)
-    for (int64_t j = 0; j < m; ++j) {
-      if (s > 0) programs[s].push_back(DeviceStep::recv(s - 1));
-      programs[s].push_back(DeviceStep::compute(stage_s[s]));
-      if (s + 1 < stages) programs[s].push_back(DeviceStep::send(s + 1, activation_bytes));
+    for (int r = 0; r < tp; ++r) {
+      auto& prog = programs[size_t(s) * tp + r];
+      for (int64_t j = 0; j < m; ++j) {
+        if (s > 0) prog.push_back(DeviceStep::recv((s - 1) * tp + r));
+        for (DeviceStep st : stage_steps[s]) {
+          if (st.kind == DeviceStep::Kind::kCollective)
+            st.group = int((int64_t(s) * m + j) * groups + st.group);
+          prog.push_back(st);
+        }
+        if (s + 1 < stages) prog.push_back(DeviceStep::send((s + 1) * tp + r, activation_bytes));
+      }
     }
   return simulate_devices(programs, link);
+}
+
+MultiDeviceResult simulate_pipeline(const std::vector<double>& stage_s, int64_t m,
+                                    double activation_bytes, const MemLevelSpec& link) {
+  std::vector<std::vector<DeviceStep>> steps;
+  for (double t : stage_s) steps.push_back({DeviceStep::compute(t)});
+  return simulate_parallel(steps, 1, m, activation_bytes, link);
 }
 
 }  // namespace xpusim

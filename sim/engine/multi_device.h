@@ -48,8 +48,17 @@ struct MultiDeviceResult {
 MultiDeviceResult simulate_devices(const std::vector<std::vector<DeviceStep>>& programs,
                                    const MemLevelSpec& link);
 
-// The forward pass of a pipeline: `stage_s[s]` per micro-batch on stage s, `m` micro-batches,
-// `activation_bytes` sent from each stage to the next per micro-batch (GPipe order).
+// A forward pass over `stage_steps.size()` pipeline stages of `tp` tensor-parallel ranks each
+// (device s * tp + r), `m` micro-batches in GPipe order. `stage_steps[s]` is what one rank of
+// stage s does for one micro-batch: compute spans and collectives, whose `group` numbers them
+// within the stage (the ranks of a stage meet in each; the simulation gives each micro-batch its
+// own rendezvous). Each rank sends `activation_bytes` to its peer in the next stage per
+// micro-batch; sends and collectives occupy the device's link.
+MultiDeviceResult simulate_parallel(const std::vector<std::vector<DeviceStep>>& stage_steps,
+                                    int tp, int64_t m, double activation_bytes,
+                                    const MemLevelSpec& link);
+
+// The pipeline of single compute spans: `stage_s[s]` per micro-batch on stage s.
 MultiDeviceResult simulate_pipeline(const std::vector<double>& stage_s, int64_t m,
                                     double activation_bytes, const MemLevelSpec& link);
 

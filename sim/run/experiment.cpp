@@ -135,6 +135,58 @@ void stream_pass(const Device& device, const std::vector<Op>& ops, std::vector<O
   }
 }
 
+bool is_send(const Op& op) { return op.kind == OpKind::kCollective && op.collective == "send"; }
+
+// The activations one pipeline stage sends the next per micro-batch (the graph's pp.send).
+double activation_bytes(const std::vector<Op>& ops) {
+  double bytes = 0;
+  for (const Op& op : ops)
+    if (is_send(op)) bytes = std::max(bytes, op.message_bytes);
+  return bytes;
+}
+
+// What one rank of each stage does per micro-batch, for simulate_parallel: the stage's ops in
+// order with their repeats written out (as in stream_pass), consecutive computing ops merged into
+// one span, each collective a meeting of the stage's ranks. A collective's step keeps the time
+// the device's collective model gave it: the link occupancy it reported goes through the
+// simulation's link, the rest is fixed latency. pp.send ops are left to the simulation's sends.
+std::vector<std::vector<DeviceStep>> parallel_steps(const std::vector<Op>& ops,
+                                                    const std::vector<OpResult>& results,
+                                                    int64_t stages, const MemLevelSpec& link) {
+  std::vector<std::vector<DeviceStep>> out(static_cast<size_t>(stages));
+  for (int64_t stage = 0; stage < stages; ++stage) {
+    auto& steps = out[stage];
+    int groups = 0;
+    auto add = [&](size_t i) {
+      const Op& op = ops[i];
+      const OpResult& r = results[i];
+      if (is_send(op)) return;
+      if (op.kind == OpKind::kCollective) {
+        double busy = 0;
+        for (const auto& [level, b] : r.busy_per_level)
+          if (level == "link") busy = b;
+        const double fixed = std::max(0.0, r.time_s - busy - link.latency_s);
+        steps.push_back(DeviceStep::collective(groups++, busy * link.bw_bytes_per_s, fixed));
+      } else if (!steps.empty() && steps.back().kind == DeviceStep::Kind::kCompute) {
+        steps.back().duration_s += r.time_s;
+      } else {
+        steps.push_back(DeviceStep::compute(r.time_s));
+      }
+    };
+    std::vector<size_t> idx;
+    for (size_t i = 0; i < ops.size(); ++i)
+      if (ops[i].stage == stage) idx.push_back(i);
+    for (size_t b = 0; b < idx.size();) {
+      size_t e = b;
+      while (e < idx.size() && ops[idx[e]].repeat == ops[idx[b]].repeat) ++e;
+      for (int64_t k = 0; k < std::max<int64_t>(1, ops[idx[b]].repeat); ++k)
+        for (size_t j = b; j < e; ++j) add(idx[j]);
+      b = e;
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 const SchemaBase& experiment_schema() { return schema(); }
@@ -305,19 +357,17 @@ PointResult evaluate_point(Device& device, OpCache& cache, const ModelConfig& ba
     stream_pass(device, ops, ev.results, spec.pp);
     std::vector<double> stage_time(static_cast<size_t>(spec.pp), 0.0);
     accumulate(p.ops, ops, ev.results, m * weight, stage_time, bound_time);
-    // The stages run as concurrent devices in one simulation, each micro-batch's activations
-    // going to the next stage over the link: the pass and its bubble come out of it. The graph's
-    // `pp.send` ops leave the stage's own time; the simulation's link carries them instead, so a
-    // send overlaps the stage's next micro-batch.
-    double act_bytes = 0;
-    for (size_t i = 0; i < ops.size(); ++i)
-      if (ops[i].kind == OpKind::kCollective && ops[i].collective == "send") {
-        stage_time[ops[i].stage] -= ev.results[i].time_s * double(ops[i].repeat);
-        act_bytes = std::max(act_bytes, ops[i].message_bytes);
-      }
+    // The stages, and the tensor-parallel ranks of each, run as concurrent devices in one
+    // simulation: each micro-batch's activations go to the next stage over the link, the ranks
+    // meet in each collective. The pass, its bubble and the waits come out of it.
     const MultiDeviceResult pipe =
-        spec.pp > 1 ? simulate_pipeline(stage_time, m, act_bytes, device.link_spec())
-                    : MultiDeviceResult{stage_time[0] * double(m), {}};
+        spec.pp > 1 || spec.tp > 1
+            ? simulate_parallel(parallel_steps(ops, ev.results, spec.pp, device.link_spec()), spec.tp, m,
+                                activation_bytes(ops), device.link_spec())
+            : MultiDeviceResult{stage_time[0] * double(m), {}};
+    if (spec.pp > 1)  // the graph's pp.send ops went over the simulation's link instead
+      for (size_t i = 0; i < ops.size(); ++i)
+        if (is_send(ops[i])) stage_time[ops[i].stage] -= ev.results[i].time_s;
     const double t = pipe.makespan_s;
     double sum = 0;
     for (double st : stage_time) sum += st;

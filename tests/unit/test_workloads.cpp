@@ -335,6 +335,37 @@ TEST(Parallelism, PipelineStagesAndSchedule) {
   EXPECT_GT(r.latency_s, flat.latency_s * 0.5);  // no free lunch from splitting one device's work
 }
 
+// A tensor-parallel group runs as concurrent devices that meet at every collective: with equal
+// ranks nobody waits, so the step is the sum of one rank's operators (to SystemC's picoseconds),
+// and a pipeline of TP groups pays its bubble on top.
+TEST(Parallelism, TensorParallelRanksRunConcurrentlyInTheEngine) {
+  ConfigStore store;
+  auto dev = make_device(store.load("h100", "hw"), "h100");
+  OpCache cache;
+  PointSpec p;
+  p.phase = "decode";
+  p.batch = 8;
+  p.ctx = 1024;
+  p.tp = 4;
+  auto r = evaluate_point(*dev, cache, model("llama2-13b"), p);
+  ASSERT_TRUE(r.ok) << r.reason;
+  EXPECT_EQ(r.devices, 4);
+  double sum = 0;
+  size_t collectives = 0;
+  for (const auto& rec : r.ops) {
+    sum += rec.total_s;
+    collectives += rec.op.kind == OpKind::kCollective;
+  }
+  EXPECT_GE(collectives, 2u);  // all-reduces after attention and the MLP
+  EXPECT_NEAR(r.latency_s, sum, 1e-9 * sum + 1e-9);
+  p.pp = 2;
+  p.microbatches = 2;
+  auto both = evaluate_point(*dev, cache, model("llama2-13b"), p);
+  ASSERT_TRUE(both.ok) << both.reason;
+  EXPECT_EQ(both.devices, 8);
+  EXPECT_GT(both.bubble, 0.0);
+}
+
 TEST(Parallelism, ExpertParallelMoe) {
   const auto mix = model("mixtral-8x7b");
   ForwardShape s;
