@@ -6,10 +6,12 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <map>
 #include <string>
 #include <vector>
 
+#include "sim/base/file_read.h"
 #include "sim/base/errors.h"
 #include "validation/validate.h"
 
@@ -23,8 +25,7 @@ namespace {
 std::vector<std::pair<int, std::vector<double>>> read_numbers(const fs::path& p, size_t columns,
                                                               ErrorList& errors,
                                                               bool skip_header = false) {
-  std::ifstream in(p);
-  if (!in) throw ConfigError(SourceLoc{p.string(), 0, 0}, "--a100-data", "cannot open the file");
+  std::istringstream in(read_file_bounded(p.string(), "--a100-data", kMaxTableFileBytes));
   std::vector<std::pair<int, std::vector<double>>> out;
   std::string line;
   int n = 0;
@@ -98,7 +99,8 @@ std::vector<ValidationRow> load_llmcompass_a100(const std::string& dir) {
   }
   // Latencies from the same files: the 4th column is "0.1900ms".
   {
-    std::ifstream in(root / "matmul_A100.csv");
+    std::istringstream in(
+        read_file_bounded((root / "matmul_A100.csv").string(), "--a100-data", kMaxTableFileBytes));
     std::string line;
     size_t i = 0;
     int n = 0;

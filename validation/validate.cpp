@@ -87,12 +87,9 @@ class Fields {
 };
 
 std::optional<CsvTable> open_table(const fs::path& p, bool required) {
-  std::ifstream in(p);
-  if (!in) {
-    if (required) throw ConfigError(SourceLoc{p.string(), 0, 0}, "--data", "cannot open the file");
-    return std::nullopt;
-  }
-  return read_csv(in, p.string());
+  std::error_code ec;
+  if (!required && !fs::exists(fs::symlink_status(p, ec))) return std::nullopt;
+  return read_csv_file(p.string(), "--data");
 }
 
 ValidationRow row_of(const CsvTable& t, const CsvRow& r, std::string category, std::string set,

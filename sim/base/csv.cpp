@@ -3,6 +3,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
+#include "sim/base/file_read.h"
 
 namespace xpusim {
 
@@ -17,70 +20,95 @@ SourceLoc CsvTable::loc(const CsvRow& row, int index) const {
   return {file, row.line, col};
 }
 
-CsvTable read_csv(std::istream& in, const std::string& file) {
+CsvTable read_csv(std::string_view text, const std::string& file) {
+  check_utf8(text, file, "");
+  // Spreadsheets ("CSV UTF-8") start with a byte-order mark.
+  if (text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);
   CsvTable t;
   t.file = file;
-  std::string line;
-  int line_no = 0;
   ErrorList errors;
   bool have_header = false;
-  while (std::getline(in, line)) {
-    ++line_no;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.empty() || line[0] == '#') continue;
+  size_t i = 0;
+  int line_no = 1, col = 1;  // of text[i]
+  auto advance = [&] {
+    if (text[i] == '\n') {
+      ++line_no;
+      col = 1;
+    } else {
+      ++col;
+    }
+    ++i;
+  };
+  while (i < text.size()) {
+    // One record: fields up to an unquoted newline (quoted fields may hold newlines, as
+    // spreadsheets and pandas write them).
     CsvRow row;
     row.line = line_no;
-    size_t i = 0;
-    bool bad = false;
+    bool bad = false, comment = text[i] == '#';
     while (true) {
       CsvField f;
-      f.col = static_cast<int>(i) + 1;
-      if (i < line.size() && line[i] == '"') {
-        ++i;
+      f.col = col;
+      bool quoted = false;
+      while (i < text.size() && text[i] == ' ') advance();
+      if (i < text.size() && text[i] == '"') {
+        quoted = true;
+        const SourceLoc start{file, line_no, col};
+        advance();
         while (true) {
-          if (i >= line.size()) {
-            errors.add({file, line_no, f.col}, "", "unterminated quoted field");
+          if (i >= text.size()) {
+            errors.add(start, "", "unterminated quoted field");
             bad = true;
             break;
           }
-          if (line[i] == '"') {
-            if (i + 1 < line.size() && line[i + 1] == '"') {
+          if (text[i] == '"') {
+            if (i + 1 < text.size() && text[i + 1] == '"') {
               f.text += '"';
-              i += 2;
+              advance();
+              advance();
               continue;
             }
-            ++i;
+            advance();
             break;
           }
-          f.text += line[i++];
+          f.text += text[i];
+          advance();
         }
         if (bad) break;
+        while (i < text.size() && (text[i] == ' ' || text[i] == '\r')) advance();
       } else {
-        size_t comma = line.find(',', i);
-        f.text = line.substr(i, comma == std::string::npos ? std::string::npos : comma - i);
-        i = comma == std::string::npos ? line.size() : comma;
+        while (i < text.size() && text[i] != ',' && text[i] != '\n') {
+          f.text += text[i];
+          advance();
+        }
+        if (!f.text.empty() && f.text.back() == '\r') f.text.pop_back();
+        // Spaces around values are a common hand-edit; they are not part of the value.
+        while (!f.text.empty() && f.text.back() == ' ') f.text.pop_back();
       }
-      // Spaces around values are a common hand-edit; they are not part of the value.
-      while (!f.text.empty() && f.text.back() == ' ') f.text.pop_back();
-      while (!f.text.empty() && f.text.front() == ' ') f.text.erase(0, 1);
+      (void)quoted;
       row.fields.push_back(std::move(f));
-      if (i >= line.size()) break;
-      if (line[i] != ',') {
-        errors.add({file, line_no, static_cast<int>(i) + 1}, "",
-                   "expected ',' after a quoted field");
+      if (i >= text.size() || text[i] == '\n') break;
+      if (text[i] != ',') {
+        errors.add({file, line_no, col}, "", "expected ',' after a quoted field");
         bad = true;
         break;
       }
-      ++i;
+      advance();
     }
-    if (bad) continue;
+    // Skip to the end of the record (after a bad field, the rest of its line).
+    while (i < text.size() && text[i] != '\n') advance();
+    if (i < text.size()) advance();
+    if (bad || comment) continue;
+    // Blank lines, and the all-empty rows spreadsheets write for them, carry nothing.
+    if (std::all_of(row.fields.begin(), row.fields.end(),
+                    [](const CsvField& f) { return f.text.empty(); }))
+      continue;
     if (!have_header) {
       for (auto& f : row.fields) t.header.push_back(f.text);
       have_header = true;
       continue;
     }
     if (row.fields.size() != t.header.size()) {
-      errors.add({file, line_no, 1}, "",
+      errors.add({file, row.line, 1}, "",
                  fmt::format("row has {} fields but the header has {}", row.fields.size(),
                              t.header.size()));
       continue;
@@ -88,8 +116,30 @@ CsvTable read_csv(std::istream& in, const std::string& file) {
     t.rows.push_back(std::move(row));
   }
   if (!have_header) errors.add({file, 0, 0}, "", "the CSV file is empty: it needs a header row");
+  // A column without a name (pandas writes its index as one) or named twice would be ignored or
+  // ambiguous.
+  for (size_t c = 0; c < t.header.size(); ++c) {
+    if (t.header[c].empty())
+      errors.add({file, 1, 0}, "",
+                 fmt::format("column {} has no name (to write a table from pandas without its "
+                             "index, use to_csv(..., index=False))",
+                             c + 1));
+    for (size_t d = 0; d < c; ++d)
+      if (!t.header[c].empty() && t.header[d] == t.header[c])
+        errors.add({file, 1, 0}, "",
+                   fmt::format("column '{}' appears twice (columns {} and {})", t.header[c], d + 1,
+                               c + 1));
+  }
   errors.throw_if_any();
   return t;
+}
+
+CsvTable read_csv(std::istream& in, const std::string& file) {
+  return read_csv(read_stream_bounded(in, file, "", kMaxTableFileBytes), file);
+}
+
+CsvTable read_csv_file(const std::string& path, std::string_view key) {
+  return read_csv(read_file_bounded(path, key, kMaxTableFileBytes), path);
 }
 
 std::string csv_escape(const std::string& field) {

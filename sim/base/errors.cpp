@@ -15,16 +15,20 @@ std::string SourceLoc::str() const {
 }
 
 std::string ConfigIssue::str() const {
+  if (loc.file.empty() && key_path.empty()) return message;  // a summary line
   if (key_path.empty()) return fmt::format("{}: error: {}", loc.str(), message);
   return fmt::format("{}: error: {}: {}", loc.str(), key_path, message);
 }
 
 void ErrorList::add(SourceLoc loc, std::string key_path, std::string message) {
   // The same problem reached twice (one override applied to several files) is reported once.
-  for (const auto& i : issues_)
-    if (i.loc.file == loc.file && i.loc.line == loc.line && i.loc.col == loc.col &&
-        i.key_path == key_path && i.message == message)
-      return;
+  std::string key = fmt::format("{}\x1f{}\x1f{}\x1f{}\x1f{}", loc.file, loc.line, loc.col,
+                                key_path, message);
+  if (!seen_.insert(std::move(key)).second) return;
+  if (issues_.size() >= kMaxListed) {
+    ++more_;
+    return;
+  }
   issues_.push_back({std::move(loc), std::move(key_path), std::move(message)});
 }
 
@@ -36,6 +40,10 @@ void ErrorList::throw_if_any() const {
     return std::tie(a.loc.file, a.loc.line, a.loc.col) <
            std::tie(b.loc.file, b.loc.line, b.loc.col);
   });
+  if (more_ > 0)
+    sorted.push_back({SourceLoc{}, "",
+                      fmt::format("... and {} more problem{} (only the first {} are listed)", more_,
+                                  more_ == 1 ? "" : "s", kMaxListed)});
   throw ConfigError(sorted);
 }
 

@@ -4,6 +4,7 @@
 
 #include <stdexcept>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 namespace xpusim {
@@ -22,16 +23,26 @@ struct ConfigIssue {
   std::string str() const;  // "file:line:col: error: key.path: message"
 };
 
-// Collects every problem found while loading, so that all of them are reported at once.
+// Collects every problem found while loading, so that all of them are reported at once: the
+// first kMaxListed distinct ones, and how many more there were. Adding stays O(1) per issue.
 class ErrorList {
  public:
+  static constexpr size_t kMaxListed = 100;
   void add(SourceLoc loc, std::string key_path, std::string message);
   bool empty() const { return issues_.empty(); }
   const std::vector<ConfigIssue>& issues() const { return issues_; }
-  void throw_if_any() const;  // throws ConfigError holding every issue
+  size_t not_listed() const { return more_; }  // distinct issues beyond the first kMaxListed
+  // True once kMaxListed issues are listed: a caller may skip costly wording (suggestions) for
+  // the issues that will only be counted.
+  bool full() const { return issues_.size() >= kMaxListed; }
+  // Throws ConfigError holding the listed issues in reading order, and a last one saying how
+  // many more there were.
+  void throw_if_any() const;
 
  private:
   std::vector<ConfigIssue> issues_;
+  std::unordered_set<std::string> seen_;
+  size_t more_ = 0;
 };
 
 class ConfigError : public std::runtime_error {

@@ -15,6 +15,7 @@
 #include "sim/run/numerics.h"
 #include "sim/base/csv.h"
 #include "sim/engine/stats.h"
+#include "sim/base/file_read.h"
 #include "sim/base/units.h"
 #include "workloads/model.h"
 
@@ -24,9 +25,8 @@ namespace {
 namespace fs = std::filesystem;
 
 std::vector<uint8_t> read_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw ConfigError(SourceLoc{path, 0, 0}, "--text", "cannot open the file");
-  return {std::istreambuf_iterator<char>(in), {}};
+  const std::string text = read_file_bounded(path, "--text", kMaxTextFileBytes);
+  return {text.begin(), text.end()};
 }
 
 }  // namespace

@@ -45,9 +45,7 @@ int cmd_predict(const Args& args) {
   if (ops_file == "-") {
     table = read_csv(std::cin, "<stdin>");
   } else {
-    std::ifstream in(ops_file);
-    if (!in) throw ConfigError(SourceLoc{ops_file, 0, 0}, "--ops", "cannot open the file");
-    table = read_csv(in, ops_file);
+    table = read_csv_file(ops_file, "--ops");
   }
   OpCache cache;
   auto rows = predict_table(*device, cache, table);

@@ -9,9 +9,11 @@
 #include <fstream>
 #include <iostream>
 #include <limits>
+#include <sstream>
 
 #include "arch/gpu/gpu_config.h"
 #include "arch/registry.h"
+#include "sim/base/file_read.h"
 #include "sim/cli/options.h"
 #include "sim/config/config_store.h"
 #include "validation/validate.h"
@@ -22,8 +24,16 @@ namespace {
 namespace fs = std::filesystem;
 
 // The set named by a dataset's frozen.txt (its first line that is not a comment), or "".
+// A small text file of a dataset, or "" when it has none.
+std::string dataset_text(const std::string& dir, const char* name) {
+  const fs::path p = fs::path(dir) / name;
+  std::error_code ec;
+  if (!fs::exists(fs::symlink_status(p, ec))) return "";
+  return read_file_bounded(p.string(), "--data", 1 << 20);
+}
+
 std::string frozen_set_of(const std::string& dir) {
-  std::ifstream in(fs::path(dir) / "frozen.txt");
+  std::istringstream in(dataset_text(dir, "frozen.txt"));
   std::string line;
   while (std::getline(in, line)) {
     line.erase(0, line.find_first_not_of(" \t"));
@@ -35,7 +45,7 @@ std::string frozen_set_of(const std::string& dir) {
 
 // The card named in a dataset's env.csv (key gpu_name), for the title; empty if none.
 std::string card_of(const std::string& dir) {
-  std::ifstream in(fs::path(dir) / "env.csv");
+  std::istringstream in(dataset_text(dir, "env.csv"));
   std::string line;
   while (std::getline(in, line)) {
     const auto k = line.find(",gpu_name,");

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "sim/base/file_read.h"
 #include "sim/config/embedded_configs.h"
 #include "sim/base/suggest.h"
 
@@ -17,7 +18,6 @@ namespace fs = std::filesystem;
 namespace xpusim {
 namespace {
 
-constexpr std::uintmax_t kMaxConfigBytes = 16u << 20;  // no sane config is larger
 
 bool looks_like_path(const std::string& ref) {
   return ref.find('/') != std::string::npos || ref.ends_with(".yaml") || ref.ends_with(".yml");
@@ -80,19 +80,9 @@ const PresetInfo* ConfigStore::find_preset(const std::string& name,
 std::optional<std::string> ConfigStore::read(const std::string& path) const {
   std::error_code ec;
   if (fs::exists(path, ec)) {
-    if (!fs::is_regular_file(path, ec)) {
-      throw ConfigError(SourceLoc{path, 0, 0}, "", "is not a regular file");
-    }
-    if (fs::file_size(path, ec) > kMaxConfigBytes) {
-      throw ConfigError(SourceLoc{path, 0, 0}, "",
-                        fmt::format("file is larger than the {} MiB limit for configuration files",
-                                    kMaxConfigBytes >> 20));
-    }
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw ConfigError(SourceLoc{path, 0, 0}, "", "cannot be read (permission denied?)");
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
+    std::string text = read_file_bounded(path, "", kMaxConfigFileBytes);
+    check_utf8(text, path, "");
+    return text;
   }
   for (const auto& f : embedded_config_files())
     if (path == f.path) return std::string(f.content);

@@ -5,6 +5,8 @@
 #include <yaml-cpp/yaml.h>
 
 #include <sstream>
+#include <unordered_map>
+#include <unordered_set>
 
 namespace xpusim {
 namespace {
@@ -42,18 +44,23 @@ CfgNode convert(const YAML::Node& n, const std::string& file, ErrorList& errors,
       break;
     case YAML::NodeType::Map:
       out.kind = CfgNode::Kind::kMap;
-      for (const auto& kv : n) {
-        SourceLoc kloc = loc_of(kv.first.Mark(), file);
-        if (!kv.first.IsScalar()) {
-          errors.add(kloc, "", "map keys must be plain names");
-          continue;
+      {
+        std::unordered_set<std::string> keys;  // duplicates found in O(1): a map may be large
+        for (const auto& kv : n) {
+          SourceLoc kloc = loc_of(kv.first.Mark(), file);
+          if (!kv.first.IsScalar()) {
+            errors.add(kloc, "", "map keys must be plain names");
+            continue;
+          }
+          std::string key = kv.first.Scalar();
+          if (!keys.insert(key).second) {
+            errors.add(kloc, key, "duplicate key");
+            continue;
+          }
+          CfgNode value = convert(kv.second, file, errors, budget);
+          out.map.emplace_back(std::move(key), std::move(value));
+          out.key_locs.push_back(std::move(kloc));
         }
-        std::string key = kv.first.Scalar();
-        if (out.find(key)) {
-          errors.add(kloc, key, "duplicate key");
-          continue;
-        }
-        out.set(key, convert(kv.second, file, errors, budget), kloc);
       }
       break;
   }
@@ -172,12 +179,17 @@ CfgNode parse_yaml(const std::string& text, const std::string& file_name) {
 
 void merge_into(CfgNode& base, const CfgNode& over) {
   if (base.is_map() && over.is_map()) {
+    // An index of base's keys keeps a merge linear in the number of keys.
+    std::unordered_map<std::string, size_t> index;
+    for (size_t i = 0; i < base.map.size(); ++i) index.emplace(base.map[i].first, i);
     for (size_t i = 0; i < over.map.size(); ++i) {
       const auto& [k, v] = over.map[i];
-      if (CfgNode* existing = base.find(k)) {
-        merge_into(*existing, v);
+      if (auto it = index.find(k); it != index.end()) {
+        merge_into(base.map[it->second].second, v);
       } else {
-        base.set(k, v, over.key_locs[i]);
+        index.emplace(k, base.map.size());
+        base.map.emplace_back(k, v);
+        base.key_locs.push_back(over.key_locs[i]);
       }
     }
     return;

@@ -239,6 +239,10 @@ void SchemaBase::check_keys(const CfgNode& node, const std::string& prefix,
     const auto& [key, child] = node.map[i];
     std::string full = prefix.empty() ? key : prefix + "." + key;
     if (!children.count(key)) {
+      if (errors.full()) {  // only counted from here on: no suggestions to compute
+        errors.add(node.key_locs[i], full, "unknown key");
+        continue;
+      }
       std::vector<std::string> all;
       for (const auto& s : specs_) all.push_back(s.path);
       std::string hint = did_you_mean(key, candidates);

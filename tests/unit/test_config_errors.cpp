@@ -218,7 +218,7 @@ TEST(ConfigErrors, AliasBombsStopInsteadOfHanging) {
 
 TEST(ConfigErrors, DirectoryInsteadOfFile) {
   TempDir dir;
-  EXPECT_NE(check_hw(dir.path()).find("is not a regular file"), std::string::npos);
+  EXPECT_NE(check_hw(dir.path()).find("is a directory, not a file"), std::string::npos);
 }
 
 }  // namespace
