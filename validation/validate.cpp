@@ -111,11 +111,11 @@ ValidationRow row_of(const CsvTable& t, const CsvRow& r, std::string category, s
 // residual_add.
 void torch_rope_ops(std::vector<Op>& ops, const std::string& name, int64_t T, int64_t H) {
   const DType dt = DType::kBf16;
-  ops.push_back(make_elementwise(name + ".mul_cos", "rope", T, H, dt));
-  ops.push_back(make_elementwise(name + ".neg", "rope", T, H / 2, dt));
-  ops.push_back(make_elementwise(name + ".cat", "rope", T, H, dt));
-  ops.push_back(make_elementwise(name + ".mul_sin", "rope", T, H, dt));
-  ops.push_back(make_elementwise(name + ".add", "residual_add", T, H, dt));
+  ops.push_back(make_elementwise(name + ".mul_cos", EwKind::kRope, T, H, dt));
+  ops.push_back(make_elementwise(name + ".neg", EwKind::kRope, T, H / 2, dt));
+  ops.push_back(make_elementwise(name + ".cat", EwKind::kRope, T, H, dt));
+  ops.push_back(make_elementwise(name + ".mul_sin", EwKind::kRope, T, H, dt));
+  ops.push_back(make_elementwise(name + ".add", EwKind::kResidualAdd, T, H, dt));
 }
 
 // measure_kernels.py's kv_write: two copy kernels (K, then V) of T x H elements each into the
@@ -142,19 +142,19 @@ std::vector<Op> e2e_layer_ops(const E2eShape& m, int64_t B, int64_t S, int64_t k
   const int64_t H = m.H, I = m.I, NH = m.NH, KV = m.KV, HD = 128, T = B * S;
   const DType dt = DType::kBf16;
   std::vector<Op> ops;
-  ops.push_back(make_elementwise("attn.norm", "rmsnorm", T, H, dt));
+  ops.push_back(make_elementwise("attn.norm", EwKind::kRmsnorm, T, H, dt));
   ops.push_back(make_gemm("attn.qkv", T, H, (NH + 2 * KV) * HD, dt));
   torch_rope_ops(ops, "attn.rope_q", T, NH * HD);
   torch_rope_ops(ops, "attn.rope_k", T, KV * HD);
   if (decode) kv_copy_ops(ops, "attn.kv_append", T, KV * HD);
   ops.push_back(make_attention("attn.sdpa", B, NH, KV, HD, S, kv, !decode, dt));
   ops.push_back(make_gemm("attn.out", T, H, H, dt));
-  ops.push_back(make_elementwise("attn.residual", "residual_add", T, H, dt));
-  ops.push_back(make_elementwise("mlp.norm", "rmsnorm", T, H, dt));
+  ops.push_back(make_elementwise("attn.residual", EwKind::kResidualAdd, T, H, dt));
+  ops.push_back(make_elementwise("mlp.norm", EwKind::kRmsnorm, T, H, dt));
   ops.push_back(make_gemm("mlp.gate_up", T, H, 2 * I, dt));
-  ops.push_back(make_elementwise("mlp.act", "silu_mul", T, I, dt));
+  ops.push_back(make_elementwise("mlp.act", EwKind::kSiluMul, T, I, dt));
   ops.push_back(make_gemm("mlp.down", T, I, H, dt));
-  ops.push_back(make_elementwise("mlp.residual", "residual_add", T, H, dt));
+  ops.push_back(make_elementwise("mlp.residual", EwKind::kResidualAdd, T, H, dt));
   return ops;
 }
 
@@ -229,24 +229,24 @@ std::vector<ValidationRow> load_gpu_dataset(const std::string& dir) {
       // rope and kv_append rows time the e2e stack's torch RoPE (5 kernels) and K/V cache copies
       // (2 kernels) on one tensor of width H (README.md beside the data).
       std::vector<Op> ops;
-      if (op == "rope" || op == "kv_append") {
+      const std::optional<EwKind> kind = ew_kind_from_name(op);
+      if (kind == EwKind::kRope || kind == EwKind::kKvAppend) {
         if (H % 256 != 0 || dt != DType::kBf16) {
           errors.add(t->loc(r, t->column("H")), "H",
                      fmt::format("{} rows need bf16 and H a multiple of 256 (heads of 128)", op));
           continue;
         }
-        if (op == "rope")
+        if (kind == EwKind::kRope)
           torch_rope_ops(ops, "rope", T, H);
         else
           kv_copy_ops(ops, "kv_append", T, H);
       } else {
-        const auto& known = elementwise_ops();
-        if (std::find(known.begin(), known.end(), op) == known.end()) {
+        if (!kind) {
           errors.add(t->loc(r, t->column("op")), "op",
                      fmt::format("'{}' is not an elementwise op", op));
           continue;
         }
-        ops.push_back(make_elementwise(op, op, T, H, dt));
+        ops.push_back(make_elementwise(op, *kind, T, H, dt));
       }
       rows.push_back(row_of(*t, r, "elementwise " + op, f.set(),
                             fmt::format("{} T={} H={}", op, T, H), std::move(ops),

@@ -4,20 +4,21 @@
 namespace xpusim {
 namespace {
 
-void declare_ew(Schema<GpuConfig>& s, const std::string& op,
-                EwKernelConfig GpuConfig::Elementwise::*field) {
+// `field...`: the member path from GpuConfig::ew to the kernel's EwKernelConfig.
+template <class... F>
+void declare_ew(Schema<GpuConfig>& s, const std::string& op, F... field) {
   const std::string p = "kernels.elementwise." + op;
   s.real(p + ".bw", kRequired, Range{0.01, 1.5},
          op + " kernel: fraction of the achievable HBM bandwidth it reaches on large inputs "
               "(calibrated)",
-         &GpuConfig::ew, field, &EwKernelConfig::bw);
+         &GpuConfig::ew, field..., &EwKernelConfig::bw);
   s.real(p + ".cycles_per_elem", kRequired, Range{0, 100},
          op + " kernel: serial SM cycles per element of one CTA (sets the latency of short rows; "
               "calibrated)",
-         &GpuConfig::ew, field, &EwKernelConfig::cycles_per_elem);
+         &GpuConfig::ew, field..., &EwKernelConfig::cycles_per_elem);
   s.quantity(p + ".fixed", Unit::kSeconds, kRequired, Range{0, 1e-3},
              op + " kernel: fixed latency beyond the launch gap (calibrated)", &GpuConfig::ew,
-             field, &EwKernelConfig::fixed_s);
+             field..., &EwKernelConfig::fixed_s);
 }
 
 }  // namespace
@@ -227,14 +228,9 @@ const Schema<GpuConfig>& gpu_schema() {
     s.real("kernels.attention.decode_load_bytes_per_clk", kRequired, Range{0.1, 4096},
            "flash decoding: bytes per clock one SM streams from the KV cache (calibrated)",
            &GpuConfig::attention, &GpuConfig::Attention::decode_load_bytes_per_clk);
-    declare_ew(s, "rmsnorm", &GpuConfig::Elementwise::rmsnorm);
-    declare_ew(s, "layernorm", &GpuConfig::Elementwise::layernorm);
-    declare_ew(s, "softmax", &GpuConfig::Elementwise::softmax);
-    declare_ew(s, "gelu", &GpuConfig::Elementwise::gelu);
-    declare_ew(s, "silu_mul", &GpuConfig::Elementwise::silu_mul);
-    declare_ew(s, "residual_add", &GpuConfig::Elementwise::residual_add);
-    declare_ew(s, "rope", &GpuConfig::Elementwise::rope);
-    declare_ew(s, "kv_append", &GpuConfig::Elementwise::kv_append);
+    for (const EwKindInfo& e : ew_kinds())
+      if (e.calibrated)
+        declare_ew(s, std::string(e.name), &GpuConfig::Elementwise::kernel, ew_index(e.kind));
     declare_ew(s, "other", &GpuConfig::Elementwise::other);
     return s;
   }();

@@ -45,6 +45,40 @@ void check(const std::vector<Op>& ops, const std::vector<Expect>& expect) {
   }
 }
 
+TEST(Elementwise, EveryTableEntryRoundTripsNameAndKind) {
+  ASSERT_EQ(ew_kinds().size(), kEwKindCount);
+  for (size_t i = 0; i < ew_kinds().size(); ++i) {
+    const EwKindInfo& e = ew_kinds()[i];
+    EXPECT_EQ(ew_index(e.kind), i) << e.name << ": the table is in EwKind order";
+    EXPECT_EQ(ew_kind_from_name(e.name), e.kind) << e.name;
+    EXPECT_EQ(ew_kind_name(e.kind), e.name);
+    EXPECT_EQ(&ew_info(e.kind), &e);
+  }
+  EXPECT_EQ(ew_kind_from_name("rmsnrom"), std::nullopt);
+  EXPECT_EQ(ew_kind_from_name(""), std::nullopt);
+}
+
+TEST(Elementwise, TableDrivesBytesAndFlops) {
+  const int64_t T = 16, H = 4096;
+  const double n = double(T) * double(H);
+  const Op silu = make_elementwise("a", EwKind::kSiluMul, T, H, DType::kBf16);
+  EXPECT_EQ(silu.kind, OpKind::kElementwise);
+  EXPECT_DOUBLE_EQ(silu.in_bytes, 2 * n * 2);  // x and gate
+  EXPECT_DOUBLE_EQ(silu.out_bytes, n * 2);
+  EXPECT_DOUBLE_EQ(silu.flops, 5 * n);
+  const Op ln = make_elementwise("n", EwKind::kLayernorm, T, H, DType::kBf16);
+  EXPECT_DOUBLE_EQ(ln.weight_bytes, 2.0 * H * 2);  // scale and shift
+  const Op emb = make_elementwise("e", EwKind::kEmbedding, T, H, DType::kBf16);
+  EXPECT_EQ(emb.kind, OpKind::kEmbedding);
+  EXPECT_DOUBLE_EQ(emb.weight_bytes, n * 2);  // gathers T rows of the table
+  EXPECT_DOUBLE_EQ(emb.in_bytes, 0);
+  const Op q = make_elementwise("q", EwKind::kQuantize, T, H, DType::kBf16);
+  EXPECT_DOUBLE_EQ(q.out_bytes, n);  // 8 bits out
+  EXPECT_EQ(op_shape_label(q), "quantize T=16 H=4096");
+  EXPECT_THROW(make_elementwise("k", EwKind::kKvAppend, T, H, DType::kBf16), std::invalid_argument);
+  EXPECT_EQ(make_kv_append("k", 1, 16, 8, 128, DType::kBf16).ew, EwKind::kKvAppend);
+}
+
 TEST(Graph, LlamaDecoderLayerAtDecode) {
   ForwardShape s;
   s.batch = 1;
@@ -94,7 +128,7 @@ TEST(Graph, Gpt2LayerAtPrefill) {
                                       "attn.qkv", "attn.kv_append", "attn.sdpa", "attn.out",
                                       "attn.residual", "mlp.norm", "mlp.up", "mlp.act", "mlp.down",
                                       "mlp.residual", "final.norm", "lm_head"}));
-  EXPECT_EQ(find(ops, "mlp.act").ew_op, "gelu");
+  EXPECT_EQ(find(ops, "mlp.act").ew, EwKind::kGelu);
   check(ops, {
                  {"embed.tokens", 0, 196608, 0, 196608},
                  {"embed.add", 98304, 0, 393216, 196608},
