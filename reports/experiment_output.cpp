@@ -122,7 +122,7 @@ nlohmann::ordered_json point_to_json(const PointResult& p) {
     for (const auto& [level, b] : r.result.bytes_per_level) bytes[level] = b;
     o["bytes"] = bytes;
     o["bound"] = bound_name(r.result.bound);
-    o["unit"] = r.result.unit;
+    o["unit"] = r.result.unit.label();
     ops.push_back(o);
   }
   j["ops"] = ops;
@@ -236,7 +236,7 @@ void write_output_dir(const ExperimentResult& r, const std::string& dir) {
                          csv_escape(p.hw), csv_escape(p.model), p.phase, o.op.name,
                          op_kind_name(o.op.kind), csv_escape(op_shape_label(o.op)),
                          dtype_name(o.op.dtype), o.count, o.result.time_s * 1e3, o.total_s * 1e3,
-                         o.result.flops, bytes, bound_name(o.result.bound), o.result.unit);
+                         o.result.flops, bytes, bound_name(o.result.bound), o.result.unit.label());
       }
     }
     commit(f, "ops.csv");

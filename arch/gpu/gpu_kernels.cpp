@@ -83,7 +83,7 @@ KernelPlan plan_elementwise(const GpuConfig& c, const Op& op) {
       op.H > 0 ? op.H : std::max<int64_t>(1, std::llround(op.out_bytes / dtype_bytes(op.kv_dtype)));
   const int64_t chunk = 2048;
   KernelPlan p;
-  p.unit = "cuda_core";
+  p.unit = {ComputeUnit::kCudaCore};
   p.kernel = fmt::format("{} {}", op.ew ? ew_kind_name(*op.ew) : op_kind_name(op.kind),
                          per_row ? "per-row" : "pointwise");
   p.hbm_bw = hbm_bw(c) * k.bw;
@@ -113,7 +113,7 @@ KernelPlan plan_collective(const GpuConfig& c, const Op& op) {
   const CollectiveCost cost = collective_cost(
       c.link, {proto("LL", c.collective.ll), proto("Simple", c.collective.simple)}, op);
   KernelPlan p;
-  p.unit = "link";
+  p.unit = {ComputeUnit::kLink};
   p.kernel = fmt::format("nccl {} ring x{}", op.collective, op.ranks);
   p.launch_s = c.launch_overhead_s;
   p.link_bytes = cost.wire.bytes;

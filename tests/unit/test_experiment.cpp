@@ -49,6 +49,7 @@ class CountingDevice : public Device {
   double clock_hz() const override { return inner_->clock_hz(); }
   double memory_capacity_bytes() const override { return inner_->memory_capacity_bytes(); }
   const std::string& fingerprint() const override { return inner_->fingerprint(); }
+  bool supports(DType d, ComputeUnit unit) const override { return inner_->supports(d, unit); }
   Evaluation run(const std::vector<Op>& ops) override {
     simulated += ops.size();
     return inner_->run(ops);

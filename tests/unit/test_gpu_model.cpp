@@ -57,7 +57,7 @@ TEST(GpuGemm, LargeGemmTakesBigTilesWithoutSplitK) {
   ASSERT_TRUE(p.ok);
   EXPECT_EQ(p.tile_m * p.tile_n, 128 * 256) << p.kernel;
   EXPECT_EQ(p.split_k, 1) << p.kernel;
-  EXPECT_EQ(p.unit, "tensor_core");
+  EXPECT_EQ(p.unit, UnitUse{ComputeUnit::kTensorCore});
   // Compute bound near the calibrated efficiency of the datasheet peak.
   const double peak = c.sm.tensor.bf16 * c.tensor_clock_hz * double(c.sm.count);
   const double tflops = 2.0 * 8192.0 * 8192 * 8192 / plan_time_s(c, p, c.l2.bw_bytes_per_s);
@@ -321,9 +321,10 @@ TEST(GpuSparse, ShortTokenTilesRunSlowlyAndSmallGridsSplitK) {
 
 TEST(GpuFormats, EachFormatHasItsUnitOrAReason) {
   auto h100 = device("h100"), a100 = device("a100");
-  EXPECT_EQ(h100->run({make_gemm("g", 64, 4096, 4096, DType::kFp32)}).results[0].unit, "cuda_core");
+  EXPECT_EQ(h100->run({make_gemm("g", 64, 4096, 4096, DType::kFp32)}).results[0].unit.label(),
+            "cuda_core");
   EXPECT_EQ(h100->run({make_gemm("g", 64, 4096, 4096, DType::kFp8)}).results[0].unit,
-            "tensor_core");
+            UnitUse{ComputeUnit::kTensorCore});
   Evaluation fp8 = a100->run({make_gemm("g", 64, 4096, 4096, DType::kFp8)});
   EXPECT_FALSE(fp8.ok);
   EXPECT_NE(fp8.reason.find("no fp8 datapath"), std::string::npos) << fp8.reason;
@@ -336,7 +337,7 @@ TEST(GpuCollective, AllReduceRunsOnTheLink) {
   auto dev = device("h100");
   Evaluation ev = dev->run({make_collective("ar", "all_reduce", 64e6, 4)});
   ASSERT_TRUE(ev.ok) << ev.reason;
-  EXPECT_EQ(ev.results[0].unit, "link");
+  EXPECT_EQ(ev.results[0].unit.label(), "link");
   // Ring all-reduce puts 2(p-1)/p of the message on the wire: 96 MB at NCCL Simple's fraction of
   // 450 GB/s (0.76), ~281 us, after its fixed and per-step latencies (10 + 6 x 3.4 us).
   GpuConfig c = config_of("h100");
