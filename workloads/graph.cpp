@@ -69,7 +69,7 @@ class Builder {
     const int64_t H = m_.hidden, hd = m_.head_dim_or_default();
     const int64_t q = sh_.heads * hd, kv = sh_.kv_heads * hd;
     const DType dt = s_.dtype;
-    const bool decoder = m_.family != "bert";
+    const bool decoder = !m_.encoder_only;
     auto layer = [&](Op op) { add(std::move(op), stage, count); };
 
     layer(make_elementwise("attn.norm", norm_, T_, H, dt));
@@ -121,7 +121,7 @@ class Builder {
   }
 
   void head(int stage) {
-    if (m_.family == "bert") return;
+    if (m_.encoder_only) return;
     // Logits for the newest token of every sequence only.
     add(make_elementwise("final.norm", norm_, sh_.batch, m_.hidden, s_.dtype), stage, 1);
     add(make_gemm("lm_head", sh_.batch, m_.hidden, sh_.vocab, s_.dtype), stage, 1);
@@ -237,9 +237,9 @@ MemoryNeed memory_need(const ModelConfig& m, const ForwardShape& s, int64_t cont
   MemoryNeed need;
   need.weights =
       double(layers0) * per_layer * linear_bytes + (embed + (s.pp == 1 ? head : 0.0)) * b;
-  need.kv_cache = m.family == "bert" ? 0.0
-                                     : 2.0 * double(layers0) * double(sh.batch) * double(context) *
-                                           kv * dtype_bytes(s.kv_dtype);
+  need.kv_cache = m.encoder_only ? 0.0
+                                 : 2.0 * double(layers0) * double(sh.batch) * double(context) * kv *
+                                       dtype_bytes(s.kv_dtype);
   // Live activations of one layer: residual stream, normalised input, QKV, attention output and
   // the MLP's intermediate (twice for gated units); unfused attention adds the score matrix.
   const double T = double(sh.batch) * double(s.q_len);
@@ -251,7 +251,7 @@ MemoryNeed memory_need(const ModelConfig& m, const ForwardShape& s, int64_t cont
 }
 
 double kv_cache_bytes(const ModelConfig& m, int64_t batch, int64_t context, DType dtype) {
-  if (m.family == "bert") return 0;
+  if (m.encoder_only) return 0;
   return 2.0 * double(m.layers) * double(batch) * double(context) * double(m.kv_heads_or_heads()) *
          double(m.head_dim_or_default()) * dtype_bytes(dtype);
 }

@@ -210,7 +210,7 @@ PointResult evaluate_point(Device& device, OpCache& cache, const ModelConfig& ba
     p.reason = std::move(why);
     return p;
   };
-  if (model.family == "bert" && spec.phase != "prefill")
+  if (model.encoder_only && spec.phase != "prefill")
     return fail(
         fmt::format("{} is encoder-only: it has a prefill (encode) phase only", model.name));
   // A limit is a failure, or in a what-if run (limits: warn) a warning on a point still timed.

@@ -8,6 +8,7 @@
 #include "sim/run/experiment.h"
 #include "workloads/compression.h"
 #include "workloads/graph.h"
+#include "test_helpers.h"
 
 namespace xpusim {
 namespace {
@@ -43,6 +44,51 @@ void check(const std::vector<Op>& ops, const std::vector<Expect>& expect) {
     EXPECT_EQ(op.in_bytes, e.in_bytes) << e.name;
     EXPECT_EQ(op.out_bytes, e.out_bytes) << e.name;
   }
+}
+
+TEST(Graph, EncoderOnlyModelBuildsNoKvCacheAndNoHead) {
+  testing::TempDir dir;
+  const ModelConfig m = parse_model(ConfigStore().load_file(dir.write(
+      "encoder.yaml", "type: model\nbase: gpt2\nname: gpt2-encoder\nencoder_only: true\n")));
+  EXPECT_TRUE(m.encoder_only);
+  ForwardShape s;
+  s.batch = 2;
+  s.q_len = s.kv_len = 128;
+  for (const Op& op : build_forward(m, s)) {
+    EXPECT_NE(op.kind, OpKind::kKvAppend) << op.name;
+    EXPECT_NE(op.name, "lm_head");
+  }
+  EXPECT_EQ(memory_need(m, s, 128, 2.0).kv_cache, 0.0);
+  EXPECT_EQ(kv_cache_bytes(m, 2, 128, DType::kBf16), 0.0);
+  // The decoder it is based on keeps its cache and head.
+  const ModelConfig d = model("gpt2");
+  EXPECT_FALSE(d.encoder_only);
+  EXPECT_GT(memory_need(d, s, 128, 2.0).kv_cache, 0.0);
+  EXPECT_EQ(find(build_forward(d, s), "lm_head").kind, OpKind::kGemm);
+  // Encoders have a prefill (encode) phase only.
+  ConfigStore store;
+  auto dev = make_device(store.load("h100", "hw"), "h100");
+  OpCache cache;
+  PointSpec spec;
+  spec.phase = "decode";
+  const PointResult p = evaluate_point(*dev, cache, m, spec);
+  EXPECT_FALSE(p.ok);
+  EXPECT_NE(p.reason.find("encoder-only"), std::string::npos) << p.reason;
+}
+
+TEST(Graph, EncoderOnlyDefaultsFromTheFamily) {
+  testing::TempDir dir;
+  const std::string bert =
+      "type: model\nfamily: bert\nlayers: 2\nhidden: 64\nheads: 2\nffn: 128\nvocab: 100\n"
+      "max_positions: 64\nnorm: layernorm\nactivation: gelu\npositional: learned\n"
+      "causal: false\n";
+  auto load = [&](const std::string& name, const std::string& text) {
+    return parse_model(ConfigStore().load_file(dir.write(name, text)));
+  };
+  EXPECT_TRUE(load("bert.yaml", bert).encoder_only);
+  EXPECT_FALSE(load("bert_decoder.yaml", bert + "encoder_only: false\n").encoder_only);
+  EXPECT_TRUE(model("bert-base").encoder_only);
+  EXPECT_FALSE(model("llama2-7b").encoder_only);
 }
 
 TEST(Elementwise, EveryTableEntryRoundTripsNameAndKind) {
