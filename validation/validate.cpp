@@ -16,8 +16,9 @@
 #include "arch/gpu/gpu_device.h"
 #include "sim/base/csv.h"
 #include "sim/base/errors.h"
-#include "sim/run/op_cache.h"
 #include "sim/base/units.h"
+#include "sim/run/op_cache.h"
+#include "workloads/phase.h"
 
 namespace xpusim {
 namespace {
@@ -212,9 +213,9 @@ std::vector<ValidationRow> load_gpu_dataset(const std::string& dir) {
       int64_t q = f.whole("q_len"), k = f.whole("kv_len");
       bool causal = f.text("causal") == "1" || f.text("causal") == "true";
       DType dt = f.dtype();
-      std::string phase = q == 1 ? "decode" : "prefill";
+      const std::string_view phase = phase_name(q == 1 ? Phase::kDecode : Phase::kPrefill);
       std::string label = fmt::format("{} B={} heads={}/{} q={} kv={}", phase, B, h, kv, q, k);
-      rows.push_back(row_of(*t, r, "attention " + phase, f.set(), label,
+      rows.push_back(row_of(*t, r, fmt::format("attention {}", phase), f.set(), label,
                             {make_attention("attention", B, h, kv, d, q, k, causal, dt)},
                             f.number("median_ms", 1e-9)));
     }
@@ -261,7 +262,13 @@ std::vector<ValidationRow> load_gpu_dataset(const std::string& dir) {
     any = true;
     for (const auto& r : t->rows) {
       Fields f(*t, r, errors);
-      std::string model = f.text("model"), phase = f.text("phase");
+      const std::string model = f.text("model"), phase = f.text("phase");
+      const std::optional<Phase> ph = phase_from_name(phase);
+      if (ph == Phase::kGenerate || (!ph && !phase.empty())) {  // empty: already reported
+        errors.add(t->loc(r, t->column("phase")), "phase",
+                   fmt::format("'{}' is not a phase of an e2e row (prefill or decode)", phase));
+        continue;
+      }
       int64_t B = f.whole("B"), q = f.whole("q_len"), kv = f.whole("kv_len"),
               layers = f.whole("layers");
       auto shape = e2e_shape(model);
@@ -272,7 +279,7 @@ std::vector<ValidationRow> load_gpu_dataset(const std::string& dir) {
       }
       std::vector<Op> ops;
       for (int64_t l = 0; l < layers; ++l) {
-        auto layer = e2e_layer_ops(*shape, B, q, kv, phase == "decode");
+        auto layer = e2e_layer_ops(*shape, B, q, kv, ph == Phase::kDecode);
         ops.insert(ops.end(), layer.begin(), layer.end());
       }
       rows.push_back(

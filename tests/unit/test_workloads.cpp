@@ -70,7 +70,7 @@ TEST(Graph, EncoderOnlyModelBuildsNoKvCacheAndNoHead) {
   auto dev = make_device(store.load("h100", "hw"), "h100");
   OpCache cache;
   PointSpec spec;
-  spec.phase = "decode";
+  spec.phase = Phase::kDecode;
   const PointResult p = evaluate_point(*dev, cache, m, spec);
   EXPECT_FALSE(p.ok);
   EXPECT_NE(p.reason.find("encoder-only"), std::string::npos) << p.reason;
@@ -354,7 +354,7 @@ TEST(Parallelism, PipelineStagesAndSchedule) {
   auto dev = make_device(store.load("tpu-v4", "hw"), "tpu-v4");
   OpCache cache;
   PointSpec p;
-  p.phase = "decode";
+  p.phase = Phase::kDecode;
   p.batch = 8;
   p.ctx = 512;
   p.pp = 2;
@@ -400,7 +400,7 @@ TEST(Capacity, TooBigPointsSayWhatWouldFit) {
   auto dev = make_device(store.load("tpu-v4", "hw"), "tpu-v4");
   OpCache cache;
   PointSpec p;
-  p.phase = "decode";
+  p.phase = Phase::kDecode;
   p.ctx = 2048;
   auto r = evaluate_point(*dev, cache, model("llama2-70b"), p);
   EXPECT_FALSE(r.ok);
@@ -422,7 +422,7 @@ TEST(Capacity, WhatIfRunsTimeThePointAndWarn) {
   auto dev = make_device(store.load("a100", "hw"), "a100");
   OpCache cache;
   PointSpec p;
-  p.phase = "decode";
+  p.phase = Phase::kDecode;
   p.batch = 8;
   p.ctx = 3072;  // beyond GPT-3's 2048 positions, and 4 x 80 GB cannot hold it at tp 4
   p.tp = 4;
