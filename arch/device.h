@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "arch/unit.h"
 #include "sim/engine/engine.h"
 #include "workloads/op.h"
 
@@ -19,7 +20,7 @@ struct OpResult {
   double flops = 0;
   std::vector<std::pair<std::string, double>> bytes_per_level;  // (level name, bytes)
   Bound bound = Bound::kLatency;
-  std::string unit;                // which unit ran it: "tensor_core", "mxu", "amx", ...
+  UnitUse unit;                    // which unit ran it, and how (label() for output)
   double matrix_frac = 0;          // fraction of time_s bound by the matrix units (0..1)
   std::optional<double> energy_j;  // empty until an energy model exists
   // What the engine's modules saw for this op (the statistics tree's per-operator entries).
@@ -51,6 +52,9 @@ class Device {
   virtual double memory_capacity_bytes() const = 0;
   // Identifies the device's full parameter set: equal fingerprints time every op identically.
   virtual const std::string& fingerprint() const = 0;
+  // Whether `unit` has an arithmetic datapath for format `d`: an op in `d` runs on it without
+  // converting its operands. False for units the device does not have.
+  virtual bool supports(DType d, ComputeUnit unit) const = 0;
   // The link to its peers, as the engine's link target; an ideal one (no cost) when none is
   // configured.
   virtual MemLevelSpec link_spec() const { return {"link", 0, 1e30, 0, 0}; }

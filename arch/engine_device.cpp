@@ -23,16 +23,16 @@ EngineDevice::EngineDevice(std::string name, std::string family, std::string fin
 
 UnitChoice EngineDevice::unit_for(const Op& op) const {
   if (op.kind == OpKind::kCollective) {
-    if (!link_) return UnitChoice{false, "no link between devices is configured (link.bw)", "", 0};
-    return UnitChoice{true, "", "link", 0};
+    if (!link_) return UnitChoice{false, "no link between devices is configured (link.bw)", {}, 0};
+    return UnitChoice{true, "", {ComputeUnit::kLink}, 0};
   }
   const bool sparse_format = op.kind == OpKind::kGemm && (op.wformat == WeightFormat::kCsr ||
                                                           op.wformat == WeightFormat::kBitmap);
   if (sparse_format) {
     const double v = vector_flops_per_s(op);
     if (v <= 0)
-      return UnitChoice{false, "no vector unit is modelled for sparse-format GEMMs", "", 0};
-    return UnitChoice{true, "", "vector(sparse)", v};
+      return UnitChoice{false, "no vector unit is modelled for sparse-format GEMMs", {}, 0};
+    return UnitChoice{true, "", {ComputeUnit::kVector, UnitPath::kSparseFormat}, v};
   }
   return choose_unit(op);
 }
@@ -40,7 +40,7 @@ UnitChoice EngineDevice::unit_for(const Op& op) const {
 Evaluation EngineDevice::run(const std::vector<Op>& ops) {
   Evaluation ev;
   std::vector<OpWork> work;
-  std::vector<std::string> units;
+  std::vector<UnitUse> units;
   work.reserve(ops.size());
   for (const auto& op : ops) {
     UnitChoice u = unit_for(op);
@@ -104,17 +104,18 @@ Evaluation EngineDevice::run(const std::vector<Op>& ops) {
 namespace xpusim {
 
 UnitChoice matrix_unit(const DtypeRates& rates, const Op& op, double clocks_per_s,
-                       const std::string& unit) {
+                       ComputeUnit unit) {
   UnitChoice u;
-  u.unit = unit;
+  u.unit = {unit};
   double per_clk = rates.per_clk(op.dtype);
   if (per_clk == 0 && op.dtype == DType::kInt4 && rates.bf16 > 0) {
     per_clk = rates.bf16;
-    u.unit = unit + "(int4->bf16)";
+    u.unit = {unit, UnitPath::kInt4AsBf16};
   }
   if (per_clk == 0) {
     u.ok = false;
-    u.reason = fmt::format("the {} has no {} datapath", unit, dtype_name(op.dtype));
+    u.reason =
+        fmt::format("the {} has no {} datapath", compute_unit_name(unit), dtype_name(op.dtype));
     return u;
   }
   if (op.kind == OpKind::kGemm && op.wformat == WeightFormat::kSparse24 && rates.sparse_2_4)

@@ -14,7 +14,7 @@ namespace xpusim {
 struct UnitChoice {
   bool ok = true;
   std::string reason;      // why no unit can run the op (when !ok)
-  std::string unit;        // name of the unit
+  UnitUse unit;            // the unit and how the op uses it
   double flops_per_s = 0;  // its peak rate for this op's format
 };
 
@@ -61,6 +61,6 @@ namespace xpusim {
 // The matrix unit's peak rate for a GEMM or attention op. Formats without a unit of their own
 // fall back as deployed kernels do: int4 weights are dequantised and run at the bf16 rate.
 UnitChoice matrix_unit(const DtypeRates& rates, const Op& op, double clocks_per_s,
-                       const std::string& unit);
+                       ComputeUnit unit);
 
 }  // namespace xpusim

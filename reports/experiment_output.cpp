@@ -14,8 +14,8 @@ namespace xpusim {
 namespace {
 
 std::string ctx_label(const PointResult& p) {
-  if (p.phase == "decode") return fmt::format("ctx {}", p.ctx);
-  if (p.phase == "generate") return fmt::format("{}+{}", p.prompt, p.gen);
+  if (p.phase == Phase::kDecode) return fmt::format("ctx {}", p.ctx);
+  if (p.phase == Phase::kGenerate) return fmt::format("{}+{}", p.prompt, p.gen);
   return fmt::format("{}", p.prompt);
 }
 
@@ -54,11 +54,11 @@ nlohmann::ordered_json point_to_json(const PointResult& p) {
   nlohmann::ordered_json j;
   j["hw"] = p.hw;
   j["model"] = p.model;
-  j["phase"] = p.phase;
+  j["phase"] = std::string(phase_name(p.phase));
   j["batch"] = p.batch;
   j["prompt"] = p.prompt;
   j["ctx"] = p.ctx;
-  if (p.phase == "generate") j["gen"] = p.gen;
+  if (p.phase == Phase::kGenerate) j["gen"] = p.gen;
   j["quant"] = p.quant;
   j["kv_quant"] = p.kv_quant;
   j["prune"] = p.prune;
@@ -75,7 +75,7 @@ nlohmann::ordered_json point_to_json(const PointResult& p) {
     j["latency_ms"] = p.latency_s * 1e3;
     j["tokens_per_s"] = p.tokens_per_s;
   }
-  if (p.phase == "generate") {
+  if (p.phase == Phase::kGenerate) {
     j["ttft_ms"] =
         p.ttft_s ? nlohmann::ordered_json(*p.ttft_s * 1e3) : nlohmann::ordered_json(nullptr);
     j["tpot_ms"] =
@@ -122,7 +122,7 @@ nlohmann::ordered_json point_to_json(const PointResult& p) {
     for (const auto& [level, b] : r.result.bytes_per_level) bytes[level] = b;
     o["bytes"] = bytes;
     o["bound"] = bound_name(r.result.bound);
-    o["unit"] = r.result.unit;
+    o["unit"] = r.result.unit.label();
     ops.push_back(o);
   }
   j["ops"] = ops;
@@ -147,12 +147,13 @@ void print_table(const ExperimentResult& r, std::ostream& out) {
   for (const auto& p : r.points) {
     if (!p.ok) {
       out << fmt::format("{:<12} {:<12} {:<14} {:<9} {:>5} {:>10} {}\n", p.hw, p.model,
-                         setup_label(p), p.phase, p.batch, ctx_label(p), "n/a: " + p.reason);
+                         setup_label(p), phase_name(p.phase), p.batch, ctx_label(p),
+                         "n/a: " + p.reason);
       continue;
     }
     out << fmt::format("{:<12} {:<12} {:<14} {:<9} {:>5} {:>10} {:>12.3f} {:>12.1f} {:<8}", p.hw,
-                       p.model, setup_label(p), p.phase, p.batch, ctx_label(p), p.latency_s * 1e3,
-                       p.tokens_per_s, p.bound);
+                       p.model, setup_label(p), phase_name(p.phase), p.batch, ctx_label(p),
+                       p.latency_s * 1e3, p.tokens_per_s, p.bound);
     if (several) {
       const PointResult* b = baseline_of(r, p);
       out << (b && b->ok ? fmt::format(" {:>6.2f}x", b->latency_s / p.latency_s)
@@ -175,8 +176,9 @@ void print_csv(const ExperimentResult& r, std::ostream& out) {
          "avg_power_w,bound,"
          "error,quant,kv_quant,prune,tp,pp,ep,perplexity,perplexity_delta_pct\n";
   for (const auto& p : r.points) {
-    out << fmt::format("{},{},{},{},{},{},{},{},", csv_escape(p.hw), csv_escape(p.model), p.phase,
-                       p.batch, p.prompt, p.ctx, p.gen, p.ok ? "true" : "false");
+    out << fmt::format("{},{},{},{},{},{},{},{},", csv_escape(p.hw), csv_escape(p.model),
+                       phase_name(p.phase), p.batch, p.prompt, p.ctx, p.gen,
+                       p.ok ? "true" : "false");
     if (p.ok)
       out << fmt::format("{:.9g},{:.9g},", p.latency_s * 1e3, p.tokens_per_s);
     else
@@ -233,10 +235,10 @@ void write_output_dir(const ExperimentResult& r, const std::string& dir) {
         for (const auto& [level, b] : o.result.bytes_per_level)
           bytes += fmt::format("{}{}={:.6g}", bytes.empty() ? "" : ";", level, b);
         f << fmt::format("{},{},{},{},{},{},{},{},{:.6g},{:.6g},{:.6g},{},{},{}\n",
-                         csv_escape(p.hw), csv_escape(p.model), p.phase, o.op.name,
+                         csv_escape(p.hw), csv_escape(p.model), phase_name(p.phase), o.op.name,
                          op_kind_name(o.op.kind), csv_escape(op_shape_label(o.op)),
                          dtype_name(o.op.dtype), o.count, o.result.time_s * 1e3, o.total_s * 1e3,
-                         o.result.flops, bytes, bound_name(o.result.bound), o.result.unit);
+                         o.result.flops, bytes, bound_name(o.result.bound), o.result.unit.label());
       }
     }
     commit(f, "ops.csv");

@@ -118,20 +118,22 @@ std::vector<ValidationRow> load_llmcompass_a100(const std::string& dir) {
       ++i;
     }
   }
-  auto rows_per_s = [&](const char* file, const char* op, double published) {
+  auto rows_per_s = [&](const char* file, EwKind kind, double published) {
+    const std::string op(ew_kind_name(kind));
     for (auto& [line, v] : read_numbers(root / file, 3, errors)) {
       int64_t M = std::llround(v[0]), N = std::llround(v[1]);
-      rows.push_back(a100_row(
-          root / file, line, std::string("a100 ") + op, fmt::format("{} M={} N={}", op, M, N),
-          {make_elementwise(op, op, M, N, fp16)}, double(M) * double(N) / (v[2] * 1e9), published));
+      rows.push_back(a100_row(root / file, line, "a100 " + op,
+                              fmt::format("{} M={} N={}", op, M, N),
+                              {make_elementwise(op, kind, M, N, fp16)},
+                              double(M) * double(N) / (v[2] * 1e9), published));
     }
   };
-  rows_per_s("softmax_A100.csv", "softmax", 0.120);
-  rows_per_s("layernorm_A100.csv", "layernorm", 0.138);
+  rows_per_s("softmax_A100.csv", EwKind::kSoftmax, 0.120);
+  rows_per_s("layernorm_A100.csv", EwKind::kLayernorm, 0.138);
   for (auto& [line, v] : read_numbers(root / "gelu_A100.csv", 2, errors)) {
     int64_t n = std::llround(v[0]);
     rows.push_back(a100_row(root / "gelu_A100.csv", line, "a100 gelu", fmt::format("gelu n={}", n),
-                            {make_elementwise("gelu", "gelu", 1, n, fp16)},
+                            {make_elementwise("gelu", EwKind::kGelu, 1, n, fp16)},
                             double(n) / (v[1] * 1e9), 0.050));
   }
   // One GPT-3 175B layer per GPU with tensor parallelism 4 (d=12288, 24 of 96 heads, head 128),
@@ -150,10 +152,10 @@ std::vector<ValidationRow> load_llmcompass_a100(const std::string& dir) {
                              make_gemm("wo", T, d / 4, d, fp16),
                              make_gemm("w1", T, d, d, fp16),
                              make_gemm("w2", T, d, d, fp16),
-                             make_elementwise("softmax", "softmax", b * h * s, s, fp16),
-                             make_elementwise("ln1", "layernorm", T, d, fp16),
-                             make_elementwise("ln2", "layernorm", T, d, fp16),
-                             make_elementwise("gelu", "gelu", T, d, fp16)};
+                             make_elementwise("softmax", EwKind::kSoftmax, b * h * s, s, fp16),
+                             make_elementwise("ln1", EwKind::kLayernorm, T, d, fp16),
+                             make_elementwise("ln2", EwKind::kLayernorm, T, d, fp16),
+                             make_elementwise("gelu", EwKind::kGelu, T, d, fp16)};
       double measured = 0;
       for (size_t i = 0; i < 10; ++i) measured += layer[i].second[0];
       rows.push_back(a100_row(root / "transformer_A100.csv", 1, "a100 gpt3 layer prefill",
@@ -167,9 +169,9 @@ std::vector<ValidationRow> load_llmcompass_a100(const std::string& dir) {
                              make_gemm("wo", b, d / 4, d, fp16),
                              make_gemm("w1", b, d, d, fp16),
                              make_gemm("w2", b, d, d, fp16),
-                             make_elementwise("ln1", "layernorm", b, d, fp16),
-                             make_elementwise("ln2", "layernorm", b, d, fp16),
-                             make_elementwise("gelu", "gelu", b, d, fp16)};
+                             make_elementwise("ln1", EwKind::kLayernorm, b, d, fp16),
+                             make_elementwise("ln2", EwKind::kLayernorm, b, d, fp16),
+                             make_elementwise("gelu", EwKind::kGelu, b, d, fp16)};
       double measured = 0;
       for (size_t i = 0; i < 10; ++i) measured += decode[i].second[0];
       rows.push_back(

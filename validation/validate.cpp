@@ -16,11 +16,12 @@
 #include "arch/gpu/gpu_device.h"
 #include "sim/base/csv.h"
 #include "sim/base/errors.h"
+#include "sim/base/units.h"
 #include "sim/config/config_store.h"
 #include "sim/run/op_cache.h"
 #include "workloads/graph.h"
 #include "workloads/model.h"
-#include "sim/base/units.h"
+#include "workloads/phase.h"
 
 namespace xpusim {
 namespace {
@@ -164,9 +165,9 @@ std::vector<ValidationRow> load_gpu_dataset(const std::string& dir) {
       int64_t q = f.whole("q_len"), k = f.whole("kv_len");
       bool causal = f.text("causal") == "1" || f.text("causal") == "true";
       DType dt = f.dtype();
-      std::string phase = q == 1 ? "decode" : "prefill";
+      const std::string_view phase = phase_name(q == 1 ? Phase::kDecode : Phase::kPrefill);
       std::string label = fmt::format("{} B={} heads={}/{} q={} kv={}", phase, B, h, kv, q, k);
-      rows.push_back(row_of(*t, r, "attention " + phase, f.set(), label,
+      rows.push_back(row_of(*t, r, fmt::format("attention {}", phase), f.set(), label,
                             {make_attention("attention", B, h, kv, d, q, k, causal, dt)},
                             f.number("median_ms", 1e-9)));
     }
@@ -181,24 +182,24 @@ std::vector<ValidationRow> load_gpu_dataset(const std::string& dir) {
       // rope and kv_append rows time the e2e stack's torch RoPE (5 kernels) and K/V cache copies
       // (2 kernels) on one tensor of width H (README.md beside the data).
       std::vector<Op> ops;
-      if (op == "rope" || op == "kv_append") {
+      const std::optional<EwKind> kind = ew_kind_from_name(op);
+      if (kind == EwKind::kRope || kind == EwKind::kKvAppend) {
         if (H % 256 != 0 || dt != DType::kBf16) {
           errors.add(t->loc(r, t->column("H")), "H",
                      fmt::format("{} rows need bf16 and H a multiple of 256 (heads of 128)", op));
           continue;
         }
-        if (op == "rope")
+        if (kind == EwKind::kRope)
           ops = torch_rope_kernels("rope", T, H, DType::kBf16);
         else
           ops = kv_copy_kernels("kv_append", T, H, DType::kBf16);
       } else {
-        const auto& known = elementwise_ops();
-        if (std::find(known.begin(), known.end(), op) == known.end()) {
+        if (!kind) {
           errors.add(t->loc(r, t->column("op")), "op",
                      fmt::format("'{}' is not an elementwise op", op));
           continue;
         }
-        ops.push_back(make_elementwise(op, op, T, H, dt));
+        ops.push_back(make_elementwise(op, *kind, T, H, dt));
       }
       rows.push_back(row_of(*t, r, "elementwise " + op, f.set(),
                             fmt::format("{} T={} H={}", op, T, H), std::move(ops),
@@ -214,7 +215,13 @@ std::vector<ValidationRow> load_gpu_dataset(const std::string& dir) {
     any = true;
     for (const auto& r : t->rows) {
       Fields f(*t, r, errors);
-      std::string model = f.text("model"), phase = f.text("phase");
+      const std::string model = f.text("model"), phase = f.text("phase");
+      const std::optional<Phase> ph = phase_from_name(phase);
+      if (ph == Phase::kGenerate || (!ph && !phase.empty())) {  // empty: already reported
+        errors.add(t->loc(r, t->column("phase")), "phase",
+                   fmt::format("'{}' is not a phase of an e2e row (prefill or decode)", phase));
+        continue;
+      }
       int64_t B = f.whole("B"), q = f.whole("q_len"), kv = f.whole("kv_len"),
               layers = f.whole("layers");
       // The layer comes from the graph that `run` uses, with the model's configs/models file and
@@ -232,7 +239,7 @@ std::vector<ValidationRow> load_gpu_dataset(const std::string& dir) {
       shape.batch = B;
       shape.q_len = q;
       shape.kv_len = kv;
-      shape.prefill = phase != "decode";
+      shape.prefill = ph != Phase::kDecode;
       shape.kernels = {StackKernels::Rope::kTorchRotateHalf, StackKernels::KvWrite::kCopies, false};
       const std::vector<Op> layer = build_layer(*cfg, shape);
       std::vector<Op> ops;

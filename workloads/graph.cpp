@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "sim/base/errors.h"
+
 namespace xpusim {
 namespace {
 
@@ -31,6 +33,13 @@ Shard shard_of(const ModelConfig& m, const ForwardShape& s) {
   return sh;
 }
 
+// A model's norm or activation as an elementwise kernel (its schema admits only kernel names).
+EwKind model_ew(const std::string& name) {
+  const std::optional<EwKind> k = ew_kind_from_name(name);
+  XPUSIM_ASSERT(k.has_value(), "model layer '" + name + "' is not an elementwise kernel");
+  return *k;
+}
+
 int64_t layers_in_stage(const ModelConfig& m, int pp, int stage) {
   return m.layers / pp + (stage < m.layers % pp ? 1 : 0);
 }
@@ -38,13 +47,19 @@ int64_t layers_in_stage(const ModelConfig& m, int pp, int stage) {
 class Builder {
  public:
   Builder(const ModelConfig& m, const ForwardShape& s, std::vector<Op>& ops)
-      : m_(m), s_(s), sh_(shard_of(m, s)), ops_(ops), T_(sh_.batch * s.q_len) {}
+      : m_(m),
+        s_(s),
+        sh_(shard_of(m, s)),
+        ops_(ops),
+        T_(sh_.batch * s.q_len),
+        norm_(model_ew(m.norm)) {}
 
   void embedding(int stage) {
-    add(make_elementwise("embed.tokens", "embedding", T_, m_.hidden, s_.dtype), stage, 1);
+    add(make_elementwise("embed.tokens", EwKind::kEmbedding, T_, m_.hidden, s_.dtype), stage, 1);
     if (m_.positional == "learned") {
-      add(make_elementwise("embed.positions", "embedding", T_, m_.hidden, s_.dtype), stage, 1);
-      add(make_elementwise("embed.add", "residual_add", T_, m_.hidden, s_.dtype), stage, 1);
+      add(make_elementwise("embed.positions", EwKind::kEmbedding, T_, m_.hidden, s_.dtype), stage,
+          1);
+      add(make_elementwise("embed.add", EwKind::kResidualAdd, T_, m_.hidden, s_.dtype), stage, 1);
     }
     // A vocabulary-parallel table gives each rank the rows it owns; a sum assembles them.
     if (s_.tp > 1) all_reduce("embed.allreduce", T_, stage, 1);
@@ -54,14 +69,14 @@ class Builder {
     const int64_t H = m_.hidden, hd = m_.head_dim_or_default();
     const int64_t q = sh_.heads * hd, kv = sh_.kv_heads * hd;
     const DType dt = s_.dtype;
-    const bool decoder = m_.family != "bert";
+    const bool decoder = !m_.encoder_only;
     auto layer = [&](Op op) { add(std::move(op), stage, count); };
 
-    layer(make_elementwise("attn.norm", m_.norm, T_, H, dt));
+    layer(make_elementwise("attn.norm", norm_, T_, H, dt));
     layer(make_gemm("attn.qkv", T_, H, q + 2 * kv, dt));
     if (m_.positional == "rope") {
       if (s_.kernels.rope == StackKernels::Rope::kFused) {
-        layer(make_elementwise("attn.rope", "rope", T_, q + kv, dt));
+        layer(make_elementwise("attn.rope", EwKind::kRope, T_, q + kv, dt));
       } else {
         for (Op& o : torch_rope_kernels("attn.rope_q", T_, q, dt)) layer(std::move(o));
         for (Op& o : torch_rope_kernels("attn.rope_k", T_, kv, dt)) layer(std::move(o));
@@ -93,17 +108,17 @@ class Builder {
         finalize(*o);
       }
       layer(qk);
-      layer(make_elementwise("attn.softmax", "softmax", sh_.batch * sh_.heads * s_.q_len, s_.kv_len,
-                             dt));
+      layer(make_elementwise("attn.softmax", EwKind::kSoftmax, sh_.batch * sh_.heads * s_.q_len,
+                             s_.kv_len, dt));
       layer(pv);
     }
     layer(make_gemm("attn.out", T_, q, H, dt));
     if (s_.tp > 1) all_reduce("attn.allreduce", T_, stage, count);
-    layer(make_elementwise("attn.residual", "residual_add", T_, H, dt));
-    layer(make_elementwise("mlp.norm", m_.norm, T_, H, dt));
+    layer(make_elementwise("attn.residual", EwKind::kResidualAdd, T_, H, dt));
+    layer(make_elementwise("mlp.norm", norm_, T_, H, dt));
 
     const bool swiglu = m_.activation == "swiglu";
-    const std::string act = swiglu ? "silu_mul" : m_.activation;
+    const EwKind act = swiglu ? EwKind::kSiluMul : model_ew(m_.activation);
     if (m_.experts > 0) {
       moe(stage, count, act, swiglu);
     } else {
@@ -113,13 +128,13 @@ class Builder {
       layer(make_gemm("mlp.down", T_, sh_.ffn, H, dt));
       if (s_.tp > 1) all_reduce("mlp.allreduce", T_, stage, count);
     }
-    layer(make_elementwise("mlp.residual", "residual_add", T_, H, dt));
+    layer(make_elementwise("mlp.residual", EwKind::kResidualAdd, T_, H, dt));
   }
 
   void head(int stage) {
-    if (m_.family == "bert") return;
+    if (m_.encoder_only) return;
     // Logits for the newest token of every sequence only.
-    add(make_elementwise("final.norm", m_.norm, sh_.batch, m_.hidden, s_.dtype), stage, 1);
+    add(make_elementwise("final.norm", norm_, sh_.batch, m_.hidden, s_.dtype), stage, 1);
     add(make_gemm("lm_head", sh_.batch, m_.hidden, sh_.vocab, s_.dtype), stage, 1);
     if (s_.tp > 1) {
       add(make_collective("lm_head.allgather", "all_gather",
@@ -146,7 +161,7 @@ class Builder {
         stage, repeat);
   }
 
-  void moe(int stage, int64_t count, const std::string& act, bool swiglu) {
+  void moe(int stage, int64_t count, EwKind act, bool swiglu) {
     const int64_t H = m_.hidden;
     const DType dt = s_.dtype;
     add(make_gemm("moe.router", T_, H, m_.experts, dt), stage, count);
@@ -181,6 +196,7 @@ class Builder {
   Shard sh_;
   std::vector<Op>& ops_;
   int64_t T_;
+  EwKind norm_;
 };
 
 }  // namespace
@@ -216,11 +232,11 @@ std::vector<Op> build_forward(const ModelConfig& m, const ForwardShape& s) {
 }
 
 std::vector<Op> torch_rope_kernels(const std::string& name, int64_t T, int64_t width, DType dt) {
-  return {make_elementwise(name + ".mul_cos", "rope", T, width, dt),
-          make_elementwise(name + ".neg", "rope", T, width / 2, dt),
-          make_elementwise(name + ".cat", "rope", T, width, dt),
-          make_elementwise(name + ".mul_sin", "rope", T, width, dt),
-          make_elementwise(name + ".add", "residual_add", T, width, dt)};
+  return {make_elementwise(name + ".mul_cos", EwKind::kRope, T, width, dt),
+          make_elementwise(name + ".neg", EwKind::kRope, T, width / 2, dt),
+          make_elementwise(name + ".cat", EwKind::kRope, T, width, dt),
+          make_elementwise(name + ".mul_sin", EwKind::kRope, T, width, dt),
+          make_elementwise(name + ".add", EwKind::kResidualAdd, T, width, dt)};
 }
 
 std::vector<Op> kv_copy_kernels(const std::string& name, int64_t T, int64_t width,
@@ -254,9 +270,9 @@ MemoryNeed memory_need(const ModelConfig& m, const ForwardShape& s, int64_t cont
   MemoryNeed need;
   need.weights =
       double(layers0) * per_layer * linear_bytes + (embed + (s.pp == 1 ? head : 0.0)) * b;
-  need.kv_cache = m.family == "bert" ? 0.0
-                                     : 2.0 * double(layers0) * double(sh.batch) * double(context) *
-                                           kv * dtype_bytes(s.kv_dtype);
+  need.kv_cache = m.encoder_only ? 0.0
+                                 : 2.0 * double(layers0) * double(sh.batch) * double(context) * kv *
+                                       dtype_bytes(s.kv_dtype);
   // Live activations of one layer: residual stream, normalised input, QKV, attention output and
   // the MLP's intermediate (twice for gated units); unfused attention adds the score matrix.
   const double T = double(sh.batch) * double(s.q_len);
@@ -268,7 +284,7 @@ MemoryNeed memory_need(const ModelConfig& m, const ForwardShape& s, int64_t cont
 }
 
 double kv_cache_bytes(const ModelConfig& m, int64_t batch, int64_t context, DType dtype) {
-  if (m.family == "bert") return 0;
+  if (m.encoder_only) return 0;
   return 2.0 * double(m.layers) * double(batch) * double(context) * double(m.kv_heads_or_heads()) *
          double(m.head_dim_or_default()) * dtype_bytes(dtype);
 }

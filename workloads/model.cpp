@@ -44,6 +44,10 @@ const Schema<ModelConfig>& schema() {
     s.integer("top_k", "0", Range{0, 4096}, "experts each token is routed to", &ModelConfig::top_k);
     s.boolean("causal", "true", "causal (decoder) attention; false for encoders",
               &ModelConfig::causal);
+    s.boolean("encoder_only", "false",
+              "an encoder stack: no KV cache and no LM head, a prefill (encode) phase only; when "
+              "not given, true for family bert",
+              &ModelConfig::encoder_only);
     s.integer("position_offset", "0", Range{0, 1 << 20},
               "extra rows of the learned-position table (OPT: 2)", &ModelConfig::position_offset);
     s.integer("type_vocab", "0", Range{0, 1 << 20}, "token-type embeddings (BERT: 2)",
@@ -65,6 +69,7 @@ ModelConfig parse_model(const CfgNode& tree) {
     errors.add(t ? t->loc : tree.loc, "type", "a model file needs `type: model`");
   ModelConfig m = schema().parse(tree, errors);
   errors.throw_if_any();
+  if (!tree.find("encoder_only")) m.encoder_only = m.family == "bert";
   auto loc = [&](const char* key) {
     const CfgNode* n = tree.find(key);
     return n ? n->loc : tree.loc;

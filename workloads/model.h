@@ -29,6 +29,7 @@ struct ModelConfig {
   int64_t experts = 0;          // MoE: experts per layer (0 = dense MLP)
   int64_t top_k = 0;            // MoE: experts per token
   bool causal = true;           // false for encoder-only models
+  bool encoder_only = false;    // no KV cache, no LM head, prefill (encode) only; default: bert
   int64_t position_offset = 0;  // extra learned-position rows (OPT keeps 2)
   int64_t type_vocab = 0;       // token-type embeddings (BERT)
   bool pooler = false;          // BERT's pooler layer (counted in parameters, not timed)

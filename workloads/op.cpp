@@ -7,6 +7,8 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "sim/base/errors.h"
+
 namespace xpusim {
 
 std::string_view op_kind_name(OpKind k) {
@@ -41,12 +43,51 @@ std::string_view weight_format_name(WeightFormat f) {
   return "?";
 }
 
+const std::vector<EwKindInfo>& ew_kinds() {
+  using K = EwKind;
+  constexpr OpKind ew = OpKind::kElementwise;
+  // FLOPs per element follow the usual counts: a norm needs a reduction, a scale and a weight
+  // multiply; tanh-GELU about 8; SiLU·mul about 5 (exp, add, divide, two multiplies). A KV
+  // append's work is counted by finalize() from its heads (kKvAppend); quantize writes 8 bits with
+  // a per-row scale. Columns as in EwKindInfo: kind, name, op kind, flops, reads and weights per
+  // column and per element, bytes out per element, row reduction, calibrated.
+  static const std::vector<EwKindInfo> kinds = {
+      {K::kRmsnorm, "rmsnorm", ew, 4, 1, 1, 0, 0, true, true},
+      {K::kLayernorm, "layernorm", ew, 7, 1, 2, 0, 0, true, true},
+      {K::kSoftmax, "softmax", ew, 5, 1, 0, 0, 0, true, true},
+      {K::kGelu, "gelu", ew, 8, 1, 0, 0, 0, false, true},
+      {K::kSiluMul, "silu_mul", ew, 5, 2, 0, 0, 0, false, true},
+      {K::kResidualAdd, "residual_add", ew, 1, 2, 0, 0, 0, false, true},
+      {K::kRope, "rope", ew, 3, 1, 0, 0, 0, false, true},
+      {K::kKvAppend, "kv_append", OpKind::kKvAppend, 0, 1, 0, 0, 0, false, true},
+      {K::kRelu, "relu", ew, 1, 1, 0, 0, 0, false, false},
+      {K::kEmbedding, "embedding", OpKind::kEmbedding, 0, 0, 0, 1, 0, false, false},
+      {K::kQuantize, "quantize", ew, 3, 1, 0, 0, 1, false, false},
+  };
+  return kinds;
+}
+
+const EwKindInfo& ew_info(EwKind k) {
+  const EwKindInfo& e = ew_kinds().at(ew_index(k));
+  XPUSIM_ASSERT(e.kind == k, "ew_kinds() is not in EwKind order");
+  return e;
+}
+
+std::string_view ew_kind_name(EwKind k) { return ew_info(k).name; }
+
+std::optional<EwKind> ew_kind_from_name(std::string_view name) {
+  for (const auto& e : ew_kinds())
+    if (e.name == name) return e.kind;
+  return std::nullopt;
+}
+
 std::string Op::signature() const {
   return fmt::format(
       "{}|{}|{}|{}|{},{},{}x{}|{}:{}:{}:{}|{},{},{},{},{},{},{}|{}|{},{}|{}:{}:{}|t{}",
-      op_kind_name(kind), dtype_name(dtype), dtype_name(wdtype), ew_op, M, K, N, gemm_batch,
-      weight_format_name(wformat), density, group_size, dtype_name(kv_dtype), B, heads, kv_heads,
-      head_dim, q_len, kv_len, causal, flops, T, H, collective, message_bytes, ranks, threads);
+      op_kind_name(kind), dtype_name(dtype), dtype_name(wdtype), ew ? ew_kind_name(*ew) : "", M, K,
+      N, gemm_batch, weight_format_name(wformat), density, group_size, dtype_name(kv_dtype), B,
+      heads, kv_heads, head_dim, q_len, kv_len, causal, flops, T, H, collective, message_bytes,
+      ranks, threads);
 }
 
 namespace {
@@ -118,39 +159,14 @@ void finalize_attention(Op& op) {
 void finalize_elementwise(Op& op) {
   const double b = dtype_bytes(op.dtype);
   const double n = double(op.T) * double(op.H);
-  // FLOPs per element follow the usual counts: a norm needs a reduction, a scale and a weight
-  // multiply; tanh-GELU about 8; SiLU·mul about 5 (exp, add, divide, two multiplies).
   double per_elem = 0, reads = 1, weights = 0, out_b = b;
-  const std::string& e = op.ew_op;
-  if (e == "rmsnorm") {
-    per_elem = 4;
-    weights = double(op.H);
-  } else if (e == "layernorm") {
-    per_elem = 7;
-    weights = 2.0 * double(op.H);
-  } else if (e == "gelu") {
-    per_elem = 8;
-  } else if (e == "relu") {
-    per_elem = 1;
-  } else if (e == "silu_mul") {
-    per_elem = 5;
-    reads = 2;
-  } else if (e == "softmax") {
-    per_elem = 5;
-  } else if (e == "residual_add") {
-    per_elem = 1;
-    reads = 2;
-  } else if (e == "rope") {
-    per_elem = 3;
-  } else if (e == "embedding") {
-    per_elem = 0;
-    reads = 0;
-    weights = n;
-  }  // gathers T rows of the table
-  else if (e == "quantize") {
-    per_elem = 3;
-    out_b = 1;
-  }  // to 8 bits with a per-row scale
+  if (op.ew) {
+    const EwKindInfo& e = ew_info(*op.ew);
+    per_elem = e.flops_per_elem;
+    reads = e.reads_per_elem;
+    weights = e.weights_per_col * double(op.H) + e.weights_per_elem * n;
+    if (e.out_bytes_per_elem > 0) out_b = e.out_bytes_per_elem;
+  }
   op.flops = per_elem * n;
   op.in_bytes = reads * n * b;
   op.weight_bytes = weights * b;
@@ -225,22 +241,15 @@ Op make_attention(std::string name, int64_t B, int64_t heads, int64_t kv_heads, 
   return op;
 }
 
-const std::vector<std::string>& elementwise_ops() {
-  static const std::vector<std::string> ops = {"rmsnorm",   "layernorm", "gelu",         "relu",
-                                               "silu_mul",  "softmax",   "residual_add", "rope",
-                                               "embedding", "quantize"};
-  return ops;
-}
-
-Op make_elementwise(std::string name, std::string ew, int64_t T, int64_t H, DType dtype) {
-  const auto& known = elementwise_ops();
-  if (std::find(known.begin(), known.end(), ew) == known.end())
-    throw std::invalid_argument(fmt::format("unknown elementwise op '{}'", ew));
+Op make_elementwise(std::string name, EwKind kind, int64_t T, int64_t H, DType dtype) {
+  const EwKindInfo& e = ew_info(kind);
+  if (e.op_kind == OpKind::kKvAppend)
+    throw std::invalid_argument(fmt::format("'{}' is not an elementwise op", e.name));
   Op op;
-  op.kind = ew == "embedding" ? OpKind::kEmbedding : OpKind::kElementwise;
+  op.kind = e.op_kind;
   op.name = std::move(name);
   op.dtype = dtype;
-  op.ew_op = ew;
+  op.ew = kind;
   op.T = T;
   op.H = H;
   finalize(op);
@@ -252,7 +261,7 @@ Op make_kv_append(std::string name, int64_t B, int64_t q_len, int64_t kv_heads, 
   Op op;
   op.kind = OpKind::kKvAppend;
   op.name = std::move(name);
-  op.ew_op = "kv_append";
+  op.ew = EwKind::kKvAppend;
   op.dtype = DType::kBf16;
   op.kv_dtype = kv_dtype;
   op.B = B;
@@ -288,7 +297,7 @@ std::string op_shape_label(const Op& op) {
     case OpKind::kCollective:
       return fmt::format("{} {:.0f} B x{} ranks", op.collective, op.message_bytes, op.ranks);
     default:
-      return fmt::format("{} T={} H={}", op.ew_op, op.T, op.H);
+      return fmt::format("{} T={} H={}", op.ew ? ew_kind_name(*op.ew) : "", op.T, op.H);
   }
 }
 

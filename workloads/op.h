@@ -3,8 +3,11 @@
 // FLOPs count a multiply-add as 2; bytes are what crosses the device's main-memory interface.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "workloads/dtype.h"
@@ -13,6 +16,43 @@ namespace xpusim {
 
 enum class OpKind { kGemm, kAttention, kElementwise, kEmbedding, kKvAppend, kCollective };
 std::string_view op_kind_name(OpKind k);
+
+// The elementwise kernels (and the embedding gather and KV-cache append, which the same kernel
+// models time), declared once in ew_kinds(). Its order is the order of their per-kernel
+// parameters in device schemas.
+enum class EwKind {
+  kRmsnorm,
+  kLayernorm,
+  kSoftmax,
+  kGelu,
+  kSiluMul,
+  kResidualAdd,
+  kRope,
+  kKvAppend,
+  kRelu,
+  kEmbedding,
+  kQuantize,
+};
+inline constexpr std::size_t kEwKindCount = 11;
+constexpr std::size_t ew_index(EwKind k) { return static_cast<std::size_t>(k); }
+
+struct EwKindInfo {
+  EwKind kind;
+  std::string_view name;      // as written in model files, predict CSVs and outputs
+  OpKind op_kind;             // kElementwise, kEmbedding (a table gather) or kKvAppend
+  double flops_per_elem;      // of the T x H output
+  double reads_per_elem;      // activation elements read per output element
+  double weights_per_col;     // weight vectors of length H read once (a norm's scale and shift)
+  double weights_per_elem;    // weight elements read per output element (an embedding's rows)
+  double out_bytes_per_elem;  // 0: one element of the op's format
+  bool row_reduction;         // reduces along the row (norms, softmax): one CTA per row
+  bool calibrated;            // measured, with its own kernel parameters per device; the others
+                              // share the devices' `other` kernel
+};
+const std::vector<EwKindInfo>& ew_kinds();  // every kind, in EwKind order
+const EwKindInfo& ew_info(EwKind k);
+std::string_view ew_kind_name(EwKind k);
+std::optional<EwKind> ew_kind_from_name(std::string_view name);
 
 // How a GEMM's weight matrix is stored.
 enum class WeightFormat { kDense, kSparse24, kCsr, kBitmap };
@@ -41,8 +81,7 @@ struct Op {
   DType kv_dtype = DType::kBf16;  // KV-cache storage
 
   // kElementwise / kEmbedding: T rows of H elements
-  std::string
-      ew_op;  // rmsnorm|layernorm|gelu|relu|silu_mul|softmax|residual_add|rope|embedding|kv_append|quantize
+  std::optional<EwKind> ew;  // also set (kKvAppend) on KV appends
   int64_t T = 0, H = 0;
 
   // kCollective
@@ -69,14 +108,13 @@ Op make_gemm(std::string name, int64_t M, int64_t K, int64_t N, DType dtype,
              bool sparse_2_4 = false);
 Op make_attention(std::string name, int64_t B, int64_t heads, int64_t kv_heads, int64_t head_dim,
                   int64_t q_len, int64_t kv_len, bool causal, DType dtype);
-// op: rmsnorm|layernorm|gelu|relu|silu_mul|softmax|residual_add|rope|embedding|quantize
-Op make_elementwise(std::string name, std::string op, int64_t T, int64_t H, DType dtype);
+// kind: any EwKind but kKvAppend (make_kv_append builds those).
+Op make_elementwise(std::string name, EwKind kind, int64_t T, int64_t H, DType dtype);
 // Appends q_len new tokens of K and V (kv_heads × head_dim each) for B sequences to the cache.
 Op make_kv_append(std::string name, int64_t B, int64_t q_len, int64_t kv_heads, int64_t head_dim,
                   DType kv_dtype);
 // message_bytes per rank; ranks >= 2.
 Op make_collective(std::string name, std::string collective, double message_bytes, int ranks);
-const std::vector<std::string>& elementwise_ops();
 
 // A short description of the shape for tables and reports: "M=1 K=4096 N=12288 x8 w:int4",
 // "B=1 h=32/8 d=128 q=1 kv=4096 causal", "all_reduce 65536 B x4 ranks", "rmsnorm T=16 H=4096".

@@ -71,10 +71,24 @@ class CpuDevice : public EngineDevice {
         op.threads > 0 ? std::min<double>(op.threads, double(c_.cores)) : double(c_.cores);
     const double clocks = cores * c_.clock_hz;
     if (op.kind == OpKind::kGemm || op.kind == OpKind::kAttention) {
-      if (c_.matrix.per_clk(op.dtype) > 0) return matrix_unit(c_.matrix, op, clocks, "amx");
-      return matrix_unit(c_.simd, op, clocks, "simd");
+      if (c_.matrix.per_clk(op.dtype) > 0)
+        return matrix_unit(c_.matrix, op, clocks, ComputeUnit::kAmx);
+      return matrix_unit(c_.simd, op, clocks, ComputeUnit::kSimd);
     }
-    return UnitChoice{true, "", "simd", c_.simd.fp32 * clocks};
+    return UnitChoice{true, "", {ComputeUnit::kSimd}, c_.simd.fp32 * clocks};
+  }
+  // The sparse-format path runs on the SIMD units in fp32.
+  bool supports(DType d, ComputeUnit unit) const override {
+    switch (unit) {
+      case ComputeUnit::kAmx:
+        return c_.matrix.per_clk(d) > 0;
+      case ComputeUnit::kSimd:
+        return c_.simd.per_clk(d) > 0;
+      case ComputeUnit::kVector:
+        return d == DType::kFp32 && c_.simd.fp32 > 0;
+      default:
+        return false;
+    }
   }
   double launch_overhead_s(const Op&) const override { return c_.op_overhead_s; }
   double vector_flops_per_s(const Op& op) const override {

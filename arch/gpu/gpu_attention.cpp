@@ -84,7 +84,7 @@ KernelPlan plan_attention(const GpuConfig& c, const Op& op) {
   const int64_t S = c.sm.count, hd = op.head_dim;
   const int64_t group = std::max<int64_t>(1, op.heads / std::max<int64_t>(1, op.kv_heads));
   KernelPlan p;
-  p.unit = "tensor_core";
+  p.unit = {ComputeUnit::kTensorCore};
   p.hbm_bw = hbm_bw(c);
   p.launch_s = c.launch_overhead_s;
 

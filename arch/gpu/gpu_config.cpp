@@ -10,22 +10,21 @@ namespace {
 constexpr const char* kKernels = "h100-kernels";
 constexpr const char* kNccl = "h200x4-nccl";
 
-void declare_ew(Schema<GpuConfig>& s, const std::string& op,
-                EwKernelConfig GpuConfig::Elementwise::*field) {
+// `field...`: the member path from GpuConfig::ew to the kernel's EwKernelConfig.
+template <class... F>
+void declare_ew(Schema<GpuConfig>& s, const std::string& op, bool fitted, F... field) {
   const std::string p = "kernels.elementwise." + op;
-  // `other` stands for unmeasured kernels (embedding, quantize, relu): not fitted.
-  const bool fitted = op != "other";
   s.real(p + ".bw", kRequired, Range{0.01, 1},
          op + " kernel: fraction of the achievable HBM bandwidth (hbm.efficiency) it reaches on "
               "large inputs",
-         &GpuConfig::ew, field, &EwKernelConfig::bw);
+         &GpuConfig::ew, field..., &EwKernelConfig::bw);
   if (fitted) s.calibrated(kKernels);
   s.real(p + ".cycles_per_elem", kRequired, Range{0, 100},
          op + " kernel: serial SM cycles per element of one CTA (sets the latency of short rows)",
-         &GpuConfig::ew, field, &EwKernelConfig::cycles_per_elem);
+         &GpuConfig::ew, field..., &EwKernelConfig::cycles_per_elem);
   if (fitted) s.calibrated(kKernels);
   s.quantity(p + ".fixed", Unit::kSeconds, kRequired, Range{0, 1e-3},
-             op + " kernel: fixed latency beyond the launch gap", &GpuConfig::ew, field,
+             op + " kernel: fixed latency beyond the launch gap", &GpuConfig::ew, field...,
              &EwKernelConfig::fixed_s);
   if (fitted) s.calibrated(kKernels);
 }
@@ -247,16 +246,15 @@ const Schema<GpuConfig>& gpu_schema() {
                &GpuConfig::attention, &GpuConfig::Attention::decode_fixed_s).calibrated(kKernels);
     s.real("kernels.attention.decode_load_bytes_per_clk", kRequired, Range{0.1, 4096},
            "flash decoding: bytes per clock one SM streams from the KV cache",
-           &GpuConfig::attention, &GpuConfig::Attention::decode_load_bytes_per_clk).calibrated(kKernels);
-    declare_ew(s, "rmsnorm", &GpuConfig::Elementwise::rmsnorm);
-    declare_ew(s, "layernorm", &GpuConfig::Elementwise::layernorm);
-    declare_ew(s, "softmax", &GpuConfig::Elementwise::softmax);
-    declare_ew(s, "gelu", &GpuConfig::Elementwise::gelu);
-    declare_ew(s, "silu_mul", &GpuConfig::Elementwise::silu_mul);
-    declare_ew(s, "residual_add", &GpuConfig::Elementwise::residual_add);
-    declare_ew(s, "rope", &GpuConfig::Elementwise::rope);
-    declare_ew(s, "kv_append", &GpuConfig::Elementwise::kv_append);
-    declare_ew(s, "other", &GpuConfig::Elementwise::other);
+           &GpuConfig::attention, &GpuConfig::Attention::decode_load_bytes_per_clk)
+        .calibrated(kKernels);
+    // The measured kernels are fitted; `other` stands for the unmeasured ones (embedding,
+    // quantize, relu).
+    for (const EwKindInfo& e : ew_kinds())
+      if (e.calibrated)
+        declare_ew(s, std::string(e.name), true, &GpuConfig::Elementwise::kernel,
+                   ew_index(e.kind));
+    declare_ew(s, "other", false, &GpuConfig::Elementwise::other);
     return s;
   }();
   return s;

@@ -3,13 +3,16 @@
 // kernel-library numbers (achieved efficiencies, fixed latencies) are calibrated, see the YAML.
 #pragma once
 
+#include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "arch/dtype_rates.h"
 #include "arch/link_config.h"
 #include "arch/memory_config.h"
 #include "sim/config/schema.h"
+#include "workloads/op.h"
 
 namespace xpusim {
 
@@ -112,10 +115,14 @@ struct GpuConfig {
     } ll, simple;
   } collective;
   struct Elementwise {
-    // rope: one pointwise kernel of a RoPE (the e2e stack runs rotate-half as several);
-    // kv_append: a copy of new keys or values into the cache; other: the rest (embedding, ...).
-    EwKernelConfig rmsnorm, layernorm, softmax, gelu, silu_mul, residual_add, rope, kv_append,
-        other;
+    // One per calibrated kind (EwKindInfo::calibrated), indexed by ew_index(). rope: one
+    // pointwise kernel of a RoPE (the e2e stack runs rotate-half as several); kv_append: a copy
+    // of new keys or values into the cache. other: the rest (embedding, relu, quantize).
+    std::array<EwKernelConfig, kEwKindCount> kernel{};
+    EwKernelConfig other;
+    const EwKernelConfig& of(std::optional<EwKind> k) const {
+      return k && ew_info(*k).calibrated ? kernel[ew_index(*k)] : other;
+    }
   } ew;
 };
 

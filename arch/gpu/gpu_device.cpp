@@ -71,6 +71,20 @@ void GpuDevice::apply_power_clock(const GpuConfig& c, std::vector<double>& times
   }
 }
 
+bool GpuDevice::supports(DType d, ComputeUnit unit) const {
+  // A GEMM needs the hardware's datapath and the library's kernel for the format (its
+  // efficiency); the CUDA cores' matrix path is fp32.
+  switch (unit) {
+    case ComputeUnit::kTensorCore:
+      return c_.sm.tensor.per_clk(d) > 0 && c_.gemm.efficiency.per_clk(d) > 0;
+    case ComputeUnit::kCudaCore:
+      return d == DType::kFp32 && c_.sm.fp32_per_clk > 0 &&
+             c_.gemm.efficiency.per_clk(DType::kFp32) > 0;
+    default:
+      return false;
+  }
+}
+
 Evaluation GpuDevice::evaluate(const std::vector<Op>& ops, bool stream) {
   Evaluation ev;
   std::vector<KernelPlan> plans;
@@ -89,7 +103,7 @@ Evaluation GpuDevice::evaluate(const std::vector<Op>& ops, bool stream) {
   for (size_t i = 0; i < ops.size(); ++i) {
     times[i] = timings[i].time_s;
     // Tensor-core bound: the SM (tensor) time exceeds the memory time of the kernel's waves.
-    if (plans[i].unit.rfind("tensor_core", 0) == 0 && timings[i].time_s > 0 &&
+    if (plans[i].unit.unit == ComputeUnit::kTensorCore && timings[i].time_s > 0 &&
         timings[i].compute_s > timings[i].memory_s)
       tensor_frac[i] = timings[i].compute_s / timings[i].time_s;
   }
@@ -136,7 +150,7 @@ std::vector<OpWork> GpuDevice::work_of(const std::vector<KernelPlan>& plans) con
     OpWork w;
     w.overhead_s = p.launch_s + p.fill_s;
     // Elementwise rows: the SM time is the serial latency of a CTA, not throughput.
-    w.compute_is_latency = p.unit == "cuda_core" && p.tile_m == 0;
+    w.compute_is_latency = p.unit == UnitUse{ComputeUnit::kCudaCore} && p.tile_m == 0;
     // A kernel's access pattern may reach less of HBM's (or the link's) rate than the device.
     const double hbm_eff = p.hbm_bw > 0 ? p.hbm_bw / hbm : 1.0;
     if (p.link_bytes > 0) {

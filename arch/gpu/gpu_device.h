@@ -20,6 +20,7 @@ class GpuDevice : public Device {
   double clock_hz() const override { return c_.clock_hz; }
   double memory_capacity_bytes() const override { return c_.hbm.size_bytes; }
   const std::string& fingerprint() const override { return fingerprint_; }
+  bool supports(DType d, ComputeUnit unit) const override;
   // Per op, each timed as the kernel datasets time it: run back to back on its own (sustained).
   Evaluation run(const std::vector<Op>& ops) override;
   // The ops as one stream replayed back to back (a CUDA-graph-captured layer stack): as run(),

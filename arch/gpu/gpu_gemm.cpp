@@ -25,11 +25,12 @@ KernelPlan plan_gemm(const GpuConfig& c, const Op& op) {
       op.wformat == WeightFormat::kCsr || op.wformat == WeightFormat::kBitmap;
   const bool cuda_core = op.dtype == DType::kFp32 || sparse_format;
   DType rate_dtype = cuda_core ? DType::kFp32 : op.dtype;
-  std::string unit = sparse_format ? "cuda_core(sparse)" : cuda_core ? "cuda_core" : "tensor_core";
+  UnitUse unit{cuda_core ? ComputeUnit::kCudaCore : ComputeUnit::kTensorCore,
+               sparse_format ? UnitPath::kSparseFormat : UnitPath::kNative};
   // int4 operands are dequantised in the main loop and multiplied at the 16-bit rate.
   if (op.dtype == DType::kInt4 && c.sm.tensor.int4 == 0) {
     rate_dtype = DType::kBf16;
-    unit = "tensor_core(int4->bf16)";
+    unit = {ComputeUnit::kTensorCore, UnitPath::kInt4AsBf16};
   }
   const double per_clk = cuda_core ? c.sm.fp32_per_clk : c.sm.tensor.per_clk(rate_dtype);
   const double eff = c.gemm.efficiency.per_clk(rate_dtype);
@@ -41,7 +42,7 @@ KernelPlan plan_gemm(const GpuConfig& c, const Op& op) {
   const auto& sp = op.dtype == DType::kFp16 ? c.sparse.fp16 : c.sparse.bf16;
   if (sparse) {  // cuSPARSELt's main loop has its own efficiency, against the 2:4 datasheet rate
     rate_sm = per_clk * c.tensor_clock_hz * 2 * sp.efficiency;
-    unit = "tensor_core(2:4)";
+    unit = {ComputeUnit::kTensorCore, UnitPath::kSparse24};
   }
   const int64_t S = c.sm.count, g = std::max<int64_t>(1, op.gemm_batch);
   const double A = op.in_bytes, W = op.weight_bytes, C = op.out_bytes;

@@ -73,27 +73,18 @@ double plan_time_s(const GpuConfig& c, const KernelPlan& p, double l2_bw) {
 }
 
 KernelPlan plan_elementwise(const GpuConfig& c, const Op& op) {
-  const auto& e = c.ew;
-  const EwKernelConfig& k = op.ew_op == "rmsnorm"        ? e.rmsnorm
-                            : op.ew_op == "layernorm"    ? e.layernorm
-                            : op.ew_op == "softmax"      ? e.softmax
-                            : op.ew_op == "gelu"         ? e.gelu
-                            : op.ew_op == "silu_mul"     ? e.silu_mul
-                            : op.ew_op == "residual_add" ? e.residual_add
-                            : op.ew_op == "rope"         ? e.rope
-                            : op.ew_op == "kv_append"    ? e.kv_append
-                                                         : e.other;
+  const EwKernelConfig& k = c.ew.of(op.ew);
   // Norms and softmax run one CTA per row (a reduction); pointwise kernels take 2048-element
   // chunks.
-  const bool per_row = op.ew_op == "rmsnorm" || op.ew_op == "layernorm" || op.ew_op == "softmax";
+  const bool per_row = op.ew && ew_info(*op.ew).row_reduction;
   // KV appends carry no T/H: their element count follows from the bytes written.
   const int64_t T = op.T > 0 ? op.T : 1;
   const int64_t H =
       op.H > 0 ? op.H : std::max<int64_t>(1, std::llround(op.out_bytes / dtype_bytes(op.kv_dtype)));
   const int64_t chunk = 2048;
   KernelPlan p;
-  p.unit = "cuda_core";
-  p.kernel = fmt::format("{} {}", op.ew_op.empty() ? std::string(op_kind_name(op.kind)) : op.ew_op,
+  p.unit = {ComputeUnit::kCudaCore};
+  p.kernel = fmt::format("{} {}", op.ew ? ew_kind_name(*op.ew) : op_kind_name(op.kind),
                          per_row ? "per-row" : "pointwise");
   p.hbm_bw = hbm_bw(c) * k.bw;
   p.launch_s = c.launch_overhead_s;
@@ -122,7 +113,7 @@ KernelPlan plan_collective(const GpuConfig& c, const Op& op) {
   const CollectiveCost cost = collective_cost(
       c.link, {proto("LL", c.collective.ll), proto("Simple", c.collective.simple)}, op);
   KernelPlan p;
-  p.unit = "link";
+  p.unit = {ComputeUnit::kLink};
   p.kernel = fmt::format("nccl {} ring x{}", op.collective, op.ranks);
   p.launch_s = c.launch_overhead_s;
   p.link_bytes = cost.wire.bytes;

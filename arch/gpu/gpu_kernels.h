@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "arch/gpu/gpu_config.h"
+#include "arch/unit.h"
 #include "workloads/op.h"
 
 namespace xpusim {
@@ -25,7 +26,7 @@ struct WaveGroup {
 struct KernelPlan {
   bool ok = true;
   std::string reason;   // why the GPU cannot run the op
-  std::string unit;     // "tensor_core", "cuda_core", "tensor_core(2:4)"
+  UnitUse unit;         // tensor_core, cuda_core, tensor_core(2:4), ...
   std::string kernel;   // "gemm 128x256 split-k 1", for traces and tests
   double launch_s = 0;  // launch gaps (one per kernel the op launches)
   double fill_s = 0;    // fixed latency (prologue, epilogue, serial CTA), paid once; HBM's

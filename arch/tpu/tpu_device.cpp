@@ -80,8 +80,21 @@ class TpuDevice : public EngineDevice {
  protected:
   UnitChoice choose_unit(const Op& op) const override {
     if (op.kind == OpKind::kGemm || op.kind == OpKind::kAttention)
-      return matrix_unit(c_.mxu.rates, op, double(c_.mxu.count * c_.cores) * c_.clock_hz, "mxu");
-    return UnitChoice{true, "", "vpu", c_.vpu_per_clk * c_.cores * c_.clock_hz};
+      return matrix_unit(c_.mxu.rates, op, double(c_.mxu.count * c_.cores) * c_.clock_hz,
+                         ComputeUnit::kMxu);
+    return UnitChoice{true, "", {ComputeUnit::kVpu}, c_.vpu_per_clk * c_.cores * c_.clock_hz};
+  }
+  // The VPU (and the sparse-format path on it) computes in fp32.
+  bool supports(DType d, ComputeUnit unit) const override {
+    switch (unit) {
+      case ComputeUnit::kMxu:
+        return c_.mxu.rates.per_clk(d) > 0;
+      case ComputeUnit::kVpu:
+      case ComputeUnit::kVector:
+        return d == DType::kFp32 && c_.vpu_per_clk > 0;
+      default:
+        return false;
+    }
   }
   double launch_overhead_s(const Op&) const override { return c_.op_overhead_s; }
   double vector_flops_per_s(const Op& op) const override {

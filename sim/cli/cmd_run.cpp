@@ -38,8 +38,8 @@ std::string list_value(const std::vector<std::string>& items) {
 
 void dump_graph(const ExperimentResult& r, std::ostream& out) {
   for (const auto& p : r.points) {
-    out << fmt::format("# {} {} {} batch={} prompt={} ctx={}\n", p.hw, p.model, p.phase, p.batch,
-                       p.prompt, p.ctx);
+    out << fmt::format("# {} {} {} batch={} prompt={} ctx={}\n", p.hw, p.model, phase_name(p.phase),
+                       p.batch, p.prompt, p.ctx);
     out << fmt::format("{:<18} {:<11} {:>6} {:<6} {:<44} {:>12} {:>12}\n", "op", "kind", "count",
                        "dtype", "shape", "GFLOP", "MB");
     for (const auto& o : p.ops) {
@@ -121,7 +121,8 @@ int cmd_run(const Args& args) {
   const bool tty = isatty(STDERR_FILENO);
   auto progress = [&](size_t done, size_t total, const PointResult& p) {
     if (tty)
-      std::cerr << fmt::format("\r[{}/{}] {} {} {}        ", done, total, p.hw, p.model, p.phase)
+      std::cerr << fmt::format("\r[{}/{}] {} {} {}        ", done, total, p.hw, p.model,
+                               phase_name(p.phase))
                 << std::flush;
   };
   ExperimentResult result = runner.run(tree, RunOverrides{sets}, progress);

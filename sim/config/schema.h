@@ -9,10 +9,11 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
-#include "sim/config/config_tree.h"
 #include "sim/base/units.h"
+#include "sim/config/config_tree.h"
 
 namespace xpusim {
 
@@ -88,18 +89,27 @@ class SchemaBase {
 };
 
 namespace detail {
+// One step of a binding path: a member pointer, or an index into an array member.
+template <class T, class M>
+auto& step(T& obj, M m) {
+  if constexpr (std::is_integral_v<M>)
+    return obj[m];
+  else
+    return obj.*m;
+}
 template <class T, class M>
 auto& member_of(T& obj, M m) {
-  return obj.*m;
+  return step(obj, m);
 }
 template <class T, class M, class... Rest>
 auto& member_of(T& obj, M m, Rest... rest) {
-  return member_of(obj.*m, rest...);
+  return member_of(step(obj, m), rest...);
 }
 }  // namespace detail
 
 // Binds each declared parameter to a field of the plain config struct `Cfg` through a chain of
-// member pointers (&Gpu::hbm, &Memory::bw_bytes_per_s), so models never see YAML.
+// member pointers (&Gpu::hbm, &Memory::bw_bytes_per_s), where an integer indexes an array member
+// (&Gpu::Elementwise::kernel, 3), so models never see YAML.
 template <class Cfg>
 class Schema : public SchemaBase {
  public:

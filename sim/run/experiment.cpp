@@ -27,7 +27,7 @@ const Schema<ExperimentConfig>& schema() {
     s.list("hw", kRequired, "hardware presets or files to compare", &ExperimentConfig::hw);
     s.text("model", kRequired, "model preset or file", &ExperimentConfig::model);
     s.list("phases", "prefill,decode", "phases to time: prefill, decode, generate",
-           &ExperimentConfig::phases);
+           &ExperimentConfig::phase_names);
     s.integer("batch", "1", Range{1, 1 << 20}, "sequences per batch", &ExperimentConfig::batch);
     s.integer("prompt", "512", Range{1, 1 << 24}, "prompt tokens per sequence (prefill, generate)",
               &ExperimentConfig::prompt);
@@ -68,7 +68,6 @@ const Schema<ExperimentConfig>& schema() {
   return s;
 }
 
-const std::vector<std::string> kPhases = {"prefill", "decode", "generate"};
 constexpr int64_t kExactSteps = 512;
 
 // The 16-bit format the non-GEMM work runs in under a scheme.
@@ -195,10 +194,13 @@ ExperimentConfig parse_experiment(const CfgNode& tree, ErrorList& errors) {
   if (const CfgNode* t = tree.find("type"); !t || !t->is_scalar() || t->scalar != "experiment")
     errors.add(t ? t->loc : tree.loc, "type", "an experiment file needs `type: experiment`");
   ExperimentConfig cfg = schema().parse(tree, errors);
-  for (const auto& ph : cfg.phases)
-    if (std::find(kPhases.begin(), kPhases.end(), ph) == kPhases.end())
+  for (const auto& ph : cfg.phase_names) {
+    if (const std::optional<Phase> p = phase_from_name(ph))
+      cfg.phases.push_back(*p);
+    else
       errors.add(tree.find("phases") ? tree.find("phases")->loc : tree.loc, "phases",
                  fmt::format("'{}' is not a phase; expected prefill, decode or generate", ph));
+  }
   for (const auto& q : cfg.quant)
     if (!parse_quant(q))
       errors.add(tree.find("quant") ? tree.find("quant")->loc : tree.loc, "quant",
@@ -245,11 +247,11 @@ PointResult evaluate_point(Device& device, OpCache& cache, const ModelConfig& ba
   p.model = base_model.name;
   p.phase = spec.phase;
   p.batch = spec.batch;
-  p.prompt = spec.phase == "decode" ? 0 : spec.prompt;
-  p.ctx = spec.phase == "decode"     ? spec.ctx
-          : spec.phase == "generate" ? spec.prompt + spec.gen
-                                     : spec.prompt;
-  p.gen = spec.phase == "generate" ? spec.gen : 0;
+  p.prompt = spec.phase == Phase::kDecode ? 0 : spec.prompt;
+  p.ctx = spec.phase == Phase::kDecode     ? spec.ctx
+          : spec.phase == Phase::kGenerate ? spec.prompt + spec.gen
+                                           : spec.prompt;
+  p.gen = spec.phase == Phase::kGenerate ? spec.gen : 0;
   p.quant = spec.quant.name;
   p.kv_quant = std::string(dtype_name(spec.kv_dtype));
   p.prune = spec.prune.text;
@@ -262,7 +264,7 @@ PointResult evaluate_point(Device& device, OpCache& cache, const ModelConfig& ba
     p.reason = std::move(why);
     return p;
   };
-  if (model.family == "bert" && spec.phase != "prefill")
+  if (model.encoder_only && spec.phase != Phase::kPrefill)
     return fail(
         fmt::format("{} is encoder-only: it has a prefill (encode) phase only", model.name));
   // A limit is a failure, or in a what-if run (limits: warn) a warning on a point still timed.
@@ -295,7 +297,7 @@ PointResult evaluate_point(Device& device, OpCache& cache, const ModelConfig& ba
     ForwardShape s = shape;
     s.tp = tp;
     s.batch = spec.batch;
-    s.q_len = spec.phase == "decode" ? 1 : spec.prompt;
+    s.q_len = spec.phase == Phase::kDecode ? 1 : spec.prompt;
     s.kv_len = p.ctx;
     return memory_need(model, s, p.ctx, linear_bytes);
   };
@@ -376,10 +378,10 @@ PointResult evaluate_point(Device& device, OpCache& cache, const ModelConfig& ba
     return true;
   };
 
-  if (spec.phase == "prefill") {
+  if (spec.phase == Phase::kPrefill) {
     if (!pass(spec.prompt, spec.prompt, true, p.latency_s)) return p;
     p.tokens_per_s = double(spec.batch * spec.prompt) / p.latency_s;
-  } else if (spec.phase == "decode") {
+  } else if (spec.phase == Phase::kDecode) {
     if (!pass(1, spec.ctx, false, p.latency_s)) return p;
     p.tokens_per_s = double(spec.batch) / p.latency_s;
   } else {
@@ -516,7 +518,7 @@ ExperimentResult ExperimentRunner::run(CfgNode tree, const RunOverrides& overrid
       if (cfg.kv_quant == "auto" || cfg.kv_quant.empty()) spec.kv_dtype = base_format(spec.quant);
       std::optional<PointResult::Numerics> numerics;
       if (cfg.numerics) numerics = numerics_for(*dev, spec);
-      for (const auto& phase : cfg.phases) {
+      for (const Phase phase : cfg.phases) {
         spec.phase = phase;
         out.points.push_back(evaluate_point(*dev, cache_, model, spec));
         out.points.back().numerics = numerics;
@@ -528,7 +530,7 @@ ExperimentResult ExperimentRunner::run(CfgNode tree, const RunOverrides& overrid
   out.cache_misses = cache_.misses();
 
   for (const auto& p : out.points) {
-    const std::string base_path = fmt::format("{}.{}.{}", p.hw, p.model, p.phase);
+    const std::string base_path = fmt::format("{}.{}.{}", p.hw, p.model, phase_name(p.phase));
     if (!p.ok) continue;
     out.stats.add(base_path + ".latency", p.latency_s, "s", "time of the whole point (see phase)");
     out.stats.add(base_path + ".tokens_per_s", p.tokens_per_s, "token/s",

@@ -12,10 +12,11 @@
 
 #include "arch/device.h"
 #include "sim/config/config_store.h"
-#include "sim/run/op_cache.h"
 #include "sim/engine/stats.h"
+#include "sim/run/op_cache.h"
 #include "workloads/compression.h"
 #include "workloads/model.h"
+#include "workloads/phase.h"
 #include "workloads/weights/llama_checkpoint.h"
 
 namespace xpusim {
@@ -24,7 +25,8 @@ struct ExperimentConfig {
   std::string name, description;
   std::vector<std::string> hw;
   std::string model;
-  std::vector<std::string> phases;
+  std::vector<std::string> phase_names;  // as written
+  std::vector<Phase> phases;             // parsed from phase_names by parse_experiment
   int64_t batch = 1, prompt = 0, ctx = 0, gen = 0;
   std::vector<std::string> quant;  // one point per scheme
   std::string kv_quant, prune, attention;
@@ -35,7 +37,7 @@ struct ExperimentConfig {
 
 // Everything that defines one point besides the device and the model.
 struct PointSpec {
-  std::string phase = "prefill";
+  Phase phase = Phase::kPrefill;
   int64_t batch = 1, prompt = 512, ctx = 512, gen = 0;
   QuantScheme quant;
   DType kv_dtype = DType::kBf16;
@@ -61,7 +63,8 @@ struct OpRecord {
 };
 
 struct PointResult {
-  std::string hw, model, phase;
+  std::string hw, model;
+  Phase phase = Phase::kPrefill;
   int64_t batch = 0, prompt = 0, ctx = 0, gen = 0;
   bool ok = true;
   std::string reason;                 // why the point could not run

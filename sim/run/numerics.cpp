@@ -12,9 +12,13 @@ namespace {
 
 using functional::LinearScheme;
 
-bool native(Device& device, DType d) {
-  Evaluation ev = device.run({make_gemm("probe", 64, 256, 256, d)});
-  return ev.ok && !ev.results.empty() && ev.results[0].unit.find("->") == std::string::npos;
+// A GEMM in `d` runs in its own format on one of the device's matrix datapaths: tensor cores, an
+// MXU, AMX, or the SIMD units of a CPU without a matrix unit for it.
+bool native(const Device& device, DType d) {
+  for (ComputeUnit u :
+       {ComputeUnit::kTensorCore, ComputeUnit::kMxu, ComputeUnit::kAmx, ComputeUnit::kSimd})
+    if (device.supports(d, u)) return true;
+  return false;
 }
 
 kernels::KvFormat kv_of(const kernels::Datapath& base) {

@@ -81,8 +81,17 @@ class RowReader {
 };
 
 const std::vector<std::string> kKinds = {"gemm", "attention", "elementwise"};
-const std::vector<std::string> kPredictElementwise = {"rmsnorm", "layernorm",    "gelu", "silu_mul",
-                                                      "softmax", "residual_add", "rope"};
+// The elementwise kernels a row may name: those measured on their own (a KV append is not a
+// T x H row).
+const std::vector<std::string>& predict_elementwise() {
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> n;
+    for (const EwKindInfo& e : ew_kinds())
+      if (e.calibrated && e.op_kind == OpKind::kElementwise) n.emplace_back(e.name);
+    return n;
+  }();
+  return names;
+}
 
 }  // namespace
 
@@ -122,10 +131,10 @@ std::vector<Op> ops_from_csv(const CsvTable& table) {
                    fmt::format("causal attention needs q_len ({}) <= kv_len ({})", q, k));
       op = make_attention(name, B, h, kv ? kv : 1, d, q, k, causal, dt);
     } else {
-      std::string e = r.choice("op", kPredictElementwise, "rmsnorm", true);
+      const std::string e = r.choice("op", predict_elementwise(), "rmsnorm", true);
       int64_t T = r.positive("T"), H = r.positive("H");
       DType dt = r.dtype();
-      op = make_elementwise(name, e, T, H, dt);
+      op = make_elementwise(name, *ew_kind_from_name(e), T, H, dt);
     }
     ops.push_back(op);
   }

@@ -36,7 +36,7 @@ BENCHMARK(BM_EngineOpsPerSecond)
 
 // The simulation runs on a worker thread, so wall time (UseRealTime) is the honest measure.
 // One point of llama2-7b on h100 from a cold op cache: graph build, device mapping, simulation.
-void BM_Llama7bPoint(benchmark::State& state, const char* phase, int64_t batch, int64_t prompt,
+void BM_Llama7bPoint(benchmark::State& state, Phase phase, int64_t batch, int64_t prompt,
                      int64_t ctx) {
   ConfigStore store;
   auto dev = make_device(store.load("h100", "hw"), "h100");
@@ -51,10 +51,10 @@ void BM_Llama7bPoint(benchmark::State& state, const char* phase, int64_t batch, 
     benchmark::DoNotOptimize(evaluate_point(*dev, cache, model, spec));
   }
 }
-BENCHMARK_CAPTURE(BM_Llama7bPoint, prefill_2048, "prefill", 1, 2048, 2048)
+BENCHMARK_CAPTURE(BM_Llama7bPoint, prefill_2048, Phase::kPrefill, 1, 2048, 2048)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
-BENCHMARK_CAPTURE(BM_Llama7bPoint, decode_ctx2048, "decode", 1, 0, 2048)
+BENCHMARK_CAPTURE(BM_Llama7bPoint, decode_ctx2048, Phase::kDecode, 1, 0, 2048)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 

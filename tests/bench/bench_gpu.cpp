@@ -17,7 +17,7 @@ namespace xpusim {
 namespace {
 
 // The simulation runs on a worker thread, so wall time (UseRealTime) is the honest measure.
-void BM_GpuLlama7b(benchmark::State& state, const char* phase, int64_t prompt, int64_t ctx) {
+void BM_GpuLlama7b(benchmark::State& state, Phase phase, int64_t prompt, int64_t ctx) {
   ConfigStore store;
   auto dev = make_device(store.load("h100", "hw"), "h100");
   ModelConfig model = parse_model(store.load("llama2-7b", "models"));
@@ -33,10 +33,10 @@ void BM_GpuLlama7b(benchmark::State& state, const char* phase, int64_t prompt, i
     benchmark::DoNotOptimize(r);
   }
 }
-BENCHMARK_CAPTURE(BM_GpuLlama7b, prefill_2048, "prefill", 2048, 2048)
+BENCHMARK_CAPTURE(BM_GpuLlama7b, prefill_2048, Phase::kPrefill, 2048, 2048)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
-BENCHMARK_CAPTURE(BM_GpuLlama7b, decode_ctx2048, "decode", 0, 2048)
+BENCHMARK_CAPTURE(BM_GpuLlama7b, decode_ctx2048, Phase::kDecode, 0, 2048)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 
@@ -45,7 +45,7 @@ BENCHMARK_CAPTURE(BM_GpuLlama7b, decode_ctx2048, "decode", 0, 2048)
 // prefill and one decode step at context 3072 (targets < 100 ms each). That case is a what-if:
 // 81.3 GiB of weights per GPU exceed 80 GiB and context 3072 exceeds GPT-3's 2048 positions, so
 // it runs with limits: warn, as LLMCompass (which times single layers) does implicitly.
-void BM_GpuPoint(benchmark::State& state, const char* hw, const char* model_name, const char* phase,
+void BM_GpuPoint(benchmark::State& state, const char* hw, const char* model_name, Phase phase,
                  int64_t batch, int64_t prompt, int64_t ctx, int64_t gen, int tp) {
   ConfigStore store;
   auto dev = make_device(store.load(hw, "hw"), hw);
@@ -65,16 +65,16 @@ void BM_GpuPoint(benchmark::State& state, const char* hw, const char* model_name
     benchmark::DoNotOptimize(r);
   }
 }
-BENCHMARK_CAPTURE(BM_GpuPoint, llama2_13b_generate_b16, "h100", "llama2-13b", "generate", 16, 1024,
-                  0, 512, 1)
+BENCHMARK_CAPTURE(BM_GpuPoint, llama2_13b_generate_b16, "h100", "llama2-13b", Phase::kGenerate, 16,
+                  1024, 0, 512, 1)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
-BENCHMARK_CAPTURE(BM_GpuPoint, gpt3_175b_tp4_prefill_b8_p2048, "a100", "gpt3-175b", "prefill", 8,
-                  2048, 0, 0, 4)
+BENCHMARK_CAPTURE(BM_GpuPoint, gpt3_175b_tp4_prefill_b8_p2048, "a100", "gpt3-175b", Phase::kPrefill,
+                  8, 2048, 0, 0, 4)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
-BENCHMARK_CAPTURE(BM_GpuPoint, gpt3_175b_tp4_decode_b8_ctx3072, "a100", "gpt3-175b", "decode", 8, 0,
-                  3072, 0, 4)
+BENCHMARK_CAPTURE(BM_GpuPoint, gpt3_175b_tp4_decode_b8_ctx3072, "a100", "gpt3-175b", Phase::kDecode,
+                  8, 0, 3072, 0, 4)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 

@@ -31,6 +31,49 @@ OpResult run_one(Device& dev, const Op& op) {
 
 // With one buffer stage the CPU's DMA loads a block only after the previous block's compute, so
 // every block pays its load, the DRAM latency and its compute in turn.
+TEST(Device, SupportsAnswersPerUnitAndFormat) {
+  auto h100 = preset_with("h100", {}), a100 = preset_with("a100", {});
+  EXPECT_TRUE(h100->supports(DType::kFp8, ComputeUnit::kTensorCore));
+  EXPECT_FALSE(a100->supports(DType::kFp8, ComputeUnit::kTensorCore));
+  EXPECT_TRUE(a100->supports(DType::kInt8, ComputeUnit::kTensorCore));
+  EXPECT_TRUE(h100->supports(DType::kFp32, ComputeUnit::kCudaCore));
+  EXPECT_FALSE(h100->supports(DType::kBf16, ComputeUnit::kCudaCore));
+  EXPECT_FALSE(h100->supports(DType::kBf16, ComputeUnit::kAmx));
+  auto xeon = preset_with("xeon-8480", {}), zen = preset_with("zen4-2c", {});
+  EXPECT_TRUE(xeon->supports(DType::kBf16, ComputeUnit::kAmx));
+  EXPECT_FALSE(xeon->supports(DType::kFp8, ComputeUnit::kAmx));
+  EXPECT_TRUE(xeon->supports(DType::kInt8, ComputeUnit::kSimd));
+  EXPECT_FALSE(zen->supports(DType::kBf16, ComputeUnit::kAmx));  // no AMX: GEMMs run on AVX-512
+  EXPECT_TRUE(zen->supports(DType::kBf16, ComputeUnit::kSimd));
+  EXPECT_FALSE(zen->supports(DType::kBf16, ComputeUnit::kTensorCore));
+  auto v4 = preset_with("tpu-v4", {});
+  EXPECT_TRUE(v4->supports(DType::kBf16, ComputeUnit::kMxu));
+  EXPECT_FALSE(v4->supports(DType::kFp8, ComputeUnit::kMxu));
+}
+
+TEST(Device, SupportsAgreesWithTheUnitEachGemmRunsOn) {
+  // A GEMM that runs reports its unit; the unit supports the format exactly when the GEMM ran in
+  // it natively (not expanded from int4). A GEMM that cannot run has no unit for its format.
+  const DType formats[] = {DType::kFp32, DType::kTf32, DType::kBf16, DType::kFp16,
+                           DType::kFp8,  DType::kInt8, DType::kInt4};
+  for (const char* hw : {"a100", "h100", "h200", "tpu-v1", "tpu-v4", "tpu-v5e", "xeon-8480",
+                         "epyc-9654", "spr-16c", "zen4-2c"}) {
+    auto dev = preset_with(hw, {});
+    for (DType d : formats) {
+      Evaluation ev = dev->run({make_gemm("g", 64, 256, 256, d)});
+      if (ev.ok) {
+        const UnitUse u = ev.results[0].unit;
+        EXPECT_EQ(dev->supports(d, u.unit), u.path == UnitPath::kNative)
+            << hw << " " << dtype_name(d) << " " << u.label();
+      } else {
+        for (ComputeUnit u : {ComputeUnit::kTensorCore, ComputeUnit::kCudaCore, ComputeUnit::kMxu,
+                              ComputeUnit::kAmx, ComputeUnit::kSimd})
+          EXPECT_FALSE(dev->supports(d, u)) << hw << " " << dtype_name(d) << " " << ev.reason;
+      }
+    }
+  }
+}
+
 TEST(EngineFamilies, CpuWithoutDoubleBufferingAddsLoadsLatencyAndCompute) {
   const Op op = make_gemm("g", 256, 4096, 4096, DType::kBf16);
   auto two = preset_with("xeon-8480", {}), one = preset_with("xeon-8480", {"dma.stages=1"});

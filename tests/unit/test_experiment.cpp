@@ -20,7 +20,7 @@ namespace {
 PointSpec spec(const std::string& phase, int64_t batch, int64_t prompt, int64_t ctx, int64_t gen,
                const std::string& quant = "bf16") {
   PointSpec p;
-  p.phase = phase;
+  p.phase = *phase_from_name(phase);
   p.batch = batch;
   p.prompt = prompt;
   p.ctx = ctx;
@@ -50,6 +50,7 @@ class CountingDevice : public Device {
   double clock_hz() const override { return inner_->clock_hz(); }
   double memory_capacity_bytes() const override { return inner_->memory_capacity_bytes(); }
   const std::string& fingerprint() const override { return inner_->fingerprint(); }
+  bool supports(DType d, ComputeUnit unit) const override { return inner_->supports(d, unit); }
   Evaluation run(const std::vector<Op>& ops) override {
     simulated += ops.size();
     return inner_->run(ops);
@@ -90,6 +91,25 @@ TEST(OpCache, CachedAndUncachedRunsAgree) {
   auto again = evaluate_point(*dev, warm, model, spec("decode", 4, 0, 1024, 0));
   ASSERT_TRUE(cold.ok) << cold.reason;
   EXPECT_EQ(cold.latency_s, again.latency_s);
+}
+
+TEST(Experiment, PhasesAreParsedOnceAndPrintedByName) {
+  for (Phase p : {Phase::kPrefill, Phase::kDecode, Phase::kGenerate})
+    EXPECT_EQ(phase_from_name(phase_name(p)), p) << phase_name(p);
+  EXPECT_EQ(phase_names(), (std::vector<std::string>{"prefill", "decode", "generate"}));
+  EXPECT_EQ(phase_from_name("Prefill"), std::nullopt);
+  ConfigStore store;
+  CfgNode tree = store.load("default", "experiments");
+  ErrorList errors;
+  apply_override(tree, "phases=[decode, generte, prefill]", errors);
+  ASSERT_TRUE(errors.empty());
+  const ExperimentConfig cfg = parse_experiment(tree, errors);
+  EXPECT_EQ(cfg.phases, (std::vector<Phase>{Phase::kDecode, Phase::kPrefill}));
+  ASSERT_EQ(errors.issues().size(), 1u);
+  EXPECT_NE(errors.issues()[0].str().find(
+                "phases: 'generte' is not a phase; expected prefill, decode or generate"),
+            std::string::npos)
+      << errors.issues()[0].str();
 }
 
 TEST(Experiment, GenerateIsPrefillPlusEveryDecodeStep) {
@@ -187,18 +207,19 @@ TEST(Experiment, GoldenDefault) {
     while (std::getline(ss, cell, ',')) f.push_back(cell);
     const auto& p = result.points[row++];
     EXPECT_EQ(p.hw, f[0]);
-    EXPECT_EQ(p.phase, f[2]);
+    EXPECT_EQ(phase_name(p.phase), f[2]);
     ASSERT_TRUE(p.ok) << p.reason;
     EXPECT_NEAR(p.latency_s * 1e3, std::stod(f[8]), 1e-7 * std::stod(f[8]))
-        << p.hw << " " << p.phase;
-    EXPECT_NEAR(p.tokens_per_s, std::stod(f[9]), 1e-7 * std::stod(f[9])) << p.hw << " " << p.phase;
+        << p.hw << " " << phase_name(p.phase);
+    EXPECT_NEAR(p.tokens_per_s, std::stod(f[9]), 1e-7 * std::stod(f[9]))
+        << p.hw << " " << phase_name(p.phase);
     EXPECT_EQ(p.bound, f[14]);
   }
   EXPECT_EQ(row, result.points.size());
   // Physical sanity that holds whatever the calibration: decode of a 7B model at batch 1 reads
   // every weight once and so is memory bound and no faster than weights / bandwidth.
   for (const auto& p : result.points) {
-    if (p.phase != "decode") continue;
+    if (p.phase != Phase::kDecode) continue;
     EXPECT_EQ(p.bound, "memory") << p.hw;
   }
 }

@@ -57,7 +57,7 @@ TEST(GpuGemm, LargeGemmTakesBigTilesWithoutSplitK) {
   ASSERT_TRUE(p.ok);
   EXPECT_EQ(p.tile_m * p.tile_n, 128 * 256) << p.kernel;
   EXPECT_EQ(p.split_k, 1) << p.kernel;
-  EXPECT_EQ(p.unit, "tensor_core");
+  EXPECT_EQ(p.unit, UnitUse{ComputeUnit::kTensorCore});
   // Compute bound near the calibrated efficiency of the datasheet peak.
   const double peak = c.sm.tensor.bf16 * c.tensor_clock_hz * double(c.sm.count);
   const double tflops = 2.0 * 8192.0 * 8192 * 8192 / plan_time_s(c, p, c.l2.bw_bytes_per_s);
@@ -156,7 +156,7 @@ TEST(GpuBound, MemoryComputeAndLatency) {
   Evaluation ev =
       dev->run({make_gemm("decode", 1, 4096, 12288, DType::kBf16),
                 make_gemm("prefill", 8192, 8192, 8192, DType::kBf16),
-                make_elementwise("tiny", "rmsnorm", 1, 768, DType::kBf16),
+                make_elementwise("tiny", EwKind::kRmsnorm, 1, 768, DType::kBf16),
                 make_attention("decode", 16, 32, 8, 128, 1, 8192, false, DType::kBf16)});
   ASSERT_TRUE(ev.ok) << ev.reason;
   EXPECT_EQ(ev.results[0].bound, Bound::kMemory);
@@ -180,7 +180,7 @@ TEST(GpuSim, HbmLatencyIsPaidOnceByEachKernelInTheEngine) {
   for (const Op& op :
        {make_gemm("g", 777, 5120, 5120, DType::kBf16), make_gemm("g", 1, 8192, 28672, DType::kFp8),
         make_attention("a", 4, 32, 8, 128, 2048, 2048, true, DType::kBf16),
-        make_elementwise("e", "layernorm", 4096, 8192, DType::kBf16)}) {
+        make_elementwise("e", EwKind::kLayernorm, 4096, 8192, DType::kBf16)}) {
     const double t0 = time_on(*fast_dev, op), t1 = time_on(*slow_dev, op);
     // SystemC's 1 ps resolution over a few hundred waits.
     EXPECT_NEAR(t1 - t0, d, 1e-9) << op.signature();
@@ -206,7 +206,7 @@ TEST(GpuSim, ComputeHidesBehindLoadsInTheEngine) {
 TEST(GpuSim, KernelsRunBackToBackOnOneStream) {
   auto dev = device("h100");
   Op a = make_gemm("a", 64, 4096, 4096, DType::kBf16),
-     b = make_elementwise("b", "gelu", 64, 4096, DType::kBf16);
+     b = make_elementwise("b", EwKind::kGelu, 64, 4096, DType::kBf16);
   Evaluation both = dev->run({a, b});
   ASSERT_TRUE(both.ok);
   EXPECT_NEAR(both.results[0].time_s, time_on(*dev, a), 1e-12);
@@ -236,7 +236,7 @@ TEST(GpuPower, SustainedRunsKeepTheirTimeAndMixedStreamsClockUp) {
   auto* gpu = dynamic_cast<GpuDevice*>(dev.get());
   ASSERT_NE(gpu, nullptr);
   Op g = make_gemm("g", 2048, 4096, 22016, DType::kBf16),
-     e = make_elementwise("e", "residual_add", 2048, 4096, DType::kBf16);
+     e = make_elementwise("e", EwKind::kResidualAdd, 2048, 4096, DType::kBf16);
   EXPECT_NEAR(gpu->run_stream({g}).results[0].time_s / time_on(*dev, g), 1.0, 1e-6);
   Evaluation stream = gpu->run_stream({g, e, e, e, e, e, e, e, e});
   ASSERT_TRUE(stream.ok);
@@ -321,9 +321,10 @@ TEST(GpuSparse, ShortTokenTilesRunSlowlyAndSmallGridsSplitK) {
 
 TEST(GpuFormats, EachFormatHasItsUnitOrAReason) {
   auto h100 = device("h100"), a100 = device("a100");
-  EXPECT_EQ(h100->run({make_gemm("g", 64, 4096, 4096, DType::kFp32)}).results[0].unit, "cuda_core");
+  EXPECT_EQ(h100->run({make_gemm("g", 64, 4096, 4096, DType::kFp32)}).results[0].unit.label(),
+            "cuda_core");
   EXPECT_EQ(h100->run({make_gemm("g", 64, 4096, 4096, DType::kFp8)}).results[0].unit,
-            "tensor_core");
+            UnitUse{ComputeUnit::kTensorCore});
   Evaluation fp8 = a100->run({make_gemm("g", 64, 4096, 4096, DType::kFp8)});
   EXPECT_FALSE(fp8.ok);
   EXPECT_NE(fp8.reason.find("no fp8 datapath"), std::string::npos) << fp8.reason;
@@ -336,7 +337,7 @@ TEST(GpuCollective, AllReduceRunsOnTheLink) {
   auto dev = device("h100");
   Evaluation ev = dev->run({make_collective("ar", "all_reduce", 64e6, 4)});
   ASSERT_TRUE(ev.ok) << ev.reason;
-  EXPECT_EQ(ev.results[0].unit, "link");
+  EXPECT_EQ(ev.results[0].unit.label(), "link");
   // Ring all-reduce puts 2(p-1)/p of the message on the wire: 96 MB at NCCL Simple's fraction of
   // 450 GB/s (0.76), ~281 us, after its fixed and per-step latencies (10 + 6 x 3.4 us).
   GpuConfig c = config_of("h100");
@@ -354,10 +355,31 @@ TEST(GpuCollective, AllReduceRunsOnTheLink) {
   EXPECT_DOUBLE_EQ(ab.fill_s, 6 * c.link.latency_s);
 }
 
+TEST(GpuElementwise, SchemaDeclaresOneKernelPerCalibratedKind) {
+  const SchemaBase& s = gpu_schema();
+  for (const EwKindInfo& e : ew_kinds()) {
+    const std::string key = "kernels.elementwise." + std::string(e.name) + ".bw";
+    EXPECT_EQ(s.find(key) != nullptr, e.calibrated) << key;
+  }
+  EXPECT_NE(s.find("kernels.elementwise.other.fixed"), nullptr);
+  // Each key binds its own kernel (configs/hw/gpu/h100.yaml); the uncalibrated kinds take `other`.
+  const GpuConfig c = config_of("h100");
+  const CfgNode tree = ConfigStore().load("h100", "hw");
+  auto value = [&](const char* path) { return std::stod(tree.find_path(path)->scalar); };
+  EXPECT_DOUBLE_EQ(c.ew.of(EwKind::kRmsnorm).bw, value("kernels.elementwise.rmsnorm.bw"));
+  EXPECT_DOUBLE_EQ(c.ew.of(EwKind::kSoftmax).cycles_per_elem,
+                   value("kernels.elementwise.softmax.cycles_per_elem"));
+  EXPECT_DOUBLE_EQ(c.ew.of(EwKind::kKvAppend).bw, value("kernels.elementwise.kv_append.bw"));
+  EXPECT_DOUBLE_EQ(c.ew.of(EwKind::kEmbedding).bw, value("kernels.elementwise.other.bw"));
+  EXPECT_EQ(&c.ew.of(EwKind::kRelu), &c.ew.other);
+  EXPECT_EQ(&c.ew.of(std::nullopt), &c.ew.other);
+  EXPECT_EQ(&c.ew.of(EwKind::kSoftmax), &c.ew.kernel[ew_index(EwKind::kSoftmax)]);
+}
+
 TEST(GpuElementwise, RopeAndKvAppendHaveTheirOwnMeasuredParameters) {
   // Both were fitted on their measured rows (validation/gpu/data); `other` no longer sets them.
   GpuConfig c = config_of("h100");
-  const Op rope = make_elementwise("r", "rope", 16384, 4096, DType::kBf16);
+  const Op rope = make_elementwise("r", EwKind::kRope, 16384, 4096, DType::kBf16);
   const Op kv = make_kv_append("k", 16384, 1, 16, 128, DType::kBf16);
   auto t = [&](const Op& op) {
     return plan_time_s(c, plan_elementwise(c, op), c.l2.bw_bytes_per_s);
@@ -368,8 +390,8 @@ TEST(GpuElementwise, RopeAndKvAppendHaveTheirOwnMeasuredParameters) {
   EXPECT_DOUBLE_EQ(t(rope), rope_s);
   EXPECT_DOUBLE_EQ(t(kv), kv_s);
   // At 16384 rows both stream 268 MB: half the bandwidth nearly doubles the time.
-  c.ew.rope.bw *= 0.5;
-  c.ew.kv_append.bw *= 0.5;
+  c.ew.kernel[ew_index(EwKind::kRope)].bw *= 0.5;
+  c.ew.kernel[ew_index(EwKind::kKvAppend)].bw *= 0.5;
   EXPECT_GT(t(rope), 1.8 * rope_s);
   EXPECT_GT(t(kv), 1.8 * kv_s);
 }

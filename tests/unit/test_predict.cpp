@@ -190,5 +190,21 @@ TEST(Predict, AttentionChecksHeadsAndCausality) {
       << msg;
 }
 
+TEST(Predict, UnknownElementwiseOpListsTheMeasuredKernels) {
+  // The allowed names come from the elementwise table (its measured T x H kernels).
+  std::string msg = config_error_of([] {
+    ops_from_csv(
+        table_of("kind,op,T,H,dtype\nelementwise,rmsnrom,16,4096,bf16\n"
+                 "elementwise,kv_append,16,4096,bf16\n"));
+  });
+  EXPECT_NE(msg.find("ops.csv:2:13: error: op: 'rmsnrom' is not allowed; expected one of "
+                     "rmsnorm|layernorm|softmax|gelu|silu_mul|residual_add|rope"),
+            std::string::npos)
+      << msg;
+  EXPECT_NE(msg.find("did you mean 'rmsnorm'"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("ops.csv:3:13: error: op: 'kv_append' is not allowed"), std::string::npos)
+      << msg;
+}
+
 }  // namespace
 }  // namespace xpusim

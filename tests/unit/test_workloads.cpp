@@ -10,6 +10,7 @@
 #include "sim/run/experiment.h"
 #include "workloads/compression.h"
 #include "workloads/graph.h"
+#include "test_helpers.h"
 
 namespace xpusim {
 namespace {
@@ -45,6 +46,85 @@ void check(const std::vector<Op>& ops, const std::vector<Expect>& expect) {
     EXPECT_EQ(op.in_bytes, e.in_bytes) << e.name;
     EXPECT_EQ(op.out_bytes, e.out_bytes) << e.name;
   }
+}
+
+TEST(Graph, EncoderOnlyModelBuildsNoKvCacheAndNoHead) {
+  testing::TempDir dir;
+  const ModelConfig m = parse_model(ConfigStore().load_file(dir.write(
+      "encoder.yaml", "type: model\nbase: gpt2\nname: gpt2-encoder\nencoder_only: true\n")));
+  EXPECT_TRUE(m.encoder_only);
+  ForwardShape s;
+  s.batch = 2;
+  s.q_len = s.kv_len = 128;
+  for (const Op& op : build_forward(m, s)) {
+    EXPECT_NE(op.kind, OpKind::kKvAppend) << op.name;
+    EXPECT_NE(op.name, "lm_head");
+  }
+  EXPECT_EQ(memory_need(m, s, 128, 2.0).kv_cache, 0.0);
+  EXPECT_EQ(kv_cache_bytes(m, 2, 128, DType::kBf16), 0.0);
+  // The decoder it is based on keeps its cache and head.
+  const ModelConfig d = model("gpt2");
+  EXPECT_FALSE(d.encoder_only);
+  EXPECT_GT(memory_need(d, s, 128, 2.0).kv_cache, 0.0);
+  EXPECT_EQ(find(build_forward(d, s), "lm_head").kind, OpKind::kGemm);
+  // Encoders have a prefill (encode) phase only.
+  ConfigStore store;
+  auto dev = make_device(store.load("h100", "hw"), "h100");
+  OpCache cache;
+  PointSpec spec;
+  spec.phase = Phase::kDecode;
+  const PointResult p = evaluate_point(*dev, cache, m, spec);
+  EXPECT_FALSE(p.ok);
+  EXPECT_NE(p.reason.find("encoder-only"), std::string::npos) << p.reason;
+}
+
+TEST(Graph, EncoderOnlyDefaultsFromTheFamily) {
+  testing::TempDir dir;
+  const std::string bert =
+      "type: model\nfamily: bert\nlayers: 2\nhidden: 64\nheads: 2\nffn: 128\nvocab: 100\n"
+      "max_positions: 64\nnorm: layernorm\nactivation: gelu\npositional: learned\n"
+      "causal: false\n";
+  auto load = [&](const std::string& name, const std::string& text) {
+    return parse_model(ConfigStore().load_file(dir.write(name, text)));
+  };
+  EXPECT_TRUE(load("bert.yaml", bert).encoder_only);
+  EXPECT_FALSE(load("bert_decoder.yaml", bert + "encoder_only: false\n").encoder_only);
+  EXPECT_TRUE(model("bert-base").encoder_only);
+  EXPECT_FALSE(model("llama2-7b").encoder_only);
+}
+
+TEST(Elementwise, EveryTableEntryRoundTripsNameAndKind) {
+  ASSERT_EQ(ew_kinds().size(), kEwKindCount);
+  for (size_t i = 0; i < ew_kinds().size(); ++i) {
+    const EwKindInfo& e = ew_kinds()[i];
+    EXPECT_EQ(ew_index(e.kind), i) << e.name << ": the table is in EwKind order";
+    EXPECT_EQ(ew_kind_from_name(e.name), e.kind) << e.name;
+    EXPECT_EQ(ew_kind_name(e.kind), e.name);
+    EXPECT_EQ(&ew_info(e.kind), &e);
+  }
+  EXPECT_EQ(ew_kind_from_name("rmsnrom"), std::nullopt);
+  EXPECT_EQ(ew_kind_from_name(""), std::nullopt);
+}
+
+TEST(Elementwise, TableDrivesBytesAndFlops) {
+  const int64_t T = 16, H = 4096;
+  const double n = double(T) * double(H);
+  const Op silu = make_elementwise("a", EwKind::kSiluMul, T, H, DType::kBf16);
+  EXPECT_EQ(silu.kind, OpKind::kElementwise);
+  EXPECT_DOUBLE_EQ(silu.in_bytes, 2 * n * 2);  // x and gate
+  EXPECT_DOUBLE_EQ(silu.out_bytes, n * 2);
+  EXPECT_DOUBLE_EQ(silu.flops, 5 * n);
+  const Op ln = make_elementwise("n", EwKind::kLayernorm, T, H, DType::kBf16);
+  EXPECT_DOUBLE_EQ(ln.weight_bytes, 2.0 * H * 2);  // scale and shift
+  const Op emb = make_elementwise("e", EwKind::kEmbedding, T, H, DType::kBf16);
+  EXPECT_EQ(emb.kind, OpKind::kEmbedding);
+  EXPECT_DOUBLE_EQ(emb.weight_bytes, n * 2);  // gathers T rows of the table
+  EXPECT_DOUBLE_EQ(emb.in_bytes, 0);
+  const Op q = make_elementwise("q", EwKind::kQuantize, T, H, DType::kBf16);
+  EXPECT_DOUBLE_EQ(q.out_bytes, n);  // 8 bits out
+  EXPECT_EQ(op_shape_label(q), "quantize T=16 H=4096");
+  EXPECT_THROW(make_elementwise("k", EwKind::kKvAppend, T, H, DType::kBf16), std::invalid_argument);
+  EXPECT_EQ(make_kv_append("k", 1, 16, 8, 128, DType::kBf16).ew, EwKind::kKvAppend);
 }
 
 TEST(Graph, LlamaDecoderLayerAtDecode) {
@@ -139,7 +219,7 @@ TEST(Graph, Gpt2LayerAtPrefill) {
                                       "attn.qkv", "attn.kv_append", "attn.sdpa", "attn.out",
                                       "attn.residual", "mlp.norm", "mlp.up", "mlp.act", "mlp.down",
                                       "mlp.residual", "final.norm", "lm_head"}));
-  EXPECT_EQ(find(ops, "mlp.act").ew_op, "gelu");
+  EXPECT_EQ(find(ops, "mlp.act").ew, EwKind::kGelu);
   check(ops, {
                  {"embed.tokens", 0, 196608, 0, 196608},
                  {"embed.add", 98304, 0, 393216, 196608},
@@ -319,7 +399,7 @@ TEST(Parallelism, PipelineStagesAndSchedule) {
   auto dev = make_device(store.load("tpu-v4", "hw"), "tpu-v4");
   OpCache cache;
   PointSpec p;
-  p.phase = "decode";
+  p.phase = Phase::kDecode;
   p.batch = 8;
   p.ctx = 512;
   p.pp = 2;
@@ -343,7 +423,7 @@ TEST(Parallelism, TensorParallelRanksRunConcurrentlyInTheEngine) {
   auto dev = make_device(store.load("h100", "hw"), "h100");
   OpCache cache;
   PointSpec p;
-  p.phase = "decode";
+  p.phase = Phase::kDecode;
   p.batch = 8;
   p.ctx = 1024;
   p.tp = 4;
@@ -396,7 +476,7 @@ TEST(Capacity, TooBigPointsSayWhatWouldFit) {
   auto dev = make_device(store.load("tpu-v4", "hw"), "tpu-v4");
   OpCache cache;
   PointSpec p;
-  p.phase = "decode";
+  p.phase = Phase::kDecode;
   p.ctx = 2048;
   auto r = evaluate_point(*dev, cache, model("llama2-70b"), p);
   EXPECT_FALSE(r.ok);
@@ -418,7 +498,7 @@ TEST(Capacity, WhatIfRunsTimeThePointAndWarn) {
   auto dev = make_device(store.load("a100", "hw"), "a100");
   OpCache cache;
   PointSpec p;
-  p.phase = "decode";
+  p.phase = Phase::kDecode;
   p.batch = 8;
   p.ctx = 3072;  // beyond GPT-3's 2048 positions, and 4 x 80 GB cannot hold it at tp 4
   p.tp = 4;
