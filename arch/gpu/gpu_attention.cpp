@@ -107,9 +107,10 @@ KernelPlan plan_attention(const GpuConfig& c, const Op& op) {
     p.tile_n = bk;
     p.split_k = splits;
     p.ctas = blocks * splits;
-    p.ctas_per_sm = occupancy(c, 128, 255, double(bq + 2 * bk) * double(hd) * b).ctas_per_sm;
-    if (p.ctas_per_sm < 1)
-      return unsupported("the attention tile does not fit an SM's shared memory");
+    const double smem = double(bq + 2 * bk) * double(hd) * b;
+    const Occupancy occ = occupancy(c, 128, 255, smem);
+    if (occ.ctas_per_sm < 1) return unsupported(does_not_fit(c, p.kernel, occ, 128, 255, smem));
+    p.ctas_per_sm = occ.ctas_per_sm;
     p.fill_s = c.attention.decode_fixed_s;
     double hbm = op.in_bytes + op.out_bytes;
     if (splits > 1) {
@@ -153,9 +154,10 @@ KernelPlan plan_attention(const GpuConfig& c, const Op& op) {
   p.tile_m = bq;
   p.tile_n = bk;
   p.ctas = op.B * op.heads * nq;
-  p.ctas_per_sm = occupancy(c, 128, 255, double(bq + 2 * bk) * double(hd) * b).ctas_per_sm;
-  if (p.ctas_per_sm < 1)
-    return unsupported("the attention tile does not fit an SM's shared memory");
+  const double smem = double(bq + 2 * bk) * double(hd) * b;
+  const Occupancy occ = occupancy(c, 128, 255, smem);
+  if (occ.ctas_per_sm < 1) return unsupported(does_not_fit(c, p.kernel, occ, 128, 255, smem));
+  p.ctas_per_sm = occ.ctas_per_sm;
   // The CTAs are list-scheduled one by one; beyond this the launch describes no real workload.
   constexpr int64_t kMaxScheduledCtas = 20'000'000;
   if (p.ctas > kMaxScheduledCtas)

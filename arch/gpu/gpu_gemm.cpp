@@ -228,6 +228,7 @@ KernelPlan plan_gemm(const GpuConfig& c, const Op& op) {
       best = std::move(p);
     }
   };
+  std::string no_fit;  // why the first tile that does not fit an SM does not
   for (const auto& [bm, bn] : tiles_to_try) {
     const int64_t tm = ceil_div(op.M, bm), tn = ceil_div(op.N, bn), tiles = tm * tn * g;
     const int64_t consumer_groups =
@@ -236,10 +237,14 @@ KernelPlan plan_gemm(const GpuConfig& c, const Op& op) {
     // the 256x128 tile.
     const int64_t threads =
         imma_kernel ? (bm * bn > 128 * 128 ? 256 : 128) : 128 * (consumer_groups + 1);
-    Occupancy occ = occupancy(c, threads, 168,
-                              double(imma_kernel ? it.stages : c.gemm.stages) * double(bm + bn) *
-                                  double(k_block) * stage_bytes);
-    if (occ.ctas_per_sm < 1) continue;
+    const double smem = double(imma_kernel ? it.stages : c.gemm.stages) * double(bm + bn) *
+                        double(k_block) * stage_bytes;
+    Occupancy occ = occupancy(c, threads, 168, smem);
+    if (occ.ctas_per_sm < 1) {
+      if (no_fit.empty())
+        no_fit = does_not_fit(c, fmt::format("GEMM {}x{} tile", bm, bn), occ, threads, 168, smem);
+      continue;
+    }
     const int64_t slots = S * occ.ctas_per_sm;
     // HBM traffic: every operand once while A and W fit in L2 together; otherwise each wave
     // fetches the A row panels and W column panels of its (roughly square) block of tiles.
@@ -311,7 +316,8 @@ KernelPlan plan_gemm(const GpuConfig& c, const Op& op) {
       consider(std::move(p));
     }
   }
-  XPUSIM_ASSERT(best.ctas > 0, "no GEMM tile fits in an SM's shared memory");
+  if (best.ctas == 0)
+    return unsupported(no_fit.empty() ? std::string("no GEMM tile fits an SM") : no_fit);
   if (fallback) best.kernel += " (unaligned fallback)";
   return best;
 }

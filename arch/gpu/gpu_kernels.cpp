@@ -57,6 +57,23 @@ Occupancy occupancy(const GpuConfig& c, int64_t threads, int64_t regs_per_thread
   return o;
 }
 
+std::string does_not_fit(const GpuConfig& c, const std::string& kernel, const Occupancy& o,
+                         int64_t threads, int64_t regs_per_thread, double smem_bytes) {
+  std::string need;
+  if (o.limiter == "warps")
+    need = fmt::format("not enough warp slots (sm_resources.max_warps = {}, it needs {})",
+                       c.sm.max_warps, ceil_div(threads, 32));
+  else if (o.limiter == "registers")
+    need = fmt::format("not enough registers (sm_resources.registers = {}, it needs {})",
+                       c.sm.registers, threads * regs_per_thread);
+  else if (o.limiter == "smem")
+    need = fmt::format("not enough shared memory (sm.shared_mem = {:.0f} B, it needs {:.0f} B)",
+                       c.sm.shared_mem_bytes, smem_bytes);
+  else
+    need = fmt::format("sm_resources.max_ctas = {}", c.sm.max_ctas);
+  return fmt::format("the {} CTA ({} threads) does not fit an SM: {}", kernel, threads, need);
+}
+
 double plan_time_s(const GpuConfig& c, const KernelPlan& p, double l2_bw) {
   // The engine adds HBM's first-byte latency to a kernel's first loads.
   double t = p.launch_s + p.fill_s + (p.hbm_bytes() > 0 ? c.hbm.latency_s : 0.0);
@@ -90,7 +107,10 @@ KernelPlan plan_elementwise(const GpuConfig& c, const Op& op) {
   p.launch_s = c.launch_overhead_s;
   const double elems = per_row ? double(H) : double(std::min<int64_t>(chunk, T * H));
   p.ctas = per_row ? T : ceil_div(T * H, chunk);
-  p.ctas_per_sm = occupancy(c, 128, 32, 0).ctas_per_sm;
+  const Occupancy occ = occupancy(c, 128, 32, 0);
+  if (occ.ctas_per_sm < 1)
+    return unsupported(does_not_fit(c, p.kernel + " kernel", occ, 128, 32, 0));
+  p.ctas_per_sm = occ.ctas_per_sm;
   const double cta_s = k.cycles_per_elem * elems / c.clock_hz;
   // The first CTA's latency (and, in the engine, HBM's first-byte latency) is paid before the
   // stream reaches its steady rate; co-resident CTAs of later waves hide each other's latency.

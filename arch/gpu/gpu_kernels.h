@@ -50,6 +50,11 @@ struct Occupancy {
 };
 Occupancy occupancy(const GpuConfig& c, int64_t threads, int64_t regs_per_thread,
                     double smem_bytes);
+// Why a kernel's CTA does not fit one SM (`o.ctas_per_sm` < 1), naming the resource and its key:
+// "the flash attention CTA (128 threads, 255 registers each, 48 KiB of shared memory) does not
+// fit an SM: not enough registers (sm_resources.registers = 1024)".
+std::string does_not_fit(const GpuConfig& c, const std::string& kernel, const Occupancy& o,
+                         int64_t threads, int64_t regs_per_thread, double smem_bytes);
 
 // Closed-form estimate of a plan's time without contention, used only to rank candidate tiles
 // and splits as the libraries' heuristics do; the reported time comes from the engine.

@@ -7,6 +7,8 @@
 #include <cmath>
 #include <random>
 
+#include "workloads/compression.h"
+
 namespace xpusim {
 namespace {
 
@@ -99,7 +101,15 @@ SchemeChoice choose_scheme(const std::string& name, const DeviceFormats& f) {
     return c;
   }
   if (name.starts_with("unstructured:")) {
-    const double d = std::stod(name.substr(13));
+    // The same parser as run's --prune (no std::stod: it throws on denormals like 1e-320).
+    std::string why;
+    const auto prune = parse_prune(name, &why);
+    if (!prune) {
+      c.ok = false;
+      c.reason = why;
+      return c;
+    }
+    const double d = prune->value;
     c.scheme.linear.prune = LinearScheme::Prune::kUnstructured;
     c.scheme.linear.density = d;
     c.datapath = fmt::format("{}, {:.0f}% of weights kept (magnitude)", base_name, d * 100);
