@@ -379,9 +379,9 @@ TEST(Parallelism, TensorParallelSplitsAndAllReduces) {
   auto g = build_forward(model("llama3-8b"), s);
   EXPECT_EQ(find(g, "attn.sdpa").kv_heads, 1);
   EXPECT_EQ(find(g, "attn.qkv").N, (2 + 2) * 128);
-  EXPECT_NE(check_parallelism(model("llama2-7b"),
-                              ForwardShape{1, 1, 1, true, DType::kBf16, DType::kBf16, true, 3}),
-            "");
+  ForwardShape tp3;
+  tp3.tp = 3;
+  EXPECT_NE(check_parallelism(model("llama2-7b"), tp3), "");
 }
 
 TEST(Parallelism, PipelineStagesAndSchedule) {
@@ -466,9 +466,9 @@ TEST(Parallelism, ExpertParallelMoe) {
   auto a2a = build_forward(mix, s);
   EXPECT_EQ(find(a2a, "moe.dispatch").collective, "all_to_all");
   EXPECT_EQ(find(a2a, "moe.combine").ranks, 4);
-  EXPECT_NE(check_parallelism(model("llama2-7b"), ForwardShape{1, 1, 1, true, DType::kBf16,
-                                                               DType::kBf16, true, 1, 1, 2}),
-            "");
+  ForwardShape ep2;
+  ep2.ep = 2;
+  EXPECT_NE(check_parallelism(model("llama2-7b"), ep2), "");
 }
 
 TEST(Capacity, TooBigPointsSayWhatWouldFit) {
