@@ -105,6 +105,10 @@ const Schema<GpuConfig>& gpu_schema() {
     eff("fp16", &DtypeRates::fp16);
     eff("fp8", &DtypeRates::fp8);
     eff("int8", &DtypeRates::int8);
+    s.real("kernels.gemm.efficiency.int4", "0", Range{0, 1},
+           "GEMM main loop, int4 x int4 (CUTLASS's s4 kernels where the tensor cores have an int4 "
+           "path): achieved fraction of the int4 peak (0 = no kernel; not measured)",
+           &GpuConfig::gemm, &GpuConfig::Gemm::efficiency, &DtypeRates::int4);
     s.quantity("kernels.gemm.fixed", Unit::kSeconds, kRequired, Range{0, 1e-3},
                "GEMM prologue + epilogue latency per kernel", &GpuConfig::gemm,
                &GpuConfig::Gemm::fixed_s).calibrated(kKernels);

@@ -27,16 +27,23 @@ KernelPlan plan_gemm(const GpuConfig& c, const Op& op) {
   DType rate_dtype = cuda_core ? DType::kFp32 : op.dtype;
   UnitUse unit{cuda_core ? ComputeUnit::kCudaCore : ComputeUnit::kTensorCore,
                sparse_format ? UnitPath::kSparseFormat : UnitPath::kNative};
-  // int4 operands are dequantised in the main loop and multiplied at the 16-bit rate.
-  if (op.dtype == DType::kInt4 && c.sm.tensor.int4 == 0) {
-    rate_dtype = DType::kBf16;
-    unit = {ComputeUnit::kTensorCore, UnitPath::kInt4AsBf16};
-  }
+  // int4 x int4 (W4A4) runs only where the tensor cores multiply int4 (Ampere's mma.sync s4,
+  // CUTLASS kernels); Hopper has no int4 tensor path and no library emulates one. Weight-only int4
+  // (int4 weights, 16-bit activations: --quant w4a16) is a different operator and runs anywhere.
   const double per_clk = cuda_core ? c.sm.fp32_per_clk : c.sm.tensor.per_clk(rate_dtype);
+  if (op.dtype == DType::kInt4 && per_clk == 0)
+    return unsupported(
+        "the tensor cores have no int4 datapath (int4 x int4 needs an int4 tensor path such as "
+        "Ampere's; weight-only int4 is dtype bf16 with wdtype int4, --quant w4a16)");
   const double eff = c.gemm.efficiency.per_clk(rate_dtype);
-  if (per_clk == 0 || eff == 0)
+  if (per_clk == 0)
     return unsupported(fmt::format("the {} has no {} datapath",
                                    cuda_core ? "CUDA core" : "tensor core", dtype_name(op.dtype)));
+  if (eff == 0)
+    return unsupported(fmt::format(
+        "the {} has a {} datapath but the preset names no kernel for it "
+        "(kernels.gemm.efficiency.{} is 0)",
+        cuda_core ? "CUDA core" : "tensor core", dtype_name(op.dtype), dtype_name(rate_dtype)));
   double rate_sm = per_clk * (cuda_core ? c.clock_hz : c.tensor_clock_hz) * eff;
   const bool sparse = op.sparse_2_4 && c.sm.tensor.sparse_2_4 && !cuda_core;
   const auto& sp = op.dtype == DType::kFp16 ? c.sparse.fp16 : c.sparse.bf16;

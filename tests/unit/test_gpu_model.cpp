@@ -446,5 +446,21 @@ TEST(GpuPresets, H200IsH100WithOtherMemory) {
   EXPECT_LT(speedup, 4.8 / 3.35 + 0.01);
 }
 
+// int4 x int4 runs where the tensor cores multiply int4 (the A100) and nowhere else: the H100,
+// which has no int4 tensor path, says so instead of timing a bf16 GEMM (issue 11).
+TEST(GpuFormats, Int4RunsOnlyOnAnInt4TensorPath) {
+  auto a100 = device("a100"), h100 = device("h100");
+  const Op i4 = make_gemm("g", 4096, 4096, 4096, DType::kInt4),
+           i8 = make_gemm("g", 4096, 4096, 4096, DType::kInt8);
+  Evaluation a = a100->run({i4, i8});
+  ASSERT_TRUE(a.ok) << a.reason;
+  EXPECT_LT(a.results[0].time_s, 0.6 * a.results[1].time_s);  // twice int8's peak
+  Evaluation h = h100->run({i4});
+  EXPECT_FALSE(h.ok);
+  EXPECT_NE(h.reason.find("no int4 datapath"), std::string::npos) << h.reason;
+  EXPECT_TRUE(a100->supports(DType::kInt4, ComputeUnit::kTensorCore));
+  EXPECT_FALSE(h100->supports(DType::kInt4, ComputeUnit::kTensorCore));
+}
+
 }  // namespace
 }  // namespace xpusim
