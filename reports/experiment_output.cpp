@@ -4,9 +4,12 @@
 #include <fmt/format.h>
 
 #include <filesystem>
-#include <fstream>
+#include <set>
+#include <sstream>
 
 #include "sim/base/csv.h"
+#include "sim/base/file_name.h"
+#include "sim/base/output_files.h"
 
 namespace fs = std::filesystem;
 
@@ -193,39 +196,43 @@ void print_csv(const ExperimentResult& r, std::ostream& out) {
   }
 }
 
-void write_output_dir(const ExperimentResult& r, const std::string& dir) {
+bool is_run_output_folder(const fs::path& dir) {
+  // What a run writes, and the *.tmp files of versions that renamed file by file.
+  static const std::set<std::string> kFiles = {"results.json", "results.csv", "ops.csv",
+                                               "stats.json", "stats.csv"};
+  auto regular = [](const fs::directory_entry& e) {
+    std::error_code ec;
+    return !e.is_symlink(ec) && e.is_regular_file(ec);
+  };
   std::error_code ec;
-  fs::create_directories(fs::path(dir) / "resolved", ec);
-  if (ec)
-    throw ConfigError(SourceLoc{dir, 0, 0}, "--out",
-                      fmt::format("cannot create the folder: {}", ec.message()));
-  auto open = [&](const std::string& name) {
-    // Write to a temporary name and rename, so that an interrupted run never leaves half a file.
-    std::ofstream f(fs::path(dir) / (name + ".tmp"));
-    if (!f) throw ConfigError(SourceLoc{dir, 0, 0}, "--out", fmt::format("cannot write {}", name));
-    return f;
-  };
-  auto commit = [&](std::ofstream& f, const std::string& name) {
-    f.close();
-    fs::rename(fs::path(dir) / (name + ".tmp"), fs::path(dir) / name, ec);
-    if (ec)
-      throw ConfigError(SourceLoc{dir, 0, 0}, "--out",
-                        fmt::format("cannot write {}: {}", name, ec.message()));
-  };
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name == "resolved" && !it->is_symlink(ec) && it->is_directory(ec)) {
+      for (fs::directory_iterator r(it->path(), ec); !ec && r != end; r.increment(ec)) {
+        const std::string n = r->path().filename().string();
+        if (!regular(*r) || !(n.ends_with(".yaml") || n.ends_with(".tmp"))) return false;
+      }
+      continue;
+    }
+    if (!regular(*it) || !(kFiles.count(name) || name.ends_with(".tmp"))) return false;
+  }
+  return !ec;
+}
+
+void write_output_dir(const ExperimentResult& r, const std::string& dir) {
+  StagedFolder out(dir, is_run_output_folder);
   {
-    auto f = open("results.json");
     nlohmann::ordered_json all = nlohmann::ordered_json::array();
     for (const auto& p : r.points) all.push_back(point_to_json(p));
-    f << all.dump(2) << "\n";
-    commit(f, "results.json");
+    out.write("results.json", all.dump(2) + "\n");
   }
   {
-    auto f = open("results.csv");
+    std::ostringstream f;
     print_csv(r, f);
-    commit(f, "results.csv");
+    out.write("results.csv", f.str());
   }
   {
-    auto f = open("ops.csv");
+    std::ostringstream f;
     // Bytes per memory level as "hbm=…;l2=…": levels are nested, so their sum means nothing.
     f << "hw,model,phase,op,kind,shape,dtype,count,time_ms,total_ms,flops,bytes_per_level,bound,"
          "unit\n";
@@ -241,25 +248,32 @@ void write_output_dir(const ExperimentResult& r, const std::string& dir) {
                          o.result.flops, bytes, bound_name(o.result.bound), o.result.unit.label());
       }
     }
-    commit(f, "ops.csv");
+    out.write("ops.csv", f.str());
   }
   {
-    auto f = open("stats.json");
+    std::ostringstream f;
     write_stats_json(r.stats, f);
-    commit(f, "stats.json");
+    out.write("stats.json", f.str());
   }
   {
-    auto f = open("stats.csv");
+    std::ostringstream f;
     write_stats_csv(r.stats, f);
-    commit(f, "stats.csv");
+    out.write("stats.csv", f.str());
   }
+  // Names given in files were checked against the file-name rule when they were loaded; a file
+  // without `name:` is named by its path, whose stem stands in here. Two files of one name get
+  // -2, -3, ... rather than overwriting each other.
+  std::set<std::string> used;
   for (const auto& file : r.resolved) {
-    std::string name = fmt::format("resolved/{}-{}.yaml", file.role, file.name);
-    auto f = open(name);
-    f << "# Fully resolved configuration (presets, includes and overrides applied).\n"
-      << to_yaml(file.tree);
-    commit(f, name);
+    const std::string base = file.role + "-" + safe_file_name(file.name, "unnamed");
+    std::string name = base;
+    for (int k = 2; used.count(name); ++k) name = fmt::format("{}-{}", base, k);
+    used.insert(name);
+    out.write("resolved/" + name + ".yaml",
+              "# Fully resolved configuration (presets, includes and overrides applied).\n" +
+                  to_yaml(file.tree));
   }
+  out.publish();
 }
 
 }  // namespace xpusim

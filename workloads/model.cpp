@@ -9,7 +9,8 @@ namespace {
 const Schema<ModelConfig>& schema() {
   static const Schema<ModelConfig> s = [] {
     Schema<ModelConfig> s("model", "transformer model architecture (one decoder or encoder stack)");
-    s.text("name", "", "model name", &ModelConfig::name);
+    s.file_name("name", "", "model name (names its resolved file in the output folder)",
+                &ModelConfig::name);
     s.text("description", "", "what this model is, with its published config",
            &ModelConfig::description);
     s.choice("family", kRequired, {"gpt2", "llama", "moe", "bert"},

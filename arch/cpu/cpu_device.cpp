@@ -31,7 +31,8 @@ const Schema<CpuConfig>& cpu_schema() {
   static const Schema<CpuConfig> s = [] {
     Schema<CpuConfig> s("cpu",
                         "multicore CPU: SIMD and matrix extensions, cache hierarchy and DRAM");
-    s.text("name", "", "preset name", &CpuConfig::name);
+    s.file_name("name", "", "preset name (names its resolved file in the output folder)",
+                &CpuConfig::name);
     s.text("description", "", "what this preset is, with its public source",
            &CpuConfig::description);
     s.quantity("clock", Unit::kHertz, kRequired, Range{1e7, 1e11},

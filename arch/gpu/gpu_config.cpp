@@ -37,7 +37,8 @@ const Schema<GpuConfig>& gpu_schema() {
         "gpu",
         "SIMT GPU: SMs with tensor cores, L2 and HBM, run at CTA/wave granularity with "
         "cuBLAS-, flash-attention- and PyTorch-like kernel models");
-    s.text("name", "", "preset name", &GpuConfig::name);
+    s.file_name("name", "", "preset name (names its resolved file in the output folder)",
+                &GpuConfig::name);
     s.text("description", "", "what this preset is, with its public source",
            &GpuConfig::description);
     s.quantity("clock", Unit::kHertz, kRequired, Range{1e7, 1e11}, "SM boost clock",

@@ -35,7 +35,8 @@ const Schema<TpuConfig>& tpu_schema() {
     Schema<TpuConfig> s(
         "tpu",
         "TPU-style accelerator: systolic matrix units, a vector unit, on-chip buffers and HBM");
-    s.text("name", "", "preset name", &TpuConfig::name);
+    s.file_name("name", "", "preset name (names its resolved file in the output folder)",
+                &TpuConfig::name);
     s.text("description", "", "what this preset is, with its public source",
            &TpuConfig::description);
     s.quantity("clock", Unit::kHertz, kRequired, Range{1e7, 1e11}, "core clock",

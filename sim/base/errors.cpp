@@ -63,6 +63,9 @@ ConfigError::ConfigError(SourceLoc loc, std::string key_path, std::string messag
     : ConfigError(
           std::vector<ConfigIssue>{{std::move(loc), std::move(key_path), std::move(message)}}) {}
 
+OutputError::OutputError(const std::string& path, const std::string& reason)
+    : std::runtime_error(fmt::format("cannot write {}: {}", path, reason)), path_(path) {}
+
 void invariant_failed(const char* expr, const char* file, int line, const std::string& msg) {
   throw std::logic_error(fmt::format(
       "internal error (a bug in xpusim): {}:{}: assertion '{}' failed: {}", file, line, expr, msg));

@@ -66,6 +66,17 @@ void collect_config_errors(std::vector<ConfigIssue>& issues, Fn&& fn) {
   }
 }
 
+// A file or folder that could not be written (full disk, no permission, a path that is not a
+// folder): a runtime failure, reported with the path and the reason, exit 1.
+class OutputError : public std::runtime_error {
+ public:
+  OutputError(const std::string& path, const std::string& reason);
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
 [[noreturn]] void invariant_failed(const char* expr, const char* file, int line,
                                    const std::string& msg);
 

@@ -3,8 +3,10 @@
 
 #include <fstream>
 #include <iostream>
+#include <sstream>
 
 #include "arch/registry.h"
+#include "sim/base/output_files.h"
 #include "sim/cli/options.h"
 #include "sim/config/config_store.h"
 #include "sim/run/predict.h"
@@ -49,13 +51,13 @@ int cmd_predict(const Args& args) {
   }
   OpCache cache;
   auto rows = predict_table(*device, cache, table);
-  std::ofstream file;
-  if (!out_file.empty()) {
-    file.open(out_file);
-    if (!file) throw ConfigError(SourceLoc{out_file, 0, 0}, "--out", "cannot write the file");
+  if (out_file.empty()) {
+    for (const auto& r : rows) write_csv_row(std::cout, r);
+    return 0;
   }
-  std::ostream& out = out_file.empty() ? std::cout : file;
+  std::ostringstream out;
   for (const auto& r : rows) write_csv_row(out, r);
+  write_file(out_file, out.str());
   return 0;
 }
 

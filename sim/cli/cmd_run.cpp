@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <iostream>
 
@@ -142,6 +143,13 @@ int cmd_run(const Args& args) {
     write_output_dir(result, out_dir);
     std::cerr << fmt::format(
         "xpusim: results, per-op breakdown, statistics and resolved configs in {}/\n", out_dir);
+  }
+  const bool any_ran = std::any_of(result.points.begin(), result.points.end(),
+                                   [](const PointResult& p) { return p.ok; });
+  if (!any_ran) {
+    std::cerr << fmt::format("xpusim run: none of the {} point{} could run (each says why)\n",
+                             result.points.size(), result.points.size() == 1 ? "" : "s");
+    return kExitNoPointRan;
   }
   return 0;
 }

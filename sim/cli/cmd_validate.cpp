@@ -14,6 +14,7 @@
 #include "arch/gpu/gpu_config.h"
 #include "arch/registry.h"
 #include "sim/base/file_read.h"
+#include "sim/base/output_files.h"
 #include "sim/cli/options.h"
 #include "sim/config/config_store.h"
 #include "validation/validate.h"
@@ -204,9 +205,9 @@ int cmd_validate(const Args& args) {
   predict_rows(*device, rows);
   print_stats(std::cout, summarize(rows), title);
   if (!out_file.empty()) {
-    std::ofstream f(out_file);
-    if (!f) throw ConfigError(SourceLoc{out_file, 0, 0}, "--out", "cannot write the file");
+    std::ostringstream f;
     write_rows_csv(f, rows);
+    write_file(out_file, f.str());
   }
   return 0;
 }

@@ -1,13 +1,17 @@
 // xpusim entry point: dispatches to a subcommand and maps errors to exit codes
-// (0 ok, 2 user error with a clear message, 1 internal error).
+// (0 ok, 1 a failed write or an internal error, 2 user error with a clear message, 3 a run none
+// of whose points could run).
 #include <fmt/format.h>
 
+#include <cerrno>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <iostream>
 
-#include "sim/cli/cli.h"
 #include "sim/base/errors.h"
 #include "sim/base/suggest.h"
+#include "sim/cli/cli.h"
 
 namespace {
 
@@ -51,18 +55,27 @@ int main(int argc, char** argv) {
     names.push_back(c.name);
     if (name != c.name) continue;
     try {
-      return c.fn(args);
+      const int code = c.fn(args);
+      // Results on a full disk or a closed pipe are a failure, not a success with nothing said.
+      errno = 0;
+      if (std::fflush(stdout) != 0 || std::ferror(stdout) || !std::cout.flush())
+        throw xpusim::OutputError("standard output",
+                                  errno ? std::strerror(errno) : "the stream reported an error");
+      return code;
+    } catch (const xpusim::OutputError& e) {
+      std::cerr << fmt::format("xpusim {}: {}\n", name, e.what());
+      return kExitFailure;
     } catch (const xpusim::ConfigError& e) {
       std::cerr << e.what() << "\n";
       std::cerr << fmt::format("xpusim {}: {} error{} in the configuration\n", name,
                                e.issues().size(), e.issues().size() == 1 ? "" : "s");
-      return 2;
+      return kExitUserError;
     } catch (const UsageError& e) {
       std::cerr << fmt::format("xpusim {}: {}\n(see xpusim {} --help)\n", name, e.what(), name);
-      return 2;
+      return kExitUserError;
     } catch (const std::exception& e) {
       std::cerr << fmt::format("xpusim {}: internal error: {}\n", name, e.what());
-      return 1;
+      return kExitFailure;
     }
   }
   std::cerr << fmt::format("xpusim: unknown command '{}'{}\n\n{}", name,

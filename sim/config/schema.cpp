@@ -7,6 +7,7 @@
 #include <cmath>
 #include <set>
 
+#include "sim/base/file_name.h"
 #include "sim/base/suggest.h"
 
 namespace xpusim {
@@ -27,6 +28,18 @@ std::string fmt_bound(double v, const ParamSpec& s) {
   return fmt::format("{:g}", v);
 }
 
+// `s` with control characters shown as \xNN, so that an error message prints what was written.
+std::string printable(const std::string& s) {
+  std::string out;
+  for (unsigned char c : s) {
+    if (c < 0x20 || c == 0x7f)
+      out += fmt::format("\\x{:02x}", c);
+    else
+      out += static_cast<char>(c);
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string ParamSpec::type_label() const {
@@ -41,6 +54,8 @@ std::string ParamSpec::type_label() const {
       return "true|false";
     case ParamType::kString:
       return "string";
+    case ParamType::kName:
+      return "name (no '/', '\\', '..', control characters or leading '.')";
     case ParamType::kEnum:
       return join(allowed, "|");
     case ParamType::kStringList:
@@ -172,6 +187,15 @@ ParamValue SchemaBase::convert(const ParamSpec& spec, const CfgNode* node,
   const std::string& s = node->scalar;
   switch (spec.type) {
     case ParamType::kString:
+      v.text = s;
+      return v;
+    case ParamType::kName:
+      if (v.given) {
+        if (auto why = file_name_problem(s))
+          errors.add(node->loc, spec.path,
+                     fmt::format("'{}' cannot name a file ({}); allowed: {}", printable(s), *why,
+                                 kFileNameRule));
+      }
       v.text = s;
       return v;
     case ParamType::kEnum:

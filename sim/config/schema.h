@@ -17,7 +17,8 @@
 
 namespace xpusim {
 
-enum class ParamType { kInt, kReal, kQuantity, kBool, kString, kEnum, kStringList };
+// kName: a string that becomes a file or folder name (see sim/base/file_name.h).
+enum class ParamType { kInt, kReal, kQuantity, kBool, kString, kName, kEnum, kStringList };
 
 struct Range {
   double min = -std::numeric_limits<double>::infinity();
@@ -50,7 +51,7 @@ struct ParamSpec {
 
 struct ParamValue {
   double number = 0;              // kInt, kReal, kQuantity (SI base unit), kBool (0/1)
-  std::string text;               // kString, kEnum
+  std::string text;               // kString, kName, kEnum
   std::vector<std::string> list;  // kStringList
   bool given = false;             // false when the default was used
   SourceLoc loc;                  // where the value was written (or the file, for defaults)
@@ -158,6 +159,15 @@ class Schema : public SchemaBase {
              {},
              {},
              std::move(help)});
+    setters_.push_back([=](Cfg& c, const ParamValue& v) { detail::member_of(c, m...) = v.text; });
+    return *this;
+  }
+  // A name that becomes a file or folder name: a value given in the file must follow
+  // kFileNameRule; the default may be empty (no name given).
+  template <class... M>
+  Schema& file_name(std::string path, std::optional<std::string> def, std::string help, M... m) {
+    declare(
+        {std::move(path), ParamType::kName, Unit::kNone, std::move(def), {}, {}, std::move(help)});
     setters_.push_back([=](Cfg& c, const ParamValue& v) { detail::member_of(c, m...) = v.text; });
     return *this;
   }

@@ -21,8 +21,8 @@ namespace {
 const Schema<ExperimentConfig>& schema() {
   static const Schema<ExperimentConfig> s = [] {
     Schema<ExperimentConfig> s("experiment", "hardware presets × a model × inference phases");
-    s.text("name", "experiment", "name of the experiment (used for the output folder)",
-           &ExperimentConfig::name);
+    s.file_name("name", "experiment", "name of the experiment (names the output folder)",
+                &ExperimentConfig::name);
     s.text("description", "", "what the experiment shows", &ExperimentConfig::description);
     s.list("hw", kRequired, "hardware presets or files to compare", &ExperimentConfig::hw);
     s.text("model", kRequired, "model preset or file", &ExperimentConfig::model);

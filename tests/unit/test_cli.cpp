@@ -2,39 +2,18 @@
 // JSON lines with the contract's keys, and the output folder.
 #include <gtest/gtest.h>
 
-#include <array>
-#include <cstdio>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "cli_helpers.h"
 #include "test_helpers.h"
 
 namespace {
 
-struct Result {
-  int code = -1;
-  std::string out;  // stdout only; stderr goes to err
-  std::string err;
-};
+using Result = xpusim::testing::CliResult;
 
 Result run(const std::string& args, const std::string& dir) {
-  const std::string err_file = dir + "/stderr.txt";
-  // The banner check needs the variable unset, as a user's shell would have it.
-  std::string cmd = "cd '" + dir + "' && env -u SYSC_DISABLE_COPYRIGHT_MESSAGE " + XPUSIM_BINARY +
-                    " " + args + " 2>'" + err_file + "'";
-  Result r;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return r;
-  std::array<char, 4096> buf{};
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
-  int status = pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  std::ifstream e(err_file);
-  std::stringstream ss;
-  ss << e.rdbuf();
-  r.err = ss.str();
-  return r;
+  return xpusim::testing::run_cli(args, dir);
 }
 
 TEST(Cli, DefaultRunPrintsTheComparisonTableAndWritesResults) {
