@@ -88,6 +88,43 @@ KernelPlan plan_attention(const GpuConfig& c, const Op& op) {
   p.hbm_bw = hbm_bw(c);
   p.launch_s = c.launch_overhead_s;
 
+  if (op.q_len == 1 && dtype_bytes(op.kv_dtype) < 2) {
+    // Decoding over an 8-bit KV cache: serving stacks run FlashInfer's decode kernel for it (vLLM
+    // routes an fp8 KV cache to FlashInfer, vllm-project/vllm#7798), not FlashAttention-2, whose
+    // tensor-core tiles take 16-bit K and V. FlashInfer's decode kernel works on the CUDA cores: a
+    // CTA per (sequence, KV head, KV chunk), its warps holding the GQA group's queries, each 8-bit
+    // key and value converted once and used by every query of the group. No padded query tile:
+    // the work is the real FLOPs plus one conversion per element, and the KV stream at one byte
+    // per element is what bounds it, so an 8-bit cache halves the time of a memory-bound step.
+    // KV chunks are split so that the grid fills the SMs twice (FlashInfer's split-KV heuristic
+    // aims at that occupancy); a combine kernel merges the chunks.
+    const double per_sm = c.sm.fp32_per_clk * c.clock_hz;
+    const int64_t heads_kv = op.B * op.kv_heads;
+    const int64_t splits = std::clamp<int64_t>(ceil_div(2 * S, heads_kv), 1, ceil_div(op.kv_len, 64));
+    p.kernel = fmt::format("flashinfer decode, 8-bit KV, CUDA cores, split-kv {}", splits);
+    p.unit = {ComputeUnit::kCudaCore};
+    p.split_k = splits;
+    p.ctas = heads_kv * splits;
+    const Occupancy occ = occupancy(c, 128, 64, 0);
+    if (occ.ctas_per_sm < 1) return unsupported(does_not_fit(c, p.kernel, occ, 128, 64, 0));
+    p.ctas_per_sm = occ.ctas_per_sm;
+    p.fill_s = c.attention.decode_fixed_s;
+    double hbm = op.in_bytes + op.out_bytes;
+    if (splits > 1) {
+      p.launch_s += c.launch_overhead_s;  // the combine kernel
+      hbm += 2.0 * double(op.B * op.heads * splits * hd) * 4.0;
+    }
+    const double kv_elems = 2.0 * double(heads_kv) * double(op.kv_len) * double(hd);
+    const int64_t active = std::min(S, p.ctas);
+    const double sm_s = (op.flops + kv_elems) / (per_sm * double(active));
+    const double load = double(std::min(p.ctas_per_sm, ceil_div(p.ctas, S))) *
+                        c.attention.decode_load_bytes_per_clk * c.clock_hz;
+    const int64_t waves = ceil_div(p.ctas, S * p.ctas_per_sm);
+    p.groups.push_back({waves, active, sm_s / double(waves), hbm / double(waves),
+                        hbm / double(waves), load});
+    return p;
+  }
+
   if (op.q_len == 1) {
     // Decoding; with GQA the queries of one group share a CTA, so K and V are read once. FA2 picks
     // the KV splits for 2 CTAs of 128 threads per SM (num_splits_heuristic(..., 2 * SMs, ...)).

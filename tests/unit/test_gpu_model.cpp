@@ -467,5 +467,28 @@ TEST(GpuFormats, Int4RunsOnlyOnAnInt4TensorPath) {
   EXPECT_FALSE(h100->supports(DType::kInt4, ComputeUnit::kTensorCore));
 }
 
+// An 8-bit KV cache runs FlashInfer's CUDA-core decode kernel (what vLLM picks for it): no padded
+// query tile, so a long-context batch that FlashAttention-2's tile makes compute-bound becomes
+// memory-bound and the 8-bit stream halves it (issue 11: fp8 KV used to change nothing here).
+TEST(GpuAttention, EightBitKvDecodeStreamsHalfTheBytes) {
+  auto dev = device("h100");
+  Op bf = make_attention("a", 64, 32, 8, 128, 1, 8192, true, DType::kBf16);
+  Op f8 = bf;
+  f8.kv_dtype = DType::kFp8;
+  finalize(f8);
+  Evaluation ev = dev->run({bf, f8});
+  ASSERT_TRUE(ev.ok) << ev.reason;
+  EXPECT_EQ(ev.results[0].bound, Bound::kCompute);  // FA2's padded 128-query tile
+  EXPECT_EQ(ev.results[1].bound, Bound::kMemory);
+  EXPECT_NEAR(f8.in_bytes / bf.in_bytes, 0.5, 0.01);
+  EXPECT_LT(ev.results[1].time_s, 0.6 * ev.results[0].time_s);
+  // Memory-bound: within 10 % of streaming its bytes at the achievable HBM rate plus fixed costs.
+  const GpuConfig c = config_of("h100");
+  const double stream = (f8.in_bytes + f8.out_bytes) / (c.hbm.bw_bytes_per_s * c.hbm_efficiency);
+  EXPECT_GT(ev.results[1].time_s, stream);
+  EXPECT_LT(ev.results[1].time_s, 1.1 * stream + 2 * c.launch_overhead_s + c.attention.decode_fixed_s +
+                                       c.hbm.latency_s);
+}
+
 }  // namespace
 }  // namespace xpusim
