@@ -166,7 +166,9 @@ class Builder {
     const DType dt = s_.dtype;
     add(make_gemm("moe.router", T_, H, m_.experts, dt), stage, count);
     // Uniform routing: the T·top_k token slots spread evenly over the experts that receive any.
-    const int64_t all_tokens = sh_.data_parallel_attention ? T_ * s_.ep : T_;
+    // With data-parallel attention the slots come from every rank's tokens: the whole batch, not
+    // this rank's share times the ranks (a batch of 1 on 2 ranks has 1 token, not 2).
+    const int64_t all_tokens = sh_.data_parallel_attention ? s_.batch * s_.q_len : T_;
     const int64_t slots = all_tokens * m_.top_k;
     const int64_t active = std::min<int64_t>(m_.experts, slots);
     const int64_t per_expert = ceil_div(slots, active);

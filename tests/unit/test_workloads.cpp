@@ -466,6 +466,16 @@ TEST(Parallelism, ExpertParallelMoe) {
   auto a2a = build_forward(mix, s);
   EXPECT_EQ(find(a2a, "moe.dispatch").collective, "all_to_all");
   EXPECT_EQ(find(a2a, "moe.combine").ranks, 4);
+  // 64 tokens in all (16 per rank) fill the 8 experts with 16 slots each, 2 experts per rank.
+  EXPECT_EQ(find(a2a, "moe.expert.up").M, 64 * 2 / 8);
+  EXPECT_EQ(find(a2a, "moe.expert.up").repeat, 32 * 2);
+  // One token on 2 ranks: its 2 experts are one per rank, each with that one token (the ranks'
+  // shares of the batch were once counted as two tokens, putting 2 experts on every rank).
+  s.batch = 1;
+  s.ep = 2;
+  auto one = build_forward(mix, s);
+  EXPECT_EQ(find(one, "moe.expert.up").repeat, 32 * 1);
+  EXPECT_EQ(find(one, "moe.expert.up").M, 1);
   ForwardShape ep2;
   ep2.ep = 2;
   EXPECT_NE(check_parallelism(model("llama2-7b"), ep2), "");
