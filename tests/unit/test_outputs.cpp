@@ -365,5 +365,16 @@ TEST(OutputFolder, SigkillAtAnyMomentLeavesNoPartialOrMixedFolder) {
     EXPECT_EQ(e.path().filename(), "default") << "left behind: " << e.path();
 }
 
+// numerics names its agreement column for what it is (issue 11: 26.6 % top-1 with synthetic
+// weights read like an accuracy).
+TEST(NumericsCli, TheTableSaysAgreementIsNotAccuracy) {
+  TempDir dir;
+  const auto r = run_cli("numerics --schemes bf16 --windows 1 --seq 16", dir.path());
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("=fp32@1"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("agreement with fp32, not accuracy"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("top-1"), std::string::npos) << r.out;
+}
+
 }  // namespace
 }  // namespace xpusim
