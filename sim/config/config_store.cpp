@@ -102,6 +102,20 @@ std::string ConfigStore::locate(const std::string& ref, const std::string& from_
                                   [&](const EmbeddedFile& f) { return s == f.path; });
       if (on_disk || embedded) return s;
     }
+    std::error_code ec;
+    const bool here = fs::exists(ref, ec) ||
+                      std::any_of(embedded_config_files().begin(), embedded_config_files().end(),
+                                  [&](const EmbeddedFile& f) { return ref == f.path; });
+    if (!here && at.line > 0)  // named inside a file: say where, not only which
+      throw ConfigError(
+          at, "",
+          fmt::format("no file '{}'{}", ref,
+                      p.is_relative() && !from_file.empty()
+                          ? fmt::format(" (a relative path is looked up beside {}: {})", from_file,
+                                        (fs::path(from_file).parent_path() / p)
+                                            .lexically_normal()
+                                            .generic_string())
+                          : std::string()));
     return ref;
   }
   if (const PresetInfo* p = find_preset(ref, category_prefix)) return p->path;
@@ -162,6 +176,11 @@ CfgNode ConfigStore::resolve(const std::string& path, std::vector<std::string>& 
 CfgNode ConfigStore::load_file(const std::string& file) const {
   std::vector<std::string> stack;
   return resolve(file, stack);
+}
+
+CfgNode ConfigStore::load_named(const std::string& name_or_file, const std::string& from_file,
+                                const SourceLoc& at, std::string_view category_prefix) const {
+  return load_file(locate(name_or_file, from_file, at, category_prefix));
 }
 
 CfgNode ConfigStore::load(const std::string& name_or_file, std::string_view category_prefix) const {

@@ -30,6 +30,10 @@ class ConfigStore {
   CfgNode load(const std::string& name_or_file, std::string_view category_prefix) const;
   // Loads a file's text and resolves base/include; `file` is a real path or embedded path.
   CfgNode load_file(const std::string& file) const;
+  // NAME or a path named inside another file (`from_file`, at `at`): a relative path resolves
+  // against that file's folder, as `base:` does, and a missing one is reported at `at`.
+  CfgNode load_named(const std::string& name_or_file, const std::string& from_file,
+                     const SourceLoc& at, std::string_view category_prefix) const;
 
  private:
   std::optional<std::string> read(const std::string& path) const;

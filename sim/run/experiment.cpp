@@ -486,8 +486,17 @@ ExperimentResult ExperimentRunner::run(CfgNode tree, const RunOverrides& overrid
   ModelConfig model;
   std::vector<ConfigIssue> issues;
   auto collect = [&](auto&& fn) { collect_config_errors(issues, fn); };
+  // Files named in the experiment resolve against its folder and are reported where it names
+  // them; names from the command line resolve against the working directory.
+  auto named_at = [&](const char* key, size_t index) {
+    const CfgNode* n = tree.find(key);
+    if (n && n->is_seq() && index < n->seq.size()) return n->seq[index].loc;
+    return n ? n->loc : SourceLoc{"<command line>", 0, 0};
+  };
+  auto from = [](const SourceLoc& at) { return at.file.starts_with("<") ? "" : at.file; };
   collect([&] {
-    CfgNode m = store_.load(cfg.model, "models");
+    CfgNode m = store_.load_named(cfg.model, from(named_at("model", 0)), named_at("model", 0),
+                                  "models");
     ErrorList errs;
     for (const auto& s : model_sets) apply_override(m, s, errs, fmt::format("--set model.{}", s));
     errs.throw_if_any();
@@ -495,9 +504,10 @@ ExperimentResult ExperimentRunner::run(CfgNode tree, const RunOverrides& overrid
     if (model.name.empty()) model.name = cfg.model;
     out.resolved.push_back({"model", model.name, m});
   });
-  for (const auto& hw : cfg.hw) {
+  for (size_t i = 0; i < cfg.hw.size(); ++i) {
+    const std::string& hw = cfg.hw[i];
     collect([&] {
-      CfgNode h = store_.load(hw, "hw");
+      CfgNode h = store_.load_named(hw, from(named_at("hw", i)), named_at("hw", i), "hw");
       ErrorList errs;
       for (const auto& s : hw_sets)
         apply_override(h, s, errs, fmt::format("--set hw.{} (on {})", s, hw));

@@ -103,10 +103,14 @@ TEST(ConfigErrors, MissingFilesNameTheReference) {
   TempDir dir;
   EXPECT_NE(check_hw(dir.path("nope.yaml")).find("nope.yaml: error: file not found"),
             std::string::npos);
+  // A file named inside another is reported where it is named, with where it was looked for.
   auto f = dir.write("child.yaml", "type: gpu\nbase: ./missing.yaml\n");
-  EXPECT_NE(check_hw(f).find("missing.yaml: error: file not found"), std::string::npos);
+  EXPECT_NE(check_hw(f).find(f + ":2:7: error: no file './missing.yaml' (a relative path is "
+                                 "looked up beside " + f + ": " + dir.path("missing.yaml") + ")"),
+            std::string::npos)
+      << check_hw(f);
   auto g = dir.write("inc.yaml", "type: gpu\ninclude: [gone.yaml]\n");
-  EXPECT_NE(check_hw(g).find("gone.yaml: error: file not found"), std::string::npos);
+  EXPECT_NE(check_hw(g).find(g + ":2:11: error: no file 'gone.yaml'"), std::string::npos);
 }
 
 TEST(ConfigErrors, UnknownPresetSuggestsTheClosest) {

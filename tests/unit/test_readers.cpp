@@ -15,6 +15,7 @@
 #include "sim/base/csv.h"
 #include "sim/base/file_read.h"
 #include "sim/config/config_store.h"
+#include "sim/run/experiment.h"
 #include "test_helpers.h"
 
 namespace xpusim {
@@ -133,6 +134,32 @@ TEST(Readers, ErrorListsStayLinearAndCapped) {
       << msg.substr(msg.size() > 300 ? msg.size() - 300 : 0);
   EXPECT_LT(std::count(msg.begin(), msg.end(), '\n'), 110);
   EXPECT_LT(s, 5.0);
+}
+
+// A path inside an experiment resolves against the experiment's folder, as base: does, and a
+// missing one is reported at the line and column that name it.
+TEST(Readers, PathsInAnExperimentResolveBesideIt) {
+  TempDir dir;
+  std::string gpu = slurp(std::string(XPUSIM_SOURCE_DIR) + "/configs/hw/gpu/h100.yaml");
+  gpu.replace(gpu.find("name: h100"), 10, "name: mygpu");
+  dir.write("hw/mygpu.yaml", gpu);
+  const std::string exp =
+      dir.write("sub/e.yaml",
+                "type: experiment\nname: rel\nhw: [../hw/mygpu.yaml, ../hw/none.yaml]\n"
+                "model: llama2-7b\nphases: [decode]\nnumerics: false\n");
+  ConfigStore store;
+  ExperimentRunner runner(store);
+  const std::string msg = config_error_of([&] { runner.run(store.load_file(exp), {}); });
+  EXPECT_NE(msg.find(exp + ":3:24: error: no file '../hw/none.yaml'"), std::string::npos) << msg;
+  EXPECT_EQ(msg.find("mygpu.yaml"), std::string::npos) << msg;  // the sibling was found
+  const std::string ok = dir.write(
+      "sub/ok.yaml",
+      "type: experiment\nname: rel\nhw: [../hw/mygpu.yaml]\nmodel: llama2-7b\n"
+      "phases: [decode]\nnumerics: false\n");
+  const auto r = ExperimentRunner(store).run(store.load_file(ok), {});
+  ASSERT_EQ(r.points.size(), 1u);
+  EXPECT_EQ(r.points[0].hw, "mygpu");
+  EXPECT_TRUE(r.points[0].ok) << r.points[0].reason;
 }
 
 }  // namespace
