@@ -2,6 +2,7 @@
 // held-out text) or seeded synthetic weights at a model preset's shapes through every compression
 // scheme on a preset's datapath, against the fp32 reference.
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -16,6 +17,7 @@
 #include "sim/base/csv.h"
 #include "sim/engine/stats.h"
 #include "sim/base/file_read.h"
+#include "sim/cli/progress.h"
 #include "sim/base/units.h"
 #include "workloads/model.h"
 
@@ -95,6 +97,8 @@ int cmd_numerics(const Args& args) {
     if (m.family != "llama" && m.family != "moe")
       throw UsageError(fmt::format("--model {} is not a LLaMA-architecture model", model_name));
     if (!vm.count("seq")) seq = 32;
+    std::cerr << fmt::format("numerics: generating synthetic {} weights ({} layers)...\n",
+                             model_name, layers);
     w = synthetic_llama(m.hidden, m.heads, m.kv_heads_or_heads(), m.ffn, m.vocab, layers,
                         m.max_positions, 1234);
     std::mt19937_64 rng(99);
@@ -125,7 +129,14 @@ int cmd_numerics(const Args& args) {
     source = fmt::format("{} on {} windows of {} bytes of {}", weights_dir, windows, seq, text);
   }
   in.weights = &w;
-  auto rows = run_numerics(in, *device, schemes, kopt);
+  std::vector<NumericsRow> rows;
+  {
+    ProgressLine line(std::cerr, isatty(STDERR_FILENO), "numerics", "sequences");
+    rows = run_numerics(in, *device, schemes, kopt,
+                        [&](size_t done, size_t total, const std::string& what) {
+                          line.update(done, total, what);
+                        });
+  }
 
   const NumericsRow* ref = nullptr;
   for (const auto& r : rows)

@@ -134,12 +134,26 @@ NumericsInput byte_windows(const weights::LlamaWeights& w, std::span<const uint8
 
 std::vector<NumericsRow> run_numerics(const NumericsInput& in, Device& device,
                                       const std::vector<std::string>& schemes,
-                                      const kernels::KernelOptions& opt) {
+                                      const kernels::KernelOptions& opt,
+                                      const NumericsProgress& progress) {
   const DeviceFormats formats = device_formats(device);
+  // Sequences to run: the reference's, then each scheme's (fp32 reuses the reference).
+  const size_t n = in.sequences.size();
+  const size_t total =
+      n * (1 + size_t(std::count_if(schemes.begin(), schemes.end(),
+                                    [](const std::string& s) { return s != "fp32"; })));
+  size_t done = 0;
+  auto step = [&](const std::string& what) {
+    ++done;
+    if (progress) progress(done, total, what);
+  };
   // The reference: fp32 arithmetic everywhere.
   functional::LlamaForward ref(*in.weights, choose_scheme("fp32", formats).scheme, opt);
   std::vector<std::vector<float>> ref_logits;
-  for (const auto& s : in.sequences) ref_logits.push_back(ref.logits(s));
+  for (const auto& s : in.sequences) {
+    ref_logits.push_back(ref.logits(s));
+    step("fp32 reference");
+  }
   const std::size_t V = ref.vocab();
 
   std::vector<NumericsRow> rows;
@@ -159,6 +173,7 @@ std::vector<NumericsRow> run_numerics(const NumericsInput& in, Device& device,
     std::size_t agree = 0, positions = 0, targets = 0;
     for (std::size_t s = 0; s < in.sequences.size(); ++s) {
       const auto l = name == "fp32" ? ref_logits[s] : model.logits(in.sequences[s]);
+      if (name != "fp32") step(name);
       const auto& r = ref_logits[s];
       const std::size_t T = in.sequences[s].size();
       for (std::size_t t = 0; t < T; ++t) {

@@ -5,6 +5,7 @@
 
 #include <optional>
 #include <span>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -53,10 +54,14 @@ struct NumericsInput {
 NumericsInput byte_windows(const weights::LlamaWeights& w, std::span<const uint8_t> text,
                            std::size_t seq, std::size_t windows);
 
+// Called after each sequence a model has run: (done, total, what is running).
+using NumericsProgress = std::function<void(size_t, size_t, const std::string&)>;
+
 // Runs every scheme; the first row is the fp32 reference itself.
 std::vector<NumericsRow> run_numerics(const NumericsInput& in, Device& device,
                                       const std::vector<std::string>& schemes,
-                                      const kernels::KernelOptions& opt);
+                                      const kernels::KernelOptions& opt,
+                                      const NumericsProgress& progress = {});
 
 // Seeded synthetic weights at a model's shapes (normal, std 0.02; norms 1), `layers` layers.
 weights::LlamaWeights synthetic_llama(int64_t hidden, int64_t heads, int64_t kv_heads, int64_t ffn,
