@@ -147,14 +147,17 @@ std::vector<NumericsRow> run_numerics(const NumericsInput& in, Device& device,
     ++done;
     if (progress) progress(done, total, what);
   };
-  // The reference: fp32 arithmetic everywhere.
-  functional::LlamaForward ref(*in.weights, choose_scheme("fp32", formats).scheme, opt);
+  // The reference: fp32 arithmetic everywhere (released before the schemes run).
   std::vector<std::vector<float>> ref_logits;
-  for (const auto& s : in.sequences) {
-    ref_logits.push_back(ref.logits(s));
-    step("fp32 reference");
+  std::size_t V = 0;
+  {
+    functional::LlamaForward ref(*in.weights, choose_scheme("fp32", formats).scheme, opt);
+    for (const auto& s : in.sequences) {
+      ref_logits.push_back(ref.logits(s));
+      step("fp32 reference");
+    }
+    V = ref.vocab();
   }
-  const std::size_t V = ref.vocab();
 
   std::vector<NumericsRow> rows;
   for (const auto& name : schemes) {

@@ -39,7 +39,10 @@ class Linear {
  private:
   std::size_t n_, k_;
   LinearScheme s_;
-  std::vector<float> w_;                        // dense weights (after emulation)
+  // Dense weights: a copy only when the scheme changed them (emulation), else a view of the
+  // caller's, which must outlive the Linear (LlamaForward keeps its LlamaWeights).
+  std::vector<float> w_;
+  std::span<const float> view_;
   std::optional<kernels::Sparse24Matrix> s24_;  // 2:4 pruned
   std::optional<kernels::CsrMatrix> csr_;       // unstructured pruned
   std::optional<numerics::PackedInt4> int4_;    // W4A16
