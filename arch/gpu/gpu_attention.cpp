@@ -65,6 +65,19 @@ double list_schedule(const std::vector<double>& cta_s, int64_t ctas, int64_t sms
   return *std::max_element(load.begin(), load.end());
 }
 
+// What every split-KV decode kernel adds: its fixed latency, the combine kernel's launch when the
+// keys are split, and the fp32 partial outputs and their max/sum that the combine reads back.
+// Returns the kernel's HBM bytes.
+double split_kv_decode(const GpuConfig& c, const Op& op, int64_t splits, KernelPlan& p) {
+  p.fill_s = c.attention.decode_fixed_s;
+  double hbm = op.in_bytes + op.out_bytes;
+  if (splits > 1) {
+    p.launch_s += c.launch_overhead_s;  // the combine kernel
+    hbm += 2.0 * double(op.B * op.heads * splits * op.head_dim) * 4.0;
+  }
+  return hbm;
+}
+
 }  // namespace
 
 KernelPlan plan_attention(const GpuConfig& c, const Op& op) {
@@ -108,12 +121,7 @@ KernelPlan plan_attention(const GpuConfig& c, const Op& op) {
     const Occupancy occ = occupancy(c, 128, 64, 0);
     if (occ.ctas_per_sm < 1) return unsupported(does_not_fit(c, p.kernel, occ, 128, 64, 0));
     p.ctas_per_sm = occ.ctas_per_sm;
-    p.fill_s = c.attention.decode_fixed_s;
-    double hbm = op.in_bytes + op.out_bytes;
-    if (splits > 1) {
-      p.launch_s += c.launch_overhead_s;  // the combine kernel
-      hbm += 2.0 * double(op.B * op.heads * splits * hd) * 4.0;
-    }
+    const double hbm = split_kv_decode(c, op, splits, p);
     const double kv_elems = 2.0 * double(heads_kv) * double(op.kv_len) * double(hd);
     const int64_t active = std::min(S, p.ctas);
     const double sm_s = (op.flops + kv_elems) / (per_sm * double(active));
@@ -148,12 +156,7 @@ KernelPlan plan_attention(const GpuConfig& c, const Op& op) {
     const Occupancy occ = occupancy(c, 128, 255, smem);
     if (occ.ctas_per_sm < 1) return unsupported(does_not_fit(c, p.kernel, occ, 128, 255, smem));
     p.ctas_per_sm = occ.ctas_per_sm;
-    p.fill_s = c.attention.decode_fixed_s;
-    double hbm = op.in_bytes + op.out_bytes;
-    if (splits > 1) {
-      p.launch_s += c.launch_overhead_s;  // the combine kernel
-      hbm += 2.0 * double(op.B * op.heads * splits * hd) * 4.0;
-    }
+    const double hbm = split_kv_decode(c, op, splits, p);
     // Each CTA runs its bq-row tile over its share of the keys (in blocks of bk); an SM runs its
     // CTAs (at most ceil(ctas / SMs)) sharing its tensor throughput. The first block of keys is
     // part of the kernel's fixed latency (decode_fixed), as in the elementwise model.
