@@ -9,6 +9,7 @@
 
 #include "reports/experiment_output.h"
 #include "sim/cli/options.h"
+#include "sim/cli/progress.h"
 #include "sim/config/config_store.h"
 #include "sim/run/experiment.h"
 #include "workloads/graph.h"
@@ -119,15 +120,15 @@ int cmd_run(const Args& args) {
 
   const std::string reference = find_repo_path("workloads/models/tiny-llama");
   ExperimentRunner runner(store, std::filesystem::exists(reference) ? reference : "");
-  const bool tty = isatty(STDERR_FILENO);
-  auto progress = [&](size_t done, size_t total, const PointResult& p) {
-    if (tty)
-      std::cerr << fmt::format("\r[{}/{}] {} {} {}        ", done, total, p.hw, p.model,
-                               phase_name(p.phase))
-                << std::flush;
-  };
-  ExperimentResult result = runner.run(tree, RunOverrides{sets}, progress);
-  if (tty) std::cerr << "\r" << std::string(60, ' ') << "\r";
+  ExperimentResult result;
+  {
+    // Points done, rate and ETA on a terminal; a plain line every 5 s otherwise.
+    ProgressLine line(std::cerr, isatty(STDERR_FILENO), "run", "points");
+    auto progress = [&](size_t done, size_t total, const PointResult& p) {
+      line.update(done, total, fmt::format("{} {} {}", p.hw, p.model, phase_name(p.phase)));
+    };
+    result = runner.run(tree, RunOverrides{sets}, progress);
+  }
 
   if (vm.count("dump-graph"))
     dump_graph(result, std::cout);
