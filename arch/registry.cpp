@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include "sim/base/hash.h"
 #include "sim/base/suggest.h"
 
 namespace xpusim {
@@ -44,13 +45,8 @@ std::vector<std::string> DeviceRegistry::types() const {
 }
 
 std::string config_fingerprint(const CfgNode& tree) {
-  // FNV-1a over the canonical YAML: stable across runs and platforms, unlike std::hash.
-  uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : to_yaml(tree)) {
-    h ^= c;
-    h *= 1099511628211ull;
-  }
-  return fmt::format("{:016x}", h);
+  // Over the canonical YAML: stable across runs and platforms.
+  return Fnv1a64().add(to_yaml(tree)).hex();
 }
 
 std::unique_ptr<Device> make_device(const CfgNode& tree, const std::string& name) {

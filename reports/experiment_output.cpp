@@ -33,11 +33,32 @@ std::string setup_label(const PointResult& p) {
   return out;
 }
 
-// The first scheme's point on the same hardware and phase, the baseline of the speed-up column.
+// "tp2 pp1 ep1 on 2 devices": what must be equal for two points' latencies to compare schemes.
+std::string layout_label(const PointResult& p) {
+  return fmt::format("tp{} pp{} ep{}", p.tp, p.pp, p.ep);
+}
+
+// The first point on the same hardware, phase and parallel layout: the baseline of the speed-up
+// column. A scheme that runs on another layout (tp: auto picks per scheme) is not compared.
 const PointResult* baseline_of(const ExperimentResult& r, const PointResult& p) {
   for (const auto& b : r.points)
-    if (b.hw == p.hw && b.phase == p.phase) return &b;
+    if (b.hw == p.hw && b.phase == p.phase && layout_label(b) == layout_label(p)) return &b;
   return nullptr;
+}
+
+// The first point on the same hardware and phase when its layout differs from p's.
+const PointResult* other_layout_first(const ExperimentResult& r, const PointResult& p) {
+  for (const auto& b : r.points)
+    if (b.hw == p.hw && b.phase == p.phase)
+      return layout_label(b) == layout_label(p) ? nullptr : &b;
+  return nullptr;
+}
+
+// Every warning of a point in one CSV cell, "; "-separated.
+std::string join_warnings(const std::vector<std::string>& warnings) {
+  std::string out;
+  for (const auto& w : warnings) out += (out.empty() ? "" : "; ") + w;
+  return out;
 }
 
 std::string numerics_label(const PointResult& p) {
@@ -147,6 +168,7 @@ void print_table(const ExperimentResult& r, std::ostream& out) {
   if (several) out << fmt::format(" {:>7}", "speedup");
   if (numerics) out << "  numerics (tiny-llama)";
   out << "\n" << std::string(101 + (several ? 8 : 0) + (numerics ? 23 : 0), '-') << "\n";
+  std::vector<std::string> not_compared;
   for (const auto& p : r.points) {
     if (!p.ok) {
       out << fmt::format("{:<12} {:<12} {:<14} {:<9} {:>5} {:>10} {}\n", p.hw, p.model,
@@ -158,15 +180,69 @@ void print_table(const ExperimentResult& r, std::ostream& out) {
                        p.model, setup_label(p), phase_name(p.phase), p.batch, ctx_label(p),
                        p.latency_s * 1e3, p.tokens_per_s, p.bound);
     if (several) {
-      const PointResult* b = baseline_of(r, p);
+      const PointResult* o = other_layout_first(r, p);
+      const PointResult* b = o ? nullptr : baseline_of(r, p);
       out << (b && b->ok ? fmt::format(" {:>6.2f}x", b->latency_s / p.latency_s)
                          : fmt::format(" {:>7}", "-"));
+      if (o)
+        not_compared.push_back(fmt::format(
+            "  {} {} {}: {} runs on {}, the first scheme ({}) on {}; not compared", p.hw,
+            phase_name(p.phase), p.quant, p.quant, layout_label(p), o->quant, layout_label(*o)));
     }
     if (numerics) out << "  " << numerics_label(p);
     if (p.ttft_s)
       out << fmt::format("  ttft {:.2f} ms, tpot {:.3f} ms", *p.ttft_s * 1e3, *p.tpot_s * 1e3);
     for (const auto& w : p.warnings) out << "  (what-if: " << w << ")";
     out << "\n";
+  }
+  if (!not_compared.empty()) {
+    out << "speedup '-': a different parallel layout from the baseline scheme's\n";
+    for (const auto& line : not_compared) out << line << "\n";
+  }
+}
+
+void print_graph(const ExperimentResult& r, const std::string& format, std::ostream& out) {
+  if (format == "csv")
+    out << "hw,model,phase,batch,prompt,ctx,op,kind,count,dtype,shape,gflop,mb\n";
+  for (const auto& p : r.points) {
+    if (format == "json") {
+      nlohmann::ordered_json j;
+      j["hw"] = p.hw;
+      j["model"] = p.model;
+      j["phase"] = std::string(phase_name(p.phase));
+      j["batch"] = p.batch;
+      j["prompt"] = p.prompt;
+      j["ctx"] = p.ctx;
+      nlohmann::ordered_json ops = nlohmann::ordered_json::array();
+      for (const auto& o : p.ops)
+        ops.push_back({{"name", o.op.name},
+                       {"kind", op_kind_name(o.op.kind)},
+                       {"count", o.count},
+                       {"dtype", dtype_name(o.op.dtype)},
+                       {"shape", op_shape_label(o.op)},
+                       {"flops", o.op.flops},
+                       {"bytes", o.op.total_bytes()}});
+      j["ops"] = ops;
+      out << j.dump() << "\n";
+      continue;
+    }
+    if (format == "csv") {
+      for (const auto& o : p.ops)
+        out << fmt::format("{},{},{},{},{},{},{},{},{},{},{},{:.9g},{:.9g}\n", csv_escape(p.hw),
+                           csv_escape(p.model), phase_name(p.phase), p.batch, p.prompt, p.ctx,
+                           csv_escape(o.op.name), op_kind_name(o.op.kind), o.count,
+                           dtype_name(o.op.dtype), csv_escape(op_shape_label(o.op)),
+                           o.op.flops / 1e9, o.op.total_bytes() / 1e6);
+      continue;
+    }
+    out << fmt::format("# {} {} {} batch={} prompt={} ctx={}\n", p.hw, p.model, phase_name(p.phase),
+                       p.batch, p.prompt, p.ctx);
+    out << fmt::format("{:<18} {:<11} {:>6} {:<6} {:<44} {:>12} {:>12}\n", "op", "kind", "count",
+                       "dtype", "shape", "GFLOP", "MB");
+    for (const auto& o : p.ops)
+      out << fmt::format("{:<18} {:<11} {:>6} {:<6} {:<44} {:>12.4f} {:>12.4f}\n", o.op.name,
+                         op_kind_name(o.op.kind), o.count, dtype_name(o.op.dtype),
+                         op_shape_label(o.op), o.op.flops / 1e9, o.op.total_bytes() / 1e6);
   }
 }
 
@@ -177,7 +253,7 @@ void print_json_lines(const ExperimentResult& r, std::ostream& out) {
 void print_csv(const ExperimentResult& r, std::ostream& out) {
   out << "hw,model,phase,batch,prompt,ctx,gen,ok,latency_ms,tokens_per_s,ttft_ms,tpot_ms,energy_j,"
          "avg_power_w,bound,"
-         "error,quant,kv_quant,prune,tp,pp,ep,perplexity,perplexity_delta_pct\n";
+         "error,quant,kv_quant,prune,tp,pp,ep,perplexity,perplexity_delta_pct,warnings\n";
   for (const auto& p : r.points) {
     out << fmt::format("{},{},{},{},{},{},{},{},", csv_escape(p.hw), csv_escape(p.model),
                        phase_name(p.phase), p.batch, p.prompt, p.ctx, p.gen,
@@ -192,7 +268,7 @@ void print_csv(const ExperimentResult& r, std::ostream& out) {
         << (p.numerics && p.numerics->ok ? fmt::format("{:.6g},{:.6g}", p.numerics->perplexity,
                                                        p.numerics->perplexity_delta_pct)
                                          : ",")
-        << "\n";
+        << ',' << csv_escape(join_warnings(p.warnings)) << "\n";
   }
 }
 

@@ -12,6 +12,7 @@
 #include "sim/cli/progress.h"
 #include "sim/config/config_store.h"
 #include "sim/run/experiment.h"
+#include "sim/run/numerics_cache.h"
 #include "workloads/graph.h"
 
 namespace xpusim::cli {
@@ -25,10 +26,15 @@ const char* kRunUsage =
     "                  [--quant SCHEME] [--kv-quant SCHEME] [--prune SCHEME] [--tp N|auto] [--pp "
     "N] [--ep N]\n"
     "                  [--attention fused|unfused] [--limits enforce|warn] [--out DIR | --no-out] "
-    "[--dump-graph]\n\n"
+    "[--dump-graph]\n"
+    "                  [--numerics]\n\n"
     "Times each (hardware, model, phase) point of an experiment. Without EXPERIMENT it runs the "
     "built-in\n"
-    "`default` experiment. --set keys starting with `hw.` apply to every hardware file, `model.` "
+    "`default` experiment; with --hw or --model but no EXPERIMENT it runs an ad-hoc experiment of "
+    "what was\n"
+    "asked (bf16 unless --quant, no numerics unless --numerics, named after the options, e.g.\n"
+    "llama2-7b_h100_decode, with its own output folder). --set keys starting with `hw.` apply to "
+    "every hardware file, `model.` "
     "to the model,\n"
     "others to the experiment (e.g. --set hw.hbm.bw=\"4 TB/s\" --set batch=8).";
 
@@ -38,25 +44,51 @@ std::string list_value(const std::vector<std::string>& items) {
   return v + "]";
 }
 
-void dump_graph(const ExperimentResult& r, std::ostream& out) {
-  for (const auto& p : r.points) {
-    out << fmt::format("# {} {} {} batch={} prompt={} ctx={}\n", p.hw, p.model, phase_name(p.phase),
-                       p.batch, p.prompt, p.ctx);
-    out << fmt::format("{:<18} {:<11} {:>6} {:<6} {:<44} {:>12} {:>12}\n", "op", "kind", "count",
-                       "dtype", "shape", "GFLOP", "MB");
-    for (const auto& o : p.ops) {
-      out << fmt::format("{:<18} {:<11} {:>6} {:<6} {:<44} {:>12.4f} {:>12.4f}\n", o.op.name,
-                         op_kind_name(o.op.kind), o.count, dtype_name(o.op.dtype),
-                         op_shape_label(o.op), o.op.flops / 1e9, o.op.total_bytes() / 1e6);
-    }
+// A file path names its point by its stem (configs/hw/gpu/h100.yaml -> h100).
+std::string stem_of(const std::string& name) {
+  const auto stem = std::filesystem::path(name).stem().string();
+  return stem.empty() ? name : stem;
+}
+
+// The scalar or list at `key` of an experiment tree, as name parts.
+std::vector<std::string> tree_items(const CfgNode& tree, const char* key) {
+  std::vector<std::string> items;
+  if (const CfgNode* n = tree.find(key)) {
+    if (n->is_scalar()) items.push_back(n->scalar);
+    for (const auto& e : n->seq)
+      if (e.is_scalar()) items.push_back(e.scalar);
   }
+  return items;
+}
+
+// Keeps what the name rule allows: letters, digits, '-', '+', '_' and '.', nothing else.
+std::string name_part(std::string text) {
+  for (char& ch : text)
+    if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '-' && ch != '+' && ch != '.')
+      ch = '_';
+  return text;
+}
+
+// An ad-hoc run's name: what was asked, in order (llama2-7b_h100_decode; more devices or phases
+// joined with '+'), then each further setting given on the command line (_batch8, _int8).
+std::string adhoc_name(const CfgNode& tree, const std::vector<std::string>& settings) {
+  auto joined = [](const std::vector<std::string>& items, bool stems) {
+    std::string out;
+    for (const auto& i : items) out += (out.empty() ? "" : "+") + (stems ? stem_of(i) : i);
+    return out;
+  };
+  std::string name =
+      fmt::format("{}_{}_{}", stem_of(tree_items(tree, "model").front()),
+                  joined(tree_items(tree, "hw"), true), joined(tree_items(tree, "phases"), false));
+  for (const auto& s : settings) name += "_" + s;
+  return name_part(name);
 }
 
 }  // namespace
 
 int cmd_run(const Args& args) {
   po::options_description opts("run options");
-  std::vector<std::string> hw, phases, sets;
+  std::vector<std::string> hw, phases, sets, quant;
   std::string experiment = "default", model, format = "table", out_dir;
   opts.add_options()("experiment", po::value(&experiment), "experiment file or preset name")(
       "hw", po::value(&hw)->composing(),
@@ -68,8 +100,8 @@ int cmd_run(const Args& args) {
                                                                 "prompt tokens per sequence")(
       "ctx", po::value<std::string>(), "context of a decode step")(
       "gen", po::value<std::string>(), "new tokens per sequence (generate)")(
-      "quant", po::value<std::string>(),
-      "bf16|fp16|fp8|int8|w8a16|w4a16, or a comma-separated list (one point each)")(
+      "quant", po::value(&quant)->composing(),
+      "bf16|fp16|fp8|int8|w8a16|w4a16 (repeatable, or comma-separated; one point each)")(
       "kv-quant", po::value<std::string>(), "KV cache: bf16|fp16|int8|fp8")(
       "prune", po::value<std::string>(), "2:4|unstructured:D[:csr|bitmap]|heads:F|ffn:F|layers:F")(
       "tp", po::value<std::string>(), "tensor-parallel degree, or auto (the smallest that fits)")(
@@ -82,8 +114,9 @@ int cmd_run(const Args& args) {
       "set", po::value(&sets)->composing(), "override key.path=value (repeatable)")(
       "format", po::value(&format), "table|json|csv (default table)")(
       "out", po::value(&out_dir), "output folder (default xpusim-out/<experiment name>)")(
-      "no-out", "do not write the output folder")("dump-graph",
-                                                  "print the operator list of each point");
+      "no-out", "do not write the output folder")(
+      "numerics", "add the numerics column (the reference model through each point's scheme)")(
+      "dump-graph", "print the operator list of each point");
   po::positional_options_description pos;
   pos.add("experiment", 1);
   po::variables_map vm;
@@ -94,32 +127,56 @@ int cmd_run(const Args& args) {
   ConfigStore store;
   CfgNode tree = store.load(experiment, "experiments");
   ErrorList errors;
+  // Settings given as options, for an ad-hoc run's name (not --hw/--model/--phase: the name
+  // starts with those).
+  std::vector<std::string> named_settings;
   auto flag = [&](const std::string& key, const std::string& value, const std::string& origin) {
     apply_override(tree, key + "=" + value, errors, origin);
   };
+  // No experiment named, but a device or a model asked for: an ad-hoc experiment of what was
+  // asked, on the default experiment's workload, with one scheme (bf16) and no numerics unless
+  // the options ask for them.
+  const bool adhoc = !vm.count("experiment") && (!hw.empty() || !model.empty());
+  if (adhoc) {
+    flag("quant", "[bf16]", "ad-hoc run (no experiment file)");
+    flag("numerics", "false", "ad-hoc run (no experiment file)");
+  }
+  if (vm.count("numerics")) flag("numerics", "true", "--numerics");
   // The experiment's description no longer describes it once its hardware or model is replaced.
   if (!hw.empty() || !model.empty()) flag("description", "''", "--hw/--model");
   if (!hw.empty()) flag("hw", list_value(split_list(hw)), "--hw");
   if (!model.empty()) flag("model", model, "--model " + model);
   if (!phases.empty()) flag("phases", list_value(split_list(phases)), "--phase");
-  for (const char* key : {"batch", "prompt", "ctx", "gen", "prune", "pp", "ep", "microbatches",
-                          "attention", "limits"})
-    if (vm.count(key))
-      flag(key, vm[key].as<std::string>(), fmt::format("--{} {}", key, vm[key].as<std::string>()));
-  if (vm.count("quant"))
-    flag("quant", list_value(split_list({vm["quant"].as<std::string>()})),
-         "--quant " + vm["quant"].as<std::string>());
-  if (vm.count("kv-quant"))
-    flag("kv_quant", vm["kv-quant"].as<std::string>(),
-         "--kv-quant " + vm["kv-quant"].as<std::string>());
-  if (vm.count("tp")) {
-    const std::string tp = vm["tp"].as<std::string>();
-    flag("tp", tp == "auto" ? "0" : tp, "--tp " + tp);
+  for (const char* key : {"batch", "prompt", "ctx", "gen", "prune", "tp", "pp", "ep",
+                          "microbatches", "attention", "limits"})
+    if (vm.count(key)) {
+      const auto& value = vm[key].as<std::string>();
+      flag(key, value, fmt::format("--{} {}", key, value));
+      named_settings.push_back(key + value);
+    }
+  if (!quant.empty()) {
+    const auto schemes = split_list(quant);
+    flag("quant", list_value(schemes), "--quant " + fmt::format("{}", fmt::join(schemes, ",")));
+    named_settings.push_back(fmt::format("{}", fmt::join(schemes, "+")));
+  }
+  if (vm.count("kv-quant")) {
+    const auto& value = vm["kv-quant"].as<std::string>();
+    flag("kv_quant", value, "--kv-quant " + value);
+    named_settings.push_back("kv" + value);
+  }
+  for (const auto& s : sets)  // experiment-level --set keys name the run too (batch=8 -> batch8)
+    if (!s.starts_with("hw") && !s.starts_with("model.") && !s.starts_with("name") &&
+        !s.starts_with("description") && s.find('=') != std::string::npos)
+      named_settings.push_back(s.substr(0, s.find('=')) + s.substr(s.find('=') + 1));
+  if (adhoc && errors.empty()) {
+    flag("name", adhoc_name(tree, named_settings), "ad-hoc run (no experiment file)");
+    flag("description", "'ad-hoc run from the command line'", "ad-hoc run (no experiment file)");
   }
   errors.throw_if_any();
 
   const std::string reference = find_repo_path("workloads/models/tiny-llama");
   ExperimentRunner runner(store, std::filesystem::exists(reference) ? reference : "");
+  runner.set_numerics_cache_dir(numerics_cache_dir_from_env());
   ExperimentResult result;
   {
     // Points done, rate and ETA on a terminal; a plain line every 5 s otherwise.
@@ -131,7 +188,7 @@ int cmd_run(const Args& args) {
   }
 
   if (vm.count("dump-graph"))
-    dump_graph(result, std::cout);
+    print_graph(result, format, std::cout);
   else if (format == "json")
     print_json_lines(result, std::cout);
   else if (format == "csv")

@@ -11,6 +11,7 @@
 
 #include "sim/base/errors.h"
 #include "sim/base/suggest.h"
+#include "sim/base/version.h"
 #include "sim/cli/cli.h"
 
 namespace {
@@ -18,6 +19,7 @@ namespace {
 const char* kUsage = R"(xpusim: performance model of LLM inference on CPUs, GPUs and TPUs
 
 usage: xpusim <command> [options]      (xpusim <command> --help for its options)
+       xpusim --version
 
 commands:
   run       time an experiment (default: configs/experiments/default.yaml)
@@ -47,6 +49,10 @@ int main(int argc, char** argv) {
       std::string(argv[1]) == "help") {
     std::cout << kUsage;
     return argc < 2 ? 2 : 0;
+  }
+  if (std::string(argv[1]) == "--version" || std::string(argv[1]) == "version") {
+    std::cout << fmt::format("xpusim {} (git {})\n", xpusim::version(), xpusim::git_commit());
+    return 0;
   }
   const std::string name = argv[1];
   Args args(argv + 2, argv + argc);

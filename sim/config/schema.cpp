@@ -44,8 +44,11 @@ std::string printable(const std::string& s) {
 
 std::string ParamSpec::type_label() const {
   switch (type) {
-    case ParamType::kInt:
-      return "integer";
+    case ParamType::kInt: {
+      std::string label = "integer";
+      for (const auto& [w, value] : words) label += fmt::format(" or {} (= {:g})", w, value);
+      return label;
+    }
     case ParamType::kReal:
       return "number";
     case ParamType::kQuantity:
@@ -102,6 +105,12 @@ void SchemaBase::mark_calibrated(std::string dataset) {
                             [&](const CalibrationDataset& d) { return d.id == dataset; }),
                 "unknown calibration dataset '" + dataset + "' for " + specs_.back().path);
   specs_.back().calibrated_on = std::move(dataset);
+}
+
+void SchemaBase::add_word(std::string word, double value) {
+  XPUSIM_ASSERT(!specs_.empty() && specs_.back().type == ParamType::kInt,
+                "word() applies to an integer parameter declared just before it");
+  specs_.back().words.emplace_back(std::move(word), value);
 }
 
 std::vector<std::string> SchemaBase::calibrated_paths(std::string_view dataset) const {
@@ -218,6 +227,11 @@ ParamValue SchemaBase::convert(const ParamSpec& spec, const CfgNode* node,
     case ParamType::kInt:
     case ParamType::kReal:
     case ParamType::kQuantity: {
+      for (const auto& [w, value] : spec.words)
+        if (s == w) {
+          v.number = value;
+          return v;
+        }
       std::string why;
       auto num =
           parse_quantity(s, spec.type == ParamType::kQuantity ? spec.unit : Unit::kNone, &why);

@@ -45,9 +45,27 @@ struct ParamSpec {
   // Non-empty for a fitted parameter: the dataset it was fitted on (see calibration_datasets()).
   // `describe` shows it and `xpusim validate --fit` fits the parameters of its dataset.
   std::string calibrated_on;
+  // Words a kInt parameter also accepts, with the number each stands for ("auto" -> 0), so that
+  // a file, --set and the command line's own option take the same spellings.
+  std::vector<std::pair<std::string, double>> words;
   std::string type_label() const;   // "size (B)", "integer", "one of bf16|fp16"
   std::string range_label() const;  // "1 .. 100000", "" when unbounded
 };
+
+// A ParamSpec from its positional fields (the rest defaulted).
+inline ParamSpec make_param(std::string path, ParamType type, Unit unit,
+                            std::optional<std::string> def, Range range,
+                            std::vector<std::string> allowed, std::string help) {
+  ParamSpec p;
+  p.path = std::move(path);
+  p.type = type;
+  p.unit = unit;
+  p.default_text = std::move(def);
+  p.range = range;
+  p.allowed = std::move(allowed);
+  p.help = std::move(help);
+  return p;
+}
 
 struct ParamValue {
   double number = 0;              // kInt, kReal, kQuantity (SI base unit), kBool (0/1)
@@ -78,6 +96,8 @@ class SchemaBase {
   // Marks the parameter declared last as fitted on `dataset`, which must be one of
   // calibration_datasets().
   void mark_calibrated(std::string dataset);
+  // Lets the parameter declared last also be written as `word`, standing for `value`.
+  void add_word(std::string word, double value);
 
  private:
   void check_keys(const CfgNode& node, const std::string& prefix, ErrorList& errors) const;
@@ -119,46 +139,47 @@ class Schema : public SchemaBase {
   template <class... M>
   Schema& quantity(std::string path, Unit unit, std::optional<std::string> def, Range r,
                    std::string help, M... m) {
-    declare({std::move(path), ParamType::kQuantity, unit, std::move(def), r, {}, std::move(help)});
+    declare(make_param(std::move(path), ParamType::kQuantity, unit, std::move(def), r, {},
+                       std::move(help)));
     setters_.push_back([=](Cfg& c, const ParamValue& v) { detail::member_of(c, m...) = v.number; });
     return *this;
   }
   template <class... M>
   Schema& integer(std::string path, std::optional<std::string> def, Range r, std::string help,
                   M... m) {
-    declare(
-        {std::move(path), ParamType::kInt, Unit::kNone, std::move(def), r, {}, std::move(help)});
+    declare(make_param(std::move(path), ParamType::kInt, Unit::kNone, std::move(def), r, {},
+                       std::move(help)));
     setters_.push_back([=](Cfg& c, const ParamValue& v) {
       auto& field = detail::member_of(c, m...);
       field = static_cast<std::remove_reference_t<decltype(field)>>(v.number);
     });
     return *this;
   }
+  // The integer declared last may also be written as `w` (e.g. tp: auto), meaning `value`.
+  Schema& word(std::string w, double value) {
+    add_word(std::move(w), value);
+    return *this;
+  }
   template <class... M>
   Schema& real(std::string path, std::optional<std::string> def, Range r, std::string help,
                M... m) {
-    declare(
-        {std::move(path), ParamType::kReal, Unit::kNone, std::move(def), r, {}, std::move(help)});
+    declare(make_param(std::move(path), ParamType::kReal, Unit::kNone, std::move(def), r, {},
+                       std::move(help)));
     setters_.push_back([=](Cfg& c, const ParamValue& v) { detail::member_of(c, m...) = v.number; });
     return *this;
   }
   template <class... M>
   Schema& boolean(std::string path, std::optional<std::string> def, std::string help, M... m) {
-    declare(
-        {std::move(path), ParamType::kBool, Unit::kNone, std::move(def), {}, {}, std::move(help)});
+    declare(make_param(std::move(path), ParamType::kBool, Unit::kNone, std::move(def), {}, {},
+                       std::move(help)));
     setters_.push_back(
         [=](Cfg& c, const ParamValue& v) { detail::member_of(c, m...) = v.number != 0; });
     return *this;
   }
   template <class... M>
   Schema& text(std::string path, std::optional<std::string> def, std::string help, M... m) {
-    declare({std::move(path),
-             ParamType::kString,
-             Unit::kNone,
-             std::move(def),
-             {},
-             {},
-             std::move(help)});
+    declare(make_param(std::move(path), ParamType::kString, Unit::kNone, std::move(def), {}, {},
+                       std::move(help)));
     setters_.push_back([=](Cfg& c, const ParamValue& v) { detail::member_of(c, m...) = v.text; });
     return *this;
   }
@@ -166,33 +187,23 @@ class Schema : public SchemaBase {
   // kFileNameRule; the default may be empty (no name given).
   template <class... M>
   Schema& file_name(std::string path, std::optional<std::string> def, std::string help, M... m) {
-    declare(
-        {std::move(path), ParamType::kName, Unit::kNone, std::move(def), {}, {}, std::move(help)});
+    declare(make_param(std::move(path), ParamType::kName, Unit::kNone, std::move(def), {}, {},
+                       std::move(help)));
     setters_.push_back([=](Cfg& c, const ParamValue& v) { detail::member_of(c, m...) = v.text; });
     return *this;
   }
   template <class... M>
   Schema& choice(std::string path, std::optional<std::string> def, std::vector<std::string> allowed,
                  std::string help, M... m) {
-    declare({std::move(path),
-             ParamType::kEnum,
-             Unit::kNone,
-             std::move(def),
-             {},
-             std::move(allowed),
-             std::move(help)});
+    declare(make_param(std::move(path), ParamType::kEnum, Unit::kNone, std::move(def), {},
+                       std::move(allowed), std::move(help)));
     setters_.push_back([=](Cfg& c, const ParamValue& v) { detail::member_of(c, m...) = v.text; });
     return *this;
   }
   template <class... M>
   Schema& list(std::string path, std::optional<std::string> def, std::string help, M... m) {
-    declare({std::move(path),
-             ParamType::kStringList,
-             Unit::kNone,
-             std::move(def),
-             {},
-             {},
-             std::move(help)});
+    declare(make_param(std::move(path), ParamType::kStringList, Unit::kNone, std::move(def), {}, {},
+                       std::move(help)));
     setters_.push_back([=](Cfg& c, const ParamValue& v) { detail::member_of(c, m...) = v.list; });
     return *this;
   }

@@ -2,17 +2,20 @@
 // parallelism, the pipeline schedule and the per-device memory check.
 #include "sim/run/experiment.h"
 
-#include "sim/engine/multi_device.h"
-
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <map>
 
 #include "arch/registry.h"
-#include "sim/run/numerics.h"
+#include "sim/base/hash.h"
 #include "sim/base/suggest.h"
+#include "sim/base/version.h"
+#include "sim/engine/multi_device.h"
+#include "sim/run/numerics.h"
+#include "sim/run/numerics_cache.h"
 #include "workloads/graph.h"
 
 namespace xpusim {
@@ -48,8 +51,9 @@ const Schema<ExperimentConfig>& schema() {
              "fused (flash-style) attention, or Q·Kᵀ, softmax and P·V as separate kernels",
              &ExperimentConfig::attention);
     s.integer("tp", "1", Range{0, 4096},
-              "tensor-parallel degree; 0 = the smallest that fits in memory",
-              &ExperimentConfig::tp);
+              "tensor-parallel degree; auto (or 0) = the smallest that fits in memory",
+              &ExperimentConfig::tp)
+        .word("auto", 0);
     s.integer("pp", "1", Range{1, 4096}, "pipeline-parallel stages", &ExperimentConfig::pp);
     s.integer("ep", "1", Range{1, 4096}, "expert-parallel degree (MoE): 1, or equal to tp",
               &ExperimentConfig::ep);
@@ -364,8 +368,8 @@ PointResult evaluate_point(Device& device, OpCache& cache, const ModelConfig& ba
     // meet in each collective. The pass, its bubble and the waits come out of it.
     const MultiDeviceResult pipe =
         spec.pp > 1 || spec.tp > 1
-            ? simulate_parallel(parallel_steps(ops, ev.results, spec.pp, device.link_spec()), spec.tp, m,
-                                activation_bytes(ops), device.link_spec())
+            ? simulate_parallel(parallel_steps(ops, ev.results, spec.pp, device.link_spec()),
+                                spec.tp, m, activation_bytes(ops), device.link_spec())
             : MultiDeviceResult{stage_time[0] * double(m), {}};
     if (spec.pp > 1)  // the graph's pp.send ops went over the simulation's link instead
       for (size_t i = 0; i < ops.size(); ++i)
@@ -428,8 +432,27 @@ PointResult::Numerics ExperimentRunner::numerics_for(Device& device, const Point
     n.note = "no reference model";
     return n;
   }
-  const std::string key = device.fingerprint() + "|" + scheme;
+  // What the result depends on: the scheme, the datapath the device gives it, the reference
+  // model's bytes, the evaluation windows, and the code (the commit) that computed it.
+  if (reference_digest_.empty()) reference_digest_ = reference_model_digest(reference_model_);
+  const SchemeChoice choice = choose_scheme(scheme, device_formats(device));
+  const std::string key =
+      Fnv1a64()
+          .field("numerics column: 4 windows of 256 bytes")
+          .field(git_commit())
+          .field(scheme)
+          .field(choice.ok ? choice.datapath : "unsupported: " + choice.reason)
+          .field(reference_digest_.empty() ? reference_model_ : reference_digest_)
+          .hex();
   if (auto it = numerics_cache_.find(key); it != numerics_cache_.end()) return it->second;
+  std::optional<NumericsDiskCache> disk;
+  // A reference model whose bytes could not be read is not cached across processes.
+  if (numerics_disk_dir_ && !reference_digest_.empty()) disk.emplace(*numerics_disk_dir_);
+  if (disk)
+    if (auto cached = disk->load(key)) {
+      numerics_cache_[key] = *cached;
+      return *cached;
+    }
   try {
     if (!reference_weights_) reference_weights_ = weights::load_llama_checkpoint(reference_model_);
     if (reference_text_.empty()) {
@@ -459,6 +482,8 @@ PointResult::Numerics ExperimentRunner::numerics_for(Device& device, const Point
     n.top1_agreement = r.top1_agreement;
   }
   numerics_cache_[key] = n;
+  ++numerics_computed_;
+  if (disk) disk->store(key, n);
   return n;
 }
 
@@ -466,11 +491,25 @@ ExperimentResult ExperimentRunner::run(CfgNode tree, const RunOverrides& overrid
                                        const Progress& progress) {
   ExperimentResult out;
   ErrorList errors;
-  std::vector<std::string> hw_sets, model_sets;
+  // hw.KEY=V applies to every device; hw[NAME].KEY=V to the one named NAME (as the experiment
+  // lists it, its file's stem, or its `name:`).
+  struct HwSet {
+    std::string target, assignment, origin;
+    bool used = false;
+  };
+  std::vector<HwSet> hw_sets;
+  std::vector<std::string> model_sets;
   for (const auto& s : overrides.set) {
-    if (s.starts_with("hw."))
-      hw_sets.push_back(s.substr(3));
-    else if (s.starts_with("model."))
+    if (s.starts_with("hw.")) {
+      hw_sets.push_back({"", s.substr(3), "--set " + s});
+    } else if (s.starts_with("hw[")) {
+      const size_t close = s.find("].");
+      if (close == std::string::npos || close == 3)
+        errors.add({"<command line>", 0, 0}, s.substr(0, s.find('=')),
+                   fmt::format("'--set {}': expected hw[NAME].KEY=VALUE", s));
+      else
+        hw_sets.push_back({s.substr(3, close - 3), s.substr(close + 2), "--set " + s});
+    } else if (s.starts_with("model."))
       model_sets.push_back(s.substr(6));
     else
       apply_override(tree, s, errors);
@@ -495,8 +534,8 @@ ExperimentResult ExperimentRunner::run(CfgNode tree, const RunOverrides& overrid
   };
   auto from = [](const SourceLoc& at) { return at.file.starts_with("<") ? "" : at.file; };
   collect([&] {
-    CfgNode m = store_.load_named(cfg.model, from(named_at("model", 0)), named_at("model", 0),
-                                  "models");
+    CfgNode m =
+        store_.load_named(cfg.model, from(named_at("model", 0)), named_at("model", 0), "models");
     ErrorList errs;
     for (const auto& s : model_sets) apply_override(m, s, errs, fmt::format("--set model.{}", s));
     errs.throw_if_any();
@@ -509,14 +548,33 @@ ExperimentResult ExperimentRunner::run(CfgNode tree, const RunOverrides& overrid
     collect([&] {
       CfgNode h = store_.load_named(hw, from(named_at("hw", i)), named_at("hw", i), "hw");
       ErrorList errs;
-      for (const auto& s : hw_sets)
-        apply_override(h, s, errs, fmt::format("--set hw.{} (on {})", s, hw));
-      errs.throw_if_any();
       const CfgNode* n = h.find("name");
       std::string name = n && n->is_scalar() && !n->scalar.empty() ? n->scalar : hw;
+      for (auto& s : hw_sets) {
+        if (!s.target.empty() && s.target != hw && s.target != name &&
+            s.target != std::filesystem::path(hw).stem().string())
+          continue;
+        s.used = true;
+        apply_override(h, s.assignment, errs, fmt::format("{} (on {})", s.origin, hw));
+      }
+      errs.throw_if_any();
       devices.push_back(make_device(h, name));
       out.resolved.push_back({"hw", name, h});
     });
+  }
+  for (const auto& s : hw_sets) {
+    if (s.used || s.target.empty()) continue;
+    std::vector<std::string> names;
+    for (const auto& r : out.resolved)
+      if (r.role == "hw") names.push_back(r.name);
+    ConfigIssue issue;
+    issue.loc.file = "<command line>";
+    issue.key_path = "hw[" + s.target + "]";
+    issue.message = fmt::format(
+        "'{}': no device of the experiment is named '{}'; its devices: "
+        "{}{}",
+        s.origin, s.target, fmt::join(names, ", "), did_you_mean(s.target, names));
+    issues.push_back(std::move(issue));
   }
   if (!issues.empty()) throw ConfigError(issues);
 
@@ -584,8 +642,10 @@ ExperimentResult ExperimentRunner::run(CfgNode tree, const RunOverrides& overrid
       for (const auto& [level, busy] : res.busy_per_level) {
         auto it = std::find_if(level_busy.begin(), level_busy.end(),
                                [&](const auto& e) { return e.first == level; });
-        if (it == level_busy.end()) level_busy.emplace_back(level, busy * n);
-        else it->second += busy * n;
+        if (it == level_busy.end())
+          level_busy.emplace_back(level, busy * n);
+        else
+          it->second += busy * n;
       }
     }
     out.stats.add(base_path + ".engine.compute_busy", compute_busy, "s",

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
@@ -120,6 +121,13 @@ class ExperimentRunner {
   ExperimentResult run(CfgNode experiment, const RunOverrides& overrides,
                        const Progress& progress = {});
   OpCache& cache() { return cache_; }
+  // Where the numerics column is cached on disk between processes (numerics_cache.h); unset, it
+  // is computed in every process (each result is still reused within one run).
+  void set_numerics_cache_dir(std::optional<std::filesystem::path> dir) {
+    numerics_disk_dir_ = std::move(dir);
+  }
+  // Numerics results computed (not found in either cache) by this runner.
+  size_t numerics_computed() const { return numerics_computed_; }
 
  private:
   PointResult::Numerics numerics_for(Device& device, const PointSpec& spec);
@@ -129,6 +137,9 @@ class ExperimentRunner {
   std::optional<weights::LlamaWeights> reference_weights_;
   std::vector<uint8_t> reference_text_;
   std::map<std::string, PointResult::Numerics> numerics_cache_;
+  std::optional<std::filesystem::path> numerics_disk_dir_;
+  std::string reference_digest_;
+  size_t numerics_computed_ = 0;
   OpCache cache_;
 };
 

@@ -3,9 +3,9 @@
 // relative logit error, top-1 agreement and, with real weights and text, perplexity.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <span>
-#include <functional>
 #include <string>
 #include <vector>
 

@@ -21,8 +21,9 @@ struct CliResult {
 inline CliResult run_cli(const std::string& args, const std::string& dir) {
   const std::string err_file = dir + "/stderr.txt";
   // The banner check needs the variable unset, as a user's shell would have it.
-  std::string cmd = "cd '" + dir + "' && env -u SYSC_DISABLE_COPYRIGHT_MESSAGE " + XPUSIM_BINARY +
-                    " " + args + " 2>'" + err_file + "'";
+  // The numerics disk cache of each test is its own (never the user's, never shared).
+  std::string cmd = "cd '" + dir + "' && env -u SYSC_DISABLE_COPYRIGHT_MESSAGE XPUSIM_CACHE_DIR='" +
+                    dir + "/.cache' " + XPUSIM_BINARY + " " + args + " 2>'" + err_file + "'";
   CliResult r;
   FILE* p = popen(cmd.c_str(), "r");
   if (!p) return r;

@@ -189,9 +189,8 @@ TEST(Names, CheckAndRunRejectBadNamesAndWriteNothingOutside) {
 TEST(Names, AHardwareFileWithoutANameIsFiledUnderItsStem) {
   TempDir dir;
   dir.write("sub/my-gpu.yaml", "type: gpu\nbase: h100\nname: ~\n");  // h100's name unset
-  auto r = run_cli(
-      "run --hw sub/my-gpu.yaml --model gpt2 --phase prefill --quant bf16 --set numerics=false",
-      dir.path());
+  auto r = run_cli("run --hw sub/my-gpu.yaml --model gpt2 --phase prefill --out xpusim-out/default",
+                   dir.path());
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_TRUE(fs::exists(dir.path("xpusim-out/default/resolved/hw-my-gpu.yaml")));
 }
@@ -204,7 +203,8 @@ TEST(ExitCodes, ARunWithNoPointThatCouldRunExitsThree) {
   auto none = run_cli("run --no-out --phase decode" + point, dir.path());
   EXPECT_EQ(none.code, 3) << none.err;
   EXPECT_NE(none.err.find("none of the 1 point could run"), std::string::npos) << none.err;
-  auto json = run_cli("run --phase decode --format json" + point, dir.path());
+  auto json =
+      run_cli("run --phase decode --format json --out xpusim-out/default" + point, dir.path());
   EXPECT_EQ(json.code, 3);
   EXPECT_TRUE(fs::exists(dir.path("xpusim-out/default/results.json"))) << "written all the same";
   auto some = run_cli("run --no-out --phase prefill,decode" + point, dir.path());
@@ -301,10 +301,8 @@ TEST(OutputFolder, SigkillAtAnyMomentLeavesNoPartialOrMixedFolder) {
   TempDir dir;
   const fs::path root = dir.path("xpusim-out");
   // An earlier run on other hardware, so that a mixed folder would show.
-  auto first = run_cli(
-      "run --hw tpu-v4 --model llama2-7b --phase prefill --quant bf16 "
-      "--set numerics=false",
-      dir.path());
+  auto first =
+      run_cli("run --hw tpu-v4 --model llama2-7b --phase prefill --set name=default", dir.path());
   ASSERT_EQ(first.code, 0) << first.err;
   const std::vector<std::string> args = {"run",
                                          "--hw",
@@ -318,7 +316,7 @@ TEST(OutputFolder, SigkillAtAnyMomentLeavesNoPartialOrMixedFolder) {
                                          "--quant",
                                          "bf16,int8",
                                          "--set",
-                                         "numerics=false"};
+                                         "name=default"};
   using namespace std::chrono;
   int killed_while_writing = 0;
   // While it simulates (fixed delays), then while it writes and publishes (after its staging
