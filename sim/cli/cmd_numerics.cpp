@@ -11,14 +11,15 @@
 #include <random>
 
 #include "arch/registry.h"
-#include "sim/cli/options.h"
-#include "sim/config/config_store.h"
-#include "sim/run/numerics.h"
 #include "sim/base/csv.h"
-#include "sim/engine/stats.h"
 #include "sim/base/file_read.h"
-#include "sim/cli/progress.h"
 #include "sim/base/units.h"
+#include "sim/cli/options.h"
+#include "sim/cli/progress.h"
+#include "sim/config/config_store.h"
+#include "sim/engine/stats.h"
+#include "sim/run/numerics.h"
+#include "workloads/compression.h"
 #include "workloads/model.h"
 
 namespace xpusim::cli {
@@ -46,15 +47,17 @@ int cmd_numerics(const Args& args) {
       "its\n"
       "held-out text. --model NAME uses seeded synthetic weights at that preset's shapes instead.";
   po::options_description opts("numerics options");
-  std::string weights_dir, model_name, hw = "h100", schemes_arg, text, format = "table";
+  std::string weights_dir, model_name, hw = "h100", text, format = "table";
+  std::vector<std::string> schemes_arg;
   int64_t windows = 16, seq = 256, layers = 2;
   unsigned threads = 0;
   opts.add_options()("weights", po::value(&weights_dir),
                      "checkpoint folder (config.json + safetensors)")(
       "model", po::value(&model_name), "model preset: synthetic weights at its shapes")(
       "hw", po::value(&hw), "hardware preset or file whose datapath is emulated (default h100)")(
-      "schemes", po::value(&schemes_arg),
-      "comma-separated: fp32,bf16,fp8,int8,w4a16,2:4,unstructured:D")(
+      "schemes", po::value(&schemes_arg)->composing(),
+      "fp32,bf16,fp16,fp8,int8,w8a16,w4a16,2:4,unstructured:D (repeatable or comma-separated; "
+      "heads:F, ffn:F, layers:F say why they are not emulated)")(
       "text", po::value(&text),
       "byte text to evaluate (byte-level models); default: the tiny model's held-out slice")(
       "windows", po::value(&windows), "evaluated sequences (default 16)")(
@@ -72,16 +75,18 @@ int cmd_numerics(const Args& args) {
   if (!weights_dir.empty() && !model_name.empty())
     throw UsageError("give --weights or --model, not both");
   std::vector<std::string> schemes =
-      schemes_arg.empty() ? numerics_scheme_names() : split_list({schemes_arg});
+      schemes_arg.empty() ? numerics_scheme_names() : split_list(schemes_arg);
   for (const auto& s : schemes) {
+    // Every scheme `run` takes is accepted here; those that cannot be emulated get a row saying
+    // why (structured pruning), so that nothing is refused without a reason.
     const auto& known = numerics_scheme_names();
-    if (std::find(known.begin(), known.end(), s) == known.end() && !s.starts_with("unstructured:"))
-      throw UsageError(fmt::format("unknown scheme '{}'; expected {}", s, fmt::join(known, ",")));
-    if (s.starts_with("unstructured:")) {
-      auto d = parse_number(s.substr(13));
-      if (!d || *d <= 0 || *d > 1)
-        throw UsageError(fmt::format("'{}': the density must be in (0, 1]", s));
-    }
+    if (std::find(known.begin(), known.end(), s) != known.end() || parse_quant(s)) continue;
+    std::string why;
+    if (!parse_prune(s, &why))
+      throw UsageError(fmt::format(
+          "unknown scheme '{}'{}; expected {}, a --quant scheme (fp16, w8a16) or a --prune scheme",
+          s, why.empty() || s.find(':') == std::string::npos ? "" : " (" + why + ")",
+          fmt::join(known, ",")));
   }
 
   ConfigStore store;
@@ -120,11 +125,24 @@ int cmd_numerics(const Args& args) {
     if (w.config.vocab_size != 256)
       throw UsageError("--text evaluation needs a byte-level model (vocabulary 256)");
     auto bytes = read_bytes(text);
-    seq = std::min<int64_t>(seq, w.config.max_position_embeddings);
+    // What was asked is honoured or refused, never silently reduced; defaults adapt.
+    if (seq > w.config.max_position_embeddings) {
+      if (vm.count("seq"))
+        throw UsageError(fmt::format("--seq {} exceeds the model's {} positions", seq,
+                                     w.config.max_position_embeddings));
+      seq = w.config.max_position_embeddings;
+    }
     const int64_t fit = (static_cast<int64_t>(bytes.size()) - 1) / seq;
-    windows = std::min(windows, fit);
-    if (windows < 1)
+    if (fit < 1)
       throw UsageError(fmt::format("{} is shorter than one window of {} bytes", text, seq + 1));
+    if (windows > fit) {
+      if (vm.count("windows"))
+        throw UsageError(fmt::format(
+            "--windows {}: {} holds {} bytes, room for at most {} windows of {} tokens (+1 "
+            "target byte)",
+            windows, text, bytes.size(), fit, seq));
+      windows = fit;
+    }
     in = byte_windows(w, bytes, static_cast<size_t>(seq), static_cast<size_t>(windows));
     source = fmt::format("{} on {} windows of {} bytes of {}", weights_dir, windows, seq, text);
   }

@@ -53,12 +53,30 @@ SchemeChoice choose_scheme(const std::string& name, const DeviceFormats& f) {
     c.datapath = "fp32*fp32->fp32 (reference)";
     return c;
   }
-  // The preset's 16-bit floating-point matrix path carries everything that is not quantised.
+  // Structured pruning removes heads, FFN columns or layers: a different model, whose accuracy
+  // needs the pruned model evaluated (or retrained), not a datapath emulated.
+  if (name.starts_with("heads:") || name.starts_with("ffn:") || name.starts_with("layers:")) {
+    c.ok = false;
+    c.reason =
+        "structured pruning (heads, ffn, layers) removes parts of the model; its accuracy "
+        "is not emulated on a datapath (the timing of `run --prune` still applies)";
+    return c;
+  }
+  // The preset's 16-bit floating-point matrix path carries everything that is not quantised;
+  // fp16 asks for the fp16 path itself.
   std::optional<kernels::Datapath> base;
-  if (f.bf16)
+  if (name == "fp16") {
+    if (f.fp16) base = kernels::kDatapathFp16;
+  } else if (f.bf16) {
     base = kernels::kDatapathBf16;
-  else if (f.fp16)
+  } else if (f.fp16) {
     base = kernels::kDatapathFp16;
+  }
+  if (!base && name == "fp16") {
+    c.ok = false;
+    c.reason = "no fp16 matrix unit on this device";
+    return c;
+  }
   if (!base) {
     c.ok = false;
     c.reason = "no 16-bit floating-point matrix unit (bf16 or fp16)";
@@ -68,7 +86,13 @@ SchemeChoice choose_scheme(const std::string& name, const DeviceFormats& f) {
   c.scheme.kv = kv_of(*base);
   const std::string base_name = kernels::datapath_name(*base);
   c.datapath = base_name;
-  if (name == "bf16") return c;
+  if (name == "bf16" || name == "fp16") return c;
+  if (name == "w8a16") {
+    // Weight-only int8 (per output channel), multiplied in the 16-bit format after dequantising.
+    c.scheme.linear.emulation = LinearScheme::WeightEmulation::kInt8Dequant;
+    c.datapath = "int8 weights (per channel) dequantised to " + base_name + " (weight-only)";
+    return c;
+  }
   if (name == "fp8") {
     if (f.fp8) {
       c.scheme.linear.datapath = kernels::kDatapathFp8E4M3;

@@ -216,3 +216,38 @@ TEST(NumericsDiskCache, ASecondRunnerReadsWhatTheFirstComputed) {
 }
 
 }  // namespace
+
+namespace {
+
+// numerics takes every scheme run takes (or a row says why not), repeats --schemes, and refuses
+// what it cannot honour instead of reducing it.
+TEST(CliNumerics, TakesRunsSchemesAndHonoursOrRefusesWhatIsAsked) {
+  TempDir dir;
+  CliResult r = run_cli("numerics --schemes fp32,fp16 --schemes w8a16,heads:0.25 --windows 2 "
+                        "--format json",
+                        dir.path());
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::map<std::string, nlohmann::json> rows;
+  for (const auto& j : json_lines(r.out)) rows[j["scheme"]] = j;
+  ASSERT_EQ(rows.size(), 4u) << r.out;
+  EXPECT_TRUE(rows["fp16"]["ok"]);
+  EXPECT_NE(rows["fp16"]["datapath"].get<std::string>().find("fp16"), std::string::npos);
+  EXPECT_TRUE(rows["w8a16"]["ok"]);
+  EXPECT_NE(rows["w8a16"]["datapath"].get<std::string>().find("weight-only"), std::string::npos);
+  EXPECT_GT(rows["w8a16"]["logit_rel_err"].get<double>(), 0.0);
+  EXPECT_FALSE(rows["heads:0.25"]["ok"]);
+  EXPECT_NE(rows["heads:0.25"]["error"].get<std::string>().find("structured pruning"),
+            std::string::npos);
+
+  r = run_cli("numerics --windows 100", dir.path());
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("room for at most 16 windows"), std::string::npos) << r.err;
+  r = run_cli("numerics --seq 5000", dir.path());
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("exceeds the model's 256 positions"), std::string::npos) << r.err;
+  r = run_cli("numerics --schemes fp33", dir.path());
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("unknown scheme 'fp33'"), std::string::npos) << r.err;
+}
+
+}  // namespace
