@@ -36,7 +36,8 @@ struct WireCost {
   int steps = 0;
 };
 // all_reduce (ring: reduce-scatter + all-gather): 2(p-1)/p of the message, 2(p-1) steps;
-// all_gather of a total of `message_bytes`: (p-1)/p, p-1 steps; all_to_all: (p-1)/p, p-1 steps;
+// all_gather of a total of `message_bytes` (its output) and reduce_scatter (of its input):
+// (p-1)/p, p-1 steps; all_to_all: (p-1)/p, p-1 steps;
 // send: the message, 1 step.
 WireCost collective_wire(const Op& op);
 

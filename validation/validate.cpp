@@ -250,24 +250,31 @@ std::vector<ValidationRow> load_gpu_dataset(const std::string& dir) {
                  std::move(ops), f.number("total_ms", 1e-9)));
     }
   }
-  // allreduce.csv: NCCL all-reduce (measure_nccl.py), the rows captured in CUDA graphs. The
+  // allreduce.csv: NCCL all-reduce (measure_nccl.py), captured in CUDA graphs or eager. The
   // collective model's values were fitted on the 4-GPU rows (calibration); rows of any other GPU
   // count are hold-out (validation/gpu/README.md, "NCCL").
   if (auto t = open_table(root / "allreduce.csv", false)) {
     any = true;
     for (const auto& r : t->rows) {
       Fields f(*t, r, errors);
-      if (f.text("mode") != "graph") continue;
+      const std::string mode = f.text("mode");
+      if (mode != "graph" && mode != "eager") {
+        errors.add(t->loc(r, t->column("mode")), "mode",
+                   fmt::format("'{}' is not graph or eager", mode));
+        continue;
+      }
       const double bytes = f.number("bytes", 1);
       const int64_t ranks = f.whole("ranks");
       if (ranks < 2) {
         errors.add(t->loc(r, t->column("ranks")), "ranks", "an all-reduce needs 2 or more GPUs");
         continue;
       }
-      rows.push_back(row_of(*t, r, fmt::format("all-reduce x{}", ranks),
+      Op op = make_collective("all_reduce", "all_reduce", bytes, int(ranks));
+      op.eager = mode == "eager";
+      const std::string eager = op.eager ? " eager" : "";
+      rows.push_back(row_of(*t, r, fmt::format("all-reduce{} x{}", eager, ranks),
                             ranks == 4 ? "calibration" : "holdout",
-                            fmt::format("all-reduce {:.0f} B x{}", bytes, ranks),
-                            {make_collective("all_reduce", "all_reduce", bytes, int(ranks))},
+                            fmt::format("all-reduce{} {:.0f} B x{}", eager, bytes, ranks), {op},
                             f.number("median_us", 1e-6) * 1e-3));
     }
   }

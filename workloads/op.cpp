@@ -83,11 +83,11 @@ std::optional<EwKind> ew_kind_from_name(std::string_view name) {
 
 std::string Op::signature() const {
   return fmt::format(
-      "{}|{}|{}|{}|{},{},{}x{}|{}:{}:{}:{}|{},{},{},{},{},{},{}|{}|{},{}|{}:{}:{}|t{}",
+      "{}|{}|{}|{}|{},{},{}x{}|{}:{}:{}:{}|{},{},{},{},{},{},{}|{}|{},{}|{}:{}:{}:{}|t{}",
       op_kind_name(kind), dtype_name(dtype), dtype_name(wdtype), ew ? ew_kind_name(*ew) : "", M, K,
       N, gemm_batch, weight_format_name(wformat), density, group_size, dtype_name(kv_dtype), B,
       heads, kv_heads, head_dim, q_len, kv_len, causal, flops, T, H, collective, message_bytes,
-      ranks, threads);
+      ranks, eager ? "eager" : "graph", threads);
 }
 
 namespace {
@@ -200,7 +200,9 @@ void finalize(Op& op) {
       break;
     }
     case OpKind::kCollective:
-      op.flops = op.collective == "all_reduce" ? op.message_bytes / dtype_bytes(op.dtype) : 0.0;
+      op.flops = op.collective == "all_reduce" || op.collective == "reduce_scatter"
+                     ? op.message_bytes / dtype_bytes(op.dtype)
+                     : 0.0;
       op.in_bytes = op.message_bytes;
       op.out_bytes = op.message_bytes;
       op.weight_bytes = 0;
@@ -295,7 +297,8 @@ std::string op_shape_label(const Op& op) {
       return fmt::format("B={} h={}/{} d={} q={} kv={}{}", op.B, op.heads, op.kv_heads, op.head_dim,
                          op.q_len, op.kv_len, op.causal ? " causal" : "");
     case OpKind::kCollective:
-      return fmt::format("{} {:.0f} B x{} ranks", op.collective, op.message_bytes, op.ranks);
+      return fmt::format("{} {:.0f} B x{} ranks{}", op.collective, op.message_bytes, op.ranks,
+                         op.eager ? " eager" : "");
     default:
       return fmt::format("{} T={} H={}", op.ew ? ew_kind_name(*op.ew) : "", op.T, op.H);
   }

@@ -85,9 +85,13 @@ struct Op {
   int64_t T = 0, H = 0;
 
   // kCollective
-  std::string collective;  // all_reduce | all_gather | all_to_all | send
-  double message_bytes = 0;
+  std::string collective;    // all_reduce | all_gather | reduce_scatter | all_to_all | send
+  double message_bytes = 0;  // the whole buffer, as nccl-tests sizes it (all_gather: its output,
+                             // reduce_scatter: its input)
   int ranks = 1;
+  // Launched from eager PyTorch (not captured in a CUDA graph): back-to-back calls are issued by
+  // the host, whose per-call cost can exceed the device's time for small messages.
+  bool eager = false;
 
   // Derived by finalize() from the fields above.
   double flops = 0;

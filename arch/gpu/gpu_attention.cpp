@@ -113,7 +113,8 @@ KernelPlan plan_attention(const GpuConfig& c, const Op& op) {
     // aims at that occupancy); a combine kernel merges the chunks.
     const double per_sm = c.sm.fp32_per_clk * c.clock_hz;
     const int64_t heads_kv = op.B * op.kv_heads;
-    const int64_t splits = std::clamp<int64_t>(ceil_div(2 * S, heads_kv), 1, ceil_div(op.kv_len, 64));
+    const int64_t splits =
+        std::clamp<int64_t>(ceil_div(2 * S, heads_kv), 1, ceil_div(op.kv_len, 64));
     p.kernel = fmt::format("flashinfer decode, 8-bit KV, CUDA cores, split-kv {}", splits);
     p.unit = {ComputeUnit::kCudaCore};
     p.split_k = splits;
@@ -128,8 +129,8 @@ KernelPlan plan_attention(const GpuConfig& c, const Op& op) {
     const double load = double(std::min(p.ctas_per_sm, ceil_div(p.ctas, S))) *
                         c.attention.decode_load_bytes_per_clk * c.clock_hz;
     const int64_t waves = ceil_div(p.ctas, S * p.ctas_per_sm);
-    p.groups.push_back({waves, active, sm_s / double(waves), hbm / double(waves),
-                        hbm / double(waves), load});
+    p.groups.push_back(
+        {waves, active, sm_s / double(waves), hbm / double(waves), hbm / double(waves), load});
     return p;
   }
 

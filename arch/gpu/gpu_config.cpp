@@ -60,10 +60,11 @@ const Schema<GpuConfig>& gpu_schema() {
               &GpuConfig::sm, &GpuConfig::Sm::max_warps);
     s.integer("sm_resources.max_ctas", "32", Range{1, 1024}, "resident CTAs (thread blocks) per SM",
               &GpuConfig::sm, &GpuConfig::Sm::max_ctas);
-    s.real(
-        "sm_resources.load_bytes_per_clk", kRequired, Range{0.1, 4096},
-        "global-load bytes per clock one SM sustains from HBM (limits kernels that occupy few SMs)",
-        &GpuConfig::sm, &GpuConfig::Sm::load_bytes_per_clk).calibrated(kKernels);
+    s.real("sm_resources.load_bytes_per_clk", kRequired, Range{0.1, 4096},
+           "global-load bytes per clock one SM sustains from HBM (limits kernels that occupy few "
+           "SMs)",
+           &GpuConfig::sm, &GpuConfig::Sm::load_bytes_per_clk)
+        .calibrated(kKernels);
     s.real("sm.l1_bytes_per_clk", "128", Range{1, 4096},
            "bytes per clock through one SM's L1 load path (A100, H100: 128); every per-SM load "
            "rate below is bounded by it",
@@ -78,25 +79,28 @@ const Schema<GpuConfig>& gpu_schema() {
     s.quantity("l2.size", Unit::kBytes, kRequired, Range{1024, 1e12}, "L2 cache capacity",
                &GpuConfig::l2, &GpuConfig::L2::size_bytes);
     s.quantity("l2.bw", Unit::kBytesPerSecond, kRequired, Range{1e9, 1e15},
-               "L2 read bandwidth (all slices)", &GpuConfig::l2, &GpuConfig::L2::bw_bytes_per_s).calibrated(kKernels);
+               "L2 read bandwidth (all slices)", &GpuConfig::l2, &GpuConfig::L2::bw_bytes_per_s)
+        .calibrated(kKernels);
     s.quantity("launch_overhead", Unit::kSeconds, kRequired, Range{0, 1e-3},
                "gap between back-to-back kernels in one CUDA graph (per launch)",
-               &GpuConfig::launch_overhead_s).calibrated(kKernels);
+               &GpuConfig::launch_overhead_s)
+        .calibrated(kKernels);
     declare_link(s, &GpuConfig::link);
     s.quantity("tdp", Unit::kWatts, "0 W", Range{0, 1e5}, "board power limit (0 = not published)",
                &GpuConfig::tdp_w);
     s.real("power.sustained_clock", "1", Range{0.3, 1},
            "SM clock of a sustained tensor-bound kernel run under the power limit, as a fraction "
            "of the boost clock (1 = no power-limited clock)",
-           &GpuConfig::power, &GpuConfig::Power::sustained_clock).calibrated(kKernels);
+           &GpuConfig::power, &GpuConfig::Power::sustained_clock)
+        .calibrated(kKernels);
     s.quantity("power.window", Unit::kSeconds, "0 s", Range{0, 1},
-               "time constant over which the power limiter averages the load",
-               &GpuConfig::power, &GpuConfig::Power::window_s).calibrated(kKernels);
+               "time constant over which the power limiter averages the load", &GpuConfig::power,
+               &GpuConfig::Power::window_s)
+        .calibrated(kKernels);
 
     auto eff = [&](const char* f, double DtypeRates::*field) {
       s.real(std::string("kernels.gemm.efficiency.") + f, "0", Range{0, 1},
-             std::string("GEMM main loop: achieved fraction of the ") + f +
-                 " peak (0 = no kernel)",
+             std::string("GEMM main loop: achieved fraction of the ") + f + " peak (0 = no kernel)",
              &GpuConfig::gemm, &GpuConfig::Gemm::efficiency, field)
           .calibrated(kKernels);
     };
@@ -112,7 +116,8 @@ const Schema<GpuConfig>& gpu_schema() {
            &GpuConfig::gemm, &GpuConfig::Gemm::efficiency, &DtypeRates::int4);
     s.quantity("kernels.gemm.fixed", Unit::kSeconds, kRequired, Range{0, 1e-3},
                "GEMM prologue + epilogue latency per kernel", &GpuConfig::gemm,
-               &GpuConfig::Gemm::fixed_s).calibrated(kKernels);
+               &GpuConfig::Gemm::fixed_s)
+        .calibrated(kKernels);
     for (auto [f, field] :
          {std::pair{"fp32", &DtypeRates::fp32}, std::pair{"tf32", &DtypeRates::tf32},
           std::pair{"int8", &DtypeRates::int8}})
@@ -148,14 +153,17 @@ const Schema<GpuConfig>& gpu_schema() {
     s.quantity("kernels.gemm.split_k_fixed", Unit::kSeconds, "0 us", Range{0, 1e-4},
                "extra fixed cost of a split-K GEMM: the reduction kernel or the memset before "
                "atomic accumulation",
-               &GpuConfig::gemm, &GpuConfig::Gemm::split_k_fixed_s).calibrated(kKernels);
+               &GpuConfig::gemm, &GpuConfig::Gemm::split_k_fixed_s)
+        .calibrated(kKernels);
     s.real("kernels.gemm.imma_narrow_tile_factor", "1", Range{0.1, 2},
            "int8 IMMA kernels: main-loop rate of the 128x64 tile relative to the other tiles",
-           &GpuConfig::gemm, &GpuConfig::Gemm::imma_narrow_tile_factor).calibrated(kKernels);
+           &GpuConfig::gemm, &GpuConfig::Gemm::imma_narrow_tile_factor)
+        .calibrated(kKernels);
     s.quantity("kernels.gemm.imma_load_latency", Unit::kSeconds, "0 us", Range{0, 1e-4},
                "int8 IMMA kernels (no split-K): loaded latency of one K block's loads; a K block "
                "takes at least this over the kernel's stages",
-               &GpuConfig::gemm, &GpuConfig::Gemm::imma_load_latency_s).calibrated(kKernels);
+               &GpuConfig::gemm, &GpuConfig::Gemm::imma_load_latency_s)
+        .calibrated(kKernels);
     s.integer("kernels.gemm.unaligned_max_elems", "8", Range{1, 16},
               "widest load, in elements, of the library's kernels for rows not 16-byte aligned "
               "(cuBLAS: align1 and align2 kernels, so 2)",
@@ -163,16 +171,19 @@ const Schema<GpuConfig>& gpu_schema() {
     s.real("kernels.gemm.unaligned_elem_per_clk", "0", Range{0, 1e6},
            "per-SM FLOP per clock of the fallback kernel for rows aligned to one element only "
            "(older kernels; 0: unaligned_per_clk)",
-           &GpuConfig::gemm, &GpuConfig::Gemm::unaligned_elem_per_clk).calibrated(kKernels);
+           &GpuConfig::gemm, &GpuConfig::Gemm::unaligned_elem_per_clk)
+        .calibrated(kKernels);
     s.real("kernels.gemm.unaligned_per_clk", kRequired, Range{1, 1e6},
            "per-SM FLOP per clock of the fallback kernel for rows not 16-byte aligned, at one "
            "element per load; it scales with the elements per load the rows' alignment allows",
-           &GpuConfig::gemm, &GpuConfig::Gemm::unaligned_per_clk).calibrated(kKernels);
+           &GpuConfig::gemm, &GpuConfig::Gemm::unaligned_per_clk)
+        .calibrated(kKernels);
     s.real("kernels.gemm.unaligned_load_bytes_per_clk", kRequired, Range{0.1, 4096},
            "global-load bytes per SM per clock of the kernels that read rows not 16-byte aligned, "
            "at one element per load (narrow loads: an SM-side limit; it scales with the elements "
            "per load)",
-           &GpuConfig::gemm, &GpuConfig::Gemm::unaligned_load_bytes_per_clk).calibrated(kKernels);
+           &GpuConfig::gemm, &GpuConfig::Gemm::unaligned_load_bytes_per_clk)
+        .calibrated(kKernels);
     s.integer("kernels.sparse_2_4.tile_n", "128", Range{8, 512},
               "2:4 sparse (cuSPARSELt): weight rows per CTA tile (from its kernel names)",
               &GpuConfig::sparse, &GpuConfig::Sparse::tile_n);
@@ -201,8 +212,8 @@ const Schema<GpuConfig>& gpu_schema() {
                     "loop (0: none does)",
                 &GpuConfig::sparse, field, &GpuConfig::Sparse::Format::full_rows);
       s.real(p + ".slow_cycles", "0", Range{0, 1e6},
-             d + " 2:4 slow main loop: SM cycles per K step at least",
-             &GpuConfig::sparse, field, &GpuConfig::Sparse::Format::slow_cycles)
+             d + " 2:4 slow main loop: SM cycles per K step at least", &GpuConfig::sparse, field,
+             &GpuConfig::Sparse::Format::slow_cycles)
           .calibrated(kKernels);
       s.real(p + ".slow_bytes_per_clk", "0", Range{0, 1e5},
              d + " 2:4 slow main loop: bytes of weights per clock that the slow CTAs running "
@@ -216,16 +227,16 @@ const Schema<GpuConfig>& gpu_schema() {
                 d + " 2:4: ... when they have more K steps than this", &GpuConfig::sparse, field,
                 &GpuConfig::Sparse::Format::split_min_k_steps);
       s.quantity(p + ".split_fixed", Unit::kSeconds, "0 us", Range{0, 1e-2},
-                 d + " 2:4: extra fixed cost of the K-segment kernel",
-                 &GpuConfig::sparse, field, &GpuConfig::Sparse::Format::split_fixed_s)
+                 d + " 2:4: extra fixed cost of the K-segment kernel", &GpuConfig::sparse, field,
+                 &GpuConfig::Sparse::Format::split_fixed_s)
           .calibrated(kKernels);
     }
     for (auto [name, field] : {std::pair{"ll", &GpuConfig::Collective::ll},
                                std::pair{"simple", &GpuConfig::Collective::simple}}) {
       const std::string p = std::string("kernels.collective.") + name, n = name;
       s.quantity(p + ".base", Unit::kSeconds, "0 us", Range{0, 1e-3},
-                 "NCCL " + n + " protocol: fixed latency of a collective",
-                 &GpuConfig::collective, field, &GpuConfig::Collective::Protocol::base_s)
+                 "NCCL " + n + " protocol: fixed latency of a collective", &GpuConfig::collective,
+                 field, &GpuConfig::Collective::Protocol::base_s)
           .calibrated(kNccl);
       s.quantity(p + ".step", Unit::kSeconds, "0 us", Range{0, 1e-3},
                  "NCCL " + n + " protocol: latency per ring step (NCCL's own tuning table)",
@@ -237,18 +248,27 @@ const Schema<GpuConfig>& gpu_schema() {
              &GpuConfig::collective, field, &GpuConfig::Collective::Protocol::efficiency)
           .calibrated(kNccl);
     }
+    s.quantity("kernels.collective.eager_host", Unit::kSeconds, "0 us", Range{0, 1e-2},
+               "host time per collective launched eagerly (torch.distributed without a CUDA "
+               "graph): a loop of calls runs at the slower of the host and the GPU",
+               &GpuConfig::collective, &GpuConfig::Collective::eager_host_s)
+        .calibrated(kNccl);
     s.real("kernels.attention.efficiency", kRequired, Range{0.01, 1},
            "flash attention: fraction of the 16-bit tensor peak in the main loop",
-           &GpuConfig::attention, &GpuConfig::Attention::efficiency).calibrated(kKernels);
+           &GpuConfig::attention, &GpuConfig::Attention::efficiency)
+        .calibrated(kKernels);
     s.quantity("kernels.attention.prefill_fixed", Unit::kSeconds, kRequired, Range{0, 1e-3},
-               "flash attention prefill: fixed latency per kernel",
-               &GpuConfig::attention, &GpuConfig::Attention::prefill_fixed_s).calibrated(kKernels);
+               "flash attention prefill: fixed latency per kernel", &GpuConfig::attention,
+               &GpuConfig::Attention::prefill_fixed_s)
+        .calibrated(kKernels);
     s.quantity("kernels.attention.cta_overhead", Unit::kSeconds, kRequired, Range{0, 1e-3},
                "flash attention prefill: SM time per CTA outside the KV loop (Q load, O store)",
-               &GpuConfig::attention, &GpuConfig::Attention::cta_overhead_s).calibrated(kKernels);
+               &GpuConfig::attention, &GpuConfig::Attention::cta_overhead_s)
+        .calibrated(kKernels);
     s.quantity("kernels.attention.decode_fixed", Unit::kSeconds, kRequired, Range{0, 1e-3},
                "flash decoding: fixed latency of the split-KV kernel and its combine",
-               &GpuConfig::attention, &GpuConfig::Attention::decode_fixed_s).calibrated(kKernels);
+               &GpuConfig::attention, &GpuConfig::Attention::decode_fixed_s)
+        .calibrated(kKernels);
     s.real("kernels.attention.decode_load_bytes_per_clk", kRequired, Range{0.1, 4096},
            "flash decoding: bytes per clock one SM streams from the KV cache",
            &GpuConfig::attention, &GpuConfig::Attention::decode_load_bytes_per_clk)
@@ -257,8 +277,7 @@ const Schema<GpuConfig>& gpu_schema() {
     // quantize, relu).
     for (const EwKindInfo& e : ew_kinds())
       if (e.calibrated)
-        declare_ew(s, std::string(e.name), true, &GpuConfig::Elementwise::kernel,
-                   ew_index(e.kind));
+        declare_ew(s, std::string(e.name), true, &GpuConfig::Elementwise::kernel, ew_index(e.kind));
     declare_ew(s, "other", false, &GpuConfig::Elementwise::other);
     return s;
   }();
@@ -271,12 +290,11 @@ void check_gpu_physics(const GpuConfig& c, const CfgNode& tree, ErrorList& error
     return n ? n->loc : tree.loc;
   };
   const double l1 = c.sm.l1_bytes_per_clk;
-  for (auto [path, rate] :
-       {std::pair{"sm_resources.load_bytes_per_clk", c.sm.load_bytes_per_clk},
-        std::pair{"kernels.attention.decode_load_bytes_per_clk",
-                  c.attention.decode_load_bytes_per_clk},
-        std::pair{"kernels.gemm.unaligned_load_bytes_per_clk",
-                  c.gemm.unaligned_load_bytes_per_clk}})
+  for (auto [path, rate] : {std::pair{"sm_resources.load_bytes_per_clk", c.sm.load_bytes_per_clk},
+                            std::pair{"kernels.attention.decode_load_bytes_per_clk",
+                                      c.attention.decode_load_bytes_per_clk},
+                            std::pair{"kernels.gemm.unaligned_load_bytes_per_clk",
+                                      c.gemm.unaligned_load_bytes_per_clk}})
     if (rate > l1)
       errors.add(at(path), path,
                  fmt::format("{:g} bytes per clock per SM is more than the SM's L1 load path "

@@ -113,6 +113,7 @@ struct GpuConfig {
     struct Protocol {
       double base_s = 0, step_s = 0, efficiency = 0;
     } ll, simple;
+    double eager_host_s = 0;  // host time per eager collective call (PyTorch + c10d + enqueue)
   } collective;
   struct Elementwise {
     // One per calibrated kind (EwKindInfo::calibrated), indexed by ew_index(). rope: one

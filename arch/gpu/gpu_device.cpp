@@ -113,13 +113,18 @@ Evaluation GpuDevice::evaluate(const std::vector<Op>& ops, bool stream) {
     const OpTiming& t = timings[i];
     OpResult r;
     r.time_s = times[i];
+    // An eager collective in a loop of calls: the host issues call n+1 while the GPU runs call n,
+    // so the pace is the slower of the two (the host's cost is not on the GPU's engine).
+    const bool host_bound =
+        ops[i].kind == OpKind::kCollective && ops[i].eager && c_.collective.eager_host_s > r.time_s;
+    if (host_bound) r.time_s = c_.collective.eager_host_s;
     r.cycles = r.time_s * c_.clock_hz;
     r.flops = ops[i].flops;
     r.bytes_per_level = {{"hbm", t.bytes_per_level[0]}, {"l2", t.bytes_per_level[1]}};
     if (ops[i].kind == OpKind::kCollective)
       r.bytes_per_level.emplace_back("link", t.bytes_per_level[2]);
     fill_engine_stats(r, t, {"hbm", "l2", "link"});
-    r.bound = t.bound;
+    r.bound = host_bound ? Bound::kLatency : t.bound;
     r.unit = plans[i].unit;
     r.matrix_frac = tensor_frac[i];
     ev.results.push_back(std::move(r));
@@ -133,10 +138,10 @@ EngineSpec GpuDevice::engine_spec() const {
   // loads; later loads are in flight behind compute). The SMs keep many loads in flight, so the
   // wave chunks of a kernel may all be loaded ahead (buffer_stages = the event budget); what few
   // SMs can keep in flight is the groups' issue-rate limit.
-  spec.levels = {{"hbm", c_.hbm.size_bytes, c_.hbm.bw_bytes_per_s * c_.hbm_efficiency,
-                  c_.hbm.latency_s, 0},
-                 {"l2", 0, c_.l2.bw_bytes_per_s, 0, 0},
-                 {"link", 0, std::max(1.0, c_.link.bw_bytes_per_s), 0, 0}};
+  spec.levels = {
+      {"hbm", c_.hbm.size_bytes, c_.hbm.bw_bytes_per_s * c_.hbm_efficiency, c_.hbm.latency_s, 0},
+      {"l2", 0, c_.l2.bw_bytes_per_s, 0, 0},
+      {"link", 0, std::max(1.0, c_.link.bw_bytes_per_s), 0, 0}};
   spec.buffer_stages = spec.max_chunks;
   return spec;
 }

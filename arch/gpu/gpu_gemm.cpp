@@ -224,8 +224,7 @@ KernelPlan plan_gemm(const GpuConfig& c, const Op& op) {
   const int64_t k_block = std::max<int64_t>(8, std::llround(c.gemm.k_block_bytes / stage_bytes));
   // Fixed latency of every candidate: the GEMM prologue/epilogue plus the extra of some formats'
   // tiled kernels (their GEMV kernels have none).
-  const double fill_s =
-      c.gemm.fixed_s + (gemv ? 0.0 : c.gemm.extra_fixed_s.per_clk(op.dtype));
+  const double fill_s = c.gemm.fixed_s + (gemv ? 0.0 : c.gemm.extra_fixed_s.per_clk(op.dtype));
   const int64_t k_iters = ceil_div(op.K, k_block);
   double best_t = std::numeric_limits<double>::infinity();
   auto consider = [&](KernelPlan&& p) {

@@ -80,7 +80,9 @@ class RowReader {
   ErrorList& e_;
 };
 
-const std::vector<std::string> kKinds = {"gemm", "attention", "elementwise"};
+const std::vector<std::string> kKinds = {"gemm", "attention", "elementwise", "collective"};
+const std::vector<std::string> kCollectives = {"all_reduce", "all_gather", "reduce_scatter",
+                                               "all_to_all", "send"};
 // The elementwise kernels a row may name: those measured on their own (a KV append is not a
 // T x H row).
 const std::vector<std::string>& predict_elementwise() {
@@ -130,6 +132,14 @@ std::vector<Op> ops_from_csv(const CsvTable& table) {
         errors.add(table.loc(row, table.column("q_len")), "q_len",
                    fmt::format("causal attention needs q_len ({}) <= kv_len ({})", q, k));
       op = make_attention(name, B, h, kv ? kv : 1, d, q, k, causal, dt);
+    } else if (kind == "collective") {
+      // bytes: the whole buffer as nccl-tests sizes it; devices: the GPUs taking part.
+      const std::string c = r.choice("op", kCollectives, "all_reduce", true);
+      const int64_t bytes = r.positive("bytes", int64_t(1) << 50);
+      const int64_t devices = r.positive("devices", 1 << 16);
+      const std::string mode = r.choice("mode", {"graph", "eager"}, "graph", false);
+      op = make_collective(name, c, double(bytes), int(devices ? devices : 2));
+      op.eager = mode == "eager";
     } else {
       const std::string e = r.choice("op", predict_elementwise(), "rmsnorm", true);
       int64_t T = r.positive("T"), H = r.positive("H");

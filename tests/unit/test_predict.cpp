@@ -207,4 +207,51 @@ TEST(Predict, UnknownElementwiseOpListsTheMeasuredKernels) {
 }
 
 }  // namespace
+// Collective rows (issue 18 item 4): the operation, the whole buffer as nccl-tests sizes it, the
+// GPU count and graph or eager mode, on the preset's link; no multi-GPU machine needed.
+TEST(Predict, CollectiveRowsOnTheLinkWithGraphAndEagerModes) {
+  ConfigStore store;
+  auto dev = make_device(store.load("h200", "hw"), "h200");
+  OpCache cache;
+  auto t = table_of(
+      "kind,op,bytes,devices,mode\n"
+      "collective,all_reduce,8,4,graph\n"
+      "collective,all_reduce,8,4,eager\n"
+      "collective,all_reduce,1073741824,4,graph\n"
+      "collective,all_reduce,1073741824,4,eager\n"
+      "collective,all_gather,1073741824,8,\n"
+      "collective,reduce_scatter,1073741824,8,graph\n"
+      "collective,all_to_all,1048576,2,graph\n"
+      "collective,send,4096,2,graph\n");
+  auto rows = predict_table(*dev, cache, t);
+  ASSERT_EQ(rows.size(), 9u);
+  auto ms = [&](size_t i) {
+    EXPECT_EQ(rows[i][9], "") << "pred_error of row " << i;
+    return std::stod(rows[i][5]);
+  };
+  // Small eager calls run at the host's pace, large ones at the link's.
+  EXPECT_NEAR(ms(2), 0.03542, 1e-6);
+  EXPECT_LT(ms(1), ms(2));
+  EXPECT_DOUBLE_EQ(ms(4), ms(3));
+  // A 1 GiB ring all-reduce over 4 GPUs puts 2 * 3/4 GiB on each link: within the link's
+  // bandwidth at NCCL Simple's efficiency, not faster.
+  const double link = 450e9 * 0.76;  // h100 family: NVLink4 per direction, Simple's efficiency
+  EXPECT_GE(ms(3) * 1e-3, 1.5 * 1073741824.0 / link * 0.999);
+  EXPECT_LT(ms(3) * 1e-3, 1.5 * 1073741824.0 / link * 1.05);
+  // all_gather (of its output) and reduce_scatter (of its input) move the same ring traffic.
+  EXPECT_DOUBLE_EQ(ms(5), ms(6));
+  EXPECT_LT(ms(5), ms(3));
+  EXPECT_GT(ms(7), 0);
+  EXPECT_GT(ms(8), 0);
+
+  auto bad = config_error_of([&] {
+    auto b = table_of("kind,op,bytes,devices,mode\ncollective,broadcast,8,0,async\n");
+    predict_table(*dev, cache, b);
+  });
+  EXPECT_NE(bad.find("ops.csv:2:12: error: op: 'broadcast' is not allowed"), std::string::npos)
+      << bad;
+  EXPECT_NE(bad.find("devices"), std::string::npos) << bad;
+  EXPECT_NE(bad.find("'async' is not allowed"), std::string::npos) << bad;
+}
+
 }  // namespace xpusim
