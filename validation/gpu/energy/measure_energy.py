@@ -39,6 +39,7 @@ ROT_BYTES = 512 * MiB  # rotation set for memory-bound cases: > 8x the 60 MB L2 
 
 torch = F = mk = pynvml = None
 NV = None  # NVML handle
+TICKS = None
 
 
 # ---------------------------------------------------------------------------------------
@@ -88,6 +89,24 @@ def nv_reasons():
     return 0
 
 
+INSTANT_OK = [True]
+
+
+def instant_power():
+    """NVML_FI_DEV_POWER_INSTANT (W), where the driver has it; None otherwise."""
+    if not INSTANT_OK[0]:
+        return None
+    try:
+        fid = getattr(pynvml, "NVML_FI_DEV_POWER_INSTANT", 186)
+        v = pynvml.nvmlDeviceGetFieldValues(NV, [fid])[0]
+        if v.nvmlReturn != 0:
+            raise RuntimeError(v.nvmlReturn)
+        return v.value.uiVal / 1000.0
+    except Exception:
+        INSTANT_OK[0] = False
+        return None
+
+
 REASON_SW_POWER = 0x4
 REASON_HW_ANY = 0x8 | 0x20 | 0x40 | 0x80  # hw slowdown, sw thermal, hw thermal, hw power brake
 
@@ -108,7 +127,8 @@ class Sampler:
                 mem = pynvml.nvmlDeviceGetClockInfo(NV, pynvml.NVML_CLOCK_MEM)
                 p = pynvml.nvmlDeviceGetPowerUsage(NV) / 1000.0
                 r = nv_reasons()
-                self.samples.append((t, sm, mem, p, r))
+                pi = instant_power()
+                self.samples.append((t, sm, mem, p, r, pi))
             except Exception:
                 pass
             time.sleep(self.period)
@@ -124,8 +144,42 @@ class Sampler:
                     mem_clk_mean_mhz=f"{sum(s[2] for s in xs) / n:.0f}",
                     power_sampled_mean_w=f"{sum(s[3] for s in xs) / n:.1f}",
                     power_sampled_max_w=f"{max(s[3] for s in xs):.1f}",
+                    power_instant_mean_w=(f"{sum(s[5] for s in xs) / n:.1f}" if all(s[5] is not None for s in xs) else ""),
                     frac_sw_power_cap=f"{sum(1 for s in xs if s[4] & REASON_SW_POWER) / n:.3f}",
                     frac_hw_slowdown=f"{sum(1 for s in xs if s[4] & REASON_HW_ANY) / n:.3f}")
+
+    def stop(self):
+        self.stop_ev.set()
+
+
+class EnergyTicks:
+    """Background thread: polls the energy counter every ~1 ms and keeps (t, mJ) at each change.
+    The counter advances in steps (about every 100 ms on the H200 seen here), so a window's
+    average power is taken between the first and the last step inside it."""
+
+    def __init__(self):
+        self.ticks, self.stop_ev = [], threading.Event()
+        self.t = threading.Thread(target=self._run, daemon=True)
+        self.t.start()
+
+    def _run(self):
+        last = None
+        while not self.stop_ev.is_set():
+            try:
+                e = nv_energy_mj()
+                t = time.perf_counter()
+                if e != last:
+                    self.ticks.append((t, e))
+                    last = e
+            except Exception:
+                pass
+            time.sleep(0.001)
+
+    def power(self, t0, t1):
+        xs = [x for x in self.ticks if t0 <= x[0] <= t1]
+        if len(xs) < 2 or xs[-1][0] - xs[0][0] <= 0:
+            return None, len(xs)
+        return (xs[-1][1] - xs[0][1]) / 1e3 / (xs[-1][0] - xs[0][0]), len(xs)
 
     def stop(self):
         self.stop_ev.set()
@@ -415,9 +469,13 @@ def plan(quick):
 
 
 def emit(out, args, case, group, rep, meta, info, n_per_replay, t_est_ms, replays, gpu_ms, host_s, e_j, win,
-         kn, temp0, temp1, pstate):
+         kn, temp0, temp1, pstate, tick=(None, 0)):
     iters = replays * n_per_replay
     t_iter = gpu_ms / iters if iters else 0.0
+    p_tick, n_ticks = tick
+    # energy per iteration: the step-aligned average power times the GPU time per iteration
+    # (the GPU is busy for the whole window); the raw counter difference is kept as well
+    p_use = p_tick if p_tick is not None else e_j / host_s
     row = dict(kind="energy", case=case, group=group.split(":")[0], rep=rep,
                dtype=meta.get("dtype", ""), M=meta.get("M", ""), K=meta.get("K", ""), N=meta.get("N", ""),
                model=meta.get("model", ""), phase=meta.get("phase", ""), B=meta.get("B", ""),
@@ -428,8 +486,10 @@ def emit(out, args, case, group, rep, meta, info, n_per_replay, t_est_ms, replay
                rot_copies=info.get("rot_copies", ""), calls_per_replay=n_per_replay, replays=replays, iters=iters,
                window_host_s=f"{host_s:.4f}", window_gpu_ms=f"{gpu_ms:.3f}",
                time_per_iter_ms=f"{t_iter:.6g}" if iters else "",
-               energy_j=f"{e_j:.4f}", energy_per_iter_mj=f"{e_j * 1e3 / iters:.6g}" if iters else "",
-               avg_power_w=f"{e_j / host_s:.2f}",
+               energy_per_iter_mj=f"{p_use * t_iter:.6g}" if iters else "",
+               avg_power_w=f"{p_use:.2f}", counter_steps=n_ticks,
+               energy_counter_raw_j=f"{e_j:.4f}", avg_power_raw_w=f"{e_j / host_s:.2f}",
+               energy_per_iter_raw_mj=f"{e_j * 1e3 / iters:.6g}" if iters else "",
                tflops=f"{info['flops'] / t_iter / 1e9:.2f}" if iters and info.get("flops") else "",
                gbps=f"{info['bytes_min'] / t_iter / 1e6:.1f}" if iters and info.get("bytes_min") else "",
                samples=win.get("samples", 0),
@@ -437,6 +497,7 @@ def emit(out, args, case, group, rep, meta, info, n_per_replay, t_est_ms, replay
                sm_clk_max_mhz=win.get("sm_clk_max_mhz", ""), mem_clk_mean_mhz=win.get("mem_clk_mean_mhz", ""),
                power_sampled_mean_w=win.get("power_sampled_mean_w", ""),
                power_sampled_max_w=win.get("power_sampled_max_w", ""),
+               power_instant_mean_w=win.get("power_instant_mean_w", ""),
                frac_sw_power_cap=win.get("frac_sw_power_cap", ""), frac_hw_slowdown=win.get("frac_hw_slowdown", ""),
                power_limit_w=f"{args.power_limit_w:.0f}", temp_start_c=temp0, temp_end_c=temp1, pstate=pstate,
                n_kernels_per_iter=kn[0] if kn else "", kernels=kn[1] if kn else "",
@@ -467,6 +528,7 @@ def pstate_now():
 
 
 def measure(out, args, sampler, case, group, rep, meta, fns, info, want_names):
+    global TICKS
     g, n, t_est = graph_of(fns, args.replay_ms, args.max_calls)
     kn = kernel_names(fns[0]) if want_names else None
     run_window(g, args.warm_s)
@@ -479,7 +541,7 @@ def measure(out, args, sampler, case, group, rep, meta, fns, info, want_names):
     te = time.perf_counter()
     win = sampler.window(ts, te)
     emit(out, args, case, group, rep, meta, info, n, t_est, replays, gpu_ms, te - ts, (e1 - e0) / 1e3, win, kn,
-         t0c, temp(), pstate_now())
+         t0c, temp(), pstate_now(), TICKS.power(ts, te))
     del g
 
 
@@ -493,7 +555,7 @@ def idle(out, args, sampler, case, rep):
     te = time.perf_counter()
     win = sampler.window(ts, te)
     emit(out, args, case, "idle", rep, dict(), dict(), 0, 0, 0, 0.0, te - ts, (e1 - e0) / 1e3, win, None,
-         t0c, temp(), pstate_now())
+         t0c, temp(), pstate_now(), TICKS.power(ts, te))
 
 
 def free():
@@ -585,6 +647,8 @@ def main():
     b = torch.randn(512, 512, device="cuda", dtype=torch.bfloat16)
     E("check_relerr.bf16_gemm", f"{mk.relerr(a @ b.t(), a.double() @ b.double().t()):.2e}")
     sampler = Sampler(args.sample_ms / 1e3)
+    global TICKS
+    TICKS = EnergyTicks()
     P = plan(args.quick)
     groups = []
     for grp, case, b_, meta in P:
@@ -641,6 +705,7 @@ def main():
     for rep in (1, 2):
         idle(out, args, sampler, "idle_end", rep)
     sampler.stop()
+    TICKS.stop()
     try:
         r = subprocess.run(["nvidia-smi", "-q", "-d", "POWER,CLOCK,PERFORMANCE,TEMPERATURE"], capture_output=True,
                            text=True, timeout=30)
