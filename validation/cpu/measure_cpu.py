@@ -302,7 +302,7 @@ def run_gemm(args, out, T0):
                         ok = int(bool(np.isfinite(y).all())) if args.lib == "numpy" else \
                             int(bool(torch.isfinite(y.float()).all()))
                         lk, first = ("numpy -> " + args.blas, "") if args.lib == "numpy" else lib_kernels(fns[0])
-                        ts = time_calls(fns, 0.15 if not args.quick else 0.02, min(nc, 8) if m <= 16 else 3,
+                        ts = time_calls(fns, 0.1 if not args.quick else 0.02, min(nc, 8) if m <= 16 else 3,
                                         max_s=3.0)
                         med, mn, p90 = stats(ts)
                         fl = 2 * m * k * n

@@ -570,7 +570,7 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--window-s", type=float, default=3.0)
-    ap.add_argument("--warm-s", type=float, default=0.5)
+    ap.add_argument("--warm-s", type=float, default=0.4)
     ap.add_argument("--replay-ms", type=float, default=30.0, help="GPU time of one graph replay")
     ap.add_argument("--max-calls", type=int, default=8000)
     ap.add_argument("--sample-ms", type=float, default=10.0)

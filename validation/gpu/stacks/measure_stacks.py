@@ -39,9 +39,9 @@ import measure_kernels as mk  # noqa: E402
 
 BACKENDS = ["default", "FLASH_ATTENTION", "CUDNN_ATTENTION", "EFFICIENT_ATTENTION", "MATH"]
 HEADS = [(32, 32), (32, 8)]
-PREFILL = [(1, 512), (1, 2048), (1, 8192), (4, 1024), (4, 4096), (8, 2048), (16, 512)]
-DECODE = [(b, kv) for b in (1, 8, 32, 64) for kv in (512, 2048, 8192)]
-EW_T = [1, 4, 16, 64, 256, 1024, 4096, 16384]
+PREFILL = [(1, 512), (1, 2048), (1, 8192), (4, 1024), (4, 4096), (8, 2048)]
+DECODE = [(b, kv) for b in (1, 8, 64) for kv in (512, 2048, 8192)]
+EW_T = [1, 16, 64, 256, 1024, 4096, 16384]
 NORM_H = [4096, 5120, 8192]
 SILU_I = [11008, 13824, 14336]
 HD = 128
