@@ -283,12 +283,17 @@ def rot(bytes_per_set, lo=1, hi=64):
 def mk_gemm(dtype, m, k, n):
     def build():
         bf = torch.bfloat16
-        wbytes = {"bf16": 2, "fp16": 2, "fp8": 1, "int8": 1, "tf32": 4, "fp32": 4}[dtype] * (n * k + m * k)
+        wbytes = {"bf16": 2, "fp16": 2, "fp8": 1, "int8": 1, "tf32": 4, "tf32on": 4, "fp32": 4}[dtype] * (n * k + m * k)
         nc = rot(wbytes, 1, 16)
         if dtype in ("bf16", "fp16", "tf32", "fp32"):
             dt = {"bf16": bf, "fp16": torch.float16, "tf32": torch.float32, "fp32": torch.float32}[dtype]
             xs = [torch.randn(m, k, device="cuda", dtype=dt) for _ in range(nc)]
             ws = [torch.randn(n, k, device="cuda", dtype=dt) / math.sqrt(k) for _ in range(nc)]
+            fns = [(lambda x=x, w=w: torch.matmul(x, w.t())) for x, w in zip(xs, ws)]
+        elif dtype == "tf32on":  # the first run's "tf32" case ran without allow_tf32: plain fp32 FFMA
+            torch.backends.cuda.matmul.allow_tf32 = True
+            xs = [torch.randn(m, k, device="cuda") for _ in range(nc)]
+            ws = [torch.randn(n, k, device="cuda") / math.sqrt(k) for _ in range(nc)]
             fns = [(lambda x=x, w=w: torch.matmul(x, w.t())) for x, w in zip(xs, ws)]
         elif dtype == "fp8":
             e4 = torch.float8_e4m3fn
@@ -301,7 +306,7 @@ def mk_gemm(dtype, m, k, n):
             xs = [torch.randint(-127, 128, (m, k), device="cuda", dtype=torch.int8) for _ in range(nc)]
             ws = [torch.randint(-127, 128, (n, k), device="cuda", dtype=torch.int8) for _ in range(nc)]
             fns = [(lambda x=x, w=w: torch._int_mm(x, w.t())) for x, w in zip(xs, ws)]
-        esz = {"bf16": 2, "fp16": 2, "fp8": 1, "int8": 1, "tf32": 4, "fp32": 4}[dtype]
+        esz = {"bf16": 2, "fp16": 2, "fp8": 1, "int8": 1, "tf32": 4, "tf32on": 4, "fp32": 4}[dtype]
         osz = {"int8": 4, "fp8": 2}.get(dtype, esz)
         return fns, dict(flops=2 * m * k * n, bytes_min=esz * (m * k + n * k) + osz * m * n, rot_copies=nc)
     return build
@@ -468,6 +473,17 @@ def plan(quick):
     return P
 
 
+def plan_cal2():
+    """A second set, all calibration (split_energy: cal2_*), planned after the first run: whole
+    decode steps (the first run's llama2-7b decode rows all hashed to hold-out) and a real tf32 GEMM."""
+    P = [("gemm", "cal2_gemm_tf32on_8192x8192x8192", mk_gemm("tf32on", 8192, 8192, 8192),
+          dict(dtype="tf32", M=8192, K=8192, N=8192))]
+    for B, ctx in [(2, 1024), (8, 1024), (32, 1024), (16, 4096)]:
+        P.append(("model:llama2-7b", f"cal2_llama2-7b_decode_b{B}_s1_ctx{ctx}", None,
+                  dict(dtype="bf16", model="llama2-7b", phase="decode", B=B, q_len=1, kv_len=ctx + 1)))
+    return P
+
+
 def emit(out, args, case, group, rep, meta, info, n_per_replay, t_est_ms, replays, gpu_ms, host_s, e_j, win,
          kn, temp0, temp1, pstate, tick=(None, 0)):
     iters = replays * n_per_replay
@@ -575,6 +591,7 @@ def main():
     ap.add_argument("--max-calls", type=int, default=8000)
     ap.add_argument("--sample-ms", type=float, default=10.0)
     ap.add_argument("--budget-s", type=float, default=0)
+    ap.add_argument("--plan", default="main", choices=["main", "cal2"])
     ap.add_argument("--groups", default="", help="comma list of groups to run (default all)")
     ap.add_argument("--layers", type=int, default=0, help="decoder layers (0: the model's full count)")
     args = ap.parse_args()
@@ -649,7 +666,7 @@ def main():
     sampler = Sampler(args.sample_ms / 1e3)
     global TICKS
     TICKS = EnergyTicks()
-    P = plan(args.quick)
+    P = plan_cal2() if args.plan == "cal2" else plan(args.quick)
     groups = []
     for grp, case, b_, meta in P:
         if grp not in groups:

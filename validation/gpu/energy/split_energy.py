@@ -5,6 +5,10 @@ The rule depends only on a row's `case` name (never on a measured value), so bot
 one case land on the same side, and re-measuring gives the same split.
 
   idle_*                      calibration (the board's idle power is a parameter, not a test)
+  cal2_*                      calibration: a second set (--plan cal2, added 2026-12-03 after the
+                              first run, before it was measured), configurations that no first-run
+                              row has: llama2-7b decode steps at batch 2, 8, 32 and at ctx 4096,
+                              and a true tf32 8192^3 GEMM (see measure_energy.plan_cal2)
   model == llama2-13b         hold-out: every llama2-13b decode and prefill row (the whole model is
                               held out, as in validation/gpu/split.py)
   otherwise                   hold-out if sha1("energy|" + case) % 100 < 25, else calibration
@@ -22,7 +26,7 @@ def _h(key):
 
 
 def assign(case, model=""):
-    if case.startswith("idle"):
+    if case.startswith("idle") or case.startswith("cal2_"):
         return "calibration"
     if model == "llama2-13b" or "llama2-13b" in case:
         return "holdout"
