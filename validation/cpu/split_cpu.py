@@ -1,0 +1,53 @@
+#!/usr/bin/env python3
+"""Calibration / hold-out split of the CPU datasets (issue 13), fixed BEFORE the measurement.
+Depends only on shape columns, never on dtype, thread count, host or a timing, so every dtype and
+thread count of one shape lands on the same side, on both hosts.
+
+  gemm    hold-out if (K, N) is a llama2-13b projection (K or N in {5120, 13824, 15360, 27648}:
+          the whole model held out, as in validation/gpu/split.py), or
+          sha1("cpu_gemm|M|K|N") % 100 < 20
+  stream  hold-out if sha1("cpu_stream|op|bytes_per_array") % 100 < 25   (all thread counts of
+          one op and size together)
+
+Usage: python3 split_cpu.py CSV...   re-derives `set` and checks the stored one (counts only).
+"""
+import csv
+import hashlib
+import sys
+
+L13 = {5120, 13824, 15360, 27648}
+
+
+def _h(key):
+    return int(hashlib.sha1(key.encode()).hexdigest()[:8], 16) % 100
+
+
+def assign(row):
+    if row["kind"] == "cpu_gemm":
+        m, k, n = int(row["M"]), int(row["K"]), int(row["N"])
+        if k in L13 or n in L13:
+            return "holdout"
+        return "holdout" if _h(f"cpu_gemm|{m}|{k}|{n}") < 20 else "calibration"
+    if row["kind"] == "cpu_stream":
+        return "holdout" if _h("cpu_stream|{op}|{bytes_per_array}".format(**row)) < 25 else "calibration"
+    raise ValueError(row["kind"])
+
+
+def main(argv):
+    bad = 0
+    for p in argv[1:]:
+        with open(p) as f:
+            rows = list(csv.DictReader(f))
+        counts = {}
+        for r in rows:
+            s = assign(r)
+            bad += s != r.get("set", s)
+            counts[s] = counts.get(s, 0) + 1
+        print(p, len(rows), counts)
+    if bad:
+        print("MISMATCH", bad)
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,53 @@
+#!/usr/bin/env python3
+"""Calibration / hold-out split of the energy dataset (issue 14), fixed BEFORE the measurement.
+
+The rule depends only on a row's `case` name (never on a measured value), so both repeats of
+one case land on the same side, and re-measuring gives the same split.
+
+  idle_*                      calibration (the board's idle power is a parameter, not a test)
+  cal2_*                      calibration: a second set (--plan cal2, added 2026-12-03 after the
+                              first run, before it was measured), configurations that no first-run
+                              row has: llama2-7b decode steps at batch 2, 8, 32 and at ctx 4096,
+                              and a true tf32 8192^3 GEMM (see measure_energy.plan_cal2)
+  model == llama2-13b         hold-out: every llama2-13b decode and prefill row (the whole model is
+                              held out, as in validation/gpu/split.py)
+  otherwise                   hold-out if sha1("energy|" + case) % 100 < 25, else calibration
+
+Usage: python3 split_energy.py CSV...   re-derives `set` for each row and checks the stored one
+(prints counts only, never values).
+"""
+import csv
+import hashlib
+import sys
+
+
+def _h(key):
+    return int(hashlib.sha1(key.encode()).hexdigest()[:8], 16) % 100
+
+
+def assign(case, model=""):
+    if case.startswith("idle") or case.startswith("cal2_"):
+        return "calibration"
+    if model == "llama2-13b" or "llama2-13b" in case:
+        return "holdout"
+    return "holdout" if _h("energy|" + case) < 25 else "calibration"
+
+
+def main(argv):
+    bad = 0
+    for p in argv[1:]:
+        with open(p) as f:
+            rows = list(csv.DictReader(f))
+        counts = {}
+        for r in rows:
+            s = assign(r["case"], r.get("model", ""))
+            bad += s != r.get("set", s)
+            counts[s] = counts.get(s, 0) + 1
+        print(p, len(rows), counts)
+    if bad:
+        print("MISMATCH", bad)
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,347 @@
+#!/usr/bin/env python3
+"""The kernels that real PyTorch stacks run (issue 15): SDPA per backend, eager vs compiled norms
+and SiLU*mul, timed like validation/gpu/measure_kernels.py (its Timer: a CUDA graph of N calls
+rotating over input copies, 10 replays, median) and with the kernel names that torch.profiler
+records for one eager call of each row.
+
+attention (kind stack_attn): F.scaled_dot_product_attention, bf16, [B, heads, seq, 128], inside
+  sdpa_kernel(FLASH_ATTENTION | CUDNN_ATTENTION | EFFICIENT_ATTENTION | MATH) or with no context
+  (`default`). Prefill: causal, q_len = kv_len. Decode: q_len = 1, not causal. GQA rows pass
+  enable_gqa=True. A backend that refuses a shape gives a row with status=unsupported and its error.
+elementwise (kind stack_ew), bf16 [T, H]:
+  rmsnorm      hf_eager: HF LlamaRMSNorm (to fp32, pow(2), mean, +eps, rsqrt, mul, to bf16, *w);
+               torch_rms_norm: F.rms_norm; compiled: torch.compile(hf_eager) (T dynamic)
+  add_rmsnorm  residual add then the norm (returns both): hf_eager and compiled
+  silu_mul     chunk_eager: g, u = gate_up.chunk(2, -1) (strided halves of one [T, 2I] GEMM
+               output), F.silu(g) * u; separate_eager: the same on two contiguous [T, I] tensors
+               (HF LlamaMLP with separate gate/up projections); compiled: torch.compile(chunk_eager)
+
+Rows are split by split_stacks.assign (fixed before measuring) into
+attention_calibration.csv / attention_holdout.csv / elementwise_calibration.csv /
+elementwise_holdout.csv; the log prints values of calibration rows only.
+
+Usage: python3 measure_stacks.py --out DIR [--quick] [--only attention,elementwise] [--budget-s S]
+"""
+import argparse
+import datetime
+import math
+import os
+import subprocess
+import sys
+import time
+import traceback
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.dirname(HERE))
+import split_stacks as SPLIT  # noqa: E402
+import measure_kernels as mk  # noqa: E402
+
+BACKENDS = ["default", "FLASH_ATTENTION", "CUDNN_ATTENTION", "EFFICIENT_ATTENTION", "MATH"]
+HEADS = [(32, 32), (32, 8)]
+PREFILL = [(1, 512), (1, 2048), (1, 8192), (4, 1024), (4, 4096), (8, 2048)]
+DECODE = [(b, kv) for b in (1, 8, 64) for kv in (512, 2048, 8192)]
+EW_T = [1, 16, 64, 256, 1024, 4096, 16384]
+NORM_H = [4096, 5120, 8192]
+SILU_I = [11008, 13824, 14336]
+HD = 128
+
+
+class Out(mk.Out):
+    def row(self, name, row):
+        if name == "env":
+            return super().row(name, row)
+        row["set"] = SPLIT.assign(row)
+        super().row(f"{name}_{row['set']}", row)
+        return row["set"]
+
+
+def kernel_names(fn):
+    from torch.profiler import profile, ProfilerActivity
+    torch = mk.torch
+    fn()
+    torch.cuda.synchronize()
+    with profile(activities=[ProfilerActivity.CUDA]) as prof:
+        fn()
+        torch.cuda.synchronize()
+    names = [e.name for e in prof.events()
+             if getattr(e, "device_type", None) is not None and str(e.device_type).endswith("CUDA")]
+    return len(names), " | ".join(n[:200] for n in names)[:3000]
+
+
+def prov(args):
+    return dict(date_utc=datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                card=args.card, driver=args.driver, torch=mk.torch.__version__,
+                script="validation/gpu/stacks/measure_stacks.py")
+
+
+def log_row(out, st, label, r):
+    if st == "calibration":
+        out.log(f"  {label}: {r['median_ms']} ms  [{r.get('kernels', '')[:150]}]")
+    else:
+        out.log(f"  {label}: hold-out row written")
+
+
+def attn_check(out):
+    torch, F = mk.torch, mk.F
+    from torch.nn.attention import sdpa_kernel, SDPBackend
+    for ph, q, kv in [("prefill", 256, 256), ("decode", 1, 512)]:
+        for nh, kvh in HEADS:
+            Q = torch.randn(2, nh, q, HD, device="cuda", dtype=torch.bfloat16)
+            K = torch.randn(2, kvh, kv, HD, device="cuda", dtype=torch.bfloat16)
+            V = torch.randn(2, kvh, kv, HD, device="cuda", dtype=torch.bfloat16)
+            rep = nh // kvh
+            Kd, Vd = K.double().repeat_interleave(rep, 1), V.double().repeat_interleave(rep, 1)
+            s = Q.double() @ Kd.transpose(-1, -2) / math.sqrt(HD)
+            if ph == "prefill":
+                s = s.masked_fill(torch.ones(q, kv, dtype=torch.bool, device="cuda").triu(1), float("-inf"))
+            ref = torch.softmax(s, -1) @ Vd
+            for be in BACKENDS:
+                try:
+                    if be == "default":
+                        y = F.scaled_dot_product_attention(Q, K, V, is_causal=ph == "prefill", enable_gqa=rep > 1)
+                    else:
+                        with sdpa_kernel(getattr(SDPBackend, be)):
+                            y = F.scaled_dot_product_attention(Q, K, V, is_causal=ph == "prefill", enable_gqa=rep > 1)
+                    v = f"{mk.relerr(y, ref):.2e}"
+                except Exception as e:
+                    v = f"unsupported: {type(e).__name__}"
+                out.env(f"check_relerr.sdpa.{be}.{ph}.h{nh}kv{kvh}", v)
+
+
+def run_attention(args, out, tm):
+    torch, F = mk.torch, mk.F
+    from torch.nn.attention import sdpa_kernel, SDPBackend
+    bf = torch.bfloat16
+    attn_check(out)
+    shapes = [("prefill", b, s, s) for b, s in PREFILL] + [("decode", b, 1, kv) for b, kv in DECODE]
+    if args.quick:
+        shapes = [("prefill", 1, 2048, 2048), ("decode", 8, 1, 2048)]
+    for ph, B, q, kv in shapes:
+        for nh, kvh in HEADS:
+            per = 2 * B * nh * q * HD * 2 + 2 * 2 * B * kvh * kv * HD
+            nc = mk.rot_count(per, 1, 64)
+            sets = [(torch.randn(B, nh, q, HD, device="cuda", dtype=bf), torch.randn(B, kvh, kv, HD, device="cuda", dtype=bf),
+                     torch.randn(B, kvh, kv, HD, device="cuda", dtype=bf)) for _ in range(nc)]
+            causal, gqa = ph == "prefill", kvh != nh
+            flops = 4 * B * nh * HD * q * kv // (2 if causal else 1)
+            for be in BACKENDS:
+                if tm.over_budget():
+                    out.log("BUDGET: stopping attention")
+                    return
+                row = dict(kind="stack_attn", phase=ph, B=B, heads=nh, kv_heads=kvh, head_dim=HD, q_len=q, kv_len=kv,
+                           causal=int(causal), enable_gqa=int(gqa), dtype="bf16", backend=be)
+                ctx = (lambda: sdpa_kernel(getattr(SDPBackend, be))) if be != "default" else None
+
+                def call(s, ctx=ctx):
+                    if ctx is None:
+                        return F.scaled_dot_product_attention(s[0], s[1], s[2], is_causal=causal, enable_gqa=gqa)
+                    with ctx():
+                        return F.scaled_dot_product_attention(s[0], s[1], s[2], is_causal=causal, enable_gqa=gqa)
+                try:
+                    if be == "MATH" and B * nh * q * kv * 2 * 3 > 24 * (1 << 30):
+                        raise RuntimeError("skipped: math score matrix over 24 GB")
+                    fns = [(lambda s=s: call(s)) for s in sets]
+                    nk, names = kernel_names(fns[0])
+                    r = tm.bench(fns)
+                    med = r.pop("_med")
+                    row.update(status="ok", **r, rot_copies=nc, flops=flops, bytes_min=per,
+                               tflops=f"{flops / med / 1e9:.2f}", gbps=f"{per / med / 1e6:.1f}",
+                               n_kernels=nk, kernels=names, error="")
+                except Exception as e:
+                    msg = f"{type(e).__name__}: {str(e)[:300]}".replace("\n", " ")
+                    row.update(status="unsupported", median_ms="", min_ms="", p90_ms="", n_inner="", reps="",
+                               timing="", rot_copies=nc, flops=flops, bytes_min=per, tflops="", gbps="",
+                               n_kernels="", kernels="", error=msg)
+                    out.log(f"  {ph} B={B} h{nh}/{kvh} q={q} kv={kv} {be}: unsupported ({msg[:120]})")
+                row.update(prov(args))
+                st = out.row("attention", row)
+                if row["status"] == "ok":
+                    log_row(out, st, f"{ph} B={B} h{nh}/{kvh} q={q} kv={kv} {be}", row)
+            del sets
+            mk.free_mem()
+
+
+# ---- elementwise ----------------------------------------------------------------------
+def rmsnorm_hf(x, w, eps=1e-6):
+    torch = mk.torch
+    dt = x.dtype
+    h = x.to(torch.float32)
+    var = h.pow(2).mean(-1, keepdim=True)
+    h = h * torch.rsqrt(var + eps)
+    return w * h.to(dt)
+
+
+def add_rmsnorm_hf(x, r, w, eps=1e-6):
+    x = x + r
+    return rmsnorm_hf(x, w, eps), x
+
+
+def silu_mul_chunk(gu):
+    g, u = gu.chunk(2, -1)
+    return mk.F.silu(g) * u
+
+
+def silu_mul_sep(g, u):
+    return mk.F.silu(g) * u
+
+
+def run_elementwise(args, out, tm):
+    torch, F = mk.torch, mk.F
+    bf = torch.bfloat16
+    compiled = {}
+    try:
+        import torch._dynamo
+        torch._dynamo.config.cache_size_limit = 64
+        compiled = {"rmsnorm": torch.compile(rmsnorm_hf), "add_rmsnorm": torch.compile(add_rmsnorm_hf),
+                    "silu_mul": torch.compile(silu_mul_chunk)}
+    except Exception as e:
+        out.log(f"torch.compile unavailable: {e}")
+    out.env("compile", "torch.compile default mode (inductor), dim 0 (T) marked dynamic" if compiled else "none")
+    # correctness of each impl against float64 once
+    x = torch.randn(64, 4096, device="cuda", dtype=bf)
+    rr = torch.randn(64, 4096, device="cuda", dtype=bf)
+    w = 1 + 0.1 * torch.randn(4096, device="cuda", dtype=bf)
+    xd = x.double()
+    ref = xd * torch.rsqrt(xd.pow(2).mean(-1, keepdim=True) + 1e-6) * w.double()
+    out.env("check_relerr.rmsnorm.hf_eager", f"{mk.relerr(rmsnorm_hf(x, w), ref):.2e}")
+    out.env("check_relerr.rmsnorm.torch_rms_norm", f"{mk.relerr(F.rms_norm(x, (4096,), w, 1e-6), ref):.2e}")
+    gu = torch.randn(64, 2 * 4096, device="cuda", dtype=bf)
+    g, u = gu.double().chunk(2, -1)
+    refs = g * torch.sigmoid(g) * u
+    out.env("check_relerr.silu_mul.chunk_eager", f"{mk.relerr(silu_mul_chunk(gu), refs):.2e}")
+    if compiled:
+        try:
+            out.env("check_relerr.rmsnorm.compiled", f"{mk.relerr(compiled['rmsnorm'](x, w), ref):.2e}")
+            out.env("check_relerr.silu_mul.compiled", f"{mk.relerr(compiled['silu_mul'](gu), refs):.2e}")
+            y, xs = compiled["add_rmsnorm"](x, rr, w)
+            xr = (x + rr).double()
+            out.env("check_relerr.add_rmsnorm.compiled",
+                    f"{mk.relerr(y, xr * torch.rsqrt(xr.pow(2).mean(-1, keepdim=True) + 1e-6) * w.double()):.2e}")
+        except Exception as e:
+            out.log(f"compiled check failed: {type(e).__name__}: {str(e)[:300]}")
+            compiled = {}
+    Ts = EW_T if not args.quick else [1, 64, 4096]
+    plans = []
+    for H in (NORM_H if not args.quick else [4096]):
+        for T in Ts:
+            for impl in ("hf_eager", "torch_rms_norm", "compiled"):
+                plans.append(("rmsnorm", impl, T, H))
+            for impl in ("hf_eager", "compiled"):
+                plans.append(("add_rmsnorm", impl, T, H))
+    for I in (SILU_I if not args.quick else [11008]):
+        for T in Ts:
+            for impl in ("chunk_eager", "separate_eager", "compiled"):
+                plans.append(("silu_mul", impl, T, I))
+    for fam, impl, T, H in plans:
+        if tm.over_budget():
+            out.log("BUDGET: stopping elementwise")
+            return
+        if impl == "compiled" and fam not in compiled:
+            continue
+        row = dict(kind="stack_ew", family=fam, impl=impl, T=T, H=H, dtype="bf16")
+        try:
+            if fam == "rmsnorm":
+                per = 2 * T * H * 2
+                nc = mk.rot_count(per, 1, 64)
+                xs = [torch.randn(T, H, device="cuda", dtype=bf) for _ in range(nc)]
+                w = 1 + 0.1 * torch.randn(H, device="cuda", dtype=bf)
+                if impl == "compiled":
+                    for t in xs:
+                        torch._dynamo.mark_dynamic(t, 0) if T > 1 else None
+                f = {"hf_eager": rmsnorm_hf, "compiled": compiled.get("rmsnorm"),
+                     "torch_rms_norm": lambda t, w: F.rms_norm(t, (H,), w, 1e-6)}[impl]
+                fns = [(lambda t=t: f(t, w)) for t in xs]
+            elif fam == "add_rmsnorm":
+                per = 4 * T * H * 2  # x, r read; sum and normed written
+                nc = mk.rot_count(per, 1, 64)
+                xs = [(torch.randn(T, H, device="cuda", dtype=bf), torch.randn(T, H, device="cuda", dtype=bf)) for _ in range(nc)]
+                w = 1 + 0.1 * torch.randn(H, device="cuda", dtype=bf)
+                if impl == "compiled" and T > 1:
+                    for a, b in xs:
+                        torch._dynamo.mark_dynamic(a, 0)
+                        torch._dynamo.mark_dynamic(b, 0)
+                f = add_rmsnorm_hf if impl == "hf_eager" else compiled["add_rmsnorm"]
+                fns = [(lambda a=a, b=b: f(a, b, w)) for a, b in xs]
+            else:
+                per = 3 * T * H * 2
+                nc = mk.rot_count(per, 1, 64)
+                if impl == "separate_eager":
+                    xs = [(torch.randn(T, H, device="cuda", dtype=bf), torch.randn(T, H, device="cuda", dtype=bf)) for _ in range(nc)]
+                    fns = [(lambda a=a, b=b: silu_mul_sep(a, b)) for a, b in xs]
+                else:
+                    xs = [torch.randn(T, 2 * H, device="cuda", dtype=bf) for _ in range(nc)]
+                    if impl == "compiled" and T > 1:
+                        for t in xs:
+                            torch._dynamo.mark_dynamic(t, 0)
+                    f = silu_mul_chunk if impl == "chunk_eager" else compiled["silu_mul"]
+                    fns = [(lambda t=t: f(t)) for t in xs]
+            t0 = time.time()
+            fns[0]()  # compiles here for compiled rows
+            torch.cuda.synchronize()
+            comp_s = time.time() - t0
+            nk, names = kernel_names(fns[0])
+            r = tm.bench(fns)
+            med = r.pop("_med")
+            row.update(status="ok", **r, rot_copies=nc, bytes_min=per, gbps=f"{per / med / 1e6:.1f}",
+                       n_kernels=nk, kernels=names, first_call_s=f"{comp_s:.2f}", error="")
+        except Exception as e:
+            msg = f"{type(e).__name__}: {str(e)[:300]}".replace("\n", " ")
+            traceback.print_exc()
+            row.update(status="failed", median_ms="", min_ms="", p90_ms="", n_inner="", reps="", timing="",
+                       rot_copies="", bytes_min="", gbps="", n_kernels="", kernels="", first_call_s="", error=msg)
+            out.log(f"  {fam} {impl} T={T} H={H}: FAILED {msg[:150]}")
+        row.update(prov(args))
+        st = out.row("elementwise", row)
+        if row["status"] == "ok":
+            log_row(out, st, f"{fam} {impl} T={T} H={H}", row)
+        xs = fns = None
+        mk.free_mem()
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--only", default="attention,elementwise")
+    ap.add_argument("--budget-s", type=float, default=0)
+    ap.add_argument("--target-ms", type=float, default=2.0)
+    ap.add_argument("--reps", type=int, default=10)
+    ap.add_argument("--min-inner", type=int, default=1)
+    ap.add_argument("--max-inner", type=int, default=2000)
+    ap.add_argument("--no-graph", action="store_true")
+    args = ap.parse_args()
+    if args.quick:
+        args.target_ms, args.reps, args.max_inner = 0.5, 3, 400
+    mk.import_gpu()
+    torch = mk.torch
+    run_id = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "_stacks"
+    out = Out(args.out, run_id)
+    tm = mk.Timer(args, out)
+    torch.manual_seed(0)
+    mk.write_env(out, args)
+    out.env("script", "validation/gpu/stacks/measure_stacks.py")
+    p = torch.cuda.get_device_properties(0)
+    args.card = p.name
+    try:
+        args.driver = subprocess.run(["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"],
+                                     capture_output=True, text=True, timeout=30).stdout.strip()
+    except Exception:
+        args.driver = ""
+    out.env("driver", args.driver)
+    mk.nvsmi(out, "start")
+    for name in args.only.split(","):
+        t0 = time.time()
+        out.log(f"=== {name} ===")
+        try:
+            {"attention": run_attention, "elementwise": run_elementwise}[name](args, out, tm)
+        except Exception as e:
+            out.log(f"SECTION {name} FAILED: {type(e).__name__}: {e}")
+            traceback.print_exc()
+        out.env(f"section_seconds.{name}", f"{time.time() - t0:.1f}")
+        mk.nvsmi(out, f"after_{name}")
+    out.log(f"total {time.time() - tm.t0:.1f} s")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,51 @@
+#!/usr/bin/env python3
+"""Calibration / hold-out split of the software-stack kernel dataset (issue 15), fixed BEFORE the
+measurement. It depends only on shape columns, never on the implementation (backend / eager /
+compiled) or on a timing, so every implementation of one shape lands on the same side: each
+implementation has its own frozen hold-out on the same shapes.
+
+  attention    hold-out if sha1("stack_attn|phase|B|heads|kv_heads|q_len|kv_len") % 100 < 30
+  elementwise  hold-out if the width is llama2-13b's (H = 5120 or I = 13824: held out as a whole
+               model, as in validation/gpu/split.py), or sha1("stack_ew|family|T|H") % 100 < 15,
+               where family is rmsnorm, add_rmsnorm or silu_mul
+
+Usage: python3 split_stacks.py CSV...   re-derives `set` and checks the stored one (counts only).
+"""
+import csv
+import hashlib
+import sys
+
+
+def _h(key):
+    return int(hashlib.sha1(key.encode()).hexdigest()[:8], 16) % 100
+
+
+def assign(row):
+    if row["kind"] == "stack_attn":
+        key = "stack_attn|{phase}|{B}|{heads}|{kv_heads}|{q_len}|{kv_len}".format(**row)
+        return "holdout" if _h(key) < 30 else "calibration"
+    if row["kind"] == "stack_ew":
+        if int(row["H"]) in (5120, 13824):
+            return "holdout"
+        return "holdout" if _h("stack_ew|{family}|{T}|{H}".format(**row)) < 15 else "calibration"
+    raise ValueError(row["kind"])
+
+
+def main(argv):
+    bad = 0
+    for p in argv[1:]:
+        with open(p) as f:
+            rows = list(csv.DictReader(f))
+        counts = {}
+        for r in rows:
+            s = assign(r)
+            bad += s != r.get("set", s)
+            counts[s] = counts.get(s, 0) + 1
+        print(p, len(rows), counts)
+    if bad:
+        print("MISMATCH", bad)
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
