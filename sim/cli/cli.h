@@ -30,5 +30,6 @@ int cmd_describe(const Args& args);
 int cmd_list(const Args& args);
 int cmd_validate(const Args& args);
 int cmd_numerics(const Args& args);
+int cmd_sweep(const Args& args);
 
 }  // namespace xpusim::cli

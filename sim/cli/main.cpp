@@ -29,6 +29,7 @@ commands:
   list      list the built-in presets
   validate  compare the GPU model with measured kernels (error tables per category)
   numerics  run a real or synthetic LLaMA through compression schemes on a preset's datapath
+  sweep     run a design-space sweep into a resumable store (sweep export, sweep merge)
 )";
 
 struct Command {
@@ -44,7 +45,7 @@ int main(int argc, char** argv) {
   const Command commands[] = {{"run", cmd_run},          {"predict", cmd_predict},
                               {"check", cmd_check},      {"describe", cmd_describe},
                               {"list", cmd_list},        {"validate", cmd_validate},
-                              {"numerics", cmd_numerics}};
+                              {"numerics", cmd_numerics},        {"sweep", cmd_sweep}};
   if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h" ||
       std::string(argv[1]) == "help") {
     std::cout << kUsage;

@@ -488,7 +488,7 @@ PointResult::Numerics ExperimentRunner::numerics_for(Device& device, const Point
 }
 
 ExperimentResult ExperimentRunner::run(CfgNode tree, const RunOverrides& overrides,
-                                       const Progress& progress) {
+                                       const Progress& progress, const Resolved& resolved) {
   ExperimentResult out;
   ErrorList errors;
   // hw.KEY=V applies to every device; hw[NAME].KEY=V to the one named NAME (as the experiment
@@ -577,6 +577,7 @@ ExperimentResult ExperimentRunner::run(CfgNode tree, const RunOverrides& overrid
     issues.push_back(std::move(issue));
   }
   if (!issues.empty()) throw ConfigError(issues);
+  if (resolved && !resolved(out)) return out;
 
   const size_t total = devices.size() * cfg.phases.size() * cfg.quant.size();
   for (auto& dev : devices) {

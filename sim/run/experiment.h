@@ -117,9 +117,12 @@ class ExperimentRunner {
   explicit ExperimentRunner(const ConfigStore& store, std::string reference_model = "")
       : store_(store), reference_model_(std::move(reference_model)) {}
   using Progress = std::function<void(size_t done, size_t total, const PointResult&)>;
+  // Called once every file is resolved (result.config and result.resolved filled), before
+  // anything is simulated; returning false ends the run there (no points).
+  using Resolved = std::function<bool(const ExperimentResult&)>;
   // Throws ConfigError (every problem in every file at once) before anything is simulated.
   ExperimentResult run(CfgNode experiment, const RunOverrides& overrides,
-                       const Progress& progress = {});
+                       const Progress& progress = {}, const Resolved& resolved = {});
   OpCache& cache() { return cache_; }
   // Where the numerics column is cached on disk between processes (numerics_cache.h); unset, it
   // is computed in every process (each result is still reused within one run).
