@@ -369,15 +369,17 @@ std::vector<SweepRow> rows_of(const std::vector<SweepStore::Entry>& entries) {
 
 std::vector<SweepRow> sweep_rows(const SweepConfig& sweep, const SweepStore& db) {
   std::vector<SweepRow> rows = rows_of(db.entries(sweep.name));
+  // One front per phase: a prefill and a decode step answer different questions.
   std::vector<MetricRow> metrics;
-  std::vector<size_t> candidates;
+  std::map<std::string, std::vector<size_t>> candidates;
   for (size_t i = 0; i < rows.size(); ++i) {
     rows[i].feasible = feasible(sweep, rows[i].ok, rows[i].metrics);
     metrics.push_back(rows[i].metrics);
-    if (rows[i].feasible) candidates.push_back(i);
+    if (rows[i].feasible) candidates[rows[i].row.value("phase", "")].push_back(i);
   }
   if (!sweep.objectives.empty())
-    for (size_t i : pareto_front(sweep.objectives, metrics, candidates)) rows[i].pareto = true;
+    for (const auto& [phase, c] : candidates)
+      for (size_t i : pareto_front(sweep.objectives, metrics, c)) rows[i].pareto = true;
   return rows;
 }
 
@@ -416,7 +418,8 @@ void write_sweep_csv(const std::vector<SweepRow>& rows, std::ostream& out) {
   header.insert(header.end(), kIdentity.begin(), kIdentity.end());
   for (const auto& m : sweep_metrics())
     if (m.modelled && std::string(m.name) != "devices") header.emplace_back(m.name);
-  for (const char* c : {"devices", "bound", "ok", "feasible", "pareto", "error", "warnings"})
+  for (const char* c : {"devices", "bound", "perplexity", "perplexity_delta_pct", "ok", "feasible",
+                        "pareto", "error", "warnings"})
     header.emplace_back(c);
   for (size_t i = 0; i < header.size(); ++i) out << (i ? "," : "") << csv_escape(header[i]);
   out << "\n";
@@ -436,7 +439,9 @@ void write_sweep_csv(const std::vector<SweepRow>& rows, std::ostream& out) {
       for (const auto& w : r.row["warnings"])
         warnings += (warnings.empty() ? "" : "; ") + w.get<std::string>();
     out << "," << cell(r.row.value("devices", nlohmann::ordered_json())) << ","
-        << cell(r.row.value("bound", nlohmann::ordered_json())) << "," << (r.ok ? "true" : "false")
+        << cell(r.row.value("bound", nlohmann::ordered_json())) << ","
+        << cell(r.row.value("perplexity", nlohmann::ordered_json())) << ","
+        << cell(r.row.value("perplexity_delta_pct", nlohmann::ordered_json())) << "," << (r.ok ? "true" : "false")
         << "," << (r.feasible ? "true" : "false") << "," << (r.pareto ? "true" : "false") << ","
         << cell(r.row.value("error", nlohmann::ordered_json())) << "," << csv_escape(warnings)
         << "\n";

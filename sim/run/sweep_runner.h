@@ -42,7 +42,8 @@ struct SweepRow {
   MetricRow metrics;
   bool ok = false, feasible = false, pareto = false;
 };
-// The rows of the sweep's recorded points, with constraints and the Pareto front applied.
+// The rows of the sweep's recorded points, with constraints and the Pareto front (one per phase)
+// applied.
 std::vector<SweepRow> sweep_rows(const SweepConfig& sweep, const SweepStore& db);
 // The same for a store alone (export): no constraints, no objectives.
 std::vector<SweepRow> stored_rows(const std::string& sweep_name, const SweepStore& db);
