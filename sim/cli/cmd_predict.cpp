@@ -1,5 +1,6 @@
 // `xpusim predict`: operator-level prediction of a CSV of GEMM, attention and elementwise rows.
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <iostream>
@@ -8,6 +9,7 @@
 #include "arch/registry.h"
 #include "sim/base/output_files.h"
 #include "sim/cli/options.h"
+#include "sim/cli/progress.h"
 #include "sim/config/config_store.h"
 #include "sim/run/predict.h"
 
@@ -50,7 +52,13 @@ int cmd_predict(const Args& args) {
     table = read_csv_file(ops_file, "--ops");
   }
   OpCache cache;
-  auto rows = predict_table(*device, cache, table);
+  std::vector<std::vector<std::string>> rows;
+  {
+    // Rows done, rate and ETA for a long table (nothing for one that ends within seconds).
+    ProgressLine line(std::cerr, isatty(STDERR_FILENO), "predict", "rows");
+    rows = predict_table(*device, cache, table,
+                         [&](size_t done, size_t total) { line.update(done, total, ""); });
+  }
   if (out_file.empty()) {
     for (const auto& r : rows) write_csv_row(std::cout, r);
     return 0;

@@ -152,8 +152,9 @@ std::vector<Op> ops_from_csv(const CsvTable& table) {
   return ops;
 }
 
-std::vector<std::vector<std::string>> predict_table(Device& device, OpCache& cache,
-                                                    const CsvTable& table) {
+std::vector<std::vector<std::string>> predict_table(
+    Device& device, OpCache& cache, const CsvTable& table,
+    const std::function<void(size_t, size_t)>& progress) {
   std::vector<Op> ops = ops_from_csv(table);
   const std::vector<std::string> added = {"pred_ms", "pred_cycles", "pred_energy_j", "bound",
                                           "pred_error"};
@@ -187,6 +188,7 @@ std::vector<std::vector<std::string>> predict_table(Device& device, OpCache& cac
       row[where[4]] = ev.reason;
     }
     out.push_back(std::move(row));
+    if (progress) progress(i + 1, ops.size());
   }
   return out;
 }
