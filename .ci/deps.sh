@@ -3,7 +3,8 @@
 # quiet when everything is there. Sourced by ./run.sh and ./test.sh.
 XPUSIM_DEBS=(cmake g++ make pkg-config libsystemc-dev libyaml-cpp-dev libfmt-dev libboost-dev
   libboost-program-options-dev nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev
-  libopenblas-dev libeigen3-dev libsqlite3-dev)
+  libopenblas-dev libeigen3-dev libsqlite3-dev
+  libboost-mpi-dev openmpi-bin)
 
 xpusim_install_deps() {
   local missing=()

@@ -10,6 +10,7 @@
 #include "sim/cli/options.h"
 #include "sim/cli/progress.h"
 #include "sim/config/config_store.h"
+#include "sim/run/sweep_mpi.h"
 #include "sim/run/sweep_runner.h"
 
 namespace xpusim::cli {
@@ -174,6 +175,25 @@ int cmd_sweep(const Args& args) {
   }
   ConfigStore store;
   const SweepConfig sweep = parse_sweep(store.load(file, "sweeps"));
+  const std::string reference = find_repo_path("workloads/models/tiny-llama");
+  options.reference_model = std::filesystem::exists(reference) ? reference : "";
+  // Under mpirun: ranks above 0 compute what rank 0 hands out; rank 0 runs the sweep below.
+  std::unique_ptr<SweepMpi> mpi;
+  if (sweep_mpi_launched()) {
+    mpi = std::make_unique<SweepMpi>();
+    if (mpi->rank() > 0) {
+      mpi->serve(store, sweep, options.reference_model);
+      return 0;
+    }
+    options.dispatch = mpi->dispatcher();
+  }
+  // Rank 0 stops the other ranks on every way out (an error before dispatching included).
+  struct StopRanks {
+    SweepMpi* m;
+    ~StopRanks() {
+      if (m) m->stop_all();
+    }
+  } stop_ranks{mpi.get()};
   const uint64_t n = sweep_size(sweep);
   if (n > kConfirmPoints && !vm.count("yes"))
     throw UsageError(fmt::format("sweep '{}' has {} design points; --yes runs more than {}",
@@ -183,8 +203,6 @@ int cmd_sweep(const Args& args) {
         default_store(options.shard_count > 1 ? fmt::format("{}.shard{}of{}", sweep.name,
                                                             options.shard, options.shard_count)
                                               : sweep.name);
-  const std::string reference = find_repo_path("workloads/models/tiny-llama");
-  options.reference_model = std::filesystem::exists(reference) ? reference : "";
   SweepStore db(store_path);
   SweepRunSummary summary;
   {
@@ -195,9 +213,10 @@ int cmd_sweep(const Args& args) {
     summary = run_sweep(store, sweep, db, options);
   }
   std::cerr << fmt::format(
-      "xpusim sweep {}: {} points ({} computed, {} found in the store, {} done before) in {}\n",
-      sweep.name, summary.points, summary.computed, summary.reused, summary.already_done,
-      store_path);
+      "xpusim sweep {}: {} points ({} computed{}, {} found in the store, {} done before) in {}\n",
+      sweep.name, summary.points, summary.computed,
+      mpi ? fmt::format(" on {} MPI ranks", mpi->size() - 1) : std::string(), summary.reused,
+      summary.already_done, store_path);
   const auto rows = sweep_rows(sweep, db);
   if (format == "csv")
     write_sweep_csv(rows, std::cout);

@@ -164,6 +164,30 @@ Worker spawn_worker(const ConfigStore& store, const SweepConfig& sweep,
 
 }  // namespace
 
+std::string compute_sweep_point(const ConfigStore& store, const SweepConfig& sweep, uint64_t index,
+                                const std::string& reference_model) {
+  // One runner per process, kept between points (its op cache is keyed by the device's
+  // fingerprint, so points on other hardware never share a result).
+  static thread_local std::unique_ptr<ExperimentRunner> runner;
+  static thread_local const ConfigStore* runner_store = nullptr;
+  if (!runner || runner_store != &store) {
+    runner = std::make_unique<ExperimentRunner>(store, reference_model);
+    runner->set_numerics_cache_dir(numerics_cache_dir_from_env());
+    runner_store = &store;
+  }
+  static thread_local std::vector<SweepPoint> points;
+  static thread_local std::string points_of;
+  if (points_of != sweep.name || index >= points.size()) {
+    points = expand_sweep(sweep);
+    points_of = sweep.name;
+  }
+  try {
+    return compute_point(*runner, store, sweep, points.at(size_t(index)));
+  } catch (const std::exception& e) {
+    return nlohmann::json{{"error", e.what()}}.dump();
+  }
+}
+
 SweepRunSummary run_sweep(const ConfigStore& store, const SweepConfig& sweep, SweepStore& db,
                           const SweepRunOptions& options) {
   SweepRunSummary summary;
@@ -262,7 +286,13 @@ SweepRunSummary run_sweep(const ConfigStore& store, const SweepConfig& sweep, Sw
     note(rows_json);
   };
 
-  if (options.jobs <= 1 || todo.size() <= 1) {
+  if (options.dispatch) {
+    std::vector<uint64_t> indices;
+    for (const SweepPoint* p : todo) indices.push_back(p->index);
+    options.dispatch(indices, [&](uint64_t index, const std::string& rows) {
+      store_result(all[size_t(index)], rows);
+    });
+  } else if (options.jobs <= 1 || todo.size() <= 1) {
     ExperimentRunner runner(store, options.reference_model);
     runner.set_numerics_cache_dir(numerics_cache_dir_from_env());
     for (const SweepPoint* p : todo) {
@@ -441,8 +471,9 @@ void write_sweep_csv(const std::vector<SweepRow>& rows, std::ostream& out) {
     out << "," << cell(r.row.value("devices", nlohmann::ordered_json())) << ","
         << cell(r.row.value("bound", nlohmann::ordered_json())) << ","
         << cell(r.row.value("perplexity", nlohmann::ordered_json())) << ","
-        << cell(r.row.value("perplexity_delta_pct", nlohmann::ordered_json())) << "," << (r.ok ? "true" : "false")
-        << "," << (r.feasible ? "true" : "false") << "," << (r.pareto ? "true" : "false") << ","
+        << cell(r.row.value("perplexity_delta_pct", nlohmann::ordered_json())) << ","
+        << (r.ok ? "true" : "false") << "," << (r.feasible ? "true" : "false") << ","
+        << (r.pareto ? "true" : "false") << ","
         << cell(r.row.value("error", nlohmann::ordered_json())) << "," << csv_escape(warnings)
         << "\n";
   }

@@ -25,7 +25,16 @@ struct SweepRunOptions {
   std::function<void(size_t, size_t, const std::string&)> progress;
   // Shards for job arrays: this process takes the points with index % shard_count == shard.
   int shard = 0, shard_count = 1;
+  // Computes the points of these indices elsewhere (MPI ranks, sweep_mpi.h), calling `done` in
+  // this process for each finished one; unset: in this process or in `jobs` forked workers.
+  using Done = std::function<void(uint64_t index, const std::string& rows_json)>;
+  std::function<void(const std::vector<uint64_t>&, const Done&)> dispatch;
 };
+
+// Computes one point of the sweep and returns its rows as JSON text, or {"error": ...} (for
+// workers of any kind).
+std::string compute_sweep_point(const ConfigStore& store, const SweepConfig& sweep, uint64_t index,
+                                const std::string& reference_model);
 
 struct SweepRunSummary {
   size_t points = 0, computed = 0, reused = 0, already_done = 0;
