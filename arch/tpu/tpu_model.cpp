@@ -68,14 +68,22 @@ GemmFolds gemm_folds(const TpuConfig& c, const SystolicArray& a, const GemmShape
   const double in_b = on_chip * g.in_bytes * t.ifmap_words / mk;
   const double w_b = g.weight_bytes * t.filter_words / kn;
   const double out_b = on_chip * g.out_bytes * (c.sram.accumulate ? 1.0 : t.ofmap_words / mn);
+  double in_dma = in_b, w_dma = w_b, out_dma = out_b;
+  if (c.hbm_overlap_ops) {
+    // Per array: what fills or drains outside this op is at most half of each SRAM.
+    const double n = std::min(arrays(c), f.folds);
+    in_dma = std::max(0.0, in_b - n * std::min(in_b / n, c.sram.ifmap_bytes / 2));
+    w_dma = std::max(0.0, w_b - n * std::min(w_b / n, c.sram.filter_bytes / 2));
+    out_dma = std::max(0.0, out_b - n * std::min(out_b / n, c.sram.ofmap_bytes / 2));
+  }
   f.group.tiles = tiles;
   f.group.compute_s = fold / c.clock_hz;
   f.group.bytes.assign(levels, 0.0);
   if (c.hbm_per_operand) {
-    f.group.bytes[0] = in_b / tiles, f.group.bytes[1] = w_b / tiles,
-    f.group.bytes[2] = out_b / tiles;
+    f.group.bytes[0] = in_dma / tiles, f.group.bytes[1] = w_dma / tiles,
+    f.group.bytes[2] = out_dma / tiles;
   } else {
-    f.group.bytes[0] = (in_b + w_b + out_b) / tiles;
+    f.group.bytes[0] = (in_dma + w_dma + out_dma) / tiles;
   }
   return f;
 }

@@ -37,10 +37,10 @@ TEST(TpuDevice, LowBandwidthOrSmallBuffersStallTheArrayAndAmpleOnesDoNot) {
   op.out_bytes = 256.0 * 512;  // 1-byte words, as SCALE-Sim
   const double compute_cycles =
       double(plan_folds({32, 32, Dataflow::kOs, 1}, 256, 512, 512).compute_cycles);
-  auto ample = tpu("systolic", {"mxu.dataflow=os", "hbm.bw=1 TB/s"});
-  auto slow = tpu("systolic", {"mxu.dataflow=os", "hbm.bw=1 GB/s"});
-  auto small = tpu("systolic", {"mxu.dataflow=os", "sram.ifmap=16 KiB"});
-  auto big = tpu("systolic", {"mxu.dataflow=os", "sram.ifmap=1 MiB"});
+  auto ample = tpu("systolic", {"mxu.dataflow=os", "hbm.bw=1 TB/s", "hbm.overlap_ops=false"});
+  auto slow = tpu("systolic", {"mxu.dataflow=os", "hbm.bw=1 GB/s", "hbm.overlap_ops=false"});
+  auto small = tpu("systolic", {"mxu.dataflow=os", "sram.ifmap=16 KiB", "hbm.overlap_ops=false"});
+  auto big = tpu("systolic", {"mxu.dataflow=os", "sram.ifmap=1 MiB", "hbm.overlap_ops=false"});
   const OpResult a = run_one(*ample, op), s = run_one(*slow, op);
   const OpResult sm = run_one(*small, op), bg = run_one(*big, op);
   // Ample: only the first fold's load is exposed (well under 1 %).
