@@ -52,7 +52,7 @@ GemmFolds gemm_folds(const TpuConfig& c, const SystolicArray& a, const GemmShape
                    c.sram.filter_bytes / g.weight_word, c.sram.reorder);
   GemmFolds f;
   f.folds = double(p.folds) * g.batch;
-  const double tiles = std::ceil(f.folds / arrays(c));
+  const double tiles = std::max(1.0, std::ceil(f.folds / arrays(c)));
   // With preload the stationary operand of the next fold shifts in under the current one's
   // stream: a fold costs the longer of the two, and the skew (R + C - 2) is paid once.
   const bool preload = c.mxu.preload && a.dataflow != Dataflow::kOs;
@@ -94,10 +94,20 @@ TpuOpPlan plan_matmul(const TpuConfig& c, const Op& op) {
   TpuOpPlan r;
   const double clocks = arrays(c) * c.clock_hz;
   UnitChoice u = matrix_unit(c.mxu.rates, op, clocks, ComputeUnit::kMxu);
+  double per_clk =
+      u.unit.path == UnitPath::kInt4AsBf16 ? c.mxu.rates.bf16 : c.mxu.rates.per_clk(op.dtype);
+  // A format the array lacks but can hold exactly in a wider one it has: the vector unit
+  // converts both operands (one operation per element, counted beside the arrays).
+  bool upcast = false;
+  if (!u.ok && op.dtype == DType::kFp8 && c.mxu.rates.bf16 > 0) {
+    u = {true, "", {ComputeUnit::kMxu, UnitPath::kFp8AsBf16}, 0};
+    per_clk = c.mxu.rates.bf16, upcast = true;
+  } else if (!u.ok && op.dtype == DType::kInt4 && c.mxu.rates.int8 > 0) {
+    u = {true, "", {ComputeUnit::kMxu, UnitPath::kInt4AsInt8}, 0};
+    per_clk = c.mxu.rates.int8, upcast = true;
+  }
   if (!u.ok) return {false, u.reason, {}, {}, 0, 0, 0};
   r.unit = u.unit;
-  const double per_clk =
-      u.unit.path == UnitPath::kInt4AsBf16 ? c.mxu.rates.bf16 : c.mxu.rates.per_clk(op.dtype);
   SystolicArray a{c.mxu.rows, c.mxu.cols, c.dataflow(), 1};
   a.macs_per_pe = std::max<int64_t>(
       1, int64_t(std::floor(per_clk / (2.0 * double(c.mxu.rows * c.mxu.cols)))));
@@ -115,6 +125,7 @@ TpuOpPlan plan_matmul(const TpuConfig& c, const Op& op) {
     g.in_word = dtype_bytes(op.dtype), g.weight_word = dtype_bytes(op.wdtype);
     parts.push_back(gemm_folds(c, a, g, levels));
     r.macs = double(op.M) * double(g.K) * double(op.N) * g.batch;
+    if (upcast) vector_flops += (double(op.M) + double(op.N)) * double(op.K) * g.batch;
   } else {
     // Attention: per (sequence, head) the score GEMM Q·Kᵀ (q x d x kv) and P·V (q x kv x d); a
     // causal mask skips the blocks above the diagonal (the op's flops over the unmasked ones);
@@ -137,6 +148,7 @@ TpuOpPlan plan_matmul(const TpuConfig& c, const Op& op) {
     }
     r.macs = op.flops / 2;
     vector_flops += 5.0 * double(op.B * op.heads) * q * kv * kept;
+    if (upcast) vector_flops += op.in_bytes / dtype_bytes(op.dtype);
   }
   double skew = 0, tiles = 0, eff = 0;
   for (auto& p : parts) {

@@ -100,5 +100,45 @@ TEST(TpuDevice, TpuV1ReachesItsPublishedPeakAndRidge) {
   EXPECT_EQ(high.bound, Bound::kCompute);
 }
 
+// Formats per preset: TPU v5e's MXUs run int8 at twice the bf16 rate (394 vs 197 TOPS), TPU v4's
+// at the same rate (275 TOPS both), TPU v1 has no bf16 datapath at all. A compute-bound GEMM
+// shows it; the MXUs' peak over all arrays bounds every GEMM.
+TEST(TpuDevice, FormatsRunAtEachPresetsRate) {
+  const Op bf16 = make_gemm("g", 8192, 8192, 8192, DType::kBf16);
+  Op int8 = make_gemm("g", 8192, 8192, 8192, DType::kInt8);
+  auto v5e = tpu("tpu-v5e", {}), v4 = tpu("tpu-v4", {}), v1 = tpu("tpu-v1", {});
+  const OpResult v5e_b = run_one(*v5e, bf16), v5e_i = run_one(*v5e, int8);
+  const OpResult v4_b = run_one(*v4, bf16), v4_i = run_one(*v4, int8);
+  EXPECT_EQ(v5e_b.bound, Bound::kCompute);
+  EXPECT_NEAR(v5e_b.time_s / v5e_i.time_s, 2.0, 0.1);
+  EXPECT_NEAR(v4_b.time_s / v4_i.time_s, 1.0, 0.02);
+  EXPECT_GT(bf16.flops / v5e_b.time_s, 0.9 * 197e12);
+  EXPECT_LE(bf16.flops / v5e_b.time_s, 197e12 * 1.0001);
+  EXPECT_GT(bf16.flops / v4_b.time_s, 0.9 * 275e12);
+  EXPECT_LE(bf16.flops / v4_b.time_s, 275.3e12);
+  const Evaluation no = v1->run({bf16});
+  EXPECT_FALSE(no.ok);
+  EXPECT_NE(no.reason.find("no bf16 datapath"), std::string::npos) << no.reason;
+}
+
+// A format the MXU lacks but a wider one holds exactly runs in that one, and the vector unit's
+// conversion of both operands is counted: fp8 on TPU v5e (bf16), int4 on TPU v1 (int8). bf16 on
+// TPU v1 has nothing to widen into and cannot run.
+TEST(TpuDevice, NarrowFormatsUpcastOnTheVectorUnitAndTheCostCounts) {
+  auto v5e = tpu("tpu-v5e", {}), v1 = tpu("tpu-v1", {});
+  const OpResult fp8 = run_one(*v5e, make_gemm("g", 4096, 4096, 4096, DType::kFp8));
+  const OpResult bf16 = run_one(*v5e, make_gemm("g", 4096, 4096, 4096, DType::kBf16));
+  EXPECT_EQ(fp8.unit.label(), "mxu(fp8->bf16)");
+  EXPECT_GE(fp8.compute_busy_s, bf16.compute_busy_s);
+  // A GEMV's conversion (K x N weights at 2048 operations per clock) outlasts its 32 folds per
+  // array: the vector unit sets the pace.
+  const OpResult gemv8 = run_one(*v5e, make_gemm("g", 1, 8192, 8192, DType::kFp8));
+  const double convert_s = (1.0 + 8192) * 8192 / (2048 * 1.5e9);
+  EXPECT_GE(gemv8.compute_busy_s, convert_s * 0.999);
+  const OpResult int4 = run_one(*v1, make_gemm("g", 1024, 4096, 4096, DType::kInt4));
+  EXPECT_EQ(int4.unit.label(), "mxu(int4->int8)");
+  EXPECT_FALSE(v1->supports(DType::kInt4, ComputeUnit::kMxu));
+}
+
 }  // namespace
 }  // namespace xpusim
