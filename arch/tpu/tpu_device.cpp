@@ -76,8 +76,10 @@ class TpuDevice : public Device {
       r.time_s = timings[i].time_s;
       r.cycles = timings[i].time_s * c_.clock_hz;
       r.flops = ops[i].flops;
+      const auto& off = plans[i].off_op_bytes;
       for (size_t l = 0; l < spec_.levels.size(); ++l)
-        r.bytes_per_level.emplace_back(names[l], timings[i].bytes_per_level[l]);
+        r.bytes_per_level.emplace_back(
+            names[l], timings[i].bytes_per_level[l] + (l < off.size() ? off[l] : 0.0));
       r.bound = timings[i].bound;
       r.unit = plans[i].unit;
       fill_engine_stats(r, timings[i], names);

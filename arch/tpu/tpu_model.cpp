@@ -41,6 +41,7 @@ struct GemmShape {
 
 struct GemmFolds {
   TileGroup group;
+  std::vector<double> off_op_bytes;  // per level
   double compute_cycles = 0, skew_cycles = 0, mapping_eff = 0, folds = 0;
 };
 
@@ -79,6 +80,13 @@ GemmFolds gemm_folds(const TpuConfig& c, const SystolicArray& a, const GemmShape
   f.group.tiles = tiles;
   f.group.compute_s = fold / c.clock_hz;
   f.group.bytes.assign(levels, 0.0);
+  f.off_op_bytes.assign(levels, 0.0);
+  if (c.hbm_per_operand) {
+    f.off_op_bytes[0] = in_b - in_dma, f.off_op_bytes[1] = w_b - w_dma,
+    f.off_op_bytes[2] = out_b - out_dma;
+  } else {
+    f.off_op_bytes[0] = (in_b - in_dma) + (w_b - w_dma) + (out_b - out_dma);
+  }
   if (c.hbm_per_operand) {
     f.group.bytes[0] = in_dma / tiles, f.group.bytes[1] = w_dma / tiles,
     f.group.bytes[2] = out_dma / tiles;
@@ -151,7 +159,9 @@ TpuOpPlan plan_matmul(const TpuConfig& c, const Op& op) {
     if (upcast) vector_flops += op.in_bytes / dtype_bytes(op.dtype);
   }
   double skew = 0, tiles = 0, eff = 0;
+  r.off_op_bytes.assign(levels, 0.0);
   for (auto& p : parts) {
+    for (size_t l = 0; l < levels; ++l) r.off_op_bytes[l] += p.off_op_bytes[l];
     r.compute_cycles += p.compute_cycles;
     skew += p.skew_cycles;
     tiles += p.group.tiles;

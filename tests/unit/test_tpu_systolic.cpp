@@ -1,7 +1,8 @@
 // The TPU's systolic arrays against SCALE-Sim v2: fold counts and stall-free cycles for every
 // dataflow (formulas in arch/tpu/systolic.h) on random shapes, and on the reference sets that
 // validation/tpu/scalesim_ref.py produced by running SCALE-Sim itself (validation/tpu/README.md):
-// compute cycles exactly, CALC-mode total cycles exactly, USER-mode total cycles within a bound.
+// compute cycles exactly, CALC-mode total cycles and DRAM reads exactly, USER-mode total cycles
+// within a bound.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -159,6 +160,12 @@ TEST(TpuSystolic, StallFreeTotalCyclesEqualScaleSimCalcMode) {
     EXPECT_EQ(scalesim_total(ev.results[0]), int64_t(x.num("total_cycles"))) << what;
     EXPECT_EQ(ev.results[0].stall_s, 0.0) << what;
     exact += scalesim_total(ev.results[0]) == int64_t(x.num("total_cycles"));
+    // DRAM traffic per operand: reads exact; SCALE-Sim's ofmap drain rounds up to C - 1 words.
+    const auto& b = ev.results[0].bytes_per_level;
+    EXPECT_EQ(b[0].second, x.num("ifmap_dram_reads")) << what;
+    EXPECT_EQ(b[1].second, x.num("filter_dram_reads")) << what;
+    EXPECT_LE(x.num("ofmap_dram_writes") - b[2].second, double(x.C - 1)) << what;
+    EXPECT_GE(x.num("ofmap_dram_writes"), b[2].second) << what;
   }
   std::printf("CALC total cycles: %d of %zu SCALE-Sim rows exact\n", exact, rows.size());
 }
