@@ -90,6 +90,12 @@ const Schema<TpuConfig>& tpu_schema() {
               "buffering; 1 = no overlap of loads with compute)",
               &TpuConfig::dma_stages);
     declare_link(s, &TpuConfig::link);
+    s.integer("ici.torus_dims", "1", Range{1, 3},
+              "dimensions of the chip-to-chip torus (TPU v5e: 2, v4: 3): an all-reduce or "
+              "all-gather over p chips runs one ring per dimension it spans (p >= 4: 2, p >= 8: "
+              "3), each on its own ports at link.bw, so the bytes split over them and the ring "
+              "steps fall to the sum over dimensions; 1 = one ring",
+              &TpuConfig::ici_torus_dims);
     s.quantity("tdp", Unit::kWatts, "0 W", Range{0, 1e5}, "chip power limit (0 = not published)",
                &TpuConfig::tdp_w);
     return s;

@@ -40,6 +40,7 @@ struct TpuConfig {
   double op_overhead_s = 0;
   int64_t dma_stages = 2;  // folds whose operands the DMA engine loads ahead of the arrays
   LinkConfig link;
+  int64_t ici_torus_dims = 1;  // torus dimensions whose rings a collective runs at once
   double tdp_w = 0;
 
   Dataflow dataflow() const;

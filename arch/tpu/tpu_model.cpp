@@ -189,12 +189,23 @@ TpuOpPlan plan_tpu_op(const TpuConfig& c, const Op& op) {
     TpuOpPlan r;
     r.unit = {ComputeUnit::kLink};
     const CollectiveCost cost = collective_cost(c.link, {}, op);
+    // On a torus, p chips as a d-dimensional block of p^(1/d) per side run a ring along every
+    // dimension at once, each on its own ports: the bytes split d ways, and the latency-bound
+    // steps are those of d rings of p^(1/d) members.
+    double dims = 1;
+    const bool ring_collective = op.collective == "all_reduce" || op.collective == "all_gather";
+    if (ring_collective)
+      while (dims < double(c.ici_torus_dims) && std::pow(2.0, dims + 1) <= double(op.ranks)) ++dims;
+    const double side = std::pow(double(op.ranks), 1.0 / dims);
+    const double ring_steps = double(cost.wire.steps);
+    const double torus_steps = ring_steps * dims * (side - 1) / std::max(1.0, double(op.ranks - 1));
     TileGroup g;
     g.bytes.assign(levels, 0.0);
-    g.bytes[tpu_link_level(c)] = cost.wire.bytes;
+    g.bytes[tpu_link_level(c)] = cost.wire.bytes / dims;
     g.efficiency.assign(levels, 1.0);
     g.efficiency[tpu_link_level(c)] = cost.bw_fraction;
-    r.work.overhead_s = c.op_overhead_s + cost.fixed_s;
+    r.work.overhead_s =
+        c.op_overhead_s + (ring_steps > 0 ? cost.fixed_s * torus_steps / ring_steps : 0.0);
     r.work.groups.push_back(g);
     return r;
   }
