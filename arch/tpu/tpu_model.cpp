@@ -151,6 +151,7 @@ TpuOpPlan plan_matmul(const TpuConfig& c, const Op& op) {
       GemmFolds f = gemm_folds(c, a, g, levels);
       // Operands come from the op's minimum traffic, spread evenly over the two GEMMs' folds.
       std::fill(f.group.bytes.begin(), f.group.bytes.end(), 0.0);
+      std::fill(f.off_op_bytes.begin(), f.off_op_bytes.end(), 0.0);
       f.group.bytes[0] = bytes / 2 / f.group.tiles;
       parts.push_back(f);
     }

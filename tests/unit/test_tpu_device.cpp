@@ -158,5 +158,17 @@ TEST(TpuDevice, TorusCollectivesRunARingPerDimension) {
   EXPECT_EQ(run_one(*torus, two).time_s, run_one(*ring, two).time_s);
 }
 
+// Attention streams its minimum bytes (flash-style) whatever the buffer accounting.
+TEST(TpuDevice, AttentionReportsItsMinimumTraffic) {
+  const Op att = make_attention("a", 1, 8, 8, 64, 128, 1024, true, DType::kBf16);
+  for (const char* overlap : {"hbm.overlap_ops=true", "hbm.overlap_ops=false"}) {
+    auto dev = tpu("systolic", {overlap});
+    double bytes = 0;
+    for (const auto& [level, b] : run_one(*dev, att).bytes_per_level)
+      if (level != "link") bytes += b;
+    EXPECT_NEAR(bytes, att.total_bytes(), 1) << overlap;
+  }
+}
+
 }  // namespace
 }  // namespace xpusim
