@@ -77,8 +77,9 @@ const Schema<TpuConfig>& tpu_schema() {
               &TpuConfig::hbm_weights_only);
     s.boolean("hbm.overlap_ops", "false",
               "the first active half of each input SRAM fills while the previous operator runs "
-              "and the last half of the output SRAM drains while the next one runs, so neither "
-              "counts in this operator's time (SCALE-Sim's accounting); false = both exposed",
+              "and what the output SRAM holds at the end drains while the next one runs, so "
+              "neither counts in this operator's time (SCALE-Sim's accounting); false = both "
+              "exposed",
               &TpuConfig::hbm_overlap_ops);
     s.quantity("vmem", Unit::kBytes, kRequired, Range{16, 1e12},
                "on-chip memory per chip (capacity only; the operand buffers are sram.*)",

@@ -71,11 +71,12 @@ GemmFolds gemm_folds(const TpuConfig& c, const SystolicArray& a, const GemmShape
   const double out_b = on_chip * g.out_bytes * (c.sram.accumulate ? 1.0 : t.ofmap_words / mn);
   double in_dma = in_b, w_dma = w_b, out_dma = out_b;
   if (c.hbm_overlap_ops) {
-    // Per array: what fills or drains outside this op is at most half of each SRAM.
+    // Per array: what fills before this op is at most the active half of each input SRAM.
     const double n = std::min(arrays(c), f.folds);
     in_dma = std::max(0.0, in_b - n * std::min(in_b / n, c.sram.ifmap_bytes / 2));
     w_dma = std::max(0.0, w_b - n * std::min(w_b / n, c.sram.filter_bytes / 2));
-    out_dma = std::max(0.0, out_b - n * std::min(out_b / n, c.sram.ofmap_bytes / 2));
+    // Both output halves may still hold results when the last fold ends: they drain after it.
+    out_dma = std::max(0.0, out_b - n * std::min(out_b / n, c.sram.ofmap_bytes));
   }
   f.group.tiles = tiles;
   f.group.compute_s = fold / c.clock_hz;

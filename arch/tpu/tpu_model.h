@@ -31,7 +31,7 @@ struct TpuOpPlan {
   double mapping_eff = 0;
   double macs = 0;  // multiply-adds on the arrays
   // Bytes per level that move outside the operator's time (hbm.overlap_ops: the first input fill
-  // and the last output drain); they count in its traffic, not in the engine's stream.
+  // and the final output drain); they count in its traffic, not in the engine's stream.
   std::vector<double> off_op_bytes;
 };
 
