@@ -41,6 +41,11 @@ const Schema<TpuConfig>& tpu_schema() {
                   "per PE per clock)", &TpuConfig::mxu, &TpuConfig::Mxu::rates);
     s.real("vpu_per_clk", kRequired, Range{1, 1e7},
            "vector unit FP32 operations per clock per core", &TpuConfig::vpu_per_clk);
+    s.integer("vpu.lanes", "1024", Range{1, 1 << 20},
+              "FP32 elements one vector instruction covers (a TPU v4 vector register: 8 sublanes "
+              "x 128 lanes): a row of an elementwise operator fills whole registers, and each "
+              "reduction along a row (norms, softmax) adds log2(lanes) register-wide steps",
+              &TpuConfig::vpu_lanes);
     s.quantity("sram.ifmap", Unit::kBytes, kRequired, Range{16, 1e12},
                "input (activation, SCALE-Sim ifmap) SRAM per core, double-buffered: half active, "
                "half filling",

@@ -26,6 +26,7 @@ struct TpuConfig {
     DtypeRates rates;  // per MXU
   } mxu;
   double vpu_per_clk = 0;  // vector-unit FP32 operations per clock per core
+  int64_t vpu_lanes = 1;   // FP32 elements one vector instruction covers
   struct Sram {
     double ifmap_bytes = 0, filter_bytes = 0, ofmap_bytes = 0;  // per core, double-buffered
     bool accumulate = false;  // the ofmap buffer accumulates partial sums across row folds

@@ -99,6 +99,25 @@ GemmFolds gemm_folds(const TpuConfig& c, const SystolicArray& a, const GemmShape
 
 double vector_rate(const TpuConfig& c) { return c.vpu_per_clk * double(c.cores) * c.clock_hz; }
 
+// An elementwise operator on the vector unit: each of its T rows of H elements fills
+// ceil(H / lanes) registers, each register takes the kind's operations per element, and each
+// reduction along the row (one for RMSNorm, two for LayerNorm and softmax: mean and variance,
+// maximum and sum) folds a register's lanes in log2(lanes) register-wide steps. Other vector
+// work (KV appends, gathers, sparse-format GEMMs, dequantisation) is its operation count.
+double vector_seconds(const TpuConfig& c, const Op& op) {
+  double ops = op.flops + op.dequant_flops;
+  if (op.kind == OpKind::kElementwise && op.ew && op.T > 0 && op.H > 0) {
+    const EwKindInfo& e = ew_info(*op.ew);
+    const double lanes = double(c.vpu_lanes);
+    const double regs = std::ceil(double(op.H) / lanes);
+    const double reductions =
+        !e.row_reduction ? 0.0 : (*op.ew == EwKind::kRmsnorm ? 1.0 : 2.0);
+    ops = double(op.T) * lanes * (regs * e.flops_per_elem + reductions * std::log2(lanes)) +
+          op.dequant_flops;
+  }
+  return ops > 0 ? ops / vector_rate(c) : 0.0;
+}
+
 TpuOpPlan plan_matmul(const TpuConfig& c, const Op& op) {
   TpuOpPlan r;
   const double clocks = arrays(c) * c.clock_hz;
@@ -222,9 +241,7 @@ TpuOpPlan plan_tpu_op(const TpuConfig& c, const Op& op) {
                          : UnitUse{ComputeUnit::kVpu};
   std::vector<double> bytes(levels, 0.0);
   bytes[0] = op.total_bytes();
-  const double flops = op.flops + op.dequant_flops;
-  r.work = OpWork::single(flops > 0 ? flops / vector_rate(c) : 0.0, std::move(bytes),
-                          c.op_overhead_s);
+  r.work = OpWork::single(vector_seconds(c, op), std::move(bytes), c.op_overhead_s);
   return r;
 }
 

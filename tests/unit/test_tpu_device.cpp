@@ -170,5 +170,22 @@ TEST(TpuDevice, AttentionReportsItsMinimumTraffic) {
   }
 }
 
+// The vector unit works in whole registers of vpu.lanes elements, and a norm's row reduction
+// folds a register in log2(lanes) steps: an RMSNorm row of 4,096 on TPU v4 is 4 registers x 4
+// operations + 10 steps of 1,024 lanes; a row of 1,100 still fills 2 registers.
+TEST(TpuDevice, VectorUnitWorksInWholeRegistersWithReductionSteps) {
+  auto v4 = tpu("tpu-v4", {});
+  const double rate = 2048.0 * 2 * 1.05e9;  // vpu_per_clk x cores x clock
+  const OpResult a = run_one(*v4, make_elementwise("n", EwKind::kRmsnorm, 64, 4096, DType::kBf16));
+  EXPECT_NEAR(a.compute_busy_s, 64 * 1024 * (4.0 * 4 + 10) / rate, 1e-12);
+  const OpResult b = run_one(*v4, make_elementwise("n", EwKind::kRmsnorm, 64, 1100, DType::kBf16));
+  EXPECT_NEAR(b.compute_busy_s, 64 * 1024 * (2.0 * 4 + 10) / rate, 1e-12);
+  // No reduction in an activation; softmax has two (maximum and sum).
+  const OpResult g = run_one(*v4, make_elementwise("g", EwKind::kGelu, 64, 4096, DType::kBf16));
+  EXPECT_NEAR(g.compute_busy_s, 64 * 1024 * (4.0 * 8) / rate, 1e-12);
+  const OpResult sm = run_one(*v4, make_elementwise("s", EwKind::kSoftmax, 64, 4096, DType::kBf16));
+  EXPECT_NEAR(sm.compute_busy_s, 64 * 1024 * (4.0 * 5 + 20) / rate, 1e-12);
+}
+
 }  // namespace
 }  // namespace xpusim
