@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "sim/base/errors.h"
 
@@ -48,7 +49,10 @@ FoldPlan plan_folds(const SystolicArray& a, int64_t M, int64_t K, int64_t N) {
   p.folds = p.row_folds * p.col_folds;
   const int64_t stream = ceil_div(p.t, a.macs_per_pe);
   p.fold_cycles = stationary_load + R + C + stream - 2;
-  p.compute_cycles = p.folds * p.fold_cycles;
+  // Shapes near the input limits (2^31 per dimension on a 1 x 1 array) would overflow; the
+  // device refuses such an operator as too long to simulate, so saturate instead.
+  const int64_t max = std::numeric_limits<int64_t>::max();
+  p.compute_cycles = p.folds > max / p.fold_cycles ? max : p.folds * p.fold_cycles;
   p.mapping_eff = double(p.sr) * double(p.sc) / (double(p.folds) * double(R) * double(C));
   const double m = double(M), k = double(K), n = double(N);
   switch (a.dataflow) {
