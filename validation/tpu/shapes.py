@@ -11,6 +11,8 @@ LAYERS = [
     ("bert.qkv", 64, 192), ("tiny.mlp", 128, 512), ("gpt2.qkv", 768, 2304), ("gpt2.proj", 768, 768), ("gpt2.fc1", 768, 3072),
     ("gpt2.fc2", 3072, 768), ("llama7b.qkv", 4096, 12288), ("llama7b.o", 4096, 4096),
     ("llama7b.gate_up", 4096, 22016), ("llama7b.down", 11008, 4096),
+    ("gpt2xl.qkv", 1600, 4800), ("gpt2xl.fc2", 6400, 1600), ("mistral7b.kv", 4096, 2048),
+    ("bert.fc1", 768, 3072), ("tiny.qkv", 256, 768),
 ]
 ARRAYS = [(32, 32), (64, 64), (128, 128), (16, 64), (128, 32)]
 DATAFLOWS = ["ws", "os", "is"]
