@@ -83,16 +83,13 @@ GemmFolds gemm_folds(const TpuConfig& c, const SystolicArray& a, const GemmShape
   f.group.bytes.assign(levels, 0.0);
   f.off_op_bytes.assign(levels, 0.0);
   if (c.hbm_per_operand) {
+    f.group.bytes[0] = in_dma / tiles, f.group.bytes[1] = w_dma / tiles,
+    f.group.bytes[2] = out_dma / tiles;
     f.off_op_bytes[0] = in_b - in_dma, f.off_op_bytes[1] = w_b - w_dma,
     f.off_op_bytes[2] = out_b - out_dma;
   } else {
-    f.off_op_bytes[0] = (in_b - in_dma) + (w_b - w_dma) + (out_b - out_dma);
-  }
-  if (c.hbm_per_operand) {
-    f.group.bytes[0] = in_dma / tiles, f.group.bytes[1] = w_dma / tiles,
-    f.group.bytes[2] = out_dma / tiles;
-  } else {
     f.group.bytes[0] = (in_dma + w_dma + out_dma) / tiles;
+    f.off_op_bytes[0] = (in_b - in_dma) + (w_b - w_dma) + (out_b - out_dma);
   }
   return f;
 }

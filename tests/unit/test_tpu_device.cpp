@@ -4,6 +4,7 @@
 
 #include "arch/registry.h"
 #include "arch/tpu/systolic.h"
+#include "arch/tpu/tpu_model.h"
 #include "sim/config/config_store.h"
 #include "sim/config/config_tree.h"
 
@@ -64,6 +65,15 @@ TEST(TpuDevice, FoldsSplitOverEveryArrayOfEveryCore) {
   const OpResult a = run_one(*one, op), b = run_one(*eight, op);
   EXPECT_NEAR(a.cycles, 32.0 * 32 * double(fold), 1e-6 * a.cycles);
   EXPECT_NEAR(b.cycles, 32.0 * 32 / 8 * double(fold), 1e-6 * b.cycles);
+  // The plan's own figures: the busiest array's stall-free cycles and the PEs its folds map.
+  ConfigStore store;
+  ErrorList errors;
+  const TpuConfig c = tpu_schema().parse(store.load("systolic", "hw"), errors);
+  ASSERT_TRUE(errors.empty());
+  const TpuOpPlan p = plan_tpu_op(c, op);
+  EXPECT_EQ(p.compute_cycles, 32.0 * 32 * double(fold));
+  EXPECT_EQ(p.mapping_eff, 1.0);
+  EXPECT_EQ(p.macs, 1024.0 * 1024 * 1024);
 }
 
 TEST(TpuDevice, StructuredSparsityHalvesTheFoldsOnlyWhereTheArraySupportsIt) {
