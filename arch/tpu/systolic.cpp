@@ -101,7 +101,8 @@ OperandTraffic dram_traffic(const SystolicArray& a, int64_t M, int64_t K, int64_
   if (reorder) {
     const double m_tiles = std::ceil(m * k / std::max(1.0, if_half));
     const double tiled = m * k + k * n * m_tiles;
-    if (tiled < t.ifmap_words + t.filter_words) t.ifmap_words = m * k, t.filter_words = k * n * m_tiles;
+    if (tiled < t.ifmap_words + t.filter_words)
+      t.ifmap_words = m * k, t.filter_words = k * n * m_tiles;
   }
   return t;
 }

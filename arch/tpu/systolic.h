@@ -70,8 +70,9 @@ FoldPlan plan_folds(const SystolicArray& a, int64_t M, int64_t K, int64_t N);
 // `*_words` words (half active, half filling): an operand whose whole matrix fits in the active
 // half is read once; otherwise it is read again on every pass over it that the fold order makes
 // (ws: X once per column fold; os: X once per column fold, and W once per fold unless the
-// K x C slice that the inner row-fold loop reuses fits; is: W once per column fold). Y's partial sums leave once per fold that writes them (the ofmap buffer drains,
-// it does not accumulate across row folds, as in SCALE-Sim).
+// K x C slice that the inner row-fold loop reuses fits; is: W once per column fold). Y's partial
+// sums leave once per fold that writes them (the ofmap buffer drains, it does not accumulate across
+// row folds, as in SCALE-Sim).
 struct OperandTraffic {
   double ifmap_words = 0, filter_words = 0, ofmap_words = 0;
 };

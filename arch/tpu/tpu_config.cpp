@@ -21,14 +21,16 @@ const Schema<TpuConfig>& tpu_schema() {
            &TpuConfig::description);
     s.quantity("clock", Unit::kHertz, kRequired, Range{1e7, 1e11}, "core clock",
                &TpuConfig::clock_hz);
-    s.integer("cores", "1", Range{1, 1024}, "TensorCores per chip; a GEMM's folds are split over "
-              "every array of every core", &TpuConfig::cores);
+    s.integer("cores", "1", Range{1, 1024},
+              "TensorCores per chip; a GEMM's folds are split over "
+              "every array of every core",
+              &TpuConfig::cores);
     s.integer("mxu.count", kRequired, Range{1, 4096}, "matrix units (systolic arrays) per core",
               &TpuConfig::mxu, &TpuConfig::Mxu::count);
     s.integer("mxu.rows", kRequired, Range{1, 4096}, "systolic array rows (R)", &TpuConfig::mxu,
               &TpuConfig::Mxu::rows);
-    s.integer("mxu.cols", kRequired, Range{1, 4096}, "systolic array columns (C)",
-              &TpuConfig::mxu, &TpuConfig::Mxu::cols);
+    s.integer("mxu.cols", kRequired, Range{1, 4096}, "systolic array columns (C)", &TpuConfig::mxu,
+              &TpuConfig::Mxu::cols);
     s.choice("mxu.dataflow", "ws", {"ws", "os", "is"},
              "systolic dataflow: weight-, output- or input-stationary (SCALE-Sim's mapping)",
              &TpuConfig::mxu, &TpuConfig::Mxu::dataflow);
@@ -37,8 +39,10 @@ const Schema<TpuConfig>& tpu_schema() {
               "(double-buffered weight registers, as in TPU v1's matrix unit); false = each fold "
               "first loads it (SCALE-Sim)",
               &TpuConfig::mxu, &TpuConfig::Mxu::preload);
-    declare_rates(s, "mxu", "one matrix unit (a rate above 2 x rows x cols = several multiply-adds "
-                  "per PE per clock)", &TpuConfig::mxu, &TpuConfig::Mxu::rates);
+    declare_rates(s, "mxu",
+                  "one matrix unit (a rate above 2 x rows x cols = several multiply-adds "
+                  "per PE per clock)",
+                  &TpuConfig::mxu, &TpuConfig::Mxu::rates);
     s.real("vpu_per_clk", kRequired, Range{1, 1e7},
            "vector unit FP32 operations per clock per core", &TpuConfig::vpu_per_clk);
     s.integer("vpu.lanes", "1024", Range{1, 1 << 20},

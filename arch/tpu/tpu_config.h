@@ -33,10 +33,10 @@ struct TpuConfig {
     bool reorder = false;     // tile M to keep X resident when that moves fewer bytes
   } sram;
   MemoryConfig hbm;
-  std::string hbm_mode;       // bandwidth | stall_free
-  bool hbm_per_operand = false;  // each operand SRAM has its own port of hbm.bw (SCALE-Sim)
-  bool hbm_weights_only = false; // activations live on chip (TPU v1's unified buffer)
-  bool hbm_overlap_ops = false;  // first input halves load, last output half drains off the op
+  std::string hbm_mode;           // bandwidth | stall_free
+  bool hbm_per_operand = false;   // each operand SRAM has its own port of hbm.bw (SCALE-Sim)
+  bool hbm_weights_only = false;  // activations live on chip (TPU v1's unified buffer)
+  bool hbm_overlap_ops = false;   // first input halves load, last output half drains off the op
   double vmem_bytes = 0;
   double op_overhead_s = 0;
   int64_t dma_stages = 2;  // folds whose operands the DMA engine loads ahead of the arrays

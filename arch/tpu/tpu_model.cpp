@@ -48,9 +48,8 @@ struct GemmFolds {
 GemmFolds gemm_folds(const TpuConfig& c, const SystolicArray& a, const GemmShape& g,
                      size_t levels) {
   const FoldPlan p = plan_folds(a, g.M, g.K, g.N);
-  const OperandTraffic t =
-      dram_traffic(a, g.M, g.K, g.N, c.sram.ifmap_bytes / g.in_word,
-                   c.sram.filter_bytes / g.weight_word, c.sram.reorder);
+  const OperandTraffic t = dram_traffic(a, g.M, g.K, g.N, c.sram.ifmap_bytes / g.in_word,
+                                        c.sram.filter_bytes / g.weight_word, c.sram.reorder);
   GemmFolds f;
   f.folds = double(p.folds) * g.batch;
   const double tiles = std::max(1.0, std::ceil(f.folds / arrays(c)));
@@ -107,8 +106,7 @@ double vector_seconds(const TpuConfig& c, const Op& op) {
     const EwKindInfo& e = ew_info(*op.ew);
     const double lanes = double(c.vpu_lanes);
     const double regs = std::ceil(double(op.H) / lanes);
-    const double reductions =
-        !e.row_reduction ? 0.0 : (*op.ew == EwKind::kRmsnorm ? 1.0 : 2.0);
+    const double reductions = !e.row_reduction ? 0.0 : (*op.ew == EwKind::kRmsnorm ? 1.0 : 2.0);
     ops = double(op.T) * lanes * (regs * e.flops_per_elem + reductions * std::log2(lanes)) +
           op.dequant_flops;
   }
@@ -134,8 +132,8 @@ TpuOpPlan plan_matmul(const TpuConfig& c, const Op& op) {
   if (!u.ok) return {false, u.reason, {}, {}, 0, 0, 0};
   r.unit = u.unit;
   SystolicArray a{c.mxu.rows, c.mxu.cols, c.dataflow(), 1};
-  a.macs_per_pe = std::max<int64_t>(
-      1, int64_t(std::floor(per_clk / (2.0 * double(c.mxu.rows * c.mxu.cols)))));
+  a.macs_per_pe =
+      std::max<int64_t>(1, int64_t(std::floor(per_clk / (2.0 * double(c.mxu.rows * c.mxu.cols)))));
   const size_t levels = tpu_levels(c).size();
   std::vector<GemmFolds> parts;
   double vector_flops = op.dequant_flops;
@@ -162,7 +160,8 @@ TpuOpPlan plan_matmul(const TpuConfig& c, const Op& op) {
     const double w = dtype_bytes(op.dtype);
     for (int i = 0; i < 2; ++i) {
       GemmShape g;
-      g.M = op.q_len, g.K = i == 0 ? op.head_dim : op.kv_len, g.N = i == 0 ? op.kv_len : op.head_dim;
+      g.M = op.q_len, g.K = i == 0 ? op.head_dim : op.kv_len,
+      g.N = i == 0 ? op.kv_len : op.head_dim;
       g.batch = double(op.B * op.heads) * kept;
       g.in_bytes = bytes / 2, g.in_word = g.weight_word = w;  // flash-style: each tensor once
       GemmFolds f = gemm_folds(c, a, g, levels);

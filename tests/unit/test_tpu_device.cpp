@@ -161,7 +161,7 @@ TEST(TpuDevice, TorusCollectivesRunARingPerDimension) {
   EXPECT_NEAR(run_one(*ring, big).bytes_per_level.back().second, wire, 1);
   EXPECT_NEAR(run_one(*torus, big).bytes_per_level.back().second, wire / 3, 1);
   EXPECT_NEAR(run_one(*torus, big).time_s / run_one(*ring, big).time_s, 1.0 / 3, 0.01);
-  EXPECT_NEAR(run_one(*ring, small).time_s, 14 * 5e-6, 1e-7);   // link.latency 5 us per step
+  EXPECT_NEAR(run_one(*ring, small).time_s, 14 * 5e-6, 1e-7);  // link.latency 5 us per step
   EXPECT_NEAR(run_one(*torus, small).time_s, 6 * 5e-6, 1e-7);
   // Two chips span one dimension: a plain ring.
   const Op two = make_collective("ar", "all_reduce", 1e6, 2);

@@ -10,11 +10,11 @@
 #include <random>
 
 #include "arch/registry.h"
-#include "sim/config/config_tree.h"
 #include "arch/tpu/systolic.h"
 #include "sim/base/csv.h"
 #include "sim/base/repo_path.h"
 #include "sim/config/config_store.h"
+#include "sim/config/config_tree.h"
 
 namespace xpusim {
 namespace {
@@ -103,8 +103,8 @@ TEST(TpuSystolic, ComputeCyclesEqualScaleSimOnEveryReferenceRow) {
   int exact = 0;
   for (const auto& x : rows) {
     const FoldPlan p = plan_folds({x.R, x.C, dataflow_of(x.dataflow), 1}, x.M, x.K, x.N);
-    const std::string what = x.layer + " " + x.dataflow + " " + std::to_string(x.R) + "x" +
-                             std::to_string(x.C);
+    const std::string what =
+        x.layer + " " + x.dataflow + " " + std::to_string(x.R) + "x" + std::to_string(x.C);
     EXPECT_EQ(p.compute_cycles, int64_t(x.num("demand_lines"))) << what;
     EXPECT_NEAR(p.mapping_eff * 100, x.num("mapping_eff_pct"), 1e-5) << what;
     // SRAM traffic as SCALE-Sim counts it; its os ofmap count adds R + C per fold.
@@ -195,10 +195,11 @@ TEST(TpuSystolic, BandwidthModeTotalCyclesNearScaleSimUserMode) {
     worst = std::max(worst, std::abs(err));
     sum += std::abs(err);
   }
-  std::printf("USER total cycles: %d of %zu rows within 5 %%, mean |error| %.1f %%, worst %.1f %%; "
-              "%d of %d rows without SCALE-Sim stalls exact\n",
-              within5, rows.size(), 100 * sum / double(rows.size()), 100 * worst,
-              stall_free_exact, stall_free);
+  std::printf(
+      "USER total cycles: %d of %zu rows within 5 %%, mean |error| %.1f %%, worst %.1f %%; "
+      "%d of %d rows without SCALE-Sim stalls exact\n",
+      within5, rows.size(), 100 * sum / double(rows.size()), 100 * worst, stall_free_exact,
+      stall_free);
   EXPECT_GE(within5, 77);
   EXPECT_EQ(stall_free_exact, stall_free);
 }
