@@ -41,6 +41,12 @@ std::string UnitUse::label() const {
     case UnitPath::kSparseFormat:
       s += "(sparse)";
       break;
+    case UnitPath::kFp8AsBf16:
+      s += "(fp8->bf16)";
+      break;
+    case UnitPath::kInt4AsInt8:
+      s += "(int4->int8)";
+      break;
   }
   return s;
 }

@@ -11,9 +11,11 @@ enum class ComputeUnit { kNone, kTensorCore, kCudaCore, kMxu, kVpu, kAmx, kSimd,
 std::string_view compute_unit_name(ComputeUnit u);  // "tensor_core", "cuda_core", ...; "" for kNone
 
 // How an op uses its unit: in its own format; with int4 weights expanded and multiplied at the
-// bf16 rate (no int4 datapath); 2:4 structured-sparse at twice the dense rate; or a sparse format
-// (CSR, bitmap) that skips the pruned products on a unit without a matrix path for it.
-enum class UnitPath { kNative, kInt4AsBf16, kSparse24, kSparseFormat };
+// bf16 rate (no int4 datapath); 2:4 structured-sparse at twice the dense rate; a sparse format
+// (CSR, bitmap) that skips the pruned products on a unit without a matrix path for it; or, on a
+// TPU, operands upcast by the vector unit to a wider format the array has (fp8 to bf16, int4 to
+// int8), the conversion counted.
+enum class UnitPath { kNative, kInt4AsBf16, kSparse24, kSparseFormat, kFp8AsBf16, kInt4AsInt8 };
 
 struct UnitUse {
   ComputeUnit unit = ComputeUnit::kNone;

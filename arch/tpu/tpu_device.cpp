@@ -1,91 +1,33 @@
-// First-slice TPU: matrix units (MXUs) run GEMMs and attention, the vector unit runs elementwise
-// work, and every operand streams from HBM once. Rates in operations per clock per MXU.
+// The TPU device: plans every operator (tpu_model.h) and runs the plans on the shared SystemC
+// engine, whose DMA process fills the operand buffers `dma.stages` folds ahead of the arrays; the
+// stalls and the overlap come out of the simulation. Times in seconds, cycles at `clock`.
+#include <fmt/format.h>
+
 #include <memory>
 
-#include "arch/dtype_rates.h"
-#include "arch/engine_device.h"
-#include "arch/link_config.h"
-#include "arch/memory_config.h"
 #include "arch/registry.h"
+#include "arch/tpu/tpu_config.h"
+#include "arch/tpu/tpu_model.h"
 
 namespace xpusim {
 namespace {
 
-struct TpuConfig {
-  std::string name, description;
-  double clock_hz = 0;
-  int64_t cores = 0;  // TensorCores per chip
-  struct Mxu {
-    int64_t count = 0;  // per core
-    int64_t rows = 0, cols = 0;
-    std::string dataflow;
-    DtypeRates rates;  // per MXU
-  } mxu;
-  double vpu_per_clk = 0;  // vector-unit FP32 operations per clock per core
-  MemoryConfig hbm;
-  double vmem_bytes = 0;
-  double op_overhead_s = 0;
-  int64_t dma_stages = 2;  // tiles loaded ahead of the compute unit
-  LinkConfig link;
-  double tdp_w = 0;
-};
-
-const Schema<TpuConfig>& tpu_schema() {
-  static const Schema<TpuConfig> s = [] {
-    Schema<TpuConfig> s(
-        "tpu",
-        "TPU-style accelerator: systolic matrix units, a vector unit, on-chip buffers and HBM");
-    s.file_name("name", "", "preset name (names its resolved file in the output folder)",
-                &TpuConfig::name);
-    s.text("description", "", "what this preset is, with its public source",
-           &TpuConfig::description);
-    s.quantity("clock", Unit::kHertz, kRequired, Range{1e7, 1e11}, "core clock",
-               &TpuConfig::clock_hz);
-    s.integer("cores", "1", Range{1, 1024}, "TensorCores per chip", &TpuConfig::cores);
-    s.integer("mxu.count", kRequired, Range{1, 4096}, "matrix units per core", &TpuConfig::mxu,
-              &TpuConfig::Mxu::count);
-    s.integer("mxu.rows", kRequired, Range{1, 4096}, "systolic array rows", &TpuConfig::mxu,
-              &TpuConfig::Mxu::rows);
-    s.integer("mxu.cols", kRequired, Range{1, 4096}, "systolic array columns", &TpuConfig::mxu,
-              &TpuConfig::Mxu::cols);
-    s.choice("mxu.dataflow", "weight_stationary",
-             {"weight_stationary", "output_stationary", "input_stationary"}, "systolic dataflow",
-             &TpuConfig::mxu, &TpuConfig::Mxu::dataflow);
-    declare_rates(s, "mxu", "one matrix unit", &TpuConfig::mxu, &TpuConfig::Mxu::rates);
-    s.real("vpu_per_clk", kRequired, Range{1, 1e7},
-           "vector unit FP32 operations per clock per core", &TpuConfig::vpu_per_clk);
-    declare_memory(s, "hbm", "device memory (HBM or DDR)", "500 ns", &TpuConfig::hbm);
-    s.quantity("vmem", Unit::kBytes, kRequired, Range{1024, 1e12},
-               "on-chip vector/unified buffer per chip", &TpuConfig::vmem_bytes);
-    s.quantity("op_overhead", Unit::kSeconds, "1 us", Range{0, 1e-3},
-               "fixed cost of one compiled op", &TpuConfig::op_overhead_s);
-    s.integer("dma.stages", "2", Range{1, 64},
-              "tiles whose operands the DMA engine loads ahead of the compute unit (2 = double "
-              "buffering; 1 = no overlap of loads with compute)",
-              &TpuConfig::dma_stages);
-    declare_link(s, &TpuConfig::link);
-    s.quantity("tdp", Unit::kWatts, "0 W", Range{0, 1e5}, "chip power limit (0 = not published)",
-               &TpuConfig::tdp_w);
-    return s;
-  }();
-  return s;
-}
-
-class TpuDevice : public EngineDevice {
+class TpuDevice : public Device {
  public:
   TpuDevice(const TpuConfig& c, std::string name, std::string fp)
-      : EngineDevice(std::move(name), "tpu", std::move(fp), make_spec(c), c.clock_hz,
-                     c.hbm.size_bytes, c.link),
-        c_(c) {}
-
- protected:
-  UnitChoice choose_unit(const Op& op) const override {
-    if (op.kind == OpKind::kGemm || op.kind == OpKind::kAttention)
-      return matrix_unit(c_.mxu.rates, op, double(c_.mxu.count * c_.cores) * c_.clock_hz,
-                         ComputeUnit::kMxu);
-    return UnitChoice{true, "", {ComputeUnit::kVpu}, c_.vpu_per_clk * c_.cores * c_.clock_hz};
+      : c_(c), name_(std::move(name)), fingerprint_(std::move(fp)) {
+    spec_.levels = tpu_levels(c_);
+    spec_.buffer_stages = static_cast<int>(c_.dma_stages);
   }
-  // The VPU (and the sparse-format path on it) computes in fp32.
+  const std::string& name() const override { return name_; }
+  const std::string& family() const override { return family_; }
+  double clock_hz() const override { return c_.clock_hz; }
+  double memory_capacity_bytes() const override { return c_.hbm.size_bytes; }
+  const std::string& fingerprint() const override { return fingerprint_; }
+  MemLevelSpec link_spec() const override {
+    return {"link", 0, c_.link.bw_bytes_per_s, c_.link.latency_s, 0};
+  }
+  // The vector unit (and the sparse-format path on it) computes in fp32.
   bool supports(DType d, ComputeUnit unit) const override {
     switch (unit) {
       case ComputeUnit::kMxu:
@@ -97,20 +39,60 @@ class TpuDevice : public EngineDevice {
         return false;
     }
   }
-  double launch_overhead_s(const Op&) const override { return c_.op_overhead_s; }
-  double vector_flops_per_s(const Op& op) const override {
-    (void)op;
-    return c_.vpu_per_clk * c_.cores * c_.clock_hz;
+
+  Evaluation run(const std::vector<Op>& ops) override {
+    Evaluation ev;
+    std::vector<TpuOpPlan> plans;
+    std::vector<OpWork> work;
+    for (const auto& op : ops) {
+      TpuOpPlan p = plan_tpu_op(c_, op);
+      if (!p.ok) {
+        ev.ok = false;
+        ev.reason = fmt::format("{} cannot run {} ({}): {}", name_, op.name, dtype_name(op.dtype),
+                                p.reason);
+        return ev;
+      }
+      // The SystemC clock holds about 213 days; an operator past a million seconds is refused.
+      double longest = p.work.overhead_s;
+      for (const auto& g : p.work.groups) {
+        longest = std::max(longest, g.tiles * g.compute_s);
+        for (size_t l = 0; l < g.bytes.size(); ++l)
+          longest = std::max(longest, g.tiles * g.bytes[l] / spec_.levels[l].bw_bytes_per_s);
+      }
+      if (longest > 1e6) {
+        ev.ok = false;
+        ev.reason = fmt::format("{} would take more than 10^6 s on {}: too large to simulate",
+                                op.name, name_);
+        return ev;
+      }
+      work.push_back(p.work);
+      plans.push_back(std::move(p));
+    }
+    const auto timings = simulate_ops(spec_, work);
+    std::vector<std::string> names;
+    for (const auto& l : spec_.levels) names.push_back(l.name);
+    for (size_t i = 0; i < ops.size(); ++i) {
+      OpResult r;
+      r.time_s = timings[i].time_s;
+      r.cycles = timings[i].time_s * c_.clock_hz;
+      r.flops = ops[i].flops;
+      const auto& off = plans[i].off_op_bytes;
+      for (size_t l = 0; l < spec_.levels.size(); ++l)
+        r.bytes_per_level.emplace_back(
+            names[l], timings[i].bytes_per_level[l] + (l < off.size() ? off[l] : 0.0));
+      r.bound = timings[i].bound;
+      r.unit = plans[i].unit;
+      fill_engine_stats(r, timings[i], names);
+      ev.results.push_back(std::move(r));
+    }
+    return ev;
   }
 
  private:
-  static EngineSpec make_spec(const TpuConfig& c) {
-    EngineSpec spec;
-    spec.levels.push_back({"hbm", c.hbm.size_bytes, c.hbm.bw_bytes_per_s, c.hbm.latency_s, 0});
-    spec.buffer_stages = static_cast<int>(c.dma_stages);
-    return spec;
-  }
   TpuConfig c_;
+  std::string name_, fingerprint_;
+  const std::string family_ = "tpu";
+  EngineSpec spec_;
 };
 
 }  // namespace

@@ -220,6 +220,9 @@ TEST(Experiment, GoldenDefault) {
   // every weight once and so is memory bound and no faster than weights / bandwidth.
   for (const auto& p : result.points) {
     if (p.phase != Phase::kDecode) continue;
+    // Except int8 on a TPU v4: its 128x128 MXUs take in one 128-weight row per cycle whatever
+    // the format (int8 runs at the bf16 rate), 1.07 TB/s of int8 weights, below HBM's 1.2 TB/s.
+    if (p.hw == "tpu-v4" && p.quant == "int8") continue;
     EXPECT_EQ(p.bound, "memory") << p.hw;
   }
 }
@@ -254,7 +257,7 @@ TEST(Experiment, StatisticsAndResolvedConfigsAreRecorded) {
   ConfigStore store;
   ExperimentRunner runner(store);
   auto r =
-      runner.run(store.load("default", "experiments"), {{"hw=[h100, tpu-v4]", "hw.hbm.bw=4 TB/s"}});
+      runner.run(store.load("default", "experiments"), {{"hw=[h100, tpu-v4]", "hw.hbm.bw=2 TB/s"}});
   EXPECT_NE(r.stats.find("h100.llama2-7b.decode.latency"), nullptr);
   EXPECT_NE(r.stats.find("h100.llama2-7b.decode.ops.attn.qkv.bytes.hbm"), nullptr);
   EXPECT_EQ(r.stats.find("h100.llama2-7b.decode.latency")->unit, "s");
@@ -280,7 +283,7 @@ TEST(Experiment, StatisticsAndResolvedConfigsAreRecorded) {
   EXPECT_EQ(r.resolved[2].name, "h100");
   const CfgNode* bw = r.resolved[2].tree.find_path("hbm.bw");
   ASSERT_NE(bw, nullptr);
-  EXPECT_EQ(bw->scalar, "4 TB/s");  // overrides land in the resolved copy
+  EXPECT_EQ(bw->scalar, "2 TB/s");  // overrides land in the resolved copy
 }
 
 }  // namespace
