@@ -1,9 +1,16 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds the test preset (ASan + UBSan) and runs every test with ctest.
+# Installs what is missing, builds the test preset (ASan + UBSan) and runs every test with ctest,
+# then builds the fuzz preset (clang, libFuzzer) and runs each fuzz target for
+# XPUSIM_FUZZ_SECONDS (default 20; 0 skips fuzzing).
 set -euo pipefail
 cd "$(dirname "$0")"
 source .ci/deps.sh
-xpusim_install_deps
+fuzz_seconds="${XPUSIM_FUZZ_SECONDS:-20}"
+if [ "$fuzz_seconds" = 0 ]; then xpusim_install_deps; else xpusim_install_deps "${XPUSIM_FUZZ_DEBS[@]}"; fi
 xpusim_build test
 export SYSC_DISABLE_COPYRIGHT_MESSAGE=1
 ctest --preset test -j "$(nproc)" "$@"
+if [ "$fuzz_seconds" != 0 ]; then
+  xpusim_build fuzz
+  tests/fuzz/run.sh "$fuzz_seconds"
+fi

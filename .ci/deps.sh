@@ -5,10 +5,14 @@ XPUSIM_DEBS=(cmake g++ make pkg-config libsystemc-dev libyaml-cpp-dev libfmt-dev
   libboost-program-options-dev nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev
   libopenblas-dev libeigen3-dev libsqlite3-dev
   libboost-mpi-dev openmpi-bin)
+# What the `fuzz` preset adds (./test.sh only): clang and its libFuzzer and sanitizer runtimes.
+# Debian's unversioned names follow the default clang, so the two always match.
+XPUSIM_FUZZ_DEBS=(clang libclang-rt-dev)
 
+# Extra package names given as arguments are installed too (./test.sh passes XPUSIM_FUZZ_DEBS).
 xpusim_install_deps() {
   local missing=()
-  for p in "${XPUSIM_DEBS[@]}"; do
+  for p in "${XPUSIM_DEBS[@]}" "$@"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
   [ ${#missing[@]} -eq 0 ] && return 0

@@ -235,7 +235,9 @@ KernelPlan plan_gemm(const GpuConfig& c, const Op& op) {
     }
   };
   std::string no_fit;  // why the first tile that does not fit an SM does not
-  for (const auto& [bm, bn] : tiles_to_try) {
+  // Not a structured binding: clang before 16 (the fuzz build) cannot capture one in a lambda.
+  for (const auto& tile : tiles_to_try) {
+    const auto bm = tile.first, bn = tile.second;
     const int64_t tm = ceil_div(op.M, bm), tn = ceil_div(op.N, bn), tiles = tm * tn * g;
     const int64_t consumer_groups =
         bm * bn >= 128 * 128 ? 2 : 1;  // warpgroups holding accumulators

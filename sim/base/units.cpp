@@ -180,7 +180,10 @@ std::optional<double> parse_quantity(std::string_view text, Unit unit, std::stri
 
 std::string format_quantity(double value, Unit unit) {
   if (unit == Unit::kNone) return fmt::format("{:g}", value);
-  auto [list, n] = suffixes(unit);
+  // Not a structured binding: clang before 16 (the fuzz build) cannot capture one in a lambda.
+  const std::pair<const Suffix*, size_t> table = suffixes(unit);
+  const Suffix* const list = table.first;
+  const size_t n = table.second;
   // The largest prefix not above the value, among decimal or binary prefixes.
   auto pick = [&](bool binary) {
     const Suffix* best = nullptr;

@@ -6,6 +6,7 @@
 #include "arch/registry.h"
 #include "sim/cli/options.h"
 #include "sim/config/config_store.h"
+#include "sim/run/config_check.h"
 #include "sim/run/experiment.h"
 #include "sim/base/suggest.h"
 #include "workloads/model.h"
@@ -19,27 +20,6 @@ std::vector<const SchemaBase*> all_schemas() {
   out.push_back(&model_schema());
   out.push_back(&experiment_schema());
   return out;
-}
-
-// Validates one resolved file according to its `type`; throws ConfigError.
-void check_tree(const ConfigStore& store, const CfgNode& tree, const std::string& name) {
-  const CfgNode* type = tree.find("type");
-  std::string t = type && type->is_scalar() ? type->scalar : "";
-  if (t == "model") {
-    parse_model(tree);
-  } else if (t == "experiment") {
-    // Runs the full resolution of the experiment's hardware and model files, nothing more.
-    ErrorList errors;
-    auto cfg = parse_experiment(tree, errors);
-    errors.throw_if_any();
-    std::vector<ConfigIssue> issues;
-    auto collect = [&](auto&& fn) { collect_config_errors(issues, fn); };
-    collect([&] { parse_model(store.load(cfg.model, "models")); });
-    for (const auto& hw : cfg.hw) collect([&] { make_device(store.load(hw, "hw"), hw); });
-    if (!issues.empty()) throw ConfigError(issues);
-  } else {
-    make_device(tree, name);
-  }
 }
 
 }  // namespace
@@ -62,7 +42,7 @@ int cmd_check(const Args& args) {
   std::vector<ConfigIssue> issues;
   for (const auto& f : files) {
     try {
-      check_tree(store, store.load(f, ""), f);
+      check_config(store, store.load(f, ""), f);
       std::cout << fmt::format("{}: ok\n", f);
     } catch (const ConfigError& e) {
       issues.insert(issues.end(), e.issues().begin(), e.issues().end());

@@ -93,6 +93,20 @@ void emit(YAML::Emitter& e, const CfgNode& n) {
 
 }  // namespace
 
+CfgNode::CfgNode() = default;
+CfgNode::CfgNode(const CfgNode&) = default;
+CfgNode::CfgNode(CfgNode&&) noexcept = default;
+CfgNode& CfgNode::operator=(const CfgNode&) = default;
+CfgNode& CfgNode::operator=(CfgNode&&) noexcept = default;
+CfgNode::~CfgNode() = default;
+
+CfgNode CfgNode::empty_map(SourceLoc loc) {
+  CfgNode n;
+  n.kind = Kind::kMap;
+  n.loc = std::move(loc);
+  return n;
+}
+
 const CfgNode* CfgNode::find(std::string_view key) const {
   for (const auto& [k, v] : map)
     if (k == key) return &v;
@@ -120,7 +134,7 @@ const CfgNode* CfgNode::find_path(std::string_view dotted) const {
 
 void CfgNode::set(std::string key, CfgNode value, SourceLoc key_loc) {
   if (kind != Kind::kMap) {
-    *this = CfgNode{};
+    *this = CfgNode();
     kind = Kind::kMap;
   }
   if (CfgNode* existing = find(key)) {
@@ -233,7 +247,7 @@ void apply_override(CfgNode& root, const std::string& assignment, ErrorList& err
       return;
     }
     if (dot == std::string_view::npos) {
-      if (!cur->is_map()) *cur = CfgNode{CfgNode::Kind::kMap, "", cli, {}, {}, {}};
+      if (!cur->is_map()) *cur = CfgNode::empty_map(cli);
       if (CfgNode* existing = cur->find(head)) {
         *existing = parsed;
       } else {
@@ -241,10 +255,10 @@ void apply_override(CfgNode& root, const std::string& assignment, ErrorList& err
       }
       return;
     }
-    if (!cur->is_map()) *cur = CfgNode{CfgNode::Kind::kMap, "", cli, {}, {}, {}};
+    if (!cur->is_map()) *cur = CfgNode::empty_map(cli);
     CfgNode* next = cur->find(head);
     if (!next) {
-      cur->set(head, CfgNode{CfgNode::Kind::kMap, "", cli, {}, {}, {}}, cli);
+      cur->set(head, CfgNode::empty_map(cli), cli);
       next = cur->find(head);
     }
     cur = next;

@@ -14,6 +14,16 @@ class CfgNode {
  public:
   enum class Kind { kNull, kScalar, kMap, kSeq };
 
+  // Declared here and defaulted in the .cpp: clang before 16 with libstdc++'s C++20 (constexpr)
+  // vector rejects the implicit ones of a type holding vectors of itself (the fuzz build).
+  CfgNode();
+  CfgNode(const CfgNode&);
+  CfgNode(CfgNode&&) noexcept;
+  CfgNode& operator=(const CfgNode&);
+  CfgNode& operator=(CfgNode&&) noexcept;
+  ~CfgNode();
+  static CfgNode empty_map(SourceLoc loc);
+
   Kind kind = Kind::kNull;
   std::string scalar;                                // for kScalar
   SourceLoc loc;                                     // where the value starts

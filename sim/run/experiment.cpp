@@ -641,8 +641,9 @@ ExperimentResult ExperimentRunner::run(CfgNode tree, const RunOverrides& overrid
       stall += res.stall_s * n;
       transactions += double(res.transactions) * n;
       for (const auto& [level, busy] : res.busy_per_level) {
+        // Captured by name: clang before 16 (the fuzz build) cannot capture a structured binding.
         auto it = std::find_if(level_busy.begin(), level_busy.end(),
-                               [&](const auto& e) { return e.first == level; });
+                               [&level = level](const auto& e) { return e.first == level; });
         if (it == level_busy.end())
           level_busy.emplace_back(level, busy * n);
         else
