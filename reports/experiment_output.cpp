@@ -75,22 +75,7 @@ std::string json_number_or_null_csv(const std::optional<double>& v, double scale
 }  // namespace
 
 nlohmann::ordered_json point_to_json(const PointResult& p) {
-  nlohmann::ordered_json j;
-  j["hw"] = p.hw;
-  j["model"] = p.model;
-  j["phase"] = std::string(phase_name(p.phase));
-  j["batch"] = p.batch;
-  j["prompt"] = p.prompt;
-  j["ctx"] = p.ctx;
-  if (p.phase == Phase::kGenerate) j["gen"] = p.gen;
-  j["quant"] = p.quant;
-  j["kv_quant"] = p.kv_quant;
-  j["prune"] = p.prune;
-  j["tp"] = p.tp;
-  j["pp"] = p.pp;
-  j["ep"] = p.ep;
-  j["devices"] = p.devices;
-  j["ok"] = p.ok;
+  nlohmann::ordered_json j = point_identity_json(p);
   if (!p.ok) {
     j["error"] = p.reason;
     j["latency_ms"] = nullptr;

@@ -412,6 +412,26 @@ PointResult evaluate_point(Device& device, OpCache& cache, const ModelConfig& ba
   return p;
 }
 
+nlohmann::ordered_json point_identity_json(const PointResult& p) {
+  nlohmann::ordered_json j;
+  j["hw"] = p.hw;
+  j["model"] = p.model;
+  j["phase"] = std::string(phase_name(p.phase));
+  j["batch"] = p.batch;
+  j["prompt"] = p.prompt;
+  j["ctx"] = p.ctx;
+  if (p.phase == Phase::kGenerate) j["gen"] = p.gen;
+  j["quant"] = p.quant;
+  j["kv_quant"] = p.kv_quant;
+  j["prune"] = p.prune;
+  j["tp"] = p.tp;
+  j["pp"] = p.pp;
+  j["ep"] = p.ep;
+  j["devices"] = p.devices;
+  j["ok"] = p.ok;
+  return j;
+}
+
 PointResult::Numerics ExperimentRunner::numerics_for(Device& device, const PointSpec& spec) {
   PointResult::Numerics n;
   // The numerics schemes that correspond to the timing schemes (a pruning scheme on bf16 stands

@@ -7,6 +7,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -89,6 +90,10 @@ struct PointResult {
   double weight_bytes = 0, kv_bytes = 0, activation_bytes = 0, capacity_bytes = 0;  // per device
   std::vector<OpRecord> ops;
 };
+
+// A point's identity as JSON (hw, model, phase, batch, prompt, ctx, gen for generate, the schemes,
+// tp, pp, ep, devices, ok): the first keys of run's JSON lines and of a sweep's rows.
+nlohmann::ordered_json point_identity_json(const PointResult& p);
 
 struct ResolvedFile {
   std::string role;  // "experiment", "hw", "model"

@@ -24,22 +24,7 @@ namespace {
 
 // One result row's fields: the point's identity and its numbers (no per-operator detail).
 nlohmann::ordered_json row_json(const PointResult& p) {
-  nlohmann::ordered_json j;
-  j["hw"] = p.hw;
-  j["model"] = p.model;
-  j["phase"] = std::string(phase_name(p.phase));
-  j["batch"] = p.batch;
-  j["prompt"] = p.prompt;
-  j["ctx"] = p.ctx;
-  j["gen"] = p.gen;
-  j["quant"] = p.quant;
-  j["kv_quant"] = p.kv_quant;
-  j["prune"] = p.prune;
-  j["tp"] = p.tp;
-  j["pp"] = p.pp;
-  j["ep"] = p.ep;
-  j["devices"] = p.devices;
-  j["ok"] = p.ok;
+  nlohmann::ordered_json j = point_identity_json(p);
   j["error"] = p.ok ? "" : p.reason;
   auto num = [](bool have, double v) {
     return have ? nlohmann::ordered_json(v) : nlohmann::ordered_json(nullptr);
