@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <random>
@@ -180,6 +181,26 @@ std::string read_file(const std::string& path) {
   return ss.str();
 }
 
+// A child process of `parent`, from /proc (no procps needed), or 0.
+int first_child_of(pid_t parent) {
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator("/proc", ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.empty() || !std::isdigit(static_cast<unsigned char>(name[0]))) continue;
+    std::ifstream stat(e.path() / "stat");
+    std::string line;
+    if (!std::getline(stat, line)) continue;
+    // pid (comm) state ppid ...: the command may hold spaces, so read after the last ')'.
+    const size_t close = line.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream rest(line.substr(close + 1));
+    std::string state;
+    int ppid = 0;
+    if (rest >> state >> ppid && ppid == parent) return std::stoi(name);
+  }
+  return 0;
+}
+
 std::string replaced(const std::string& text, const std::string& from, const std::string& to) {
   const size_t at = text.find(from);
   return at == std::string::npos ? text : text.substr(0, at) + to + text.substr(at + from.size());
@@ -291,6 +312,48 @@ TEST(Sweep, TwoRankMpirunMatchesASerialRun) {
   EXPECT_NE(read_file(dir.path("mpi.err")).find("6 computed on 1 MPI ranks"), std::string::npos)
       << read_file(dir.path("mpi.err"));
   EXPECT_EQ(rows_by_point(read_file(dir.path("mpi.csv"))), rows_by_point(serial.out));
+}
+
+// A worker killed mid-sweep loses only its point in flight: it is handed out again and the table
+// equals a serial run's.
+TEST(Sweep, AKilledWorkerLosesNothing) {
+  TempDir dir;
+  dir.write("k.yaml", R"(type: sweep
+name: worker
+set: ["hw=[h100]", "phases=[prefill, decode]", "numerics=false"]
+parameters:
+  - {key: hw.sm.count, range: {from: 60, to: 132, steps: 10, integer: true}}
+  - {key: batch, values: [1, 4, 16, 64]}
+)");
+  CliResult ref = run_cli("sweep k.yaml --store ref.sqlite --format csv", dir.path());
+  ASSERT_EQ(ref.code, 0) << ref.err;
+  const std::string out = dir.path("out.csv");
+  const pid_t pid = fork();
+  if (pid == 0) {
+    const int o = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    const int null = open("/dev/null", O_WRONLY);
+    if (chdir(dir.path().c_str()) != 0 || o < 0 || null < 0) _exit(127);
+    dup2(o, 1);
+    dup2(null, 2);
+    execl(XPUSIM_BINARY, XPUSIM_BINARY, "sweep", "k.yaml", "--store", "w.sqlite", "-j", "2",
+          "--format", "csv", static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  // Kill the first worker process that appears (a child of the sweep).
+  bool killed = false;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (!killed && std::chrono::steady_clock::now() < deadline) {
+    int status = 0;
+    if (waitpid(pid, &status, WNOHANG) == pid) break;
+    const int child = first_child_of(pid);
+    if (child > 0) killed = ::kill(child, SIGKILL) == 0;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(killed) << "no worker appeared to kill";
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  EXPECT_EQ(rows_by_point(read_file(out)), rows_by_point(ref.out));
 }
 
 }  // namespace
