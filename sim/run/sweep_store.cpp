@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "sim/base/errors.h"
+#include "sim/base/version.h"
 
 namespace xpusim {
 namespace {
@@ -96,7 +97,7 @@ void SweepStore::record(const std::string& sweep, long long index, const std::st
   try {
     {
       Stmt s(db_, "INSERT OR IGNORE INTO results(key, commit_id, rows) VALUES(?1, ?2, ?3)", path_);
-      s.bind(1, key).bind(2, std::string("")).bind(3, rows_json);
+      s.bind(1, key).bind(2, std::string(git_commit())).bind(3, rows_json);
       if (s.step_rc() != SQLITE_DONE) throw OutputError(path_, sqlite3_errmsg(db_));
     }
     {
