@@ -194,7 +194,11 @@ SweepRunSummary run_sweep(const ConfigStore& store, const SweepConfig& sweep, Sw
   ExperimentRunner resolver(store, options.reference_model);
   std::vector<ConfigIssue> issues;
   std::vector<std::string> keys(all.size());
+  size_t resolved = 0;
   for (const SweepPoint* p : mine) {
+    // Resolving is quick per point but not for 100,000 of them: say so.
+    if (options.progress && ++resolved % 256 == 0)
+      options.progress(resolved, mine.size(), "resolving the points");
     if (done.count(static_cast<long long>(p->index))) continue;
     RunOverrides o{sweep.set};
     o.set.insert(o.set.end(), p->assignments.begin(), p->assignments.end());
