@@ -11,15 +11,14 @@ thread count of one shape lands on the same side, on both hosts.
 
 Usage: python3 split_cpu.py CSV...   re-derives `set` and checks the stored one (counts only).
 """
-import csv
-import hashlib
+import os
 import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from split_common import bucket as _h, check_files  # noqa: E402
 
 L13 = {5120, 13824, 15360, 27648}
 
-
-def _h(key):
-    return int(hashlib.sha1(key.encode()).hexdigest()[:8], 16) % 100
 
 
 def assign(row):
@@ -34,19 +33,7 @@ def assign(row):
 
 
 def main(argv):
-    bad = 0
-    for p in argv[1:]:
-        with open(p) as f:
-            rows = list(csv.DictReader(f))
-        counts = {}
-        for r in rows:
-            s = assign(r)
-            bad += s != r.get("set", s)
-            counts[s] = counts.get(s, 0) + 1
-        print(p, len(rows), counts)
-    if bad:
-        print("MISMATCH", bad)
-    return 1 if bad else 0
+    return check_files(argv[1:], assign)
 
 
 if __name__ == "__main__":

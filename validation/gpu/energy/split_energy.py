@@ -16,13 +16,12 @@ one case land on the same side, and re-measuring gives the same split.
 Usage: python3 split_energy.py CSV...   re-derives `set` for each row and checks the stored one
 (prints counts only, never values).
 """
-import csv
-import hashlib
+import os
 import sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../.."))
+from split_common import bucket as _h, check_files  # noqa: E402
 
-def _h(key):
-    return int(hashlib.sha1(key.encode()).hexdigest()[:8], 16) % 100
 
 
 def assign(case, model=""):
@@ -34,19 +33,7 @@ def assign(case, model=""):
 
 
 def main(argv):
-    bad = 0
-    for p in argv[1:]:
-        with open(p) as f:
-            rows = list(csv.DictReader(f))
-        counts = {}
-        for r in rows:
-            s = assign(r["case"], r.get("model", ""))
-            bad += s != r.get("set", s)
-            counts[s] = counts.get(s, 0) + 1
-        print(p, len(rows), counts)
-    if bad:
-        print("MISMATCH", bad)
-    return 1 if bad else 0
+    return check_files(argv[1:], lambda r: assign(r["case"], r.get("model", "")))
 
 
 if __name__ == "__main__":

@@ -11,13 +11,12 @@ implementation has its own frozen hold-out on the same shapes.
 
 Usage: python3 split_stacks.py CSV...   re-derives `set` and checks the stored one (counts only).
 """
-import csv
-import hashlib
+import os
 import sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../.."))
+from split_common import bucket as _h, check_files  # noqa: E402
 
-def _h(key):
-    return int(hashlib.sha1(key.encode()).hexdigest()[:8], 16) % 100
 
 
 def assign(row):
@@ -32,19 +31,7 @@ def assign(row):
 
 
 def main(argv):
-    bad = 0
-    for p in argv[1:]:
-        with open(p) as f:
-            rows = list(csv.DictReader(f))
-        counts = {}
-        for r in rows:
-            s = assign(r)
-            bad += s != r.get("set", s)
-            counts[s] = counts.get(s, 0) + 1
-        print(p, len(rows), counts)
-    if bad:
-        print("MISMATCH", bad)
-    return 1 if bad else 0
+    return check_files(argv[1:], assign)
 
 
 if __name__ == "__main__":
