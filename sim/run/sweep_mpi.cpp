@@ -32,11 +32,12 @@ int SweepMpi::size() const { return impl_->world.size(); }
 
 void SweepMpi::serve(const ConfigStore& store, const SweepConfig& sweep,
                      const std::string& reference) {
+  SweepPointComputer compute(store, sweep, reference);
   for (;;) {
     long long index = -1;
     impl_->world.recv(0, kTagWork, index);
     if (index < 0) return;
-    const std::string rows = compute_sweep_point(store, sweep, uint64_t(index), reference);
+    const std::string rows = compute(uint64_t(index));
     impl_->world.send(0, kTagResult, index);
     impl_->world.send(0, kTagResult, rows);
   }

@@ -107,18 +107,12 @@ struct Worker {
 };
 
 [[noreturn]] void worker_main(int in, int out, const ConfigStore& store, const SweepConfig& sweep,
-                              const std::vector<SweepPoint>& points, const std::string& reference) {
-  ExperimentRunner runner(store, reference);
-  runner.set_numerics_cache_dir(numerics_cache_dir_from_env());
+                              const std::string& reference) {
+  SweepPointComputer compute(store, sweep, reference);
   for (;;) {
     long long index = 0;
     if (!read_all(in, &index, sizeof index)) _exit(0);
-    std::string rows;
-    try {
-      rows = compute_point(runner, store, sweep, points[size_t(index)]);
-    } catch (const std::exception& e) {
-      rows = nlohmann::json{{"error", e.what()}}.dump();
-    }
+    const std::string rows = compute(uint64_t(index));
     const uint64_t n = rows.size();
     if (!write_all(out, &index, sizeof index) || !write_all(out, &n, sizeof n) ||
         !write_all(out, rows.data(), rows.size()))
@@ -127,8 +121,7 @@ struct Worker {
 }
 
 Worker spawn_worker(const ConfigStore& store, const SweepConfig& sweep,
-                    const std::vector<SweepPoint>& points, const std::string& reference,
-                    std::vector<Worker>& others) {
+                    const std::string& reference, std::vector<Worker>& others) {
   int down[2], up[2];
   if (pipe(down) != 0 || pipe(up) != 0) throw std::runtime_error("pipe() failed");
   const pid_t pid = fork();
@@ -140,7 +133,7 @@ Worker spawn_worker(const ConfigStore& store, const SweepConfig& sweep,
     }
     close(down[1]);
     close(up[0]);
-    worker_main(down[0], up[1], store, sweep, points, reference);
+    worker_main(down[0], up[1], store, sweep, reference);
   }
   close(down[0]);
   close(up[1]);
@@ -149,25 +142,20 @@ Worker spawn_worker(const ConfigStore& store, const SweepConfig& sweep,
 
 }  // namespace
 
-std::string compute_sweep_point(const ConfigStore& store, const SweepConfig& sweep, uint64_t index,
-                                const std::string& reference_model) {
-  // One runner per process, kept between points (its op cache is keyed by the device's
-  // fingerprint, so points on other hardware never share a result).
-  static thread_local std::unique_ptr<ExperimentRunner> runner;
-  static thread_local const ConfigStore* runner_store = nullptr;
-  if (!runner || runner_store != &store) {
-    runner = std::make_unique<ExperimentRunner>(store, reference_model);
-    runner->set_numerics_cache_dir(numerics_cache_dir_from_env());
-    runner_store = &store;
-  }
-  static thread_local std::vector<SweepPoint> points;
-  static thread_local std::string points_of;
-  if (points_of != sweep.name || index >= points.size()) {
-    points = expand_sweep(sweep);
-    points_of = sweep.name;
-  }
+SweepPointComputer::SweepPointComputer(const ConfigStore& store, const SweepConfig& sweep,
+                                       const std::string& reference_model)
+    : store_(store),
+      sweep_(sweep),
+      points_(expand_sweep(sweep)),
+      runner_(std::make_unique<ExperimentRunner>(store, reference_model)) {
+  runner_->set_numerics_cache_dir(numerics_cache_dir_from_env());
+}
+
+SweepPointComputer::~SweepPointComputer() = default;
+
+std::string SweepPointComputer::operator()(uint64_t index) {
   try {
-    return compute_point(*runner, store, sweep, points.at(size_t(index)));
+    return compute_point(*runner_, store_, sweep_, points_.at(size_t(index)));
   } catch (const std::exception& e) {
     return nlohmann::json{{"error", e.what()}}.dump();
   }
@@ -282,23 +270,14 @@ SweepRunSummary run_sweep(const ConfigStore& store, const SweepConfig& sweep, Sw
       store_result(all[size_t(index)], rows);
     });
   } else if (options.jobs <= 1 || todo.size() <= 1) {
-    ExperimentRunner runner(store, options.reference_model);
-    runner.set_numerics_cache_dir(numerics_cache_dir_from_env());
-    for (const SweepPoint* p : todo) {
-      std::string rows;
-      try {
-        rows = compute_point(runner, store, sweep, *p);
-      } catch (const std::exception& e) {
-        rows = nlohmann::json{{"error", e.what()}}.dump();
-      }
-      store_result(*p, rows);
-    }
+    SweepPointComputer compute(store, sweep, options.reference_model);
+    for (const SweepPoint* p : todo) store_result(*p, compute(p->index));
   } else {
     signal(SIGPIPE, SIG_IGN);  // a dead worker's pipe is an error to handle, not a signal
     std::vector<Worker> workers;
     const size_t n = std::min<size_t>(size_t(options.jobs), todo.size());
     for (size_t i = 0; i < n; ++i)
-      workers.push_back(spawn_worker(store, sweep, all, options.reference_model, workers));
+      workers.push_back(spawn_worker(store, sweep, options.reference_model, workers));
     auto hand_out = [&](Worker& w) {
       if (todo.empty()) return;
       const SweepPoint* p = todo.front();
@@ -334,7 +313,7 @@ SweepRunSummary run_sweep(const ConfigStore& store, const SweepConfig& sweep, Sw
           waitpid(w.pid, nullptr, 0);
           w = Worker{};
           if (!todo.empty() && respawns++ < 16 * int(workers.size())) {
-            w = spawn_worker(store, sweep, all, options.reference_model, workers);
+            w = spawn_worker(store, sweep, options.reference_model, workers);
             hand_out(w);
           }
           continue;

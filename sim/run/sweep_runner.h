@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -31,10 +32,25 @@ struct SweepRunOptions {
   std::function<void(const std::vector<uint64_t>&, const Done&)> dispatch;
 };
 
-// Computes one point of the sweep and returns its rows as JSON text, or {"error": ...} (for
-// workers of any kind).
-std::string compute_sweep_point(const ConfigStore& store, const SweepConfig& sweep, uint64_t index,
-                                const std::string& reference_model);
+class ExperimentRunner;
+
+// Computes design points of one sweep in this process (the serial path, forked workers and MPI
+// ranks alike): a point's rows as JSON text, or {"error": ...}. One runner is kept between
+// points; its op cache is keyed by the device's fingerprint, so other hardware never shares a
+// result.
+class SweepPointComputer {
+ public:
+  SweepPointComputer(const ConfigStore& store, const SweepConfig& sweep,
+                     const std::string& reference_model);
+  ~SweepPointComputer();
+  std::string operator()(uint64_t index);
+
+ private:
+  const ConfigStore& store_;
+  const SweepConfig& sweep_;
+  std::vector<SweepPoint> points_;
+  std::unique_ptr<ExperimentRunner> runner_;
+};
 
 struct SweepRunSummary {
   size_t points = 0, computed = 0, reused = 0, already_done = 0;
