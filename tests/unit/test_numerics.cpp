@@ -127,9 +127,8 @@ TEST(Numerics, SyntheticWeightsAtARealModelsShapes) {
   ConfigStore store;
   auto dev = make_device(store.load("h100", "hw"), "h100");
   // LLaMA-3 8B's layer shapes (GQA 32/8, FFN 14336), one layer, a 1024-entry vocabulary cut.
-  auto w = synthetic_llama(4096, 32, 8, 14336, 1024, 1, 8192, 7);
   NumericsInput input;
-  input.weights = &w;
+  input.source = synthetic_llama(4096, 32, 8, 14336, 1024, 1, 8192, 7);
   input.sequences.push_back({1, 5, 9, 300, 1000, 42, 7, 8});
   auto rows = run_numerics(input, *dev, {"fp32", "bf16", "int8"}, {});
   ASSERT_EQ(rows.size(), 3u);
