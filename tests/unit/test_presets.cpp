@@ -18,7 +18,7 @@ using testing::TempDir;
 TEST(Presets, TheDesignCardsPresetsExist) {
   ConfigStore store;
   for (const char* hw : {"a100", "h100", "h200", "tpu-v1", "tpu-v4", "tpu-v5e", "xeon-8480",
-                         "epyc-9654", "spr-16c", "zen4-2c"}) {
+                         "epyc-9654", "spr-16c", "zen4-2c", "emr-16c", "epyc-milan-2c"}) {
     auto names = store.names_in("hw");
     EXPECT_NE(std::find(names.begin(), names.end(), hw), names.end()) << hw;
   }
