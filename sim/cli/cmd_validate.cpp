@@ -164,7 +164,11 @@ int cmd_validate(const Args& args) {
       "uses LLMCompass's public A100 measurements and prints LLMCompass's published errors\n"
       "beside ours. --fit searches the parameters that the GPU schema marks as calibrated on\n"
       "h100-kernels (xpusim describe gpu), on the H100 calibration rows only, and prints their\n"
-      "values (--fit-only limits it to the keys that start with one of the prefixes). The a100 and h200 presets are never refitted.";
+      "values (--fit-only limits it to the keys that start with one of the prefixes). The a100 and h200 presets are never refitted.\n\n"
+      "On a CPU preset (emr-16c / spr-16c, epyc-milan-2c / zen4-2c) it runs the CPU model over the\n"
+      "measured GEMM and STREAM rows in validation/cpu/<host>/, each GEMM row through the library\n"
+      "that ran it; --calibration leaves the hold-out out; --fit --fit-only key=start,... searches\n"
+      "the named keys on the calibration rows.";
   po::options_description opts("validate options");
   std::string hw = "h100", data, a100_data, out_file, fit_only;
   std::vector<std::string> sets;
