@@ -35,7 +35,11 @@ def main():
     ap.add_argument("--what", default="stream,openblas,onednn-fp32,onednn-bf16,onednn-int8,"
                     "xpusim-fp32,xpusim-bf16,xpusim-int8")
     ap.add_argument("--min-s", default="0.15")
-    ap.add_argument("--shapes", default="")
+    ap.add_argument("--shapes", default="0,1,2,3,4,5,6,7,8",
+                    help="indices into measure_local.cpp's shape list (9-11: llama3-8b, holdout2)")
+    ap.add_argument("--set-name", default="",
+                    help="write every row to this set (e.g. holdout2, a later hold-out planned "
+                         "before measuring) instead of split_cpu.py's rule")
     args = ap.parse_args()
     root = os.path.dirname(os.path.dirname(HERE))
     exe = os.path.join("/tmp", "xpusim_measure_local")
@@ -63,7 +67,7 @@ def main():
             if not r:
                 continue
             row = dict(zip(hdr, r))
-            row["set"] = assign(row)
+            row["set"] = args.set_name or assign(row)
             rows["stream" if what == "stream" else "gemm"].append(row)
             if row["set"] == "calibration":
                 print(what, {k: row.get(k) for k in ("M", "K", "N", "op", "bytes_per_array", "dtype",
@@ -71,8 +75,11 @@ def main():
                       flush=True)
     with open(os.path.join(args.out, "uptime_after.txt"), "a") as f:
         f.write(subprocess.run(["uptime"], capture_output=True, text=True).stdout)
+    sets = [args.set_name] if args.set_name else ["calibration", "holdout"]
     for kind, hdr in (("gemm", GEMM_HDR), ("stream", STREAM_HDR)):
-        for s in ("calibration", "holdout"):
+        for s in sets:
+            if not any(r["set"] == s for r in rows[kind]):
+                continue
             p = os.path.join(args.out, f"{kind}_{s}.csv")
             new = not os.path.exists(p)
             with open(p, "a", newline="") as f:
