@@ -25,6 +25,9 @@ struct CpuConfig {
   int64_t dma_stages = 2;  // tiles loaded ahead of the compute unit
   LinkConfig link;
   double tdp_w = 0;
+  // Energy (issue 14, arch/power.h): its own block, `energy.*` and `power.*` in the presets.
+  PowerConfig power;
+  EnergyConfig energy;
 };
 
 const Schema<CpuConfig>& cpu_schema() {
@@ -54,6 +57,8 @@ const Schema<CpuConfig>& cpu_schema() {
     declare_link(s, &CpuConfig::link);
     s.quantity("tdp", Unit::kWatts, "0 W", Range{0, 1e5}, "package power limit (0 = not published)",
                &CpuConfig::tdp_w);
+    declare_power(s, "", &CpuConfig::power);
+    declare_energy(s, "", &CpuConfig::energy);
     return s;
   }();
   return s;
@@ -64,7 +69,9 @@ class CpuDevice : public EngineDevice {
   CpuDevice(const CpuConfig& c, std::string name, std::string fp)
       : EngineDevice(std::move(name), "cpu", std::move(fp), make_spec(c), c.clock_hz,
                      c.dram.size_bytes, c.link),
-        c_(c) {}
+        c_(c) {
+    set_power(PowerModel(c.energy, c.power, c.tdp_w));
+  }
 
  protected:
   UnitChoice choose_unit(const Op& op) const override {
