@@ -7,7 +7,9 @@
 #include "arch/power.h"
 #include "arch/registry.h"
 #include "sim/config/config_store.h"
+#include "sim/config/config_tree.h"
 #include "sim/run/experiment.h"
+#include "sim/run/sweep.h"
 #include "validation/validate.h"
 
 namespace xpusim {
@@ -136,6 +138,18 @@ TEST(Energy, H200CalibrationRowsWithinFifteenPercentAndClockWithinTen) {
   EXPECT_GE(energy_ok, n * 3 / 4) << energy_ok << " of " << n;
   EXPECT_GE(power_ok, n * 4 / 5) << power_ok << " of " << n;
   EXPECT_GE(clock_ok, clocked * 9 / 10) << clock_ok << " of " << clocked;
+}
+
+TEST(Energy, SweepsTakeEnergyAndPowerMetricsAndStillRefuseArea) {
+  auto sweep = [](const std::string& constraint) {
+    return parse_sweep(parse_yaml(
+        "type: sweep\nname: s\nexperiment: default\nparameters:\n  - {key: batch, values: [1, 2]}\n"
+        "constraints: [ok, " + constraint + "]\nobjectives: [{minimize: j_per_token}]\n",
+        "s.yaml"));
+  };
+  for (const char* c : {"power_w <= 650", "tokens_per_joule > 1", "energy_j < 10"})
+    EXPECT_NO_THROW(sweep(c)) << c;
+  EXPECT_THROW(sweep("area_mm2 <= 800"), ConfigError);
 }
 
 }  // namespace
