@@ -46,36 +46,39 @@ struct PowerConfig {
 
 template <class Cfg, class... M>
 void declare_energy(Schema<Cfg>& s, const std::string& calibrated_on, M... path) {
-  auto op = [&](const char* f, double EnergyConfig::*field) {
+  // `fitted`: the energy dataset measures it (fp16, int4 and links are not measured).
+  auto op = [&](const char* f, double EnergyConfig::*field, bool fitted) {
     s.quantity(std::string("energy.") + f, Unit::kJoules, "0 J", Range{0, 1e-9},
                std::string("matrix-unit energy per ") + f +
                    " operation (a multiply-add = 2) at the nominal clock and voltage",
                path..., field);
-    if (!calibrated_on.empty()) s.calibrated(calibrated_on);
+    if (fitted && !calibrated_on.empty()) s.calibrated(calibrated_on);
   };
-  op("fp32", &EnergyConfig::fp32);
-  op("tf32", &EnergyConfig::tf32);
-  op("bf16", &EnergyConfig::bf16);
-  op("fp16", &EnergyConfig::fp16);
-  op("fp8", &EnergyConfig::fp8);
-  op("int8", &EnergyConfig::int8);
-  op("int4", &EnergyConfig::int4);
-  auto per = [&](const char* key, const char* help, double EnergyConfig::*field, double max) {
-    s.quantity(std::string("energy.") + key, Unit::kJoules, "0 J", Range{0, max}, help, path...,
+  op("fp32", &EnergyConfig::fp32, false);
+  op("tf32", &EnergyConfig::tf32, true);
+  op("bf16", &EnergyConfig::bf16, true);
+  op("fp16", &EnergyConfig::fp16, false);
+  op("fp8", &EnergyConfig::fp8, true);
+  op("int8", &EnergyConfig::int8, true);
+  op("int4", &EnergyConfig::int4, false);
+  auto per = [&](const char* key, const char* help, double EnergyConfig::*field, bool fitted) {
+    s.quantity(std::string("energy.") + key, Unit::kJoules, "0 J", Range{0, 1e-9}, help, path...,
                field);
-    if (!calibrated_on.empty()) s.calibrated(calibrated_on);
+    if (fitted && !calibrated_on.empty()) s.calibrated(calibrated_on);
   };
   per("vector", "vector/SIMD-unit energy per FP32 operation (CUDA-core FFMA, AVX-512, VPU)",
-      &EnergyConfig::vector_j, 1e-9);
+      &EnergyConfig::vector_j, true);
   per("main_memory", "energy per byte read or written in main memory (HBM, DRAM)",
-      &EnergyConfig::main_memory_j, 1e-9);
+      &EnergyConfig::main_memory_j, true);
   per("cache", "energy per byte through the last-level cache or on-chip SRAM (L2, LLC, CMEM)",
-      &EnergyConfig::cache_j, 1e-9);
-  per("link", "energy per byte sent on the links between devices", &EnergyConfig::link_j, 1e-9);
+      &EnergyConfig::cache_j, true);
+  per("link", "energy per byte sent on the links between devices", &EnergyConfig::link_j, false);
 }
 
+// `window_on`: the dataset power.window is fitted on (the GPU's: the H100 e2e timing stacks).
 template <class Cfg, class... M>
-void declare_power(Schema<Cfg>& s, const std::string& calibrated_on, M... path) {
+void declare_power(Schema<Cfg>& s, const std::string& calibrated_on, const std::string& window_on,
+                   M... path) {
   auto fitted = [&] {
     if (!calibrated_on.empty()) s.calibrated(calibrated_on);
   };
@@ -100,6 +103,7 @@ void declare_power(Schema<Cfg>& s, const std::string& calibrated_on, M... path) 
   s.quantity("power.window", Unit::kSeconds, "0 s", Range{0, 1},
              "time constant over which the power limiter averages the power (0: each op alone)",
              path..., &PowerConfig::window_s);
+  if (!window_on.empty()) s.calibrated(window_on);
   s.quantity("power.timing_tdp", Unit::kWatts, "0 W", Range{0, 1e5},
              "the power limit under which the time model's rates were fitted on sustained runs "
              "(their time is at the clock this limit gives); 0 = the rates are at the nominal clock",

@@ -57,7 +57,7 @@ const Schema<CpuConfig>& cpu_schema() {
     declare_link(s, &CpuConfig::link);
     s.quantity("tdp", Unit::kWatts, "0 W", Range{0, 1e5}, "package power limit (0 = not published)",
                &CpuConfig::tdp_w);
-    declare_power(s, "", &CpuConfig::power);
+    declare_power(s, "", "", &CpuConfig::power);
     declare_energy(s, "", &CpuConfig::energy);
     return s;
   }();

@@ -89,7 +89,7 @@ const Schema<GpuConfig>& gpu_schema() {
     declare_link(s, &GpuConfig::link);
     s.quantity("tdp", Unit::kWatts, "0 W", Range{0, 1e5}, "board power limit (0 = not published)",
                &GpuConfig::tdp_w);
-    declare_power(s, kEnergy, &GpuConfig::power);
+    declare_power(s, kEnergy, kKernels, &GpuConfig::power);
     declare_energy(s, kEnergy, &GpuConfig::energy);
 
     auto eff = [&](const char* f, double DtypeRates::*field) {
