@@ -14,15 +14,28 @@
 
 namespace xpusim {
 
+// What the energy model (arch/power.h) keeps of an op: its activity energies at the nominal voltage
+// and the part of its time that follows the clock.
+struct OpActivity {
+  double core_j = 0;      // dynamic energy that scales with V² (compute units, caches)
+  double mem_j = 0;       // dynamic energy that does not (main memory, links)
+  double u = 0;           // fraction of ref_time_s that scales with the core clock
+  double ref_time_s = 0;  // the time model's time for the op run on its own
+  double ref_clock = 1;   // the clock (fraction of nominal) ref_time_s is at
+};
+
 struct OpResult {
   double time_s = 0;
   double cycles = 0;
   double flops = 0;
+  double executed_flops = 0;  // what the unit executed, padding included (0: flops); for energy
   std::vector<std::pair<std::string, double>> bytes_per_level;  // (level name, bytes)
   Bound bound = Bound::kLatency;
   UnitUse unit;                    // which unit ran it, and how (label() for output)
   double matrix_frac = 0;          // fraction of time_s bound by the matrix units (0..1)
-  std::optional<double> energy_j;  // empty until an energy model exists
+  std::optional<double> energy_j;  // board energy over time_s, idle included (arch/power.h)
+  std::optional<double> clock_hz;  // the core clock it ran at (under the power limit)
+  OpActivity activity;
   // What the engine's modules saw for this op (the statistics tree's per-operator entries).
   double compute_busy_s = 0;  // compute unit busy
   double stall_s = 0;         // compute unit waiting for operands
@@ -60,14 +73,12 @@ class Device {
   virtual MemLevelSpec link_spec() const { return {"link", 0, 1e30, 0, 0}; }
   // Times `ops` (each as one launch, independent of `repeat`).
   virtual Evaluation run(const std::vector<Op>& ops) = 0;
-  // Adjusts the per-op times of run() for the ops replayed back to back as one stream, in order,
-  // for effects that depend on the sequence, such as a power-limited clock. `matrix_frac` is each
-  // op's OpResult::matrix_frac. Default: none.
-  virtual void stream_times(const std::vector<double>& matrix_frac,
-                            std::vector<double>& times) const {
-    (void)matrix_frac;
-    (void)times;
-  }
+  // Adjusts run()'s per-op results for the ops replayed back to back as one stream, in order
+  // (copies of run()'s results, one per instance), for effects that depend on the sequence: the
+  // power-limited clock (arch/power.h) sets each instance's time, clock and energy. Default: none.
+  virtual void stream(std::vector<OpResult>& instances) const { (void)instances; }
+  // The board's idle power (the energy of a device waiting), or nullopt without an energy model.
+  virtual std::optional<double> idle_power_w() const { return std::nullopt; }
 };
 
 }  // namespace xpusim

@@ -94,6 +94,10 @@ Evaluation EngineDevice::run(const std::vector<Op>& ops) {
     std::vector<std::string> names;
     for (const auto& l : spec_.levels) names.push_back(l.name);
     fill_engine_stats(r, timings[i], names);
+    power_.sustained(ops[i], r,
+                     clock_bound_fraction(timings[i].time_s, timings[i].compute_s,
+                                          timings[i].memory_s),
+                     clock_hz_);
     ev.results.push_back(std::move(r));
   }
   return ev;

@@ -8,6 +8,7 @@
 
 #include "arch/device.h"
 #include "arch/link_config.h"
+#include "arch/power.h"
 
 namespace xpusim {
 
@@ -30,12 +31,20 @@ class EngineDevice : public Device {
   double memory_capacity_bytes() const override { return capacity_; }
   const std::string& fingerprint() const override { return fingerprint_; }
   Evaluation run(const std::vector<Op>& ops) override;
+  void stream(std::vector<OpResult>& instances) const override {
+    power_.stream(instances, clock_hz_);
+  }
+  std::optional<double> idle_power_w() const override {
+    return power_.enabled() ? std::optional<double>(power_.power().idle_w) : std::nullopt;
+  }
   MemLevelSpec link_spec() const override {
     return link_ ? MemLevelSpec{"link", 0, link_->bw_bytes_per_s, link_->latency_s, 0}
                  : Device::link_spec();
   }
 
  protected:
+  // The family's energy parameters (arch/power.h); none: energies stay empty.
+  void set_power(PowerModel p) { power_ = std::move(p); }
   virtual UnitChoice choose_unit(const Op& op) const = 0;
   virtual double launch_overhead_s(const Op& op) const = 0;
   // The vector/SIMD unit's FP32 rate: runs weight dequantisation beside the matrix unit and
@@ -48,6 +57,7 @@ class EngineDevice : public Device {
   UnitChoice unit_for(const Op& op) const;
   EngineSpec spec_;
   std::optional<LinkConfig> link_;
+  PowerModel power_;
   double clock_hz_;
   double capacity_;
 };

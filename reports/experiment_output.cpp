@@ -106,8 +106,16 @@ nlohmann::ordered_json point_to_json(const PointResult& p) {
     }
     j["numerics"] = n;
   }
-  j["energy_j"] = nullptr;  // no energy model yet: never a made-up figure
-  j["avg_power_w"] = nullptr;
+  // Board energy (arch/power.h); null where the hardware has no energy parameters.
+  const bool energy = p.ok && p.energy_j && p.latency_s > 0;
+  j["energy_j"] = energy ? nlohmann::ordered_json(*p.energy_j) : nlohmann::ordered_json(nullptr);
+  j["avg_power_w"] =
+      energy ? nlohmann::ordered_json(*p.energy_j / p.latency_s) : nlohmann::ordered_json(nullptr);
+  if (energy) {
+    const double tokens = p.tokens_per_s * p.latency_s;  // output tokens for generate
+    j[p.phase == Phase::kGenerate ? "j_per_output_token" : "j_per_token"] = *p.energy_j / tokens;
+    j["tokens_per_j"] = tokens / *p.energy_j;
+  }
   j["bound"] = p.bound;
   j["weight_bytes"] = p.weight_bytes;  // per device
   j["kv_cache_bytes"] = p.kv_bytes;
@@ -132,6 +140,10 @@ nlohmann::ordered_json point_to_json(const PointResult& p) {
     o["bytes"] = bytes;
     o["bound"] = bound_name(r.result.bound);
     o["unit"] = r.result.unit.label();
+    o["energy_j"] = r.energy_j ? nlohmann::ordered_json(*r.energy_j) : nlohmann::ordered_json(nullptr);
+    o["avg_power_w"] = r.energy_j && r.total_s > 0 ? nlohmann::ordered_json(*r.energy_j / r.total_s)
+                                                   : nlohmann::ordered_json(nullptr);
+    if (r.result.clock_hz) o["clock_mhz"] = *r.result.clock_hz / 1e6;
     ops.push_back(o);
   }
   j["ops"] = ops;
@@ -148,11 +160,12 @@ void print_table(const ExperimentResult& r, std::ostream& out) {
     several = several || p.quant != r.points.front().quant;
     numerics = numerics || p.numerics.has_value();
   }
-  out << fmt::format("{:<12} {:<12} {:<14} {:<9} {:>5} {:>10} {:>12} {:>12} {:<8}", "hw", "model",
-                     "setup", "phase", "batch", "tokens", "latency_ms", "tokens/s", "bound");
+  out << fmt::format("{:<12} {:<12} {:<14} {:<9} {:>5} {:>10} {:>12} {:>12} {:>9} {:<8}", "hw",
+                     "model", "setup", "phase", "batch", "tokens", "latency_ms", "tokens/s",
+                     "tokens/J", "bound");
   if (several) out << fmt::format(" {:>7}", "speedup");
   if (numerics) out << "  numerics (tiny-llama)";
-  out << "\n" << std::string(101 + (several ? 8 : 0) + (numerics ? 23 : 0), '-') << "\n";
+  out << "\n" << std::string(111 + (several ? 8 : 0) + (numerics ? 23 : 0), '-') << "\n";
   std::vector<std::string> not_compared;
   for (const auto& p : r.points) {
     if (!p.ok) {
@@ -161,9 +174,13 @@ void print_table(const ExperimentResult& r, std::ostream& out) {
                          "n/a: " + p.reason);
       continue;
     }
-    out << fmt::format("{:<12} {:<12} {:<14} {:<9} {:>5} {:>10} {:>12.3f} {:>12.1f} {:<8}", p.hw,
-                       p.model, setup_label(p), phase_name(p.phase), p.batch, ctx_label(p),
-                       p.latency_s * 1e3, p.tokens_per_s, p.bound);
+    const std::string per_joule =
+        p.energy_j && *p.energy_j > 0
+            ? fmt::format("{:.3g}", p.tokens_per_s * p.latency_s / *p.energy_j)
+            : "-";
+    out << fmt::format("{:<12} {:<12} {:<14} {:<9} {:>5} {:>10} {:>12.3f} {:>12.1f} {:>9} {:<8}",
+                       p.hw, p.model, setup_label(p), phase_name(p.phase), p.batch, ctx_label(p),
+                       p.latency_s * 1e3, p.tokens_per_s, per_joule, p.bound);
     if (several) {
       const PointResult* o = other_layout_first(r, p);
       const PointResult* b = o ? nullptr : baseline_of(r, p);
@@ -248,7 +265,11 @@ void print_csv(const ExperimentResult& r, std::ostream& out) {
     else
       out << ",,";
     out << json_number_or_null_csv(p.ttft_s, 1e3) << ',' << json_number_or_null_csv(p.tpot_s, 1e3)
-        << ",,," << p.bound << ',' << csv_escape(p.reason) << ',' << p.quant << ',' << p.kv_quant
+        << ',' << (p.ok ? json_number_or_null_csv(p.energy_j, 1) : "") << ','
+        << (p.ok && p.energy_j && p.latency_s > 0
+                ? fmt::format("{:.9g}", *p.energy_j / p.latency_s)
+                : "")
+        << ',' << p.bound << ',' << csv_escape(p.reason) << ',' << p.quant << ',' << p.kv_quant
         << ',' << csv_escape(p.prune) << ',' << p.tp << ',' << p.pp << ',' << p.ep << ','
         << (p.numerics && p.numerics->ok ? fmt::format("{:.6g},{:.6g}", p.numerics->perplexity,
                                                        p.numerics->perplexity_delta_pct)

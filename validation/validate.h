@@ -86,4 +86,26 @@ FitResult fit_parameters(const std::vector<std::pair<std::string, std::string>>&
 
 double calibration_objective(const std::vector<ValidationRow>& rows);
 
+// Board energy (validate_energy.cpp): one row per measured case and repeat of
+// validation/gpu/energy/<card>/ (NVML energy counter, sampled SM clock).
+struct EnergyRow {
+  std::string file;
+  int line = 0;
+  std::string category, set, label;  // label: "case repN"
+  std::vector<Op> ops;               // one iteration's ops (empty for idle rows)
+  bool stream = false;               // a whole model step, timed as one stream (as `run` does)
+  bool idle = false;                 // nothing running: compares the idle power
+  double measured_s = 0, measured_j = 0, measured_w = 0, measured_clock_mhz = 0;
+  bool pred_ok = false;
+  double pred_s = 0, pred_j = 0, pred_w = 0, pred_clock_mhz = 0;
+  double error() const;  // energy (power for idle rows), as a fraction
+};
+// Reads calibration.csv, or holdout.csv with `holdout` (read once per reported model change).
+// Cases the op set cannot express (a reduction, a fill) are left out.
+std::vector<EnergyRow> load_energy_dataset(const std::string& dir, bool holdout);
+void predict_energy_rows(Device& device, std::vector<EnergyRow>& rows);
+double energy_objective(const std::vector<EnergyRow>& rows);
+void print_energy_rows(std::ostream& out, const std::vector<EnergyRow>& rows,
+                       const std::string& title);
+
 }  // namespace xpusim

@@ -10,6 +10,7 @@
 #include "arch/dtype_rates.h"
 #include "arch/link_config.h"
 #include "arch/memory_config.h"
+#include "arch/power.h"
 #include "sim/config/schema.h"
 
 namespace xpusim {
@@ -59,6 +60,9 @@ struct CpuConfig {
   std::array<CpuKernel, kCpuLibraryNames.size() * kCpuGemmFormats.size()> kernels{};
   LinkConfig link;
   double tdp_w = 0;
+  // Energy (arch/power.h): its own block, `energy.*` and `power.*` in the presets.
+  PowerConfig power;
+  EnergyConfig energy;
 
   const CpuKernel& kernel(CpuLibrary lib, int format) const {
     return kernels[size_t(lib) * kCpuGemmFormats.size() + size_t(format)];

@@ -150,6 +150,8 @@ const Schema<CpuConfig>& cpu_schema() {
     declare_link(s, &CpuConfig::link);
     s.quantity("tdp", Unit::kWatts, "0 W", Range{0, 1e5}, "package power limit (0 = not published)",
                &CpuConfig::tdp_w);
+    declare_power(s, "", "", &CpuConfig::power);
+    declare_energy(s, "", &CpuConfig::energy);
     return s;
   }();
   return s;
@@ -172,7 +174,11 @@ struct CpuPlan {
 class CpuDevice : public Device {
  public:
   CpuDevice(const CpuConfig& c, std::string name, std::string fp)
-      : c_(c), name_(std::move(name)), family_("cpu"), fingerprint_(std::move(fp)) {}
+      : c_(c),
+        name_(std::move(name)),
+        family_("cpu"),
+        fingerprint_(std::move(fp)),
+        power_(c.energy, c.power, c.tdp_w) {}
   const std::string& name() const override { return name_; }
   const std::string& family() const override { return family_; }
   double clock_hz() const override { return c_.clock_hz; }
@@ -182,6 +188,13 @@ class CpuDevice : public Device {
     return c_.link.bw_bytes_per_s > 0
                ? MemLevelSpec{"link", 0, c_.link.bw_bytes_per_s, c_.link.latency_s, 0}
                : Device::link_spec();
+  }
+
+  void stream(std::vector<OpResult>& instances) const override {
+    power_.stream(instances, c_.clock_hz);
+  }
+  std::optional<double> idle_power_w() const override {
+    return power_.enabled() ? std::optional<double>(c_.power.idle_w) : std::nullopt;
   }
 
   bool supports(DType d, ComputeUnit unit) const override {
@@ -242,6 +255,9 @@ class CpuDevice : public Device {
                           ? std::min(1.0, t[i].compute_s / std::max(1e-30, t[i].time_s))
                           : 0.0;
       fill_engine_stats(r, t[i], names);
+      power_.sustained(ops[i], r,
+                       clock_bound_fraction(t[i].time_s, t[i].compute_s, t[i].memory_s),
+                       c_.clock_hz);
       ev.results.push_back(std::move(r));
     }
     return ev;
@@ -519,6 +535,7 @@ class CpuDevice : public Device {
 
   CpuConfig c_;
   std::string name_, family_, fingerprint_;
+  PowerModel power_;
 };
 
 void check_cpu_physics(const CpuConfig& c, const CfgNode& tree, ErrorList& errors) {

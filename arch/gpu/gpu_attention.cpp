@@ -168,6 +168,7 @@ KernelPlan plan_attention(const GpuConfig& c, const Op& op) {
     const double load = double(per_sm) * c.attention.decode_load_bytes_per_clk * c.clock_hz;
     const int64_t slots = S * p.ctas_per_sm;
     const int64_t waves = ceil_div(p.ctas, slots);
+    p.executed_flops = std::max(op.flops, double(p.ctas) * 4.0 * double(bq) * double(keys) * double(hd));
     const double sm_s = std::max(double(ceil_div(p.ctas, S)) * cta_s - block_s,
                                  op.flops / (rate_sm * double(std::min(S, p.ctas))));
     p.groups.push_back({waves, std::min(S, p.ctas), sm_s / double(waves), hbm / double(waves),

@@ -9,6 +9,7 @@ namespace {
 // The datasets (sim/config/schema.cpp, calibration_datasets) the GPU's fitted values come from.
 constexpr const char* kKernels = "h100-kernels";
 constexpr const char* kNccl = "h200x4-nccl";
+constexpr const char* kEnergy = "h200-energy";
 
 // `field...`: the member path from GpuConfig::ew to the kernel's EwKernelConfig.
 template <class... F>
@@ -88,15 +89,8 @@ const Schema<GpuConfig>& gpu_schema() {
     declare_link(s, &GpuConfig::link);
     s.quantity("tdp", Unit::kWatts, "0 W", Range{0, 1e5}, "board power limit (0 = not published)",
                &GpuConfig::tdp_w);
-    s.real("power.sustained_clock", "1", Range{0.3, 1},
-           "SM clock of a sustained tensor-bound kernel run under the power limit, as a fraction "
-           "of the boost clock (1 = no power-limited clock)",
-           &GpuConfig::power, &GpuConfig::Power::sustained_clock)
-        .calibrated(kKernels);
-    s.quantity("power.window", Unit::kSeconds, "0 s", Range{0, 1},
-               "time constant over which the power limiter averages the load", &GpuConfig::power,
-               &GpuConfig::Power::window_s)
-        .calibrated(kKernels);
+    declare_power(s, kEnergy, kKernels, &GpuConfig::power);
+    declare_energy(s, kEnergy, &GpuConfig::energy);
 
     auto eff = [&](const char* f, double DtypeRates::*field) {
       s.real(std::string("kernels.gemm.efficiency.") + f, "0", Range{0, 1},

@@ -10,6 +10,7 @@
 
 #include "arch/dtype_rates.h"
 #include "arch/link_config.h"
+#include "arch/power.h"
 #include "arch/memory_config.h"
 #include "sim/config/schema.h"
 #include "workloads/op.h"
@@ -47,14 +48,12 @@ struct GpuConfig {
   double launch_overhead_s = 0;  // gap between back-to-back kernels in a CUDA graph
   LinkConfig link;               // NVLink, for collectives
   double tdp_w = 0;
-  // Power-limited clock (gpu_device.cpp, run_stream). Tensor-core kernels that run back to back
-  // for longer than the power controller's window drive the card to its power limit, and it
-  // lowers the SM clock; the kernel-library efficiencies below are fitted on such sustained runs.
-  // In a mixed stream, memory-bound kernels let the clock recover.
-  struct Power {
-    double sustained_clock = 1;  // clock of a sustained tensor-bound run / the boost clock
-    double window_s = 0;         // time constant of the power controller's average
-  } power;
+  // Energy and the power-limited clock (arch/power.h). Kernels that run back to back for longer
+  // than the power controller's window drive the card to its power limit, and it lowers the SM
+  // clock; the kernel-library efficiencies below are fitted on such sustained runs (at the clock
+  // power.timing_tdp gives them). In a mixed stream, light kernels let the clock recover.
+  PowerConfig power;
+  EnergyConfig energy;
   struct Gemm {
     DtypeRates efficiency;     // achieved fraction of the per-format peak in the main loop
     double fixed_s = 0;        // prologue + epilogue latency of one GEMM kernel

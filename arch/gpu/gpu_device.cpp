@@ -15,60 +15,15 @@
 namespace xpusim {
 
 GpuDevice::GpuDevice(const GpuConfig& c, std::string name, std::string fingerprint)
-    : c_(c), name_(std::move(name)), family_("gpu"), fingerprint_(std::move(fingerprint)) {}
+    : c_(c),
+      power_(c.energy, c.power, c.tdp_w),
+      name_(std::move(name)), family_("gpu"), fingerprint_(std::move(fingerprint)) {}
 
 Evaluation GpuDevice::run(const std::vector<Op>& ops) { return evaluate(ops, false); }
 Evaluation GpuDevice::run_stream(const std::vector<Op>& ops) { return evaluate(ops, true); }
 
-void GpuDevice::stream_times(const std::vector<double>& matrix_frac,
-                             std::vector<double>& times) const {
-  // Below sustained_clock^3 of tensor-core load the limiter keeps the boost clock: nothing moves.
-  const double r3 = std::pow(c_.power.sustained_clock, 3);
-  if (std::any_of(matrix_frac.begin(), matrix_frac.end(), [&](double u) { return u > r3; }))
-    apply_power_clock(c_, times, matrix_frac);
-}
-
-// The power limiter holds the card's power, averaged over power.window, under its limit. x is
-// that running average of the tensor-core load (0..1; a kernel whose tensor-bound fraction is u
-// pulls x towards u with time constant window). Dynamic power goes as f*V^2 ~ f^3, so the limit
-// allows the clock min(1, sustained_clock * x^(-1/3)) of boost: a sustained tensor-bound run
-// (x = 1) gets sustained_clock, a mixed load under sustained_clock^3 keeps the boost clock. The
-// datasets time each kernel sustained (x = u), so in a stream a kernel's tensor-bound time scales
-// by its sustained clock over its mean clock there.
-double GpuDevice::power_clock(const GpuConfig& c, double x) {
-  const double r = c.power.sustained_clock;
-  return x > r * r * r ? r / std::cbrt(x) : 1.0;
-}
-
-void GpuDevice::apply_power_clock(const GpuConfig& c, std::vector<double>& times,
-                                  const std::vector<double>& tensor_frac) {
-  const double r = c.power.sustained_clock, tau = c.power.window_s;
-  if (!(r < 1) || !(tau > 0) || times.empty()) return;
-  const std::vector<double> sustained = times;
-  constexpr int kSteps = 8;  // sub-steps per kernel for the mean clock
-  // The stream is replayed back to back: pass over it until the average has forgotten its
-  // start (20 time constants), and keep the last pass, the periodic steady state.
-  double total = 0;
-  for (double t : sustained) total += t;
-  const int passes =
-      total > 0 ? static_cast<int>(std::clamp(std::ceil(20 * tau / total), 1.0, 10000.0)) + 1 : 1;
-  std::vector<double> decays(times.size());  // per sub-step, the same in every pass
-  for (size_t i = 0; i < times.size(); ++i) decays[i] = std::exp(-sustained[i] / kSteps / tau);
-  double x = 0;
-  for (int pass = 0; pass < passes; ++pass) {
-    for (size_t i = 0; i < times.size(); ++i) {
-      const double u = std::clamp(tensor_frac[i], 0.0, 1.0), T = sustained[i];
-      if (!(T > 0)) continue;
-      const double decay = decays[i];
-      double clock = 0;
-      for (int k = 0; k < kSteps; ++k) {
-        const double x_next = u + (x - u) * decay;
-        clock += power_clock(c, 0.5 * (x + x_next)) / kSteps;
-        x = x_next;
-      }
-      times[i] = T * ((1 - u) + u * power_clock(c, u) / clock);
-    }
-  }
+void GpuDevice::stream(std::vector<OpResult>& instances) const {
+  power_.stream(instances, c_.clock_hz);
 }
 
 bool GpuDevice::supports(DType d, ComputeUnit unit) const {
@@ -99,20 +54,11 @@ Evaluation GpuDevice::evaluate(const std::vector<Op>& ops, bool stream) {
     }
   }
   const std::vector<OpTiming> timings = simulate_ops(engine_spec(), work_of(plans));
-  std::vector<double> times(ops.size()), tensor_frac(ops.size(), 0.0);
-  for (size_t i = 0; i < ops.size(); ++i) {
-    times[i] = timings[i].time_s;
-    // Tensor-core bound: the SM (tensor) time exceeds the memory time of the kernel's waves.
-    if (plans[i].unit.unit == ComputeUnit::kTensorCore && timings[i].time_s > 0 &&
-        timings[i].compute_s > timings[i].memory_s)
-      tensor_frac[i] = timings[i].compute_s / timings[i].time_s;
-  }
-  if (stream) stream_times(tensor_frac, times);
   ev.results.reserve(ops.size());
   for (size_t i = 0; i < ops.size(); ++i) {
     const OpTiming& t = timings[i];
     OpResult r;
-    r.time_s = times[i];
+    r.time_s = t.time_s;
     // An eager collective in a loop of calls: the host issues call n+1 while the GPU runs call n,
     // so the pace is the slower of the two (the host's cost is not on the GPU's engine).
     const bool host_bound =
@@ -120,15 +66,23 @@ Evaluation GpuDevice::evaluate(const std::vector<Op>& ops, bool stream) {
     if (host_bound) r.time_s = c_.collective.eager_host_s;
     r.cycles = r.time_s * c_.clock_hz;
     r.flops = ops[i].flops;
+    r.executed_flops = plans[i].executed_flops;
     r.bytes_per_level = {{"hbm", t.bytes_per_level[0]}, {"l2", t.bytes_per_level[1]}};
     if (ops[i].kind == OpKind::kCollective)
       r.bytes_per_level.emplace_back("link", t.bytes_per_level[2]);
     fill_engine_stats(r, t, {"hbm", "l2", "link"});
     r.bound = host_bound ? Bound::kLatency : t.bound;
     r.unit = plans[i].unit;
-    r.matrix_frac = tensor_frac[i];
+    // Compute-bound (the SMs' time exceeds the memory time of the kernel's waves): that part of
+    // the time follows the SM clock.
+    const double clock_frac = !host_bound && t.time_s > 0 && t.compute_s > t.memory_s
+                                  ? std::min(1.0, t.compute_s / t.time_s)
+                                  : 0.0;
+    r.matrix_frac = plans[i].unit.unit == ComputeUnit::kTensorCore ? clock_frac : 0.0;
+    power_.sustained(ops[i], r, clock_frac, c_.clock_hz);
     ev.results.push_back(std::move(r));
   }
+  if (stream) power_.stream(ev.results, c_.clock_hz);
   return ev;
 }
 

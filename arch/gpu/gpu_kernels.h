@@ -29,6 +29,7 @@ struct KernelPlan {
   UnitUse unit;         // tensor_core, cuda_core, tensor_core(2:4), ...
   std::string kernel;   // "gemm 128x256 split-k 1", for traces and tests
   double launch_s = 0;  // launch gaps (one per kernel the op launches)
+  double executed_flops = 0;  // operations the unit executes, padding included (0: the op's)
   double fill_s = 0;    // fixed latency (prologue, epilogue, serial CTA), paid once; HBM's
                         // first-byte latency is the engine's
   std::vector<WaveGroup> groups;

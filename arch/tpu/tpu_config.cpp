@@ -108,6 +108,8 @@ const Schema<TpuConfig>& tpu_schema() {
               &TpuConfig::ici_torus_dims);
     s.quantity("tdp", Unit::kWatts, "0 W", Range{0, 1e5}, "chip power limit (0 = not published)",
                &TpuConfig::tdp_w);
+    declare_power(s, "", "", &TpuConfig::power);
+    declare_energy(s, "", &TpuConfig::energy);
     return s;
   }();
   return s;

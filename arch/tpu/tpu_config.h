@@ -7,6 +7,7 @@
 #include "arch/dtype_rates.h"
 #include "arch/link_config.h"
 #include "arch/memory_config.h"
+#include "arch/power.h"
 #include "arch/tpu/systolic.h"
 #include "sim/config/schema.h"
 
@@ -43,6 +44,8 @@ struct TpuConfig {
   LinkConfig link;
   int64_t ici_torus_dims = 1;  // torus dimensions whose rings a collective runs at once
   double tdp_w = 0;
+  PowerConfig power;  // energy and the power-limited clock (arch/power.h)
+  EnergyConfig energy;
 
   Dataflow dataflow() const;
 };

@@ -15,7 +15,10 @@ namespace {
 class TpuDevice : public Device {
  public:
   TpuDevice(const TpuConfig& c, std::string name, std::string fp)
-      : c_(c), name_(std::move(name)), fingerprint_(std::move(fp)) {
+      : c_(c),
+        power_(c.energy, c.power, c.tdp_w),
+        name_(std::move(name)),
+        fingerprint_(std::move(fp)) {
     spec_.levels = tpu_levels(c_);
     spec_.buffer_stages = static_cast<int>(c_.dma_stages);
   }
@@ -38,6 +41,13 @@ class TpuDevice : public Device {
       default:
         return false;
     }
+  }
+
+  void stream(std::vector<OpResult>& instances) const override {
+    power_.stream(instances, c_.clock_hz);
+  }
+  std::optional<double> idle_power_w() const override {
+    return power_.enabled() ? std::optional<double>(c_.power.idle_w) : std::nullopt;
   }
 
   Evaluation run(const std::vector<Op>& ops) override {
@@ -83,6 +93,10 @@ class TpuDevice : public Device {
       r.bound = timings[i].bound;
       r.unit = plans[i].unit;
       fill_engine_stats(r, timings[i], names);
+      power_.sustained(ops[i], r,
+                       clock_bound_fraction(timings[i].time_s, timings[i].compute_s,
+                                            timings[i].memory_s),
+                       c_.clock_hz);
       ev.results.push_back(std::move(r));
     }
     return ev;
@@ -90,6 +104,7 @@ class TpuDevice : public Device {
 
  private:
   TpuConfig c_;
+  PowerModel power_;
   std::string name_, fingerprint_;
   const std::string family_ = "tpu";
   EngineSpec spec_;

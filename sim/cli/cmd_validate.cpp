@@ -15,6 +15,7 @@
 #include "arch/gpu/gpu_config.h"
 #include "arch/registry.h"
 #include "sim/base/file_read.h"
+#include "sim/base/units.h"
 #include "sim/base/output_files.h"
 #include "sim/cli/options.h"
 #include "sim/config/config_store.h"
@@ -189,7 +190,12 @@ int cmd_validate(const Args& args) {
       "calibration", "CPU datasets: the calibration rows only (the hold-out is not read)")(
       "frozen",
       "read the card's frozen hold-out (named in the dataset's frozen.txt) and nothing else; "
-      "once per model change that the README reports");
+      "once per model change that the README reports")(
+      "energy",
+      "the energy model against the card's board-energy counter (validation/gpu/energy/NAME: "
+      "calibration rows; with --holdout the hold-out rows, once per model change; with --fit the "
+      "energy parameters are fitted on the calibration rows)")(
+      "holdout", "with --energy: read the hold-out rows instead of the calibration rows");
   po::variables_map vm;
   if (!parse_options(args, usage, opts, {}, vm)) return 0;
 
@@ -206,6 +212,70 @@ int cmd_validate(const Args& args) {
     return make_device(tree, name);
   };
   auto device = build({});
+  if (vm.count("energy")) {
+    if (vm.count("holdout") && vm.count("fit"))
+      throw UsageError("--holdout cannot be combined with --fit");
+    if (data.empty()) data = find_repo_path("validation/gpu/energy/" + name);
+    const bool holdout = vm.count("holdout") > 0;
+    std::vector<EnergyRow> rows = load_energy_dataset(data, holdout);
+    if (vm.count("fit")) {
+      std::vector<std::pair<std::string, std::string>> start;
+      CfgNode tree = base;
+      ErrorList errors;
+      for (const auto& s : sets)
+        apply_override(tree, s.starts_with("hw.") ? s.substr(3) : s, errors);
+      errors.throw_if_any();
+      const SchemaBase& schema = gpu_schema();
+      for (const auto& k : schema.calibrated_paths("h200-energy")) {
+        bool wanted = fit_only.empty();
+        for (size_t b = 0; b < fit_only.size();) {
+          size_t e = fit_only.find(',', b);
+          if (e == std::string::npos) e = fit_only.size();
+          if (e > b && k.rfind(fit_only.substr(b, e - b), 0) == 0) wanted = true;
+          b = e + 1;
+        }
+        if (!wanted) continue;
+        const CfgNode* v = tree.find_path(k);
+        const ParamSpec* spec = schema.find(k);
+        std::string val = v && v->is_scalar() ? v->scalar : spec && spec->default_text ? *spec->default_text : "";
+        // A parameter at 0 cannot move under a multiplicative search: start it small instead.
+        if (auto x = parse_number(val.substr(0, val.find(' '))); x && *x == 0) continue;
+        start.emplace_back(k, val);
+      }
+      if (start.empty()) throw UsageError("no nonzero energy parameter to fit");
+      auto objective = [&](const std::vector<std::string>& overrides) {
+        std::unique_ptr<Device> dev;
+        try {
+          dev = build(overrides);
+        } catch (const ConfigError&) {
+          return std::numeric_limits<double>::infinity();
+        }
+        predict_energy_rows(*dev, rows);
+        return energy_objective(rows);
+      };
+      FitResult fit = fit_parameters(start, objective, rounds, &std::cerr);
+      std::cout << fmt::format("# energy objective on the calibration rows: {:.4f} -> {:.4f}\n",
+                               fit.objective_before, fit.objective_after);
+      for (const auto& [k, v] : fit.values) std::cout << fmt::format("{}: {}\n", k, v);
+      return 0;
+    }
+    predict_energy_rows(*device, rows);
+    print_energy_rows(std::cout, rows,
+                      fmt::format("xpusim validate --hw {} --energy: {} rows of {}", name,
+                                  holdout ? "hold-out" : "calibration", data));
+    if (!out_file.empty()) {
+      std::ostringstream f;
+      f << "file,line,case,category,set,measured_s,pred_s,measured_j,pred_j,measured_w,pred_w,"
+           "measured_clock_mhz,pred_clock_mhz,error\n";
+      for (const auto& r : rows)
+        f << fmt::format("{},{},{},{},{},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{}\n",
+                         r.file, r.line, r.label, r.category, r.set, r.measured_s, r.pred_s,
+                         r.measured_j, r.pred_j, r.measured_w, r.pred_w, r.measured_clock_mhz,
+                         r.pred_clock_mhz, r.pred_ok ? fmt::format("{:.4f}", r.error()) : "");
+      write_file(out_file, f.str());
+    }
+    return 0;
+  }
   if (device->family() == "cpu") return validate_cpu(vm, name, data, out_file, fit_only, rounds, build);
   if (device->family() != "gpu")
     throw UsageError(fmt::format("'{}' is not a GPU or a CPU; validate covers those", hw));

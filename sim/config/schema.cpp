@@ -91,6 +91,10 @@ const std::vector<CalibrationDataset>& calibration_datasets() {
        "calibration rows of the H100 kernel dataset (validation/gpu/data, set=calibration: GEMM, "
        "attention, elementwise, ceilings and the e2e calibration stacks); "
        "`xpusim validate --hw h100 --fit` refits them"},
+      {"h200-energy",
+       "calibration rows of the H200 board-energy dataset (validation/gpu/energy/h200/"
+       "calibration.csv: NVML energy counter, SM clock); `xpusim validate --hw h200 --energy "
+       "--fit` refits them"},
       {"h200x4-nccl",
        "NCCL all-reduce on 4x H200 captured in CUDA graphs (validation/gpu/h200/data/"
        "allreduce.csv, 4-GPU rows); `python3 validation/gpu/fit_nccl.py` refits them"},

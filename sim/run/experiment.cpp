@@ -80,20 +80,26 @@ DType base_format(const QuantScheme& q) {
 }
 
 // Accumulates a pass's ops into per-name records and per-stage times.
+// `ranks`: devices that run each stage's ops (tensor/expert-parallel ranks), for energy.
 void accumulate(std::vector<OpRecord>& records, const std::vector<Op>& ops,
                 const std::vector<OpResult>& results, int64_t times,
-                std::vector<double>& stage_time, std::map<std::string, double>& bound_time) {
+                std::vector<double>& stage_time, std::map<std::string, double>& bound_time,
+                double ranks) {
   for (size_t i = 0; i < ops.size(); ++i) {
     const double t = results[i].time_s * double(ops[i].repeat);
     stage_time[ops[i].stage] += t;
     bound_time[std::string(bound_name(results[i].bound))] += t * double(times);
+    std::optional<double> e;
+    if (results[i].energy_j)
+      e = *results[i].energy_j * double(ops[i].repeat) * double(times) * ranks;
     auto it = std::find_if(records.begin(), records.end(),
                            [&](const OpRecord& r) { return r.op.name == ops[i].name; });
     if (it == records.end()) {
-      records.push_back({ops[i], results[i], t * double(times), ops[i].repeat * times});
+      records.push_back({ops[i], results[i], t * double(times), ops[i].repeat * times, e});
     } else {
       it->total_s += t * double(times);
       it->count += ops[i].repeat * times;
+      if (it->energy_j && e) *it->energy_j += *e;
       it->op = ops[i];  // keep the latest shape (the longest context, for generate)
       it->result = results[i];
     }
@@ -113,27 +119,34 @@ void stream_pass(const Device& device, const std::vector<Op>& ops, std::vector<O
     std::vector<size_t> idx;
     for (size_t i = 0; i < ops.size(); ++i)
       if (ops[i].stage == stage) idx.push_back(i);
-    std::vector<double> frac, times;
+    std::vector<OpResult> inst;
     std::vector<size_t> owner;
     for (size_t b = 0; b < idx.size();) {
       size_t e = b;
       while (e < idx.size() && ops[idx[e]].repeat == ops[idx[b]].repeat) ++e;
       for (int64_t k = 0; k < std::max<int64_t>(1, ops[idx[b]].repeat); ++k)
         for (size_t j = b; j < e; ++j) {
-          frac.push_back(results[idx[j]].matrix_frac);
-          times.push_back(results[idx[j]].time_s);
+          inst.push_back(results[idx[j]]);
           owner.push_back(idx[j]);
         }
       b = e;
     }
-    device.stream_times(frac, times);
-    std::vector<double> sum(ops.size(), 0.0);
-    for (size_t k = 0; k < times.size(); ++k) sum[owner[k]] += times[k];
+    device.stream(inst);
+    // Each op gets the mean time and energy of its instances, and their time-weighted clock.
+    std::vector<double> sum(ops.size(), 0.0), joules(ops.size(), 0.0), clock(ops.size(), 0.0);
+    for (size_t k = 0; k < inst.size(); ++k) {
+      sum[owner[k]] += inst[k].time_s;
+      joules[owner[k]] += inst[k].energy_j.value_or(0);
+      clock[owner[k]] += inst[k].clock_hz.value_or(0) * inst[k].time_s;
+    }
     for (size_t i : idx) {
       OpResult& r = results[i];
-      const double t = sum[i] / double(std::max<int64_t>(1, ops[i].repeat));
+      const double n = double(std::max<int64_t>(1, ops[i].repeat));
+      const double t = sum[i] / n;
       if (r.time_s > 0) r.cycles *= t / r.time_s;
       r.time_s = t;
+      if (r.energy_j) r.energy_j = joules[i] / n;
+      if (r.clock_hz && sum[i] > 0) r.clock_hz = clock[i] / sum[i];
     }
   }
 }
@@ -362,7 +375,8 @@ PointResult evaluate_point(Device& device, OpCache& cache, const ModelConfig& ba
     }
     stream_pass(device, ops, ev.results, spec.pp);
     std::vector<double> stage_time(static_cast<size_t>(spec.pp), 0.0);
-    accumulate(p.ops, ops, ev.results, m * weight, stage_time, bound_time);
+    const double ranks = double(p.devices) / double(spec.pp);
+    accumulate(p.ops, ops, ev.results, m * weight, stage_time, bound_time, ranks);
     // The stages, and the tensor-parallel ranks of each, run as concurrent devices in one
     // simulation: each micro-batch's activations go to the next stage over the link, the ranks
     // meet in each collective. The pass, its bubble and the waits come out of it.
@@ -378,6 +392,18 @@ PointResult evaluate_point(Device& device, OpCache& cache, const ModelConfig& ba
     double sum = 0;
     for (double st : stage_time) sum += st;
     latency += t * double(weight);
+    // Energy: every device draws its ops' energy while busy and idle power while it waits.
+    if (const auto idle = device.idle_power_w()) {
+      double joules = 0;
+      for (size_t i = 0; i < ops.size(); ++i)
+        if (!(spec.pp > 1 && is_send(ops[i])))
+          joules += ev.results[i].energy_j.value_or(0) * double(ops[i].repeat) * double(m);
+      joules *= ranks;
+      double busy = 0;
+      for (double st : stage_time) busy += st * double(m) * ranks;
+      joules += *idle * std::max(0.0, t * double(p.devices) - busy);
+      p.energy_j = p.energy_j.value_or(0) + joules * double(weight);
+    }
     p.bubble = t > 0 ? 1.0 - double(m) * sum / (double(spec.pp) * t) : 0.0;
     return true;
   };

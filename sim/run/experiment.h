@@ -62,6 +62,9 @@ struct OpRecord {
   OpResult result;     // one instance
   double total_s = 0;  // all instances over the whole point (repeat × steps)
   int64_t count = 0;   // instances over the whole point
+  // Board energy of all its instances over the whole point, on every device (arch/power.h);
+  // empty without an energy model.
+  std::optional<double> energy_j;
 };
 
 struct PointResult {
@@ -82,6 +85,9 @@ struct PointResult {
   double latency_s = 0;
   double tokens_per_s = 0;
   std::optional<double> ttft_s, tpot_s;
+  // Board energy of all `devices` over the point's latency, idle power while waiting included
+  // (pipeline bubbles, collectives' waits); empty without an energy model. Power = energy / latency.
+  std::optional<double> energy_j;
   std::string bound;  // the bound that accounts for most of the time
   std::string quant, kv_quant, prune;
   int tp = 1, pp = 1, ep = 1, microbatches = 1;

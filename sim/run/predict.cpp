@@ -156,7 +156,8 @@ std::vector<std::vector<std::string>> predict_table(
     Device& device, OpCache& cache, const CsvTable& table,
     const std::function<void(size_t, size_t)>& progress) {
   std::vector<Op> ops = ops_from_csv(table);
-  const std::vector<std::string> added = {"pred_ms", "pred_cycles", "pred_energy_j", "bound",
+  const std::vector<std::string> added = {"pred_ms",          "pred_cycles",    "pred_energy_j",
+                                          "pred_avg_power_w", "pred_clock_mhz", "bound",
                                           "pred_error"};
   std::vector<std::string> header = table.header;
   std::vector<int> where;
@@ -180,12 +181,16 @@ std::vector<std::vector<std::string>> predict_table(
       row[where[0]] = fmt::format("{:.6g}", r.time_s * 1e3);
       row[where[1]] = fmt::format("{:.0f}", r.cycles);
       row[where[2]] = r.energy_j ? fmt::format("{:.6g}", *r.energy_j) : "";
-      row[where[3]] = std::string(bound_name(r.bound));
-      row[where[4]] = "";
+      // The op run back to back on its own (arch/power.h): board power and the core clock.
+      row[where[3]] =
+          r.energy_j && r.time_s > 0 ? fmt::format("{:.6g}", *r.energy_j / r.time_s) : "";
+      row[where[4]] = r.clock_hz ? fmt::format("{:.0f}", *r.clock_hz / 1e6) : "";
+      row[where[5]] = std::string(bound_name(r.bound));
+      row[where[6]] = "";
     } else {
-      row[where[0]] = row[where[1]] = row[where[2]] = "";
-      row[where[3]] = "unsupported";
-      row[where[4]] = ev.reason;
+      row[where[0]] = row[where[1]] = row[where[2]] = row[where[3]] = row[where[4]] = "";
+      row[where[5]] = "unsupported";
+      row[where[6]] = ev.reason;
     }
     out.push_back(std::move(row));
     if (progress) progress(i + 1, ops.size());

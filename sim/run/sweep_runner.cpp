@@ -35,6 +35,12 @@ nlohmann::ordered_json row_json(const PointResult& p) {
   j["tpot_ms"] = num(p.ok && p.tpot_s.has_value(), p.tpot_s.value_or(0) * 1e3);
   j["weight_gib"] = p.weight_bytes / double(1 << 30);
   j["kv_cache_gib"] = p.kv_bytes / double(1 << 30);
+  const bool energy = p.ok && p.energy_j && *p.energy_j > 0 && p.latency_s > 0;
+  const double tokens = p.tokens_per_s * p.latency_s;
+  j["energy_j"] = num(energy, p.energy_j.value_or(0));
+  j["j_per_token"] = num(energy && tokens > 0, energy ? *p.energy_j / tokens : 0);
+  j["tokens_per_joule"] = num(energy, energy ? tokens / *p.energy_j : 0);
+  j["power_w"] = num(energy, energy ? *p.energy_j / p.latency_s : 0);
   j["bound"] = p.bound;
   j["warnings"] = p.warnings;
   if (p.numerics && p.numerics->ok) {

@@ -45,8 +45,18 @@ TEST(Cli, JsonLinesCarryTheContractKeys) {
     for (const char* key : {"hw", "model", "phase", "batch", "prompt", "ctx", "latency_ms",
                             "tokens_per_s", "energy_j", "avg_power_w", "ops", "ttft_ms", "tpot_ms"})
       EXPECT_TRUE(j.contains(key)) << key;
-    EXPECT_TRUE(j["energy_j"].is_null());
-    EXPECT_TRUE(j["avg_power_w"].is_null());
+    // Both presets have energy parameters: board power between idle and the power limit.
+    ASSERT_TRUE(j["energy_j"].is_number());
+    const double w = j["avg_power_w"].get<double>();
+    EXPECT_GT(w, j["hw"] == "h100" ? 125.0 : 55.0);
+    EXPECT_LE(w, j["hw"] == "h100" ? 700.0 : 400.0);
+    EXPECT_NEAR(j["energy_j"].get<double>(), w * j["latency_ms"].get<double>() * 1e-3,
+                1e-9 * j["energy_j"].get<double>());
+    EXPECT_GT(j["j_per_output_token"].get<double>(), 0.0);
+    double ops_j = 0;
+    for (const auto& o : j["ops"]) ops_j += o["energy_j"].get<double>();
+    EXPECT_LE(ops_j, j["energy_j"].get<double>() * (1 + 1e-9));  // + idle gaps, if any
+    EXPECT_GT(ops_j, 0.5 * j["energy_j"].get<double>());
     EXPECT_GT(j["ops"].size(), 5u);
     EXPECT_NEAR(j["latency_ms"].get<double>(),
                 j["ttft_ms"].get<double>() + 4 * j["tpot_ms"].get<double>(), 1e-9);
@@ -118,7 +128,9 @@ TEST(Cli, PredictReadsAndWritesCsvFiles) {
   std::string header, row;
   std::getline(in, header);
   std::getline(in, row);
-  EXPECT_EQ(header, "kind,M,K,N,dtype,note,pred_ms,pred_cycles,pred_energy_j,bound,pred_error");
+  EXPECT_EQ(header,
+            "kind,M,K,N,dtype,note,pred_ms,pred_cycles,pred_energy_j,pred_avg_power_w,"
+            "pred_clock_mhz,bound,pred_error");
   EXPECT_NE(row.find(",hello,"), std::string::npos);
 }
 

@@ -214,49 +214,63 @@ TEST(GpuSim, KernelsRunBackToBackOnOneStream) {
 }
 
 TEST(GpuPower, SustainedRunsKeepTheirTimeAndMixedStreamsClockUp) {
-  GpuConfig c = config_of("h100");
-  ASSERT_LT(c.power.sustained_clock, 1.0);
-  // Sustained tensor load x = 1 runs at sustained_clock; a light average keeps the boost clock.
-  EXPECT_NEAR(GpuDevice::power_clock(c, 1.0), c.power.sustained_clock, 1e-12);
-  EXPECT_EQ(GpuDevice::power_clock(c, 0.1), 1.0);
-  // One kernel replayed on its own is the datasets' condition: its time does not change.
-  std::vector<double> alone = {1e-3};
-  GpuDevice::apply_power_clock(c, alone, {0.9});
-  EXPECT_NEAR(alone[0], 1e-3, 1e-9);
-  // A tensor-bound GEMM between memory-bound kernels runs faster than sustained, by at most the
-  // clock ratio; the memory-bound kernels keep their time.
-  std::vector<double> mixed = {1e-3, 1e-3, 1e-3};
-  GpuDevice::apply_power_clock(c, mixed, {0.0, 1.0, 0.0});
-  EXPECT_LT(mixed[1], 1e-3);
-  EXPECT_GE(mixed[1], 1e-3 * c.power.sustained_clock - 1e-12);
-  EXPECT_EQ(mixed[0], 1e-3);
-  EXPECT_EQ(mixed[2], 1e-3);
-  // run_stream of a single op equals run; run (per op, sustained) never applies the clock.
+  // One kernel replayed on its own is the kernel datasets' condition: at the preset's own limit
+  // (power.timing_tdp = tdp) its time is the time model's, at the clock the limit allows.
   auto dev = device("h100");
   auto* gpu = dynamic_cast<GpuDevice*>(dev.get());
   ASSERT_NE(gpu, nullptr);
-  Op g = make_gemm("g", 2048, 4096, 22016, DType::kBf16),
+  Op g = make_gemm("g", 8192, 8192, 8192, DType::kBf16),
      e = make_elementwise("e", EwKind::kResidualAdd, 2048, 4096, DType::kBf16);
-  EXPECT_NEAR(gpu->run_stream({g}).results[0].time_s / time_on(*dev, g), 1.0, 1e-6);
+  const OpResult rg = dev->run({g}).results[0], re = dev->run({e}).results[0];
+  ASSERT_TRUE(rg.energy_j && rg.clock_hz && re.energy_j && re.clock_hz);
+  // The large GEMM is held at the 700 W cap below the boost clock; the small add is not.
+  EXPECT_NEAR(*rg.energy_j / rg.time_s, 700.0, 1.0);
+  EXPECT_LT(*rg.clock_hz, 0.9 * 1.98e9);
+  EXPECT_GT(*rg.clock_hz, 0.5 * 1.98e9);
+  EXPECT_LT(*re.energy_j / re.time_s, 700.0);
+  EXPECT_EQ(*re.clock_hz, 1.98e9);
+  EXPECT_NEAR(gpu->run_stream({g}).results[0].time_s / rg.time_s, 1.0, 1e-3);
+  // Between light kernels the GEMM keeps more of its clock (the limiter averages the power over
+  // power.window), so it runs faster than sustained; the light kernels keep their time.
   Evaluation stream = gpu->run_stream({g, e, e, e, e, e, e, e, e});
   ASSERT_TRUE(stream.ok);
-  EXPECT_LT(stream.results[0].time_s, time_on(*dev, g));
-  EXPECT_NEAR(stream.results[1].time_s, time_on(*dev, e), 1e-12);
-  // What `xpusim run` does with its cached per-op results (Device::stream_times) is what
-  // run_stream does with the same ops.
+  const Op small = make_gemm("s", 2048, 4096, 4096, DType::kBf16);
+  Evaluation mixed = gpu->run_stream({small, e, e, e, e, e, e, e, e, e, e, e, e, e, e, e, e});
+  const OpResult rs = dev->run({small}).results[0];
+  EXPECT_LT(mixed.results[0].time_s, rs.time_s);
+  EXPECT_GT(*mixed.results[0].clock_hz, *rs.clock_hz);
+  EXPECT_NEAR(mixed.results[1].time_s, re.time_s, 1e-12);
+  // What `xpusim run` does with its cached per-op results (Device::stream) is what run_stream
+  // does with the same ops.
   const std::vector<Op> ops = {g, e, e, e, e, e, e, e, e};
   Evaluation sustained = dev->run(ops);
   ASSERT_TRUE(sustained.ok);
-  std::vector<double> times, frac;
-  for (const auto& r : sustained.results) {
-    times.push_back(r.time_s);
-    frac.push_back(r.matrix_frac);
+  std::vector<OpResult> inst = sustained.results;
+  dev->stream(inst);
+  for (size_t i = 0; i < ops.size(); ++i) {
+    EXPECT_NEAR(inst[i].time_s, stream.results[i].time_s, 1e-12 + 1e-9 * inst[i].time_s) << i;
+    EXPECT_NEAR(*inst[i].energy_j, *stream.results[i].energy_j, 1e-9 * *inst[i].energy_j) << i;
   }
-  dev->stream_times(frac, times);
-  for (size_t i = 0; i < ops.size(); ++i)
-    EXPECT_NEAR(times[i], stream.results[i].time_s, 1e-12 + 1e-9 * times[i]) << i;
-  EXPECT_GT(sustained.results[0].matrix_frac, 0.5);  // the GEMM is tensor-bound
-  EXPECT_EQ(sustained.results[1].matrix_frac, 0.0);
+}
+
+TEST(GpuPower, ALowerLimitLowersTheClockAndStretchesComputeBoundTime) {
+  ConfigStore store;
+  CfgNode tree = store.load("h200", "hw");
+  auto full = make_device(tree, "h200");
+  ErrorList errors;
+  apply_override(tree, "tdp=500 W", errors);
+  ASSERT_TRUE(errors.empty());
+  auto capped = make_device(tree, "h200");
+  Op g = make_gemm("g", 8192, 8192, 8192, DType::kBf16),
+     v = make_gemm("v", 1, 4096, 4096, DType::kBf16);
+  const OpResult a = full->run({g}).results[0], b = capped->run({g}).results[0];
+  EXPECT_LT(*b.clock_hz, *a.clock_hz);
+  EXPECT_GT(b.time_s, 1.1 * a.time_s);  // tensor-bound: time follows the clock
+  EXPECT_NEAR(*b.energy_j / b.time_s, 500.0, 1.0);
+  // A GEMV streaming weights at a few hundred watts: under 500 W it barely slows down.
+  const OpResult c = full->run({v}).results[0], d = capped->run({v}).results[0];
+  EXPECT_LT(d.time_s, 1.05 * c.time_s);
+  EXPECT_LE(*d.energy_j / d.time_s, 500.0 + 1e-6);
 }
 
 TEST(GpuSparse, TwoFourIsSlowerThanDenseAtSmallMAndFasterAtLargeM) {

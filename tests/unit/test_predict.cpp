@@ -35,23 +35,32 @@ TEST(Predict, AllKindsWithExtraColumnsCopied) {
   auto rows = predict_table(*dev, cache, t);
   ASSERT_EQ(rows.size(), 5u);
   const auto& h = rows[0];
-  ASSERT_EQ(h.size(), 17u + 5u);
+  ASSERT_EQ(h.size(), 17u + 7u);
   EXPECT_EQ(h[17], "pred_ms");
   EXPECT_EQ(h[18], "pred_cycles");
   EXPECT_EQ(h[19], "pred_energy_j");
-  EXPECT_EQ(h[20], "bound");
+  EXPECT_EQ(h[20], "pred_avg_power_w");
+  EXPECT_EQ(h[21], "pred_clock_mhz");
+  EXPECT_EQ(h[22], "bound");
   EXPECT_EQ(rows[1][0], "qkv");  // unknown column copied unchanged
   EXPECT_EQ(rows[3][0], "decode attn");
   for (size_t r = 1; r < rows.size(); ++r) {
     EXPECT_GT(std::stod(rows[r][17]), 0) << r;
     EXPECT_GT(std::stod(rows[r][18]), 0) << r;
-    EXPECT_EQ(rows[r][19], "") << "no energy model yet: the column stays empty";
-    EXPECT_EQ(rows[r][21], "") << rows[r][21];
+    // Energy = power x time, the power between the h100's idle and its 700 W limit.
+    const double w = std::stod(rows[r][20]);
+    EXPECT_GT(w, 120.0) << r;
+    EXPECT_LE(w, 700.0 + 1e-6) << r;
+    EXPECT_NEAR(std::stod(rows[r][19]), w * std::stod(rows[r][17]) * 1e-3,
+                1e-4 * std::stod(rows[r][19])) << r;
+    EXPECT_GT(std::stod(rows[r][21]), 500.0) << r;
+    EXPECT_LE(std::stod(rows[r][21]), 1980.0 + 1e-6) << r;
+    EXPECT_EQ(rows[r][23], "") << rows[r][23];
   }
-  EXPECT_EQ(rows[1][20], "memory");  // M=1 GEMM streams its weights
+  EXPECT_EQ(rows[1][22], "memory");  // M=1 GEMM streams its weights
   // The 2:4 GEMM at M=4096 reads its compressed weights (56 MB, more than L2) once per 256-row
   // token tile: HBM-bound in cuSPARSELt's 128x256 tiles.
-  EXPECT_EQ(rows[2][20], "memory");
+  EXPECT_EQ(rows[2][22], "memory");
   // cycles = ms × clock
   EXPECT_NEAR(std::stod(rows[1][18]), std::stod(rows[1][17]) * 1e-3 * 1.98e9, 1.0);
 }
@@ -62,7 +71,7 @@ TEST(Predict, WithoutAKindColumnRowsAreGemms) {
   OpCache cache;
   auto rows = predict_table(*dev, cache, table_of("M,K,N,dtype\n8192,12288,12288,fp16\n"));
   ASSERT_EQ(rows.size(), 2u);
-  EXPECT_EQ(rows[1][7], "compute");
+  EXPECT_EQ(rows[1][9], "compute");
 }
 
 TEST(Predict, UnsupportedFormatIsAValueNotAnAbort) {
@@ -71,8 +80,8 @@ TEST(Predict, UnsupportedFormatIsAValueNotAnAbort) {
   OpCache cache;
   auto rows = predict_table(*dev, cache,
                             table_of("kind,M,K,N,dtype\ngemm,64,64,64,fp8\ngemm,64,64,64,bf16\n"));
-  EXPECT_EQ(rows[1][8], "unsupported");
-  EXPECT_NE(rows[1][9].find("no fp8 datapath"), std::string::npos);
+  EXPECT_EQ(rows[1][10], "unsupported");
+  EXPECT_NE(rows[1][11].find("no fp8 datapath"), std::string::npos);
   EXPECT_NE(rows[2][5], "");
 }
 
@@ -151,7 +160,7 @@ TEST(Predict, RandomRowsNeverCrashOrHang) {
     OpCache cache;
     auto rows = predict_table(*dev, cache, table);
     ASSERT_EQ(rows.size(), 151u);
-    const size_t ms = rows[0].size() - 5, bound = rows[0].size() - 2;
+    const size_t ms = rows[0].size() - 7, bound = rows[0].size() - 2;
     for (size_t r = 1; r < rows.size(); ++r) {
       if (rows[r][bound] == "unsupported") {
         EXPECT_FALSE(rows[r].back().empty()) << hw << " row " << r;
@@ -226,7 +235,7 @@ TEST(Predict, CollectiveRowsOnTheLinkWithGraphAndEagerModes) {
   auto rows = predict_table(*dev, cache, t);
   ASSERT_EQ(rows.size(), 9u);
   auto ms = [&](size_t i) {
-    EXPECT_EQ(rows[i][9], "") << "pred_error of row " << i;
+    EXPECT_EQ(rows[i][11], "") << "pred_error of row " << i;
     return std::stod(rows[i][5]);
   };
   // Small eager calls run at the host's pace, large ones at the link's.

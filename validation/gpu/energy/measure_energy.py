@@ -478,9 +478,13 @@ def plan_cal2():
     decode steps (the first run's llama2-7b decode rows all hashed to hold-out) and a real tf32 GEMM."""
     P = [("gemm", "cal2_gemm_tf32on_8192x8192x8192", mk_gemm("tf32on", 8192, 8192, 8192),
           dict(dtype="tf32", M=8192, K=8192, N=8192))]
-    for B, ctx in [(2, 1024), (8, 1024), (32, 1024), (16, 4096)]:
+    for B, ctx in [(2, 1024), (8, 1024), (32, 1024), (16, 4096), (1, 4096), (64, 512), (4, 2048)]:
         P.append(("model:llama2-7b", f"cal2_llama2-7b_decode_b{B}_s1_ctx{ctx}", None,
                   dict(dtype="bf16", model="llama2-7b", phase="decode", B=B, q_len=1, kv_len=ctx + 1)))
+    # a prefill length between the first run's 512 and 2048, and a batched prefill
+    for B, S in [(1, 1024), (4, 512)]:
+        P.append(("model:llama2-7b", f"cal2_llama2-7b_prefill_b{B}_s{S}_ctx0", None,
+                  dict(dtype="bf16", model="llama2-7b", phase="prefill", B=B, q_len=S, kv_len=S)))
     return P
 
 

@@ -8,7 +8,9 @@ one case land on the same side, and re-measuring gives the same split.
   cal2_*                      calibration: a second set (--plan cal2, added 2026-12-03 after the
                               first run, before it was measured), configurations that no first-run
                               row has: llama2-7b decode steps at batch 2, 8, 32 and at ctx 4096,
-                              and a true tf32 8192^3 GEMM (see measure_energy.plan_cal2)
+                              and a true tf32 8192^3 GEMM (see measure_energy.plan_cal2); extended
+                              before measuring (issue 14 helper, 14:50 UTC) by llama2-7b decode
+                              b1 ctx4096, b64 ctx512, b4 ctx2048 and prefill b1 s1024, b4 s512
   model == llama2-13b         hold-out: every llama2-13b decode and prefill row (the whole model is
                               held out, as in validation/gpu/split.py)
   otherwise                   hold-out if sha1("energy|" + case) % 100 < 25, else calibration
