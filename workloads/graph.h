@@ -21,6 +21,11 @@ struct StackKernels {
   Rope rope = Rope::kFused;
   KvWrite kv_write = KvWrite::kFused;
   bool prefill_writes_kv = true;  // false: a prefill that does not fill the cache (a benchmark)
+  AttnImpl attention = AttnImpl::kFlash2;  // the fused-attention kernel
+  EwImpl elementwise = EwImpl::kFused;     // norms, activations, residual adds
+  // Each residual add runs inside the next norm (add + norm in one kernel); the last layer's add
+  // stays a kernel of its own before the final norm.
+  bool fused_residual = false;
 };
 
 struct ForwardShape {

@@ -21,6 +21,9 @@ struct WaveGroup {
   double hbm_bytes = 0;  // per wave
   double l2_bytes = 0;   // per wave
   double load_bytes_per_s_per_sm = 0;  // per-SM load limit of this kernel
+  // HBM rate of this group's kernel as a fraction of the plan's hbm_bw (plans that chain several
+  // kernels of different access patterns, such as eager PyTorch's); 1 = the plan's.
+  double hbm_bw_frac = 1;
 };
 
 struct KernelPlan {

@@ -25,7 +25,7 @@ Timing: the step's CUDA graph replayed back to back (3 warm-up replays, then N t
 between events, N from 5 to 40 for about 1.5 s), median / min / p90 per step. Kernel names: one
 eager step under torch.profiler, as `name*count` for each distinct kernel.
 Rows are split by split_stacks.assign (kind stack_e2e, fixed before this run) into
-e2e_calibration.csv / e2e_holdout.csv; the log prints values of calibration rows only.
+e2e_stacks_calibration.csv / e2e_stacks_holdout.csv (kernel names: e2e_stacks_kernels.csv); the log prints values of calibration rows only.
 
 Usage: python3 measure_e2e_stacks.py --out DIR [--models ...] [--stacks ...] [--quick]
 """
@@ -63,7 +63,7 @@ torch = F = None
 
 class Out(mk.Out):
     def row(self, name, row):
-        if name in ("env", "kernels"):
+        if name in ("env", "e2e_stacks_kernels"):
             return super().row(name, row)
         row["set"] = SPLIT.assign(row)
         super().row(f"{name}_{row['set']}", row)
@@ -332,10 +332,10 @@ def run(args, out):
                     row.update(status="fail", error=f"{type(e).__name__}: {str(e)[:200]}")
                     counts = {}
                 row.update(mk_prov(args))
-                st_set = out.row("e2e", row)
+                st_set = out.row("e2e_stacks", row)
                 if row["status"] == "ok":
                     for kname, cnt in counts.items():
-                        out.row("kernels", dict(model=model, stack=sname, phase=phase, B=B, q_len=S, ctx=ctx,
+                        out.row("e2e_stacks_kernels", dict(model=model, stack=sname, phase=phase, B=B, q_len=S, ctx=ctx,
                                                 count=cnt, kernel=kname[:300], set=st_set))
                 if st_set == "calibration" or row["status"] != "ok":
                     out.log(f"  {label}: {row.get('median_ms', '')} ms, {row.get('n_kernels', '')} kernels, "
