@@ -273,12 +273,17 @@ KernelPlan plan_attention(const GpuConfig& c, const Op& op) {
     // 128), with one: the split-KV kernel (64 x 128). Either computes its whole query tile, so the
     // tensor work of one CTA is that of bq padded queries, not of the group's few: this SM-side
     // limit (at flash attention's mma rate) is what bounds the unsplit kernel, not HBM.
+    // Head dims up to 64 take 256-key split blocks and 128 x 128 forward tiles (FA2's
+    // Flash_fwd_kernel_traits<64, 64, 256, 4> and <64, 128, 128, 4>, kernel names of the gpt2
+    // rows in validation/gpu/stacks/h200).
+    const bool small_hd = op.head_dim <= 64;
+    const int64_t bk_split = small_hd ? 256 : 128, bk_fwd = small_hd ? 128 : 64;
     const int64_t rows = op.q_len * group;
     const int64_t blocks64 = op.B * op.kv_heads * ceil_div(rows, 64);
-    const int64_t splits = fa2_num_splits(blocks64, 2 * S, ceil_div(op.kv_len, 128), 128);
+    const int64_t splits = fa2_num_splits(blocks64, 2 * S, ceil_div(op.kv_len, bk_split), 128);
     const DecodeKernel k{splits > 1 ? fmt::format("flash decode split-kv {}", splits)
                                     : std::string("flash decode (forward kernel)"),
-                         splits > 1 ? 64 : 128, splits > 1 ? 128 : 64, splits, rate_sm,
+                         splits > 1 ? 64 : 128, splits > 1 ? bk_split : bk_fwd, splits, rate_sm,
                          c.attention.decode_fixed_s, c.attention.decode_load_bytes_per_clk};
     return plan_decode(c, op, k, std::move(p));
   }
@@ -287,7 +292,7 @@ KernelPlan plan_attention(const GpuConfig& c, const Op& op) {
   // keys; causal CTAs stop at the diagonal, so their lengths differ. The block scheduler fills
   // every SM's slots in launch order, then hands each further CTA to the SM that frees up first;
   // the kernel ends when the most loaded SM does.
-  const int64_t bq = 128, bk = 64;
+  const int64_t bq = 128, bk = op.head_dim <= 64 ? 128 : 64;  // FA2's tiles, as in decode
   const int64_t nq = ceil_div(op.q_len, bq);
   std::vector<double> cta_s(nq);
   double l2_per_bh = 0;

@@ -318,10 +318,12 @@ const Schema<GpuConfig>& gpu_schema() {
                  &EwKernelConfig::fixed_s)
           .calibrated(kStacks);
     }
-    for (auto [kind, field] : {std::pair{"rmsnorm", &GpuConfig::Compiled::rmsnorm},
-                               std::pair{"silu_mul", &GpuConfig::Compiled::silu_mul}}) {
+    for (auto [kind, field, what] :
+         {std::tuple{"norm", &GpuConfig::Compiled::norm, "row-reduction kernel (a norm)"},
+          std::tuple{"pointwise", &GpuConfig::Compiled::pointwise,
+                     "pointwise kernel (SiLU·mul, GELU, RoPE)"}}) {
       const std::string p = std::string("kernels.compiled.") + kind,
-                        w = std::string("torch.compile's ") + kind + " kernel";
+                        w = std::string("torch.compile's ") + what;
       s.real(p + ".bw", "1", Range{0.01, 1}, w + ": fraction of the achievable HBM bandwidth",
              &GpuConfig::compiled, field, &EwKernelConfig::bw)
           .calibrated(kStacks);

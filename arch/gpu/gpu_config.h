@@ -125,7 +125,7 @@ struct GpuConfig {
     EwKernelConfig vectorized, strided, reduce;
   } eager;
   struct Compiled {
-    EwKernelConfig rmsnorm, silu_mul;
+    EwKernelConfig norm, pointwise;  // row reductions (RMSNorm, LayerNorm); SiLU·mul, GELU, RoPE
   } compiled;
   // NCCL's ring protocols (collectives): each is a fixed latency, a latency per ring step and a
   // fraction of the link bandwidth; the fastest for the message serves it. Unset (efficiency 0):

@@ -180,10 +180,18 @@ constexpr int64_t kInductorPersistentMax = 1024;
 KernelPlan plan_elementwise(const GpuConfig& c, const Op& op) {
   if (op.ew_impl == EwImpl::kEager)
     if (std::optional<KernelPlan> p = plan_eager(c, op)) return *p;
-  const bool compiled = op.ew_impl == EwImpl::kCompiled && op.ew;
-  const EwKernelConfig& k = compiled && *op.ew == EwKind::kRmsnorm   ? c.compiled.rmsnorm
-                            : compiled && *op.ew == EwKind::kSiluMul ? c.compiled.silu_mul
-                                                                     : c.ew.of(op.ew);
+  // torch.compile generates the norms and the activations (and a RoPE); residual adds, copies
+  // and gathers stay PyTorch's own kernels.
+  const std::optional<EwKind> kind = op.ew;
+  const bool compiled_norm =
+      op.ew_impl == EwImpl::kCompiled && (kind == EwKind::kRmsnorm || kind == EwKind::kLayernorm);
+  const bool compiled_pw = op.ew_impl == EwImpl::kCompiled &&
+                           (kind == EwKind::kSiluMul || kind == EwKind::kGelu ||
+                            kind == EwKind::kRope);
+  const bool compiled = compiled_norm || compiled_pw;
+  const EwKernelConfig& k = compiled_norm ? c.compiled.norm
+                            : compiled_pw ? c.compiled.pointwise
+                                          : c.ew.of(op.ew);
   // Norms and softmax run one CTA per row (a reduction); pointwise kernels take 2048-element
   // chunks.
   const bool per_row = op.ew && ew_info(*op.ew).row_reduction;
