@@ -107,7 +107,6 @@ ValidationRow row_of(const CsvTable& t, const CsvRow& r, std::string category, s
   return v;
 }
 
-
 // A forward pass's ops in the order one GPU runs them, each layer written out (consecutive ops
 // of equal `repeat` form a block replayed that many times, as experiment.cpp's stream does).
 std::vector<Op> written_out(const std::vector<Op>& ops) {
@@ -187,10 +186,10 @@ bool load_stacks(const fs::path& root, std::vector<ValidationRow>& rows, ErrorLi
       return;
     }
     if (ops.empty()) ops.push_back(a);
-    rows.push_back(row_of(t, r, fmt::format("attention {} {}", impl, phase), f.set(),
-                          fmt::format("{} {} B={} heads={}/{} q={} kv={}", impl, phase, B, h, kv,
-                                      q, k),
-                          std::move(ops), f.number("median_ms", 1e-9)));
+    rows.push_back(
+        row_of(t, r, fmt::format("attention {} {}", impl, phase), f.set(),
+               fmt::format("{} {} B={} heads={}/{} q={} kv={}", impl, phase, B, h, kv, q, k),
+               std::move(ops), f.number("median_ms", 1e-9)));
   });
   // Norms and SiLU·mul, eager (as HF writes them) and compiled. F.rms_norm and SiLU·mul on
   // separate contiguous tensors are no preset's kernels and are not modelled.
@@ -198,9 +197,12 @@ bool load_stacks(const fs::path& root, std::vector<ValidationRow>& rows, ErrorLi
     const std::string fam = f.text("family"), impl = f.text("impl");
     const int64_t T = f.whole("T"), H = f.whole("H");
     EwImpl ei;
-    if (impl == "hf_eager" || impl == "chunk_eager") ei = EwImpl::kEager;
-    else if (impl == "compiled") ei = EwImpl::kCompiled;
-    else return;
+    if (impl == "hf_eager" || impl == "chunk_eager")
+      ei = EwImpl::kEager;
+    else if (impl == "compiled")
+      ei = EwImpl::kCompiled;
+    else
+      return;
     const bool add = fam == "add_rmsnorm";
     Op op = make_elementwise(fam, fam == "silu_mul" ? EwKind::kSiluMul : EwKind::kRmsnorm, T, H,
                              f.dtype());

@@ -257,8 +257,7 @@ std::vector<Op> torch_rope_kernels(const std::string& name, int64_t T, int64_t w
           make_elementwise(name + ".add", EwKind::kResidualAdd, T, width, dt)};
 }
 
-std::vector<Op> kv_copy_kernels(const std::string& name, int64_t T, int64_t width,
-                                DType kv_dtype) {
+std::vector<Op> kv_copy_kernels(const std::string& name, int64_t T, int64_t width, DType kv_dtype) {
   // A kv_append op moves K and V (2 x heads x head_dim per row): one of them is width / 2 x 2.
   return {make_kv_append(name, T, 1, 1, width / 2, kv_dtype),
           make_kv_append(name, T, 1, 1, width / 2, kv_dtype)};

@@ -15,9 +15,12 @@ namespace xpusim {
 // How a software stack splits the pieces of a layer that stacks implement differently (the rest
 // is one kernel each everywhere). Issue 15's stacks select these.
 struct StackKernels {
-  enum class Rope { kFused, kTorchRotateHalf };  // one kernel over q and k | PyTorch's rotate-half
-                                                 // (mul cos, neg, cat, mul sin, add), for q and k
-  enum class KvWrite { kFused, kCopies };        // one append of K and V | one copy kernel each
+  enum class Rope {
+    kFused,
+    kTorchRotateHalf
+  };                                       // one kernel over q and k | PyTorch's rotate-half
+                                           // (mul cos, neg, cat, mul sin, add), for q and k
+  enum class KvWrite { kFused, kCopies };  // one append of K and V | one copy kernel each
   Rope rope = Rope::kFused;
   KvWrite kv_write = KvWrite::kFused;
   bool prefill_writes_kv = true;  // false: a prefill that does not fill the cache (a benchmark)

@@ -57,12 +57,11 @@ const std::vector<std::string>& stack_preset_names() {
 }
 
 std::string SoftwareStack::describe() const {
-  return fmt::format(
-      "{} (attention {}, elementwise {}{}, rope {}, kv_write {}, gemm {})", text,
-      math_attention ? "math" : attn_impl_name(attention), ew_impl_name(elementwise),
-      fused_residual ? " with residual adds fused into the norms" : "",
-      rope == Rope::kFused ? "fused" : "torch", kv_write == KvWrite::kFused ? "fused" : "copies",
-      gemm);
+  return fmt::format("{} (attention {}, elementwise {}{}, rope {}, kv_write {}, gemm {})", text,
+                     math_attention ? "math" : attn_impl_name(attention), ew_impl_name(elementwise),
+                     fused_residual ? " with residual adds fused into the norms" : "",
+                     rope == Rope::kFused ? "fused" : "torch",
+                     kv_write == KvWrite::kFused ? "fused" : "copies", gemm);
 }
 
 void SoftwareStack::apply(ForwardShape& s) const {
@@ -95,9 +94,10 @@ std::optional<SoftwareStack> parse_stack(const std::string& text, std::string* w
     const std::string& p = parts[i];
     const size_t eq = p.find('=');
     if (eq == std::string::npos)
-      return fail(fmt::format("'{}' is not key=value (after the preset: attention=, "
-                              "elementwise=, residual=, rope=, kv_write=, gemm=)",
-                              p));
+      return fail(
+          fmt::format("'{}' is not key=value (after the preset: attention=, "
+                      "elementwise=, residual=, rope=, kv_write=, gemm=)",
+                      p));
     const std::string k = p.substr(0, eq), v = p.substr(eq + 1);
     auto bad = [&](const char* allowed) {
       return fail(fmt::format("stack {}='{}': expected {}", k, v, allowed));
@@ -112,29 +112,43 @@ std::optional<SoftwareStack> parse_stack(const std::string& text, std::string* w
         return bad("flash2, cudnn, flash3 or math");
       }
     } else if (k == "elementwise") {
-      if (v == "eager") s->elementwise = EwImpl::kEager;
-      else if (v == "compiled") s->elementwise = EwImpl::kCompiled;
-      else if (v == "fused") s->elementwise = EwImpl::kFused;
-      else return bad("eager, compiled or fused");
+      if (v == "eager")
+        s->elementwise = EwImpl::kEager;
+      else if (v == "compiled")
+        s->elementwise = EwImpl::kCompiled;
+      else if (v == "fused")
+        s->elementwise = EwImpl::kFused;
+      else
+        return bad("eager, compiled or fused");
     } else if (k == "residual") {
-      if (v == "fused") s->fused_residual = true;
-      else if (v == "separate") s->fused_residual = false;
-      else return bad("fused or separate");
+      if (v == "fused")
+        s->fused_residual = true;
+      else if (v == "separate")
+        s->fused_residual = false;
+      else
+        return bad("fused or separate");
     } else if (k == "rope") {
-      if (v == "fused") s->rope = Rope::kFused;
-      else if (v == "torch") s->rope = Rope::kTorchRotateHalf;
-      else return bad("fused or torch");
+      if (v == "fused")
+        s->rope = Rope::kFused;
+      else if (v == "torch")
+        s->rope = Rope::kTorchRotateHalf;
+      else
+        return bad("fused or torch");
     } else if (k == "kv_write") {
-      if (v == "fused") s->kv_write = KvWrite::kFused;
-      else if (v == "copies") s->kv_write = KvWrite::kCopies;
-      else return bad("fused or copies");
+      if (v == "fused")
+        s->kv_write = KvWrite::kFused;
+      else if (v == "copies")
+        s->kv_write = KvWrite::kCopies;
+      else
+        return bad("fused or copies");
     } else if (k == "gemm") {
       if (v != "cublas") return bad("cublas (the only GEMM library modelled)");
       s->gemm = v;
     } else {
-      return fail(fmt::format("'{}' is not a stack key; expected attention, elementwise, "
-                              "residual, rope, kv_write or gemm",
-                              k));
+      return fail(
+          fmt::format("'{}' is not a stack key; expected attention, elementwise, "
+                      "residual, rope, kv_write or gemm",
+                      k));
     }
   }
   return s;

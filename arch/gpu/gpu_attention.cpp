@@ -158,14 +158,23 @@ KernelPlan plan_hopper(const GpuConfig& c, const Op& op, bool cudnn, double mma_
         splits = std::clamp<int64_t>(S / tiles, 1, ceil_div(op.kv_len, 128));
       const DecodeKernel k{splits > 1 ? fmt::format("cudnn decode 16x128 split-kv {}", splits)
                                       : std::string("cudnn decode 16x128"),
-                           16, 128, splits, mma_rate_sm, h.decode_fixed_s,
+                           16,
+                           128,
+                           splits,
+                           mma_rate_sm,
+                           h.decode_fixed_s,
                            h.decode_load_bytes_per_clk};
       return plan_decode(c, op, k, std::move(p));
     }
     const int64_t blocks = op.B * op.kv_heads * ceil_div(group, 64);
     const int64_t splits = fa2_num_splits(blocks, S, ceil_div(op.kv_len, 128), 128);
-    const DecodeKernel k{fmt::format("flash3 decode 64x128 split-kv {}", splits), 64, 128, splits,
-                         rate_sm, h.decode_fixed_s, h.decode_load_bytes_per_clk};
+    const DecodeKernel k{fmt::format("flash3 decode 64x128 split-kv {}", splits),
+                         64,
+                         128,
+                         splits,
+                         rate_sm,
+                         h.decode_fixed_s,
+                         h.decode_load_bytes_per_clk};
     return plan_decode(c, op, k, std::move(p));
   }
   const int64_t bq = kHopperBq, bk = cudnn ? 128 : (op.causal ? 128 : 176);
@@ -283,8 +292,12 @@ KernelPlan plan_attention(const GpuConfig& c, const Op& op) {
     const int64_t splits = fa2_num_splits(blocks64, 2 * S, ceil_div(op.kv_len, bk_split), 128);
     const DecodeKernel k{splits > 1 ? fmt::format("flash decode split-kv {}", splits)
                                     : std::string("flash decode (forward kernel)"),
-                         splits > 1 ? 64 : 128, splits > 1 ? bk_split : bk_fwd, splits, rate_sm,
-                         c.attention.decode_fixed_s, c.attention.decode_load_bytes_per_clk};
+                         splits > 1 ? 64 : 128,
+                         splits > 1 ? bk_split : bk_fwd,
+                         splits,
+                         rate_sm,
+                         c.attention.decode_fixed_s,
+                         c.attention.decode_load_bytes_per_clk};
     return plan_decode(c, op, k, std::move(p));
   }
 

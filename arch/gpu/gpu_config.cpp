@@ -287,8 +287,7 @@ const Schema<GpuConfig>& gpu_schema() {
                  &GpuConfig::attention, field, &GpuConfig::Attention::Hopper::efficiency));
       cal(s.quantity(p + ".prefill_fixed", Unit::kSeconds, "0 s", Range{0, 1e-3},
                      n + " prefill: fixed latency per kernel (with its memset or scheduler)",
-                     &GpuConfig::attention, field,
-                     &GpuConfig::Attention::Hopper::prefill_fixed_s));
+                     &GpuConfig::attention, field, &GpuConfig::Attention::Hopper::prefill_fixed_s));
       cal(s.quantity(p + ".cta_overhead", Unit::kSeconds, "0 s", Range{0, 1e-3},
                      n + " prefill: SM time per CTA outside the KV loop", &GpuConfig::attention,
                      field, &GpuConfig::Attention::Hopper::cta_overhead_s));
@@ -310,8 +309,9 @@ const Schema<GpuConfig>& gpu_schema() {
       s.real(p + ".bw", "1", Range{0.01, 1}, w + ": fraction of the achievable HBM bandwidth",
              &GpuConfig::eager, field, &EwKernelConfig::bw)
           .calibrated(kStacks);
-      s.real(p + ".cycles_per_elem", "0", Range{0, 100}, w + ": serial SM cycles per element of a CTA",
-             &GpuConfig::eager, field, &EwKernelConfig::cycles_per_elem)
+      s.real(p + ".cycles_per_elem", "0", Range{0, 100},
+             w + ": serial SM cycles per element of a CTA", &GpuConfig::eager, field,
+             &EwKernelConfig::cycles_per_elem)
           .calibrated(kStacks);
       s.quantity(p + ".fixed", Unit::kSeconds, "0 s", Range{0, 1e-3},
                  w + ": fixed latency beyond the launch gap", &GpuConfig::eager, field,
@@ -327,8 +327,9 @@ const Schema<GpuConfig>& gpu_schema() {
       s.real(p + ".bw", "1", Range{0.01, 1}, w + ": fraction of the achievable HBM bandwidth",
              &GpuConfig::compiled, field, &EwKernelConfig::bw)
           .calibrated(kStacks);
-      s.real(p + ".cycles_per_elem", "0", Range{0, 100}, w + ": serial SM cycles per element of a CTA",
-             &GpuConfig::compiled, field, &EwKernelConfig::cycles_per_elem)
+      s.real(p + ".cycles_per_elem", "0", Range{0, 100},
+             w + ": serial SM cycles per element of a CTA", &GpuConfig::compiled, field,
+             &EwKernelConfig::cycles_per_elem)
           .calibrated(kStacks);
       s.quantity(p + ".fixed", Unit::kSeconds, "0 s", Range{0, 1e-3},
                  w + ": fixed latency beyond the launch gap", &GpuConfig::compiled, field,

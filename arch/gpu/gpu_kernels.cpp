@@ -109,7 +109,8 @@ KernelPlan chain_plan(const GpuConfig& c, const Op& op, const std::vector<EagerK
   p.kernel = name;
   p.hbm_bw = hbm_bw(c);
   const Occupancy occ = occupancy(c, 128, 32, 0);
-  if (occ.ctas_per_sm < 1) return unsupported(does_not_fit(c, p.kernel + " kernel", occ, 128, 32, 0));
+  if (occ.ctas_per_sm < 1)
+    return unsupported(does_not_fit(c, p.kernel + " kernel", occ, 128, 32, 0));
   p.ctas_per_sm = occ.ctas_per_sm;
   for (const EagerKernel& e : ks) {
     const double cta_s = e.k->cycles_per_elem * e.elems / c.clock_hz;
@@ -118,8 +119,8 @@ KernelPlan chain_plan(const GpuConfig& c, const Op& op, const std::vector<EagerK
     const int64_t ctas = std::max<int64_t>(1, e.ctas);
     const int64_t waves = ceil_div(ctas, c.sm.count * p.ctas_per_sm);
     p.ctas += ctas;
-    WaveGroup g{1, std::min(c.sm.count, ctas), double(waves - 1) * cta_s, e.bytes, e.bytes,
-                sm_load_bw(c)};
+    WaveGroup g{
+        1, std::min(c.sm.count, ctas), double(waves - 1) * cta_s, e.bytes, e.bytes, sm_load_bw(c)};
     g.hbm_bw_frac = e.k->bw;
     p.groups.push_back(g);
   }
@@ -144,13 +145,13 @@ std::optional<KernelPlan> plan_eager(const GpuConfig& c, const Op& op) {
   switch (*op.ew) {
     case EwKind::kRmsnorm: {
       if (op.ew_residual) ks.push_back(pw(vec, N, 3 * N * b));  // the residual add
-      ks.push_back(pw(str, N, N * b + 4 * N));                    // x.to(float32)
-      ks.push_back(pw(vec, N, 8 * N));                            // pow(2)
-      ks.push_back({&red, op.T, H, 4 * N + 4 * T});               // mean(-1)
-      ks.push_back(pw(vec, T, 8 * T));                            // + eps
-      ks.push_back(pw(vec, T, 8 * T));                            // rsqrt
-      ks.push_back(pw(str, N, 8 * N + 4 * T));                    // x * rstd (broadcast)
-      ks.push_back(pw(vec, N, 4 * N + N * b));                    // .to(bf16)
+      ks.push_back(pw(str, N, N * b + 4 * N));                  // x.to(float32)
+      ks.push_back(pw(vec, N, 8 * N));                          // pow(2)
+      ks.push_back({&red, op.T, H, 4 * N + 4 * T});             // mean(-1)
+      ks.push_back(pw(vec, T, 8 * T));                          // + eps
+      ks.push_back(pw(vec, T, 8 * T));                          // rsqrt
+      ks.push_back(pw(str, N, 8 * N + 4 * T));                  // x * rstd (broadcast)
+      ks.push_back(pw(vec, N, 4 * N + N * b));                  // .to(bf16)
       // w * x: a broadcast of w over the rows (unvectorised) unless there is one row
       ks.push_back(pw(op.T > 1 ? str : vec, N, 2 * N * b + H * b));
       return chain_plan(c, op, ks, "rmsnorm eager (HF, 8 kernels)");
@@ -185,9 +186,9 @@ KernelPlan plan_elementwise(const GpuConfig& c, const Op& op) {
   const std::optional<EwKind> kind = op.ew;
   const bool compiled_norm =
       op.ew_impl == EwImpl::kCompiled && (kind == EwKind::kRmsnorm || kind == EwKind::kLayernorm);
-  const bool compiled_pw = op.ew_impl == EwImpl::kCompiled &&
-                           (kind == EwKind::kSiluMul || kind == EwKind::kGelu ||
-                            kind == EwKind::kRope);
+  const bool compiled_pw =
+      op.ew_impl == EwImpl::kCompiled &&
+      (kind == EwKind::kSiluMul || kind == EwKind::kGelu || kind == EwKind::kRope);
   const bool compiled = compiled_norm || compiled_pw;
   const EwKernelConfig& k = compiled_norm ? c.compiled.norm
                             : compiled_pw ? c.compiled.pointwise

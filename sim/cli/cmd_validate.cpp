@@ -61,17 +61,20 @@ int cmd_validate(const Args& args) {
   const char* usage =
       "usage: xpusim validate [--hw NAME|FILE] [--data DIR] [--a100-data DIR] [--out FILE.csv] "
       "[--set key=value]...\n"
-      "                       [--fit [--fit-only KEY_PREFIX,...] [--fit-categories PREFIX,...]] [--rounds N] [--frozen]\n\n"
+      "                       [--fit [--fit-only KEY_PREFIX,...] [--fit-categories PREFIX,...]] "
+      "[--rounds N] [--frozen]\n\n"
       "Runs the GPU model over measured kernels and prints MAPE, 90th-percentile and worst\n"
       "|error| per category, separately for the hold-out rows, the later GEMM hold-outs\n"
       "(holdout6 to holdout9, seen while the model changed) and the calibration rows; the card's\n"
-      "frozen hold-out (frozen.txt in its dataset) only with --frozen, and then alone. --hw h100 (default) uses the H100\n"
+      "frozen hold-out (frozen.txt in its dataset) only with --frozen, and then alone. --hw h100 "
+      "(default) uses the H100\n"
       "dataset in "
       "validation/gpu/data, --hw h200 the H200 dataset in validation/gpu/h200/data; --hw a100\n"
       "uses LLMCompass's public A100 measurements and prints LLMCompass's published errors\n"
       "beside ours. --fit searches the parameters that the GPU schema marks as calibrated on\n"
       "h100-kernels (xpusim describe gpu), on the H100 calibration rows only, and prints their\n"
-      "values (--fit-only limits it to the keys that start with one of the prefixes). The a100 and h200 presets are never refitted.";
+      "values (--fit-only limits it to the keys that start with one of the prefixes). The a100 and "
+      "h200 presets are never refitted.";
   po::options_description opts("validate options");
   std::string hw = "h100", data, a100_data, out_file, fit_only, fit_categories;
   std::vector<std::string> sets;
@@ -151,14 +154,14 @@ int cmd_validate(const Args& args) {
   }
 
   if (vm.count("frozen") && (a100 || vm.count("fit")))
-    throw UsageError(a100 ? "--frozen: LLMCompass's A100 data is read whole (nothing is fitted on it)"
-                          : "--frozen cannot be combined with --fit");
+    throw UsageError(
+        a100 ? "--frozen: LLMCompass's A100 data is read whole (nothing is fitted on it)"
+             : "--frozen cannot be combined with --fit");
   // The software-stack datasets (validation/gpu/stacks/<card>) fit their own keys: the Hopper
   // attention kernels, PyTorch eager's and torch.compile's elementwise kernels.
-  const bool stacks_data =
-      !a100 && (fs::exists(fs::path(data) / "attention_calibration.csv") ||
-                fs::exists(fs::path(data) / "e2e_stacks_calibration.csv") ||
-                fs::exists(fs::path(data) / "elementwise_calibration.csv"));
+  const bool stacks_data = !a100 && (fs::exists(fs::path(data) / "attention_calibration.csv") ||
+                                     fs::exists(fs::path(data) / "e2e_stacks_calibration.csv") ||
+                                     fs::exists(fs::path(data) / "elementwise_calibration.csv"));
   if (vm.count("fit")) {
     if (a100 || (name == "h200" && !stacks_data))
       throw UsageError(fmt::format(
@@ -185,9 +188,12 @@ int cmd_validate(const Args& args) {
         continue;
       const CfgNode* v = tree.find_path(k);
       const ParamSpec* spec = schema.find(k);
-      if (v && v->is_scalar()) start.emplace_back(k, v->scalar);
-      else if (spec && spec->default_text) start.emplace_back(k, *spec->default_text);
-      else throw UsageError(fmt::format("the hardware file has no '{}' to fit", k));
+      if (v && v->is_scalar())
+        start.emplace_back(k, v->scalar);
+      else if (spec && spec->default_text)
+        start.emplace_back(k, *spec->default_text);
+      else
+        throw UsageError(fmt::format("the hardware file has no '{}' to fit", k));
     }
     if (start.empty())
       throw UsageError(fmt::format("--fit-only '{}' matches no calibrated key", fit_only));
@@ -207,7 +213,8 @@ int cmd_validate(const Args& args) {
            })))
         calib.push_back(r);
     if (calib.empty())
-      throw UsageError(fmt::format("--fit-categories '{}' matches no calibration row", fit_categories));
+      throw UsageError(
+          fmt::format("--fit-categories '{}' matches no calibration row", fit_categories));
     auto objective = [&](const std::vector<std::string>& overrides) {
       std::unique_ptr<Device> dev;
       try {

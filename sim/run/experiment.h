@@ -47,7 +47,7 @@ struct PointSpec {
   PruneScheme prune;  // structured kinds are applied to the model before the point is built
   bool fused_attention = true;
   SoftwareStack stack;  // the kernels a software stack runs (workloads/stack.h)
-  int tp = 1;  // 0 = the smallest degree that fits in memory
+  int tp = 1;           // 0 = the smallest degree that fits in memory
   int pp = 1, ep = 1;
   int microbatches = 0;  // pipeline micro-batches; 0 = min(batch, pp)
   // false: a point that exceeds device memory or the model's positions is still timed, with a
