@@ -169,15 +169,7 @@ bool load_stacks(const fs::path& root, std::vector<ValidationRow>& rows, ErrorLi
       a.attn_impl = AttnImpl::kCudnn;
     } else if (be == "MATH") {
       impl = "math";
-      // PyTorch's math path as the unfused graph runs it: Q·Kᵀ per KV group, softmax, P·V.
-      const int64_t group = h / kv;
-      Op qk = make_gemm("attn.qk", q * group, d, k, a.dtype);
-      Op pv = make_gemm("attn.pv", q * group, k, d, a.dtype);
-      for (Op* o : {&qk, &pv}) {
-        o->gemm_batch = B * kv;
-        finalize(*o);
-      }
-      ops = {qk, make_elementwise("attn.softmax", EwKind::kSoftmax, B * h * q, k, a.dtype), pv};
+      a.attn_impl = AttnImpl::kMath;
     } else if (be == "EFFICIENT_ATTENTION") {
       return;
     } else {

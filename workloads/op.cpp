@@ -51,12 +51,14 @@ std::string_view attn_impl_name(AttnImpl a) {
       return "cudnn";
     case AttnImpl::kFlash3:
       return "flash3";
+    case AttnImpl::kMath:
+      return "math";
   }
   return "?";
 }
 
 std::optional<AttnImpl> attn_impl_from_name(std::string_view name) {
-  for (AttnImpl a : {AttnImpl::kFlash2, AttnImpl::kCudnn, AttnImpl::kFlash3})
+  for (AttnImpl a : {AttnImpl::kFlash2, AttnImpl::kCudnn, AttnImpl::kFlash3, AttnImpl::kMath})
     if (attn_impl_name(a) == name) return a;
   return std::nullopt;
 }

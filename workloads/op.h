@@ -57,8 +57,9 @@ std::optional<EwKind> ew_kind_from_name(std::string_view name);
 // Which fused-attention kernel runs an attention op (issue 15's software stacks): FlashAttention-2
 // (sm80 mma.sync code: PyTorch's FLASH_ATTENTION backend), cuDNN's fused attention (PyTorch's
 // default SDPA on Hopper: a wgmma kernel for prefill, a 16-query-row mma.sync kernel for decode),
-// FlashAttention-3 (Hopper wgmma + TMA, what vLLM-style engines run there).
-enum class AttnImpl { kFlash2, kCudnn, kFlash3 };
+// FlashAttention-3 (Hopper wgmma + TMA, what vLLM-style engines run there), or PyTorch's math
+// SDPA (fp32 upcast, CUDA-core GEMMs, the mask and softmax as separate kernels).
+enum class AttnImpl { kFlash2, kCudnn, kFlash3, kMath };
 std::string_view attn_impl_name(AttnImpl a);
 std::optional<AttnImpl> attn_impl_from_name(std::string_view name);
 

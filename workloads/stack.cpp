@@ -58,14 +58,13 @@ const std::vector<std::string>& stack_preset_names() {
 
 std::string SoftwareStack::describe() const {
   return fmt::format("{} (attention {}, elementwise {}{}, rope {}, kv_write {}, gemm {})", text,
-                     math_attention ? "math" : attn_impl_name(attention), ew_impl_name(elementwise),
+                     attn_impl_name(attention), ew_impl_name(elementwise),
                      fused_residual ? " with residual adds fused into the norms" : "",
                      rope == Rope::kFused ? "fused" : "torch",
                      kv_write == KvWrite::kFused ? "fused" : "copies", gemm);
 }
 
 void SoftwareStack::apply(ForwardShape& s) const {
-  s.fused_attention = !math_attention;
   s.kernels.rope = rope;
   s.kernels.kv_write = kv_write;
   s.kernels.attention = attention;
@@ -103,10 +102,7 @@ std::optional<SoftwareStack> parse_stack(const std::string& text, std::string* w
       return fail(fmt::format("stack {}='{}': expected {}", k, v, allowed));
     };
     if (k == "attention") {
-      if (v == "math") {
-        s->math_attention = true;
-      } else if (auto a = attn_impl_from_name(v)) {
-        s->math_attention = false;
+      if (auto a = attn_impl_from_name(v)) {
         s->attention = *a;
       } else {
         return bad("flash2, cudnn, flash3 or math");

@@ -15,9 +15,8 @@ namespace xpusim {
 struct SoftwareStack {
   std::string name = "reference";  // the preset it started from
   std::string text = "reference";  // as written (preset and overrides)
-  // The attention implementation; `math` is PyTorch's unfused path (ForwardShape::fused_attention
-  // false: Q·Kᵀ, softmax and P·V as separate kernels).
-  bool math_attention = false;
+  // The attention implementation (`math`: PyTorch's math SDPA, one attention op whose plan is its
+  // chain of kernels; `attention: unfused` is the generic bf16 unfused graph).
   AttnImpl attention = AttnImpl::kFlash2;
   EwImpl elementwise = EwImpl::kFused;  // norms, activations and residual adds
   bool fused_residual = false;          // each residual add runs inside the next norm

@@ -218,6 +218,7 @@ KernelPlan plan_hopper(const GpuConfig& c, const Op& op, bool cudnn, double mma_
 }  // namespace
 
 KernelPlan plan_attention(const GpuConfig& c, const Op& op) {
+  if (op.attn_impl == AttnImpl::kMath) return plan_math_attention(c, op);
   double per_clk = c.sm.tensor.per_clk(op.dtype);
   if (per_clk == 0) per_clk = c.sm.tensor.bf16;
   if (per_clk == 0) return unsupported("the tensor cores have no 16-bit datapath for attention");

@@ -172,7 +172,82 @@ std::optional<KernelPlan> plan_eager(const GpuConfig& c, const Op& op) {
   }
 }
 
+// Appends a whole kernel plan (a GEMM's) to a chain: its launch and fixed costs, and its waves at
+// its own share of HBM's rate.
+void append_plan(KernelPlan& chain, const KernelPlan& k) {
+  chain.launch_s += k.launch_s;
+  chain.fill_s += k.fill_s;
+  chain.ctas += k.ctas;
+  for (WaveGroup g : k.groups) {
+    g.hbm_bw_frac *= chain.hbm_bw > 0 ? k.hbm_bw / chain.hbm_bw : 1.0;
+    chain.groups.push_back(g);
+  }
+}
+
 }  // namespace
+
+KernelPlan plan_math_attention(const GpuConfig& c, const Op& op) {
+  // What PyTorch 2.11's math SDPA launches for 16-bit inputs (kernel names of the MATH rows in
+  // validation/gpu/stacks/h200): q, k and v cast to fp32; q and k each scaled; with a causal
+  // mask, the mask built (fill, triu, two fills, where) and added to the scores; the scores from
+  // an fp32 GEMM on the CUDA cores (cuBLAS sm80 ffma kernels, GEMV in decode); softmax in fp32;
+  // the guard against all-masked rows (isneginf, a row reduction, a fill and a where); the fp32
+  // P·V GEMM; the output cast back. With GQA, K and V are first expanded to every query head.
+  const double B = double(op.B), h = double(op.heads), kvh = double(op.kv_heads);
+  const double q = double(op.q_len), kv = double(op.kv_len), hd = double(op.head_dim);
+  const double b = dtype_bytes(op.dtype);
+  const double nq = B * h * q * hd, nk = B * kvh * kv * hd, nkh = B * h * kv * hd;
+  const double S = B * h * q * kv, QK = q * kv;  // scores, and the mask (one per batch)
+  const EwKernelConfig &vec = c.eager.vectorized, &str = c.eager.strided, &red = c.eager.reduce;
+  auto pw = [&](const EwKernelConfig& k, double n, double bytes) {
+    return EagerKernel{&k, ceil_div(std::llround(n), 2048), std::min(n, 2048.0), bytes};
+  };
+  std::vector<EagerKernel> pre, mid, post;
+  pre.push_back(pw(str, nq, nq * (b + 4)));  // q, k, v to fp32
+  pre.push_back(pw(str, nk, nk * (b + 4)));
+  pre.push_back(pw(str, nk, nk * (b + 4)));
+  const bool gqa = op.heads != op.kv_heads;
+  if (gqa) {  // repeat_interleave of K and V to every query head
+    pre.push_back(pw(str, nkh, nk * 4 + nkh * 4));
+    pre.push_back(pw(str, nkh, nk * 4 + nkh * 4));
+  }
+  pre.push_back(pw(vec, nq, 8 * nq));    // q * sqrt(scale)
+  pre.push_back(pw(vec, nkh, 8 * nkh));  // k * sqrt(scale)
+  if (op.causal && op.q_len > 1) {
+    pre.push_back(pw(vec, QK, QK));             // ones (bool)
+    pre.push_back(pw(str, QK, 2 * QK));         // tril
+    pre.push_back(pw(vec, QK, 4 * QK));         // zeros
+    pre.push_back(pw(vec, QK, 4 * QK));         // -inf
+    pre.push_back(pw(str, QK, 13 * QK));        // where -> float mask
+    mid.push_back(pw(str, S, 8 * S + 4 * QK));  // scores + mask
+  }
+  const EwKernelConfig& softmax = c.ew.of(EwKind::kSoftmax);
+  mid.push_back({&softmax, std::llround(B * h * q), kv, 8 * S});
+  mid.push_back(pw(vec, S, 5 * S));                                   // isneginf
+  mid.push_back({&red, std::llround(B * h * q), kv, S + B * h * q});  // all() over each row
+  mid.push_back(pw(vec, S, 4 * S));                                   // zeros
+  mid.push_back(pw(str, S, 13 * S));                                  // where(all masked, 0, p)
+  // In decode the names show the probabilities cast to 16 bits and back before the GEMV.
+  if (op.q_len == 1) mid.push_back(pw(vec, S, 6 * S));
+  post.push_back(pw(vec, nq, nq * (4 + b)));  // output to 16 bits
+  KernelPlan p = chain_plan(c, op, pre, "pytorch math sdpa (fp32, CUDA cores)");
+  if (!p.ok) return p;
+  Op qk = make_gemm("math.qk", op.q_len, op.head_dim, op.kv_len, DType::kFp32);
+  Op pv = make_gemm("math.pv", op.q_len, op.kv_len, op.head_dim, DType::kFp32);
+  for (Op* g : {&qk, &pv}) {
+    g->gemm_batch = op.B * op.heads;
+    finalize(*g);
+  }
+  for (const auto& [g, after] : {std::pair{&qk, &mid}, std::pair{&pv, &post}}) {
+    const KernelPlan gp = plan_gemm(c, *g);
+    if (!gp.ok) return gp;
+    append_plan(p, gp);
+    const KernelPlan rest = chain_plan(c, op, *after, p.kernel);
+    if (!rest.ok) return rest;
+    append_plan(p, rest);
+  }
+  return p;
+}
 
 // Inductor's largest persistent (one-pass) row reduction (torch/_inductor/choices.py,
 // should_use_persistent_reduction: 1024 for inner reductions).

@@ -65,6 +65,8 @@ double plan_time_s(const GpuConfig& c, const KernelPlan& p, double l2_bw);
 
 KernelPlan plan_gemm(const GpuConfig& c, const Op& op);
 KernelPlan plan_attention(const GpuConfig& c, const Op& op);
+// PyTorch's math SDPA (AttnImpl::kMath) as the chain of kernels it launches.
+KernelPlan plan_math_attention(const GpuConfig& c, const Op& op);
 KernelPlan plan_elementwise(const GpuConfig& c, const Op& op);
 KernelPlan plan_collective(const GpuConfig& c, const Op& op);
 KernelPlan plan_kernel(const GpuConfig& c, const Op& op);

@@ -243,8 +243,7 @@ PointSpec point_spec(const ExperimentConfig& cfg, const CfgNode& tree, ErrorList
   else
     errors.add(loc("prune"), "prune", why);
   if (auto st = parse_stack(cfg.stack, nullptr)) p.stack = *st;
-  // `attention: unfused` is the math attention of any stack.
-  p.fused_attention = cfg.attention != "unfused" && !p.stack.math_attention;
+  p.fused_attention = cfg.attention != "unfused";
   p.tp = static_cast<int>(cfg.tp);
   p.pp = static_cast<int>(cfg.pp);
   p.ep = static_cast<int>(cfg.ep);
@@ -299,7 +298,7 @@ PointResult evaluate_point(Device& device, OpCache& cache, const ModelConfig& ba
   shape.dtype = base_format(spec.quant);
   shape.kv_dtype = spec.kv_dtype;
   spec.stack.apply(shape);
-  shape.fused_attention = spec.fused_attention && !spec.stack.math_attention;
+  shape.fused_attention = spec.fused_attention;
   shape.pp = spec.pp;
   shape.ep = spec.ep;
   const int m = spec.microbatches > 0 ? spec.microbatches
