@@ -155,6 +155,7 @@ void print_table(const ExperimentResult& r, std::ostream& out) {
     out << fmt::format("{}: {}\n", r.config.name, r.config.model);
   else
     out << fmt::format("{}: {}\n", r.config.name, r.config.description);
+  if (!r.points.empty()) out << fmt::format("stack: {}\n", r.points.front().stack);
   bool several = false, numerics = false;
   for (const auto& p : r.points) {
     several = several || p.quant != r.points.front().quant;

@@ -22,6 +22,7 @@
 #include "workloads/graph.h"
 #include "workloads/model.h"
 #include "workloads/phase.h"
+#include "workloads/stack.h"
 
 namespace xpusim {
 namespace {
@@ -106,6 +107,141 @@ ValidationRow row_of(const CsvTable& t, const CsvRow& r, std::string category, s
   return v;
 }
 
+// A forward pass's ops in the order one GPU runs them, each layer written out (consecutive ops
+// of equal `repeat` form a block replayed that many times, as experiment.cpp's stream does).
+std::vector<Op> written_out(const std::vector<Op>& ops) {
+  std::vector<Op> out;
+  for (size_t b = 0; b < ops.size();) {
+    size_t e = b;
+    while (e < ops.size() && ops[e].repeat == ops[b].repeat) ++e;
+    for (int64_t k = 0; k < std::max<int64_t>(1, ops[b].repeat); ++k)
+      for (size_t j = b; j < e; ++j) {
+        out.push_back(ops[j]);
+        out.back().repeat = 1;
+      }
+    b = e;
+  }
+  return out;
+}
+
+// The stack text each measured stack of validation/gpu/stacks stands for. The measured `serving`
+// ran FlashAttention-2 (no FA3 build on the device machine) and torch.compile's kernels in place
+// of a serving engine's custom ones.
+std::optional<std::string> measured_stack(const std::string& name) {
+  if (name == "torch-eager" || name == "torch-compiled") return name;
+  if (name == "serving") return std::string("serving,attention=flash2,elementwise=compiled");
+  return std::nullopt;
+}
+
+// validation/gpu/stacks/<card>: the kernels that PyTorch stacks run (issue 15), split into
+// <kind>_calibration.csv and <kind>_holdout.csv by split_stacks.py. Returns false when `root` holds
+// none of them.
+bool load_stacks(const fs::path& root, std::vector<ValidationRow>& rows, ErrorList& errors) {
+  bool any = false;
+  auto each = [&](const std::string& kind, const auto& fn) {
+    for (const char* set : {"calibration", "holdout"}) {
+      auto t = open_table(root / (kind + "_" + set + ".csv"), false);
+      if (!t) continue;
+      any = true;
+      for (const auto& r : t->rows) {
+        Fields f(*t, r, errors);
+        if (f.text("status") != "ok") continue;  // a backend that refused the shape
+        fn(*t, r, f);
+      }
+    }
+  };
+  // SDPA per backend: PyTorch's default ran cuDNN's kernels on every row (kernel names), so
+  // `default` rows are cuDNN rows of their own category. EFFICIENT_ATTENTION (CUTLASS's
+  // memory-efficient kernel) is no stack's choice and is not modelled.
+  each("attention", [&](const CsvTable& t, const CsvRow& r, Fields& f) {
+    const std::string be = f.text("backend");
+    int64_t B = f.whole("B"), h = f.whole("heads"), kv = f.whole("kv_heads"),
+            d = f.whole("head_dim"), q = f.whole("q_len"), k = f.whole("kv_len");
+    const bool causal = f.text("causal") == "1";
+    const std::string_view phase = phase_name(q == 1 ? Phase::kDecode : Phase::kPrefill);
+    std::string impl;
+    std::vector<Op> ops;
+    Op a = make_attention("attention", B, h, kv, d, q, k, causal, f.dtype());
+    if (be == "FLASH_ATTENTION") {
+      impl = "flash2";
+    } else if (be == "CUDNN_ATTENTION" || be == "default") {
+      impl = be == "default" ? "default(cudnn)" : "cudnn";
+      a.attn_impl = AttnImpl::kCudnn;
+    } else if (be == "MATH") {
+      impl = "math";
+      a.attn_impl = AttnImpl::kMath;
+    } else if (be == "EFFICIENT_ATTENTION") {
+      return;
+    } else {
+      errors.add(t.loc(r, t.column("backend")), "backend",
+                 fmt::format("'{}' is not an SDPA backend", be));
+      return;
+    }
+    if (ops.empty()) ops.push_back(a);
+    rows.push_back(
+        row_of(t, r, fmt::format("attention {} {}", impl, phase), f.set(),
+               fmt::format("{} {} B={} heads={}/{} q={} kv={}", impl, phase, B, h, kv, q, k),
+               std::move(ops), f.number("median_ms", 1e-9)));
+  });
+  // Norms and SiLU·mul, eager (as HF writes them) and compiled. F.rms_norm and SiLU·mul on
+  // separate contiguous tensors are no preset's kernels and are not modelled.
+  each("elementwise", [&](const CsvTable& t, const CsvRow& r, Fields& f) {
+    const std::string fam = f.text("family"), impl = f.text("impl");
+    const int64_t T = f.whole("T"), H = f.whole("H");
+    EwImpl ei;
+    if (impl == "hf_eager" || impl == "chunk_eager")
+      ei = EwImpl::kEager;
+    else if (impl == "compiled")
+      ei = EwImpl::kCompiled;
+    else
+      return;
+    const bool add = fam == "add_rmsnorm";
+    Op op = make_elementwise(fam, fam == "silu_mul" ? EwKind::kSiluMul : EwKind::kRmsnorm, T, H,
+                             f.dtype());
+    op.ew_impl = ei;
+    op.ew_residual = add;
+    finalize(op);
+    const std::string im = ei == EwImpl::kEager ? "eager" : "compiled";
+    rows.push_back(row_of(t, r, fmt::format("elementwise {} {}", fam, im), f.set(),
+                          fmt::format("{} {} T={} H={}", fam, im, T, H), {op},
+                          f.number("median_ms", 1e-9)));
+  });
+  // Whole decoders per stack (measure_e2e_stacks.py): embedding, every layer, final norm and the
+  // LM head of the last token of each sequence, with the cache written in prefill too.
+  ConfigStore store;
+  each("e2e_stacks", [&](const CsvTable& t, const CsvRow& r, Fields& f) {
+    const std::string model = f.text("model"), stack = f.text("stack"), phase = f.text("phase");
+    const std::optional<std::string> text = measured_stack(stack);
+    std::string why;
+    const std::optional<SoftwareStack> st = text ? parse_stack(*text, &why) : std::nullopt;
+    if (!st) {
+      errors.add(t.loc(r, t.column("stack")), "stack",
+                 fmt::format("'{}' is not a measured stack (torch-eager, torch-compiled, serving)",
+                             stack));
+      return;
+    }
+    std::optional<ModelConfig> cfg;
+    try {
+      cfg = parse_model(store.load(model, "models"));
+    } catch (const ConfigError&) {
+      errors.add(t.loc(r, t.column("model")), "model",
+                 fmt::format("'{}' is not a model in configs/models", model));
+      return;
+    }
+    const int64_t B = f.whole("B"), q = f.whole("q_len"), kv = f.whole("kv_len");
+    ForwardShape shape;
+    shape.batch = B;
+    shape.q_len = q;
+    shape.kv_len = kv;
+    shape.prefill = phase == "prefill";
+    st->apply(shape);
+    std::vector<Op> ops = written_out(build_forward(*cfg, shape));
+    rows.push_back(row_of(t, r, fmt::format("e2e {} {}", stack, phase), f.set(),
+                          fmt::format("{} {} {} B={} q={} kv={}", stack, model, phase, B, q, kv),
+                          std::move(ops), f.number("median_ms", 1e-9)));
+  });
+  return any;
+}
 
 }  // namespace
 
@@ -115,7 +251,7 @@ std::vector<ValidationRow> load_gpu_dataset(const std::string& dir) {
     throw ConfigError(SourceLoc{dir, 0, 0}, "--data", "is not a directory");
   std::vector<ValidationRow> rows;
   ErrorList errors;
-  bool any = false;
+  bool any = load_stacks(root, rows, errors);
   // gemm.csv, then gemm_calib<N>.csv (GEMM sets read as hold-outs once and fitted on since) and
   // gemm_holdout<N>.csv (the later GEMM hold-outs), each in order of N; each row's set column says
   // which set it belongs to (validation/gpu/README.md).
@@ -281,7 +417,8 @@ std::vector<ValidationRow> load_gpu_dataset(const std::string& dir) {
   errors.throw_if_any();
   if (!any)
     throw ConfigError(SourceLoc{dir, 0, 0}, "--data",
-                      "holds none of gemm.csv, attention.csv, elementwise.csv, e2e.csv");
+                      "holds none of gemm.csv, attention.csv, elementwise.csv, e2e.csv (nor the "
+                      "stacks files attention_calibration.csv, ...)");
   return rows;
 }
 

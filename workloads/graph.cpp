@@ -72,11 +72,13 @@ class Builder {
     const bool decoder = !m_.encoder_only;
     auto layer = [&](Op op) { add(std::move(op), stage, count); };
 
-    layer(make_elementwise("attn.norm", norm_, T_, H, dt));
+    // With fused residuals every layer's first norm adds the previous layer's residual (the
+    // first layer's has none to add: one read and write of T x H more, at most 1/layers of one).
+    layer(ew("attn.norm", norm_, T_, H, s_.kernels.fused_residual && decoder));
     layer(make_gemm("attn.qkv", T_, H, q + 2 * kv, dt));
     if (m_.positional == "rope") {
       if (s_.kernels.rope == StackKernels::Rope::kFused) {
-        layer(make_elementwise("attn.rope", EwKind::kRope, T_, q + kv, dt));
+        layer(ew("attn.rope", EwKind::kRope, T_, q + kv));
       } else {
         for (Op& o : torch_rope_kernels("attn.rope_q", T_, q, dt)) layer(std::move(o));
         for (Op& o : torch_rope_kernels("attn.rope_k", T_, kv, dt)) layer(std::move(o));
@@ -93,6 +95,7 @@ class Builder {
       Op a = make_attention("attn.sdpa", sh_.batch, sh_.heads, sh_.kv_heads, hd, s_.q_len,
                             s_.kv_len, m_.causal, dt);
       a.kv_dtype = decoder ? s_.kv_dtype : dt;
+      a.attn_impl = s_.kernels.attention;
       finalize(a);
       layer(a);
     } else {
@@ -114,8 +117,9 @@ class Builder {
     }
     layer(make_gemm("attn.out", T_, q, H, dt));
     if (s_.tp > 1) all_reduce("attn.allreduce", T_, stage, count);
-    layer(make_elementwise("attn.residual", EwKind::kResidualAdd, T_, H, dt));
-    layer(make_elementwise("mlp.norm", norm_, T_, H, dt));
+    const bool fuse = s_.kernels.fused_residual && decoder;
+    if (!fuse) layer(ew("attn.residual", EwKind::kResidualAdd, T_, H));
+    layer(ew("mlp.norm", norm_, T_, H, fuse));
 
     const bool swiglu = m_.activation == "swiglu";
     const EwKind act = swiglu ? EwKind::kSiluMul : model_ew(m_.activation);
@@ -124,23 +128,35 @@ class Builder {
     } else {
       layer(
           make_gemm(swiglu ? "mlp.gate_up" : "mlp.up", T_, H, swiglu ? 2 * sh_.ffn : sh_.ffn, dt));
-      layer(make_elementwise("mlp.act", act, T_, sh_.ffn, dt));
+      layer(ew("mlp.act", act, T_, sh_.ffn));
       layer(make_gemm("mlp.down", T_, sh_.ffn, H, dt));
       if (s_.tp > 1) all_reduce("mlp.allreduce", T_, stage, count);
     }
-    layer(make_elementwise("mlp.residual", EwKind::kResidualAdd, T_, H, dt));
+    if (!fuse) layer(ew("mlp.residual", EwKind::kResidualAdd, T_, H));
   }
 
   void head(int stage) {
     if (m_.encoder_only) return;
     // Logits for the newest token of every sequence only.
-    add(make_elementwise("final.norm", norm_, sh_.batch, m_.hidden, s_.dtype), stage, 1);
+    // With fused residuals the last layer's residual add is still a kernel of its own.
+    if (s_.kernels.fused_residual)
+      add(ew("final.residual", EwKind::kResidualAdd, T_, m_.hidden), stage, 1);
+    add(ew("final.norm", norm_, sh_.batch, m_.hidden), stage, 1);
     add(make_gemm("lm_head", sh_.batch, m_.hidden, sh_.vocab, s_.dtype), stage, 1);
     if (s_.tp > 1) {
       add(make_collective("lm_head.allgather", "all_gather",
                           double(sh_.batch) * double(m_.vocab) * dtype_bytes(s_.dtype), s_.tp),
           stage, 1);
     }
+  }
+
+  // An elementwise op launched as the stack launches it (fused, compiled or eager kernels).
+  Op ew(const char* name, EwKind kind, int64_t T, int64_t H, bool add_residual = false) const {
+    Op op = make_elementwise(name, kind, T, H, s_.dtype);
+    op.ew_impl = s_.kernels.elementwise;
+    op.ew_residual = add_residual;
+    finalize(op);
+    return op;
   }
 
   void send_to_next_stage(int stage) {
@@ -241,8 +257,7 @@ std::vector<Op> torch_rope_kernels(const std::string& name, int64_t T, int64_t w
           make_elementwise(name + ".add", EwKind::kResidualAdd, T, width, dt)};
 }
 
-std::vector<Op> kv_copy_kernels(const std::string& name, int64_t T, int64_t width,
-                                DType kv_dtype) {
+std::vector<Op> kv_copy_kernels(const std::string& name, int64_t T, int64_t width, DType kv_dtype) {
   // A kv_append op moves K and V (2 x heads x head_dim per row): one of them is width / 2 x 2.
   return {make_kv_append(name, T, 1, 1, width / 2, kv_dtype),
           make_kv_append(name, T, 1, 1, width / 2, kv_dtype)};

@@ -15,12 +15,20 @@ namespace xpusim {
 // How a software stack splits the pieces of a layer that stacks implement differently (the rest
 // is one kernel each everywhere). Issue 15's stacks select these.
 struct StackKernels {
-  enum class Rope { kFused, kTorchRotateHalf };  // one kernel over q and k | PyTorch's rotate-half
-                                                 // (mul cos, neg, cat, mul sin, add), for q and k
-  enum class KvWrite { kFused, kCopies };        // one append of K and V | one copy kernel each
+  enum class Rope {
+    kFused,
+    kTorchRotateHalf
+  };                                       // one kernel over q and k | PyTorch's rotate-half
+                                           // (mul cos, neg, cat, mul sin, add), for q and k
+  enum class KvWrite { kFused, kCopies };  // one append of K and V | one copy kernel each
   Rope rope = Rope::kFused;
   KvWrite kv_write = KvWrite::kFused;
   bool prefill_writes_kv = true;  // false: a prefill that does not fill the cache (a benchmark)
+  AttnImpl attention = AttnImpl::kFlash2;  // the fused-attention kernel
+  EwImpl elementwise = EwImpl::kFused;     // norms, activations, residual adds
+  // Each residual add runs inside the next norm (add + norm in one kernel); the last layer's add
+  // stays a kernel of its own before the final norm.
+  bool fused_residual = false;
 };
 
 struct ForwardShape {

@@ -43,6 +43,38 @@ std::string_view weight_format_name(WeightFormat f) {
   return "?";
 }
 
+std::string_view attn_impl_name(AttnImpl a) {
+  switch (a) {
+    case AttnImpl::kFlash2:
+      return "flash2";
+    case AttnImpl::kCudnn:
+      return "cudnn";
+    case AttnImpl::kFlash3:
+      return "flash3";
+    case AttnImpl::kMath:
+      return "math";
+  }
+  return "?";
+}
+
+std::optional<AttnImpl> attn_impl_from_name(std::string_view name) {
+  for (AttnImpl a : {AttnImpl::kFlash2, AttnImpl::kCudnn, AttnImpl::kFlash3, AttnImpl::kMath})
+    if (attn_impl_name(a) == name) return a;
+  return std::nullopt;
+}
+
+std::string_view ew_impl_name(EwImpl e) {
+  switch (e) {
+    case EwImpl::kFused:
+      return "fused";
+    case EwImpl::kCompiled:
+      return "compiled";
+    case EwImpl::kEager:
+      return "eager";
+  }
+  return "?";
+}
+
 const std::vector<EwKindInfo>& ew_kinds() {
   using K = EwKind;
   constexpr OpKind ew = OpKind::kElementwise;
@@ -83,11 +115,12 @@ std::optional<EwKind> ew_kind_from_name(std::string_view name) {
 
 std::string Op::signature() const {
   return fmt::format(
-      "{}|{}|{}|{}|{},{},{}x{}|{}:{}:{}:{}|{},{},{},{},{},{},{}|{}|{},{}|{}:{}:{}:{}|t{}",
+      "{}|{}|{}|{}|{},{},{}x{}|{}:{}:{}:{}|{},{},{},{},{},{},{}|{}|{},{}|{}:{}:{}:{}|t{}|{}|{}{}",
       op_kind_name(kind), dtype_name(dtype), dtype_name(wdtype), ew ? ew_kind_name(*ew) : "", M, K,
       N, gemm_batch, weight_format_name(wformat), density, group_size, dtype_name(kv_dtype), B,
       heads, kv_heads, head_dim, q_len, kv_len, causal, flops, T, H, collective, message_bytes,
-      ranks, eager ? "eager" : "graph", threads);
+      ranks, eager ? "eager" : "graph", threads, attn_impl_name(attn_impl), ew_impl_name(ew_impl),
+      ew_residual ? "+res" : "");
 }
 
 namespace {
@@ -167,10 +200,14 @@ void finalize_elementwise(Op& op) {
     weights = e.weights_per_col * double(op.H) + e.weights_per_elem * n;
     if (e.out_bytes_per_elem > 0) out_b = e.out_bytes_per_elem;
   }
+  if (op.ew_residual) {  // fused add + norm: the residual is read and the sum written too
+    per_elem += 1;
+    reads += 1;
+  }
   op.flops = per_elem * n;
   op.in_bytes = reads * n * b;
   op.weight_bytes = weights * b;
-  op.out_bytes = n * out_b;
+  op.out_bytes = n * out_b * (op.ew_residual ? 2.0 : 1.0);
 }
 
 }  // namespace

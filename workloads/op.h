@@ -54,6 +54,21 @@ const EwKindInfo& ew_info(EwKind k);
 std::string_view ew_kind_name(EwKind k);
 std::optional<EwKind> ew_kind_from_name(std::string_view name);
 
+// Which fused-attention kernel runs an attention op (issue 15's software stacks): FlashAttention-2
+// (sm80 mma.sync code: PyTorch's FLASH_ATTENTION backend), cuDNN's fused attention (PyTorch's
+// default SDPA on Hopper: a wgmma kernel for prefill, a 16-query-row mma.sync kernel for decode),
+// FlashAttention-3 (Hopper wgmma + TMA, what vLLM-style engines run there), or PyTorch's math
+// SDPA (fp32 upcast, CUDA-core GEMMs, the mask and softmax as separate kernels).
+enum class AttnImpl { kFlash2, kCudnn, kFlash3, kMath };
+std::string_view attn_impl_name(AttnImpl a);
+std::optional<AttnImpl> attn_impl_from_name(std::string_view name);
+
+// How an elementwise op is launched: one kernel (a Triton or serving-engine kernel: kFused; what
+// torch.compile generates: kCompiled), or the generic kernels that eager PyTorch launches for the
+// op as Hugging Face writes it (kEager: RMSNorm as 8 kernels, SiLU·mul as 2 on strided halves).
+enum class EwImpl { kFused, kCompiled, kEager };
+std::string_view ew_impl_name(EwImpl e);
+
 // How a GEMM's weight matrix is stored.
 enum class WeightFormat { kDense, kSparse24, kCsr, kBitmap };
 std::string_view weight_format_name(WeightFormat f);
@@ -80,9 +95,15 @@ struct Op {
   bool causal = false;
   DType kv_dtype = DType::kBf16;  // KV-cache storage
 
+  AttnImpl attn_impl = AttnImpl::kFlash2;
+
   // kElementwise / kEmbedding: T rows of H elements
   std::optional<EwKind> ew;  // also set (kKvAppend) on KV appends
   int64_t T = 0, H = 0;
+  EwImpl ew_impl = EwImpl::kFused;
+  // A norm that first adds the residual stream (fused add + norm): it also reads the residual and
+  // writes the sum.
+  bool ew_residual = false;
 
   // kCollective
   std::string collective;    // all_reduce | all_gather | reduce_scatter | all_to_all | send

@@ -68,8 +68,9 @@ double list_schedule(const std::vector<double>& cta_s, int64_t ctas, int64_t sms
 // What every split-KV decode kernel adds: its fixed latency, the combine kernel's launch when the
 // keys are split, and the fp32 partial outputs and their max/sum that the combine reads back.
 // Returns the kernel's HBM bytes.
-double split_kv_decode(const GpuConfig& c, const Op& op, int64_t splits, KernelPlan& p) {
-  p.fill_s = c.attention.decode_fixed_s;
+double split_kv_decode(const GpuConfig& c, const Op& op, int64_t splits, KernelPlan& p,
+                       double fixed_s) {
+  p.fill_s = fixed_s;
   double hbm = op.in_bytes + op.out_bytes;
   if (splits > 1) {
     p.launch_s += c.launch_overhead_s;  // the combine kernel
@@ -78,9 +79,148 @@ double split_kv_decode(const GpuConfig& c, const Op& op, int64_t splits, KernelP
   return hbm;
 }
 
+// A decode kernel's choices: its query tile (bq rows, padded), KV block, KV splits, main-loop
+// rate per SM, fixed latency and per-SM load rate.
+struct DecodeKernel {
+  std::string name;
+  int64_t bq, bk, splits;
+  double rate_sm, fixed_s, load_bytes_per_clk;
+};
+
+// Each CTA runs its bq-row tile over its share of the keys (in blocks of bk); an SM runs its CTAs
+// (at most ceil(ctas / SMs)) sharing its tensor throughput. The first block of keys is part of
+// the kernel's fixed latency (decode_fixed), as in the elementwise model.
+KernelPlan plan_decode(const GpuConfig& c, const Op& op, const DecodeKernel& k, KernelPlan p) {
+  const int64_t S = c.sm.count, hd = op.head_dim;
+  const double b = dtype_bytes(op.dtype);
+  const int64_t group = std::max<int64_t>(1, op.heads / std::max<int64_t>(1, op.kv_heads));
+  const int64_t rows = op.q_len * group;
+  const int64_t blocks = op.B * op.kv_heads * ceil_div(rows, k.bq);
+  p.kernel = k.name;
+  p.tile_m = k.bq;
+  p.tile_n = k.bk;
+  p.split_k = k.splits;
+  p.ctas = blocks * k.splits;
+  const double smem = double(k.bq + 2 * k.bk) * double(hd) * b;
+  const Occupancy occ = occupancy(c, 128, 255, smem);
+  if (occ.ctas_per_sm < 1) return unsupported(does_not_fit(c, p.kernel, occ, 128, 255, smem));
+  p.ctas_per_sm = occ.ctas_per_sm;
+  const double hbm = split_kv_decode(c, op, k.splits, p, k.fixed_s);
+  const int64_t keys = ceil_div(ceil_div(op.kv_len, k.splits), k.bk) * k.bk;
+  const double block_s = 4.0 * double(k.bq) * double(k.bk) * double(hd) / k.rate_sm;
+  const double cta_s = block_s * double(keys / k.bk);
+  const int64_t per_sm = std::min(p.ctas_per_sm, ceil_div(p.ctas, S));
+  const double load = double(per_sm) * k.load_bytes_per_clk * c.clock_hz;
+  const int64_t slots = S * p.ctas_per_sm;
+  const int64_t waves = ceil_div(p.ctas, slots);
+  p.executed_flops =
+      std::max(op.flops, double(p.ctas) * 4.0 * double(k.bq) * double(keys) * double(hd));
+  const double sm_s = std::max(double(ceil_div(p.ctas, S)) * cta_s - block_s,
+                               op.flops / (k.rate_sm * double(std::min(S, p.ctas))));
+  p.groups.push_back({waves, std::min(S, p.ctas), sm_s / double(waves), hbm / double(waves),
+                      hbm / double(waves), load});
+  return p;
+}
+
+// The Hopper fused-attention kernels (AttnImpl::kCudnn, kFlash3).
+//  - cuDNN (PyTorch's default SDPA on sm90; kernel names in validation/gpu/stacks/h200): prefill
+//    runs cudnn_generated_fort_native_sdpa_sm90_flash_fprop_wgmma_f16_knob_7_64x128x128 after a
+//    memset: wgmma tiles of kHopperBq queries x 128 keys, one CTA per (sequence, head, query
+//    block), launched query block fastest like FA2's. Decode runs an sm80 kernel
+//    (..._sm80_flash_fprop_wmma_f16_knob_35_16x128x128): mma.sync (FA2's rate) on 16-query tiles,
+//    the GQA group's queries in one tile, so the padding that bounds FA2's 64/128-row decode tiles
+//    is gone and K and V stream at the kernel's load rate; when the (sequence, KV head) tiles
+//    leave SMs idle and the keys are long it splits them (a cudnn::fusion::lean_reduction_kernel
+//    combines the parts).
+//  - FlashAttention-3 (Shah et al. 2024; flash-attention hopper/: tile_size_fwd_sm90 gives
+//    128 x 128 tiles for head_dim 128 causal, 176 keys otherwise; a persistent scheduler that
+//    hands out the longest causal tiles first; decode packs the GQA group into one 64-row wgmma
+//    tile and splits KV with FA2's num_splits_heuristic over the SMs, 1 CTA each). Not measured
+//    here (no FA3 build on the device machine): its efficiency is the paper's.
+constexpr int64_t kHopperBq = 128;
+// cuDNN split the keys (lean reduction) when the tiles did not fill the SMs at kv_len 1025 (the
+// e2e decode rows at ctx 1024), 2048 and 8192, never at 512 (kernel names of calibration rows in
+// validation/gpu/stacks/h200).
+constexpr int64_t kCudnnSplitMinKv = 512;
+
+KernelPlan plan_hopper(const GpuConfig& c, const Op& op, bool cudnn, double mma_rate_sm,
+                       KernelPlan p) {
+  const GpuConfig::Attention::Hopper& h = cudnn ? c.attention.cudnn : c.attention.flash3;
+  double per_clk = c.sm.tensor.per_clk(op.dtype);
+  if (per_clk == 0) per_clk = c.sm.tensor.bf16;
+  const double rate_sm = per_clk * c.tensor_clock_hz * h.efficiency;
+  const double b = dtype_bytes(op.dtype);
+  const int64_t S = c.sm.count, hd = op.head_dim;
+  const int64_t group = std::max<int64_t>(1, op.heads / std::max<int64_t>(1, op.kv_heads));
+  if (op.q_len == 1) {
+    if (cudnn) {
+      const int64_t tiles = op.B * op.kv_heads * ceil_div(group, 16);
+      int64_t splits = 1;
+      if (tiles < S && op.kv_len > kCudnnSplitMinKv)
+        splits = std::clamp<int64_t>(S / tiles, 1, ceil_div(op.kv_len, 128));
+      const DecodeKernel k{splits > 1 ? fmt::format("cudnn decode 16x128 split-kv {}", splits)
+                                      : std::string("cudnn decode 16x128"),
+                           16,
+                           128,
+                           splits,
+                           mma_rate_sm,
+                           h.decode_fixed_s,
+                           h.decode_load_bytes_per_clk};
+      return plan_decode(c, op, k, std::move(p));
+    }
+    const int64_t blocks = op.B * op.kv_heads * ceil_div(group, 64);
+    const int64_t splits = fa2_num_splits(blocks, S, ceil_div(op.kv_len, 128), 128);
+    const DecodeKernel k{fmt::format("flash3 decode 64x128 split-kv {}", splits),
+                         64,
+                         128,
+                         splits,
+                         rate_sm,
+                         h.decode_fixed_s,
+                         h.decode_load_bytes_per_clk};
+    return plan_decode(c, op, k, std::move(p));
+  }
+  const int64_t bq = kHopperBq, bk = cudnn ? 128 : (op.causal ? 128 : 176);
+  const int64_t nq = ceil_div(op.q_len, bq);
+  std::vector<double> cta_s(nq);
+  double l2_per_bh = 0;
+  for (int64_t i = 0; i < nq; ++i) {
+    int64_t visible =
+        op.causal ? std::min(op.kv_len, op.kv_len - op.q_len + (i + 1) * bq) : op.kv_len;
+    visible = ceil_div(std::max<int64_t>(visible, 1), bk) * bk;
+    cta_s[i] = 4.0 * double(bq) * double(visible) * double(hd) / rate_sm + h.cta_overhead_s;
+    l2_per_bh += (double(bq) + 2.0 * double(visible)) * double(hd) * b;
+  }
+  // FA3's scheduler hands out the longest tiles first.
+  if (!cudnn) std::sort(cta_s.begin(), cta_s.end(), std::greater<>());
+  p.kernel = fmt::format("{} prefill {}x{}", cudnn ? "cudnn" : "flash3", bq, bk);
+  p.tile_m = bq;
+  p.tile_n = bk;
+  p.ctas = op.B * op.heads * nq;
+  // Q, and K and V in two pipeline stages, in shared memory; two consumer warpgroups.
+  const double smem = double(bq + 4 * bk) * double(hd) * b;
+  const Occupancy occ = occupancy(c, 384, 168, smem);
+  if (occ.ctas_per_sm < 1) return unsupported(does_not_fit(c, p.kernel, occ, 384, 168, smem));
+  p.ctas_per_sm = occ.ctas_per_sm;
+  constexpr int64_t kMaxScheduledCtas = 20'000'000;
+  if (p.ctas > kMaxScheduledCtas)
+    return unsupported(
+        fmt::format("{} CTAs is too many to schedule (limit {})", p.ctas, kMaxScheduledCtas));
+  p.fill_s = h.prefill_fixed_s;
+  if (cudnn) p.launch_s += c.launch_overhead_s;  // the memset before it
+  const int64_t slots = S * p.ctas_per_sm;
+  const double sm_time = list_schedule(cta_s, p.ctas, S, slots);
+  const int64_t nw = std::max<int64_t>(1, ceil_div(p.ctas, slots));
+  const double hbm = op.in_bytes + op.out_bytes;
+  const double l2 = double(op.B * op.heads) * l2_per_bh + op.out_bytes;
+  p.groups.push_back({nw, std::min(S, p.ctas), sm_time / double(nw), hbm / double(nw),
+                      l2 / double(nw), sm_load_bw(c)});
+  return p;
+}
+
 }  // namespace
 
 KernelPlan plan_attention(const GpuConfig& c, const Op& op) {
+  if (op.attn_impl == AttnImpl::kMath) return plan_math_attention(c, op);
   double per_clk = c.sm.tensor.per_clk(op.dtype);
   if (per_clk == 0) per_clk = c.sm.tensor.bf16;
   if (per_clk == 0) return unsupported("the tensor cores have no 16-bit datapath for attention");
@@ -122,7 +262,7 @@ KernelPlan plan_attention(const GpuConfig& c, const Op& op) {
     const Occupancy occ = occupancy(c, 128, 64, 0);
     if (occ.ctas_per_sm < 1) return unsupported(does_not_fit(c, p.kernel, occ, 128, 64, 0));
     p.ctas_per_sm = occ.ctas_per_sm;
-    const double hbm = split_kv_decode(c, op, splits, p);
+    const double hbm = split_kv_decode(c, op, splits, p, c.attention.decode_fixed_s);
     const double kv_elems = 2.0 * double(heads_kv) * double(op.kv_len) * double(hd);
     const int64_t active = std::min(S, p.ctas);
     const double sm_s = (op.flops + kv_elems) / (per_sm * double(active));
@@ -134,6 +274,10 @@ KernelPlan plan_attention(const GpuConfig& c, const Op& op) {
     return p;
   }
 
+  const bool cudnn = op.attn_impl == AttnImpl::kCudnn && c.attention.cudnn.efficiency > 0;
+  const bool fa3 = op.attn_impl == AttnImpl::kFlash3 && c.attention.flash3.efficiency > 0;
+  if (cudnn || fa3) return plan_hopper(c, op, cudnn, rate_sm, std::move(p));
+
   if (op.q_len == 1) {
     // Decoding; with GQA the queries of one group share a CTA, so K and V are read once. FA2 picks
     // the KV splits for 2 CTAs of 128 threads per SM (num_splits_heuristic(..., 2 * SMs, ...)).
@@ -141,46 +285,30 @@ KernelPlan plan_attention(const GpuConfig& c, const Op& op) {
     // 128), with one: the split-KV kernel (64 x 128). Either computes its whole query tile, so the
     // tensor work of one CTA is that of bq padded queries, not of the group's few: this SM-side
     // limit (at flash attention's mma rate) is what bounds the unsplit kernel, not HBM.
-    const int64_t bk_split = 128;
+    // Head dims up to 64 take 256-key split blocks and 128 x 128 forward tiles (FA2's
+    // Flash_fwd_kernel_traits<64, 64, 256, 4> and <64, 128, 128, 4>, kernel names of the gpt2
+    // rows in validation/gpu/stacks/h200).
+    const bool small_hd = op.head_dim <= 64;
+    const int64_t bk_split = small_hd ? 256 : 128, bk_fwd = small_hd ? 128 : 64;
     const int64_t rows = op.q_len * group;
     const int64_t blocks64 = op.B * op.kv_heads * ceil_div(rows, 64);
     const int64_t splits = fa2_num_splits(blocks64, 2 * S, ceil_div(op.kv_len, bk_split), 128);
-    const int64_t bq = splits > 1 ? 64 : 128, bk = splits > 1 ? bk_split : 64;
-    const int64_t blocks = op.B * op.kv_heads * ceil_div(rows, bq);
-    p.kernel = splits > 1 ? fmt::format("flash decode split-kv {}", splits)
-                          : std::string("flash decode (forward kernel)");
-    p.tile_m = bq;
-    p.tile_n = bk;
-    p.split_k = splits;
-    p.ctas = blocks * splits;
-    const double smem = double(bq + 2 * bk) * double(hd) * b;
-    const Occupancy occ = occupancy(c, 128, 255, smem);
-    if (occ.ctas_per_sm < 1) return unsupported(does_not_fit(c, p.kernel, occ, 128, 255, smem));
-    p.ctas_per_sm = occ.ctas_per_sm;
-    const double hbm = split_kv_decode(c, op, splits, p);
-    // Each CTA runs its bq-row tile over its share of the keys (in blocks of bk); an SM runs its
-    // CTAs (at most ceil(ctas / SMs)) sharing its tensor throughput. The first block of keys is
-    // part of the kernel's fixed latency (decode_fixed), as in the elementwise model.
-    const int64_t keys = ceil_div(ceil_div(op.kv_len, splits), bk) * bk;
-    const double block_s = 4.0 * double(bq) * double(bk) * double(hd) / rate_sm;
-    const double cta_s = block_s * double(keys / bk);
-    const int64_t per_sm = std::min(p.ctas_per_sm, ceil_div(p.ctas, S));
-    const double load = double(per_sm) * c.attention.decode_load_bytes_per_clk * c.clock_hz;
-    const int64_t slots = S * p.ctas_per_sm;
-    const int64_t waves = ceil_div(p.ctas, slots);
-    p.executed_flops = std::max(op.flops, double(p.ctas) * 4.0 * double(bq) * double(keys) * double(hd));
-    const double sm_s = std::max(double(ceil_div(p.ctas, S)) * cta_s - block_s,
-                                 op.flops / (rate_sm * double(std::min(S, p.ctas))));
-    p.groups.push_back({waves, std::min(S, p.ctas), sm_s / double(waves), hbm / double(waves),
-                        hbm / double(waves), load});
-    return p;
+    const DecodeKernel k{splits > 1 ? fmt::format("flash decode split-kv {}", splits)
+                                    : std::string("flash decode (forward kernel)"),
+                         splits > 1 ? 64 : 128,
+                         splits > 1 ? bk_split : bk_fwd,
+                         splits,
+                         rate_sm,
+                         c.attention.decode_fixed_s,
+                         c.attention.decode_load_bytes_per_clk};
+    return plan_decode(c, op, k, std::move(p));
   }
 
   // Prefill: one CTA per (batch, head, 128-query block), launched q-block fastest; KV blocks of 64
   // keys; causal CTAs stop at the diagonal, so their lengths differ. The block scheduler fills
   // every SM's slots in launch order, then hands each further CTA to the SM that frees up first;
   // the kernel ends when the most loaded SM does.
-  const int64_t bq = 128, bk = 64;
+  const int64_t bq = 128, bk = op.head_dim <= 64 ? 128 : 64;  // FA2's tiles, as in decode
   const int64_t nq = ceil_div(op.q_len, bq);
   std::vector<double> cta_s(nq);
   double l2_per_bh = 0;

@@ -10,6 +10,7 @@ namespace {
 constexpr const char* kKernels = "h100-kernels";
 constexpr const char* kNccl = "h200x4-nccl";
 constexpr const char* kEnergy = "h200-energy";
+constexpr const char* kStacks = "h200-stacks";
 
 // `field...`: the member path from GpuConfig::ew to the kernel's EwKernelConfig.
 template <class... F>
@@ -267,6 +268,68 @@ const Schema<GpuConfig>& gpu_schema() {
            "flash decoding: bytes per clock one SM streams from the KV cache",
            &GpuConfig::attention, &GpuConfig::Attention::decode_load_bytes_per_clk)
         .calibrated(kKernels);
+    for (auto [impl, field, fitted] :
+         {std::tuple{"cudnn", &GpuConfig::Attention::cudnn, true},
+          std::tuple{"flash3", &GpuConfig::Attention::flash3, false}}) {
+      const std::string p = std::string("kernels.attention.") + impl, n = impl;
+      auto cal = [&](Schema<GpuConfig>& declared) {
+        if (fitted) declared.calibrated(kStacks);
+      };
+      cal(s.real(p + ".efficiency", "0", Range{0, 1},
+                 n + " fused attention (Hopper wgmma prefill kernel): fraction of the 16-bit "
+                     "tensor peak in the main loop (0: the card has no such kernel; FA2 runs)",
+                 &GpuConfig::attention, field, &GpuConfig::Attention::Hopper::efficiency));
+      cal(s.quantity(p + ".prefill_fixed", Unit::kSeconds, "0 s", Range{0, 1e-3},
+                     n + " prefill: fixed latency per kernel (with its memset or scheduler)",
+                     &GpuConfig::attention, field, &GpuConfig::Attention::Hopper::prefill_fixed_s));
+      cal(s.quantity(p + ".cta_overhead", Unit::kSeconds, "0 s", Range{0, 1e-3},
+                     n + " prefill: SM time per CTA outside the KV loop", &GpuConfig::attention,
+                     field, &GpuConfig::Attention::Hopper::cta_overhead_s));
+      cal(s.quantity(p + ".decode_fixed", Unit::kSeconds, "0 s", Range{0, 1e-3},
+                     n + " decode: fixed latency of the decode kernel", &GpuConfig::attention,
+                     field, &GpuConfig::Attention::Hopper::decode_fixed_s));
+      cal(s.real(p + ".decode_load_bytes_per_clk", "128", Range{0.1, 4096},
+                 n + " decode: bytes per clock one SM streams from the KV cache",
+                 &GpuConfig::attention, field,
+                 &GpuConfig::Attention::Hopper::decode_load_bytes_per_clk));
+    }
+    for (auto [kind, field, what] :
+         {std::tuple{"vectorized", &GpuConfig::Eager::vectorized,
+                     "PyTorch eager vectorised pointwise kernel"},
+          std::tuple{"strided", &GpuConfig::Eager::strided,
+                     "PyTorch eager unvectorised pointwise kernel (broadcast, strided or cast)"},
+          std::tuple{"reduce", &GpuConfig::Eager::reduce, "PyTorch eager row reduction"}}) {
+      const std::string p = std::string("kernels.eager.") + kind, w = what;
+      s.real(p + ".bw", "1", Range{0.01, 1}, w + ": fraction of the achievable HBM bandwidth",
+             &GpuConfig::eager, field, &EwKernelConfig::bw)
+          .calibrated(kStacks);
+      s.real(p + ".cycles_per_elem", "0", Range{0, 100},
+             w + ": serial SM cycles per element of a CTA", &GpuConfig::eager, field,
+             &EwKernelConfig::cycles_per_elem)
+          .calibrated(kStacks);
+      s.quantity(p + ".fixed", Unit::kSeconds, "0 s", Range{0, 1e-3},
+                 w + ": fixed latency beyond the launch gap", &GpuConfig::eager, field,
+                 &EwKernelConfig::fixed_s)
+          .calibrated(kStacks);
+    }
+    for (auto [kind, field, what] :
+         {std::tuple{"norm", &GpuConfig::Compiled::norm, "row-reduction kernel (a norm)"},
+          std::tuple{"pointwise", &GpuConfig::Compiled::pointwise,
+                     "pointwise kernel (SiLU·mul, GELU, RoPE)"}}) {
+      const std::string p = std::string("kernels.compiled.") + kind,
+                        w = std::string("torch.compile's ") + what;
+      s.real(p + ".bw", "1", Range{0.01, 1}, w + ": fraction of the achievable HBM bandwidth",
+             &GpuConfig::compiled, field, &EwKernelConfig::bw)
+          .calibrated(kStacks);
+      s.real(p + ".cycles_per_elem", "0", Range{0, 100},
+             w + ": serial SM cycles per element of a CTA", &GpuConfig::compiled, field,
+             &EwKernelConfig::cycles_per_elem)
+          .calibrated(kStacks);
+      s.quantity(p + ".fixed", Unit::kSeconds, "0 s", Range{0, 1e-3},
+                 w + ": fixed latency beyond the launch gap", &GpuConfig::compiled, field,
+                 &EwKernelConfig::fixed_s)
+          .calibrated(kStacks);
+    }
     // The measured kernels are fitted; `other` stands for the unmeasured ones (embedding,
     // quantize, relu).
     for (const EwKindInfo& e : ew_kinds())
@@ -287,6 +350,10 @@ void check_gpu_physics(const GpuConfig& c, const CfgNode& tree, ErrorList& error
   for (auto [path, rate] : {std::pair{"sm_resources.load_bytes_per_clk", c.sm.load_bytes_per_clk},
                             std::pair{"kernels.attention.decode_load_bytes_per_clk",
                                       c.attention.decode_load_bytes_per_clk},
+                            std::pair{"kernels.attention.cudnn.decode_load_bytes_per_clk",
+                                      c.attention.cudnn.decode_load_bytes_per_clk},
+                            std::pair{"kernels.attention.flash3.decode_load_bytes_per_clk",
+                                      c.attention.flash3.decode_load_bytes_per_clk},
                             std::pair{"kernels.gemm.unaligned_load_bytes_per_clk",
                                       c.gemm.unaligned_load_bytes_per_clk}})
     if (rate > l1)

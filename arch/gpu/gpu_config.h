@@ -104,7 +104,28 @@ struct GpuConfig {
     double cta_overhead_s = 0;  // per prefill CTA: Q load and O store around the KV loop
     double decode_fixed_s = 0;
     double decode_load_bytes_per_clk = 0;  // per-SM load rate of the split-KV decode kernel
+    // Hopper fused-attention kernels (AttnImpl::kCudnn, kFlash3): a wgmma prefill kernel at
+    // `efficiency` of the 16-bit peak with its fixed and per-CTA costs, and a decode kernel with
+    // its fixed latency and per-SM load rate. efficiency 0: the card has no such kernel, and the
+    // stack falls back to FlashAttention-2 (as PyTorch does before sm90 and vLLM on Ampere).
+    struct Hopper {
+      double efficiency = 0;
+      double prefill_fixed_s = 0;
+      double cta_overhead_s = 0;
+      double decode_fixed_s = 0;
+      double decode_load_bytes_per_clk = 0;
+    } cudnn, flash3;
   } attention;
+  // PyTorch eager's generic kernels (EwImpl::kEager), by kind: vectorised pointwise kernels
+  // (vectorized_elementwise_kernel), unvectorised ones that index each element (elementwise_kernel
+  // and unrolled_elementwise_kernel: broadcasts, strided views, dtype casts) and row reductions
+  // (reduce_kernel, a mean). torch.compile's kernels (EwImpl::kCompiled) per measured family.
+  struct Eager {
+    EwKernelConfig vectorized, strided, reduce;
+  } eager;
+  struct Compiled {
+    EwKernelConfig norm, pointwise;  // row reductions (RMSNorm, LayerNorm); SiLU·mul, GELU, RoPE
+  } compiled;
   // NCCL's ring protocols (collectives): each is a fixed latency, a latency per ring step and a
   // fraction of the link bandwidth; the fastest for the message serves it. Unset (efficiency 0):
   // the link's alpha-beta cost (link.latency per step, link.bw).

@@ -124,7 +124,7 @@ std::vector<OpWork> GpuDevice::work_of(const std::vector<KernelPlan>& plans) con
       g.tiles = double(wg.waves);
       g.compute_s = wg.compute_s;
       g.bytes = {wg.hbm_bytes, wg.l2_bytes};
-      g.efficiency = {hbm_eff, 1};
+      g.efficiency = {hbm_eff * wg.hbm_bw_frac, 1};
       g.divisible = true;  // CTAs stream their K loop: a wave's loads overlap its math
       if (wg.load_bytes_per_s_per_sm > 0 && wg.active_sms > 0)
         g.issue_bytes_per_s = double(wg.active_sms) * wg.load_bytes_per_s_per_sm;

@@ -10,6 +10,7 @@
 #include <cmath>
 #include <functional>
 #include <limits>
+#include <optional>
 #include <vector>
 
 #include "arch/gpu/gpu_kernel_util.h"
@@ -80,7 +81,7 @@ double plan_time_s(const GpuConfig& c, const KernelPlan& p, double l2_bw) {
   if (p.link_bw > 0) t += p.link_bytes / p.link_bw;
   for (const auto& g : p.groups) {
     double wave = g.compute_s;
-    if (p.hbm_bw > 0) wave = std::max(wave, g.hbm_bytes / p.hbm_bw);
+    if (p.hbm_bw > 0) wave = std::max(wave, g.hbm_bytes / (p.hbm_bw * g.hbm_bw_frac));
     if (l2_bw > 0) wave = std::max(wave, g.l2_bytes / l2_bw);
     if (g.load_bytes_per_s_per_sm > 0 && g.active_sms > 0)
       wave = std::max(wave, g.hbm_bytes / (double(g.active_sms) * g.load_bytes_per_s_per_sm));
@@ -89,8 +90,184 @@ double plan_time_s(const GpuConfig& c, const KernelPlan& p, double l2_bw) {
   return t;
 }
 
+namespace {
+
+// One kernel of a chain that eager PyTorch launches for one op: `ctas` CTAs (one per row for a
+// reduction, one per 2048 elements otherwise) of `elems` elements each, moving `bytes`.
+struct EagerKernel {
+  const EwKernelConfig* k;
+  int64_t ctas;
+  double elems, bytes;
+};
+
+// A chain of kernels run back to back as one plan: a launch gap and a fixed latency (with the
+// first CTA's) each, then each kernel's waves at its own share of HBM's rate.
+KernelPlan chain_plan(const GpuConfig& c, const Op& op, const std::vector<EagerKernel>& ks,
+                      const std::string& name) {
+  KernelPlan p;
+  p.unit = {ComputeUnit::kCudaCore};
+  p.kernel = name;
+  p.hbm_bw = hbm_bw(c);
+  const Occupancy occ = occupancy(c, 128, 32, 0);
+  if (occ.ctas_per_sm < 1)
+    return unsupported(does_not_fit(c, p.kernel + " kernel", occ, 128, 32, 0));
+  p.ctas_per_sm = occ.ctas_per_sm;
+  for (const EagerKernel& e : ks) {
+    const double cta_s = e.k->cycles_per_elem * e.elems / c.clock_hz;
+    p.launch_s += c.launch_overhead_s;
+    p.fill_s += e.k->fixed_s + cta_s;
+    const int64_t ctas = std::max<int64_t>(1, e.ctas);
+    const int64_t waves = ceil_div(ctas, c.sm.count * p.ctas_per_sm);
+    p.ctas += ctas;
+    WaveGroup g{
+        1, std::min(c.sm.count, ctas), double(waves - 1) * cta_s, e.bytes, e.bytes, sm_load_bw(c)};
+    g.hbm_bw_frac = e.k->bw;
+    p.groups.push_back(g);
+  }
+  (void)op;
+  return p;
+}
+
+// What eager PyTorch launches for the op as Hugging Face's model code writes it (kernel names in
+// validation/gpu/stacks/h200): RMSNorm as 8 kernels (to fp32, pow, mean, +eps, rsqrt, the
+// broadcast multiply, to bf16, the weight multiply), SiLU·mul on the two strided halves of the
+// gate_up output as 2 unvectorised kernels, GPT-2's tanh GELU as 8 pointwise kernels. Others (a
+// residual add, F.layer_norm, a softmax) are one library kernel, as in the fused stacks.
+std::optional<KernelPlan> plan_eager(const GpuConfig& c, const Op& op) {
+  if (!op.ew) return std::nullopt;
+  const double T = double(std::max<int64_t>(1, op.T)), H = double(std::max<int64_t>(1, op.H));
+  const double N = T * H, b = dtype_bytes(op.dtype);
+  const EwKernelConfig &vec = c.eager.vectorized, &str = c.eager.strided, &red = c.eager.reduce;
+  auto pw = [&](const EwKernelConfig& k, double n, double bytes) {
+    return EagerKernel{&k, ceil_div(std::llround(n), 2048), std::min(n, 2048.0), bytes};
+  };
+  std::vector<EagerKernel> ks;
+  switch (*op.ew) {
+    case EwKind::kRmsnorm: {
+      if (op.ew_residual) ks.push_back(pw(vec, N, 3 * N * b));  // the residual add
+      ks.push_back(pw(str, N, N * b + 4 * N));                  // x.to(float32)
+      ks.push_back(pw(vec, N, 8 * N));                          // pow(2)
+      ks.push_back({&red, op.T, H, 4 * N + 4 * T});             // mean(-1)
+      ks.push_back(pw(vec, T, 8 * T));                          // + eps
+      ks.push_back(pw(vec, T, 8 * T));                          // rsqrt
+      ks.push_back(pw(str, N, 8 * N + 4 * T));                  // x * rstd (broadcast)
+      ks.push_back(pw(vec, N, 4 * N + N * b));                  // .to(bf16)
+      // w * x: a broadcast of w over the rows (unvectorised) unless there is one row
+      ks.push_back(pw(op.T > 1 ? str : vec, N, 2 * N * b + H * b));
+      return chain_plan(c, op, ks, "rmsnorm eager (HF, 8 kernels)");
+    }
+    case EwKind::kSiluMul: {
+      // One row's halves are contiguous: both kernels are the vectorised ones then.
+      const EwKernelConfig& k = op.T > 1 ? str : vec;
+      ks.push_back(pw(k, N, 2 * N * b));  // silu on the (strided) gate half
+      ks.push_back(pw(k, N, 3 * N * b));  // * the (strided) up half
+      return chain_plan(c, op, ks, "silu_mul eager (2 kernels, strided halves)");
+    }
+    case EwKind::kGelu:
+      // 0.5*x*(1+tanh(sqrt(2/pi)*(x+0.044715*x^3))): pow, mul, add, mul, tanh, add, mul, mul
+      for (int i = 0; i < 8; ++i) ks.push_back(pw(vec, N, (i == 2 || i == 7 ? 3 : 2) * N * b));
+      return chain_plan(c, op, ks, "gelu eager (HF gelu_new, 8 kernels)");
+    default:
+      return std::nullopt;
+  }
+}
+
+// Appends a whole kernel plan (a GEMM's) to a chain: its launch and fixed costs, and its waves at
+// its own share of HBM's rate.
+void append_plan(KernelPlan& chain, const KernelPlan& k) {
+  chain.launch_s += k.launch_s;
+  chain.fill_s += k.fill_s;
+  chain.ctas += k.ctas;
+  for (WaveGroup g : k.groups) {
+    g.hbm_bw_frac *= chain.hbm_bw > 0 ? k.hbm_bw / chain.hbm_bw : 1.0;
+    chain.groups.push_back(g);
+  }
+}
+
+}  // namespace
+
+KernelPlan plan_math_attention(const GpuConfig& c, const Op& op) {
+  // What PyTorch 2.11's math SDPA launches for 16-bit inputs (kernel names of the MATH rows in
+  // validation/gpu/stacks/h200): q, k and v cast to fp32; q and k each scaled; with a causal
+  // mask, the mask built (fill, triu, two fills, where) and added to the scores; the scores from
+  // an fp32 GEMM on the CUDA cores (cuBLAS sm80 ffma kernels, GEMV in decode); softmax in fp32;
+  // the guard against all-masked rows (isneginf, a row reduction, a fill and a where); the fp32
+  // P·V GEMM; the output cast back. With GQA, K and V are first expanded to every query head.
+  const double B = double(op.B), h = double(op.heads), kvh = double(op.kv_heads);
+  const double q = double(op.q_len), kv = double(op.kv_len), hd = double(op.head_dim);
+  const double b = dtype_bytes(op.dtype);
+  const double nq = B * h * q * hd, nk = B * kvh * kv * hd, nkh = B * h * kv * hd;
+  const double S = B * h * q * kv, QK = q * kv;  // scores, and the mask (one per batch)
+  const EwKernelConfig &vec = c.eager.vectorized, &str = c.eager.strided, &red = c.eager.reduce;
+  auto pw = [&](const EwKernelConfig& k, double n, double bytes) {
+    return EagerKernel{&k, ceil_div(std::llround(n), 2048), std::min(n, 2048.0), bytes};
+  };
+  std::vector<EagerKernel> pre, mid, post;
+  pre.push_back(pw(str, nq, nq * (b + 4)));  // q, k, v to fp32
+  pre.push_back(pw(str, nk, nk * (b + 4)));
+  pre.push_back(pw(str, nk, nk * (b + 4)));
+  const bool gqa = op.heads != op.kv_heads;
+  if (gqa) {  // repeat_interleave of K and V to every query head
+    pre.push_back(pw(str, nkh, nk * 4 + nkh * 4));
+    pre.push_back(pw(str, nkh, nk * 4 + nkh * 4));
+  }
+  pre.push_back(pw(vec, nq, 8 * nq));    // q * sqrt(scale)
+  pre.push_back(pw(vec, nkh, 8 * nkh));  // k * sqrt(scale)
+  if (op.causal && op.q_len > 1) {
+    pre.push_back(pw(vec, QK, QK));             // ones (bool)
+    pre.push_back(pw(str, QK, 2 * QK));         // tril
+    pre.push_back(pw(vec, QK, 4 * QK));         // zeros
+    pre.push_back(pw(vec, QK, 4 * QK));         // -inf
+    pre.push_back(pw(str, QK, 13 * QK));        // where -> float mask
+    mid.push_back(pw(str, S, 8 * S + 4 * QK));  // scores + mask
+  }
+  const EwKernelConfig& softmax = c.ew.of(EwKind::kSoftmax);
+  mid.push_back({&softmax, std::llround(B * h * q), kv, 8 * S});
+  mid.push_back(pw(vec, S, 5 * S));                                   // isneginf
+  mid.push_back({&red, std::llround(B * h * q), kv, S + B * h * q});  // all() over each row
+  mid.push_back(pw(vec, S, 4 * S));                                   // zeros
+  mid.push_back(pw(str, S, 13 * S));                                  // where(all masked, 0, p)
+  // In decode the names show the probabilities cast to 16 bits and back before the GEMV.
+  if (op.q_len == 1) mid.push_back(pw(vec, S, 6 * S));
+  post.push_back(pw(vec, nq, nq * (4 + b)));  // output to 16 bits
+  KernelPlan p = chain_plan(c, op, pre, "pytorch math sdpa (fp32, CUDA cores)");
+  if (!p.ok) return p;
+  Op qk = make_gemm("math.qk", op.q_len, op.head_dim, op.kv_len, DType::kFp32);
+  Op pv = make_gemm("math.pv", op.q_len, op.kv_len, op.head_dim, DType::kFp32);
+  for (Op* g : {&qk, &pv}) {
+    g->gemm_batch = op.B * op.heads;
+    finalize(*g);
+  }
+  for (const auto& [g, after] : {std::pair{&qk, &mid}, std::pair{&pv, &post}}) {
+    const KernelPlan gp = plan_gemm(c, *g);
+    if (!gp.ok) return gp;
+    append_plan(p, gp);
+    const KernelPlan rest = chain_plan(c, op, *after, p.kernel);
+    if (!rest.ok) return rest;
+    append_plan(p, rest);
+  }
+  return p;
+}
+
+// Inductor's largest persistent (one-pass) row reduction (torch/_inductor/choices.py,
+// should_use_persistent_reduction: 1024 for inner reductions).
+constexpr int64_t kInductorPersistentMax = 1024;
+
 KernelPlan plan_elementwise(const GpuConfig& c, const Op& op) {
-  const EwKernelConfig& k = c.ew.of(op.ew);
+  if (op.ew_impl == EwImpl::kEager)
+    if (std::optional<KernelPlan> p = plan_eager(c, op)) return *p;
+  // torch.compile generates the norms and the activations (and a RoPE); residual adds, copies
+  // and gathers stay PyTorch's own kernels.
+  const std::optional<EwKind> kind = op.ew;
+  const bool compiled_norm =
+      op.ew_impl == EwImpl::kCompiled && (kind == EwKind::kRmsnorm || kind == EwKind::kLayernorm);
+  const bool compiled_pw =
+      op.ew_impl == EwImpl::kCompiled &&
+      (kind == EwKind::kSiluMul || kind == EwKind::kGelu || kind == EwKind::kRope);
+  const bool compiled = compiled_norm || compiled_pw;
+  const EwKernelConfig& k = compiled_norm ? c.compiled.norm
+                            : compiled_pw ? c.compiled.pointwise
+                                          : c.ew.of(op.ew);
   // Norms and softmax run one CTA per row (a reduction); pointwise kernels take 2048-element
   // chunks.
   const bool per_row = op.ew && ew_info(*op.ew).row_reduction;
@@ -111,12 +288,25 @@ KernelPlan plan_elementwise(const GpuConfig& c, const Op& op) {
   if (occ.ctas_per_sm < 1)
     return unsupported(does_not_fit(c, p.kernel + " kernel", occ, 128, 32, 0));
   p.ctas_per_sm = occ.ctas_per_sm;
-  const double cta_s = k.cycles_per_elem * elems / c.clock_hz;
+  // A looped add + norm (compiled) touches each element 5 times (x and the residual read, the
+  // sum written, then re-read, the result written) against the plain norm's 3: its rows take
+  // that much longer.
+  const double touches = compiled && per_row && op.ew_residual ? 5.0 / 3.0 : 1.0;
+  const double cta_s = touches * k.cycles_per_elem * elems / c.clock_hz;
   // The first CTA's latency (and, in the engine, HBM's first-byte latency) is paid before the
   // stream reaches its steady rate; co-resident CTAs of later waves hide each other's latency.
   p.fill_s = k.fixed_s + cta_s;
   const int64_t waves = ceil_div(p.ctas, c.sm.count * p.ctas_per_sm);
-  const double bytes = op.total_bytes();
+  double bytes = op.total_bytes();
+  // torch.compile's norm is a looped reduction (triton_red_: inductor keeps a reduction
+  // persistent only up to 1024 elements per row): a first pass sums the squares, a second re-reads
+  // the row (and for add + norm the sum it wrote) to scale it. The re-read hits L2 while the rows
+  // in flight (every CTA slot's row) fit in half of it, else it comes from HBM again.
+  if (compiled && per_row && H > kInductorPersistentMax) {
+    const double row_bytes = double(H) * dtype_bytes(op.dtype);
+    const double in_flight = double(c.sm.count * p.ctas_per_sm) * row_bytes;
+    if (in_flight > 0.5 * c.l2.size_bytes) bytes += double(T) * row_bytes;
+  }
   p.groups.push_back(
       {1, std::min(c.sm.count, p.ctas), double(waves - 1) * cta_s, bytes, bytes, sm_load_bw(c)});
   return p;

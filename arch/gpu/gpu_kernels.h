@@ -21,6 +21,9 @@ struct WaveGroup {
   double hbm_bytes = 0;  // per wave
   double l2_bytes = 0;   // per wave
   double load_bytes_per_s_per_sm = 0;  // per-SM load limit of this kernel
+  // HBM rate of this group's kernel as a fraction of the plan's hbm_bw (plans that chain several
+  // kernels of different access patterns, such as eager PyTorch's); 1 = the plan's.
+  double hbm_bw_frac = 1;
 };
 
 struct KernelPlan {
@@ -63,6 +66,8 @@ double plan_time_s(const GpuConfig& c, const KernelPlan& p, double l2_bw);
 
 KernelPlan plan_gemm(const GpuConfig& c, const Op& op);
 KernelPlan plan_attention(const GpuConfig& c, const Op& op);
+// PyTorch's math SDPA (AttnImpl::kMath) as the chain of kernels it launches.
+KernelPlan plan_math_attention(const GpuConfig& c, const Op& op);
 KernelPlan plan_elementwise(const GpuConfig& c, const Op& op);
 KernelPlan plan_collective(const GpuConfig& c, const Op& op);
 KernelPlan plan_kernel(const GpuConfig& c, const Op& op);

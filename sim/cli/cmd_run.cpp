@@ -25,7 +25,8 @@ const char* kRunUsage =
     "table|json|csv]\n"
     "                  [--quant SCHEME] [--kv-quant SCHEME] [--prune SCHEME] [--tp N|auto] [--pp "
     "N] [--ep N]\n"
-    "                  [--attention fused|unfused] [--limits enforce|warn] [--out DIR | --no-out] "
+    "                  [--attention fused|unfused] [--stack PRESET[,key=value]...] [--limits "
+    "enforce|warn] [--out DIR | --no-out] "
     "[--dump-graph]\n"
     "                  [--numerics]\n\n"
     "Times each (hardware, model, phase) point of an experiment. Without EXPERIMENT it runs the "
@@ -109,6 +110,9 @@ int cmd_run(const Args& args) {
                                                          "expert-parallel degree (MoE)")(
       "microbatches", po::value<std::string>(), "pipeline micro-batches (default min(batch, pp))")(
       "attention", po::value<std::string>(), "fused (flash-style, default) or unfused")(
+      "stack", po::value<std::string>(),
+      "software stack: reference (default), torch-eager, torch-compiled or serving, with "
+      "overrides such as torch-eager,attention=flash2")(
       "limits", po::value<std::string>(),
       "enforce (default) or warn: time points beyond memory or positions anyway")(
       "set", po::value(&sets)->composing(), "override key.path=value (repeatable)")(
@@ -148,7 +152,7 @@ int cmd_run(const Args& args) {
   if (!model.empty()) flag("model", model, "--model " + model);
   if (!phases.empty()) flag("phases", list_value(split_list(phases)), "--phase");
   for (const char* key : {"batch", "prompt", "ctx", "gen", "prune", "tp", "pp", "ep",
-                          "microbatches", "attention", "limits"})
+                          "microbatches", "attention", "stack", "limits"})
     if (vm.count(key)) {
       const auto& value = vm[key].as<std::string>();
       flag(key, value, fmt::format("--{} {}", key, value));

@@ -155,11 +155,13 @@ int cmd_validate(const Args& args) {
   const char* usage =
       "usage: xpusim validate [--hw NAME|FILE] [--data DIR] [--a100-data DIR] [--out FILE.csv] "
       "[--set key=value]...\n"
-      "                       [--fit [--fit-only KEY_PREFIX,...]] [--rounds N] [--frozen]\n\n"
+      "                       [--fit [--fit-only KEY_PREFIX,...] [--fit-categories PREFIX,...]] "
+      "[--rounds N] [--frozen]\n\n"
       "Runs the GPU model over measured kernels and prints MAPE, 90th-percentile and worst\n"
       "|error| per category, separately for the hold-out rows, the later GEMM hold-outs\n"
       "(holdout6 to holdout9, seen while the model changed) and the calibration rows; the card's\n"
-      "frozen hold-out (frozen.txt in its dataset) only with --frozen, and then alone. --hw h100 (default) uses the H100\n"
+      "frozen hold-out (frozen.txt in its dataset) only with --frozen, and then alone. --hw h100 "
+      "(default) uses the H100\n"
       "dataset in "
       "validation/gpu/data, --hw h200 the H200 dataset in validation/gpu/h200/data; --hw a100\n"
       "uses LLMCompass's public A100 measurements and prints LLMCompass's published errors\n"
@@ -171,7 +173,7 @@ int cmd_validate(const Args& args) {
       "that ran it; --calibration leaves the hold-out out; --fit --fit-only key=start,... searches\n"
       "the named keys on the calibration rows.";
   po::options_description opts("validate options");
-  std::string hw = "h100", data, a100_data, out_file, fit_only;
+  std::string hw = "h100", data, a100_data, out_file, fit_only, fit_categories;
   std::vector<std::string> sets;
   int rounds = 3;
   opts.add_options()("hw", po::value(&hw), "hardware preset or file (default h100)")(
@@ -188,6 +190,9 @@ int cmd_validate(const Args& args) {
       "with --fit: only the calibrated keys starting with one of these comma-separated prefixes")(
       "rounds", po::value(&rounds), "coordinate-search rounds for --fit (default 3)")(
       "calibration", "CPU datasets: the calibration rows only (the hold-out is not read)")(
+      "fit-categories", po::value(&fit_categories),
+      "with --fit: only the calibration rows whose category starts with one of these "
+      "comma-separated prefixes enter the objective (e.g. attention,elementwise)")(
       "frozen",
       "read the card's frozen hold-out (named in the dataset's frozen.txt) and nothing else; "
       "once per model change that the README reports")(
@@ -317,12 +322,19 @@ int cmd_validate(const Args& args) {
   }
 
   if (vm.count("frozen") && (a100 || vm.count("fit")))
-    throw UsageError(a100 ? "--frozen: LLMCompass's A100 data is read whole (nothing is fitted on it)"
-                          : "--frozen cannot be combined with --fit");
+    throw UsageError(
+        a100 ? "--frozen: LLMCompass's A100 data is read whole (nothing is fitted on it)"
+             : "--frozen cannot be combined with --fit");
+  // The software-stack datasets (validation/gpu/stacks/<card>) fit their own keys: the Hopper
+  // attention kernels, PyTorch eager's and torch.compile's elementwise kernels.
+  const bool stacks_data = !a100 && (fs::exists(fs::path(data) / "attention_calibration.csv") ||
+                                     fs::exists(fs::path(data) / "e2e_stacks_calibration.csv") ||
+                                     fs::exists(fs::path(data) / "elementwise_calibration.csv"));
   if (vm.count("fit")) {
-    if (a100 || name == "h200")
+    if (a100 || (name == "h200" && !stacks_data))
       throw UsageError(fmt::format(
-          "--fit calibrates on the H100 dataset; the {} preset is never refitted (use --hw h100)",
+          "--fit calibrates on the H100 dataset (or a stacks dataset, validation/gpu/stacks/h200); "
+          "the {} preset is never refitted on its kernel data (use --hw h100)",
           name));
     std::vector<std::string> prefixes;
     for (size_t b = 0; b < fit_only.size();) {
@@ -338,22 +350,39 @@ int cmd_validate(const Args& args) {
     errors.throw_if_any();
     // The fitted set is what the GPU schema marks as calibrated on the H100 kernel dataset.
     const SchemaBase& schema = gpu_schema();
-    for (const auto& k : schema.calibrated_paths("h100-kernels")) {
+    for (const auto& k : schema.calibrated_paths(stacks_data ? "h200-stacks" : "h100-kernels")) {
       if (!prefixes.empty() && std::none_of(prefixes.begin(), prefixes.end(),
                                             [&](const std::string& p) { return k.starts_with(p); }))
         continue;
       const CfgNode* v = tree.find_path(k);
       const ParamSpec* spec = schema.find(k);
-      if (v && v->is_scalar()) start.emplace_back(k, v->scalar);
-      else if (spec && spec->default_text) start.emplace_back(k, *spec->default_text);
-      else throw UsageError(fmt::format("the hardware file has no '{}' to fit", k));
+      if (v && v->is_scalar())
+        start.emplace_back(k, v->scalar);
+      else if (spec && spec->default_text)
+        start.emplace_back(k, *spec->default_text);
+      else
+        throw UsageError(fmt::format("the hardware file has no '{}' to fit", k));
     }
     if (start.empty())
       throw UsageError(fmt::format("--fit-only '{}' matches no calibrated key", fit_only));
     // Only the calibration rows are simulated while fitting.
+    std::vector<std::string> cats;
+    for (size_t b = 0; b < fit_categories.size();) {
+      size_t e = fit_categories.find(',', b);
+      if (e == std::string::npos) e = fit_categories.size();
+      if (e > b) cats.push_back(fit_categories.substr(b, e - b));
+      b = e + 1;
+    }
     std::vector<ValidationRow> calib;
     for (const auto& r : rows)
-      if (r.set == "calibration") calib.push_back(r);
+      if (r.set == "calibration" &&
+          (cats.empty() || std::any_of(cats.begin(), cats.end(), [&](const std::string& c) {
+             return r.category.starts_with(c);
+           })))
+        calib.push_back(r);
+    if (calib.empty())
+      throw UsageError(
+          fmt::format("--fit-categories '{}' matches no calibration row", fit_categories));
     auto objective = [&](const std::vector<std::string>& overrides) {
       std::unique_ptr<Device> dev;
       try {

@@ -95,6 +95,10 @@ const std::vector<CalibrationDataset>& calibration_datasets() {
        "calibration rows of the H200 board-energy dataset (validation/gpu/energy/h200/"
        "calibration.csv: NVML energy counter, SM clock); `xpusim validate --hw h200 --energy "
        "--fit` refits them"},
+      {"h200-stacks",
+       "calibration rows of the H200 software-stack dataset (validation/gpu/stacks/h200: SDPA per "
+       "backend, eager and compiled norms and SiLU·mul, whole decoders per stack preset); "
+       "`xpusim validate --hw h200 --data validation/gpu/stacks/h200 --fit` refits them"},
       {"h200x4-nccl",
        "NCCL all-reduce on 4x H200 captured in CUDA graphs (validation/gpu/h200/data/"
        "allreduce.csv, 4-GPU rows); `python3 validation/gpu/fit_nccl.py` refits them"},

@@ -50,6 +50,12 @@ const Schema<ExperimentConfig>& schema() {
     s.choice("attention", "fused", {"fused", "unfused"},
              "fused (flash-style) attention, or Q·Kᵀ, softmax and P·V as separate kernels",
              &ExperimentConfig::attention);
+    s.text("stack", "reference",
+           "software stack: a preset (reference, torch-eager, torch-compiled, serving) with "
+           "optional overrides, e.g. torch-eager,attention=flash2 (keys: attention = flash2, "
+           "cudnn, flash3, math; elementwise = fused, compiled, eager; residual = fused, "
+           "separate; rope = fused, torch; kv_write = fused, copies; gemm = cublas)",
+           &ExperimentConfig::stack);
     s.integer("tp", "1", Range{0, 4096},
               "tensor-parallel degree; auto (or 0) = the smallest that fits in memory",
               &ExperimentConfig::tp)
@@ -225,6 +231,8 @@ ExperimentConfig parse_experiment(const CfgNode& tree, ErrorList& errors) {
                              fmt::join(quant_scheme_names(), ", "),
                              did_you_mean(q, quant_scheme_names())));
   if (cfg.quant.empty()) errors.add(tree.loc, "quant", "give at least one quantisation scheme");
+  if (std::string why; !parse_stack(cfg.stack, &why))
+    errors.add(tree.find("stack") ? tree.find("stack")->loc : tree.loc, "stack", why);
   return cfg;
 }
 
@@ -247,6 +255,7 @@ PointSpec point_spec(const ExperimentConfig& cfg, const CfgNode& tree, ErrorList
     p.prune = *pr;
   else
     errors.add(loc("prune"), "prune", why);
+  if (auto st = parse_stack(cfg.stack, nullptr)) p.stack = *st;
   p.fused_attention = cfg.attention != "unfused";
   p.tp = static_cast<int>(cfg.tp);
   p.pp = static_cast<int>(cfg.pp);
@@ -272,6 +281,7 @@ PointResult evaluate_point(Device& device, OpCache& cache, const ModelConfig& ba
   p.quant = spec.quant.name;
   p.kv_quant = std::string(dtype_name(spec.kv_dtype));
   p.prune = spec.prune.text;
+  p.stack = spec.stack.describe();
   p.capacity_bytes = device.memory_capacity_bytes();
   p.tp = spec.tp;
   p.pp = spec.pp;
@@ -300,6 +310,7 @@ PointResult evaluate_point(Device& device, OpCache& cache, const ModelConfig& ba
   ForwardShape shape;
   shape.dtype = base_format(spec.quant);
   shape.kv_dtype = spec.kv_dtype;
+  spec.stack.apply(shape);
   shape.fused_attention = spec.fused_attention;
   shape.pp = spec.pp;
   shape.ep = spec.ep;
@@ -450,6 +461,7 @@ nlohmann::ordered_json point_identity_json(const PointResult& p) {
   j["quant"] = p.quant;
   j["kv_quant"] = p.kv_quant;
   j["prune"] = p.prune;
+  j["stack"] = p.stack;
   j["tp"] = p.tp;
   j["pp"] = p.pp;
   j["ep"] = p.ep;

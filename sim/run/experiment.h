@@ -19,6 +19,7 @@
 #include "workloads/compression.h"
 #include "workloads/model.h"
 #include "workloads/phase.h"
+#include "workloads/stack.h"
 #include "workloads/weights/llama_checkpoint.h"
 
 namespace xpusim {
@@ -31,7 +32,7 @@ struct ExperimentConfig {
   std::vector<Phase> phases;             // parsed from phase_names by parse_experiment
   int64_t batch = 1, prompt = 0, ctx = 0, gen = 0;
   std::vector<std::string> quant;  // one point per scheme
-  std::string kv_quant, prune, attention;
+  std::string kv_quant, prune, attention, stack;
   bool numerics = false;
   int64_t tp = 1, pp = 1, ep = 1, microbatches = 0;
   std::string limits;
@@ -45,7 +46,8 @@ struct PointSpec {
   DType kv_dtype = DType::kBf16;
   PruneScheme prune;  // structured kinds are applied to the model before the point is built
   bool fused_attention = true;
-  int tp = 1;  // 0 = the smallest degree that fits in memory
+  SoftwareStack stack;  // the kernels a software stack runs (workloads/stack.h)
+  int tp = 1;           // 0 = the smallest degree that fits in memory
   int pp = 1, ep = 1;
   int microbatches = 0;  // pipeline micro-batches; 0 = min(batch, pp)
   // false: a point that exceeds device memory or the model's positions is still timed, with a
@@ -90,6 +92,7 @@ struct PointResult {
   std::optional<double> energy_j;
   std::string bound;  // the bound that accounts for most of the time
   std::string quant, kv_quant, prune;
+  std::string stack;  // SoftwareStack::describe() of the stack assumed
   int tp = 1, pp = 1, ep = 1, microbatches = 1;
   int devices = 1;
   double bubble = 0;  // idle fraction of the pipeline

@@ -8,6 +8,11 @@ implementation has its own frozen hold-out on the same shapes.
   elementwise  hold-out if the width is llama2-13b's (H = 5120 or I = 13824: held out as a whole
                model, as in validation/gpu/split.py), or sha1("stack_ew|family|T|H") % 100 < 15,
                where family is rmsnorm, add_rmsnorm or silu_mul
+  e2e          (whole decoders per stack preset, measure_e2e_stacks.py; rule added 2026-12-03 before
+               that run) hold-out if the model is llama2-13b (a whole model held out, as in
+               validation/gpu/split.py) or sha1("stack_e2e|model|phase|B|q_len|ctx") % 100 < 25.
+               ctx is the context before the step (0 for prefill). Never by stack: every stack
+               preset has its own frozen hold-out on the same points.
 
 Usage: python3 split_stacks.py CSV...   re-derives `set` and checks the stored one (counts only).
 """
@@ -27,6 +32,11 @@ def assign(row):
         if int(row["H"]) in (5120, 13824):
             return "holdout"
         return "holdout" if _h("stack_ew|{family}|{T}|{H}".format(**row)) < 15 else "calibration"
+    if row["kind"] == "stack_e2e":
+        if row["model"] == "llama2-13b":
+            return "holdout"
+        key = "stack_e2e|{model}|{phase}|{B}|{q_len}|{ctx}".format(**row)
+        return "holdout" if _h(key) < 25 else "calibration"
     raise ValueError(row["kind"])
 
 

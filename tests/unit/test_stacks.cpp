@@ -1,0 +1,216 @@
+// Software stacks (issue 15): the presets and their overrides, the graph each stack builds (eager
+// and fused elementwise kernels, residual adds fused into the norms), the kernels the GPU model
+// runs for them (cuDNN and FlashAttention-3 attention, PyTorch eager's kernel chains,
+// torch.compile's kernels), and the accuracy on the H200 stack dataset's frozen hold-out.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <map>
+
+#include "arch/gpu/gpu_config.h"
+#include "arch/gpu/gpu_kernels.h"
+#include "arch/registry.h"
+#include "sim/config/config_store.h"
+#include "validation/validate.h"
+#include "workloads/graph.h"
+#include "workloads/stack.h"
+
+namespace xpusim {
+namespace {
+
+GpuConfig config_of(const std::string& preset) {
+  ConfigStore store;
+  ErrorList errors;
+  GpuConfig c = gpu_schema().parse(store.load(preset, "hw"), errors);
+  EXPECT_TRUE(errors.empty());
+  return c;
+}
+
+std::vector<std::string> names(const std::vector<Op>& ops) {
+  std::vector<std::string> n;
+  for (const Op& op : ops) n.push_back(op.name);
+  return n;
+}
+
+TEST(Stacks, PresetsAndOverrides) {
+  std::string why;
+  auto eager = parse_stack("torch-eager", &why);
+  ASSERT_TRUE(eager) << why;
+  EXPECT_EQ(eager->attention, AttnImpl::kCudnn);
+  EXPECT_EQ(eager->elementwise, EwImpl::kEager);
+  EXPECT_EQ(eager->rope, StackKernels::Rope::kTorchRotateHalf);
+  EXPECT_EQ(eager->kv_write, StackKernels::KvWrite::kCopies);
+  EXPECT_FALSE(eager->fused_residual);
+  auto serving = parse_stack("serving", &why);
+  ASSERT_TRUE(serving);
+  EXPECT_EQ(serving->attention, AttnImpl::kFlash3);
+  EXPECT_TRUE(serving->fused_residual);
+  auto ref = parse_stack("reference", &why);
+  ASSERT_TRUE(ref);
+  EXPECT_EQ(ref->attention, AttnImpl::kFlash2);
+  EXPECT_EQ(ref->elementwise, EwImpl::kFused);
+  auto o = parse_stack("torch-eager,attention=flash2,elementwise=compiled,residual=fused", &why);
+  ASSERT_TRUE(o) << why;
+  EXPECT_EQ(o->attention, AttnImpl::kFlash2);
+  EXPECT_EQ(o->elementwise, EwImpl::kCompiled);
+  EXPECT_TRUE(o->fused_residual);
+  EXPECT_NE(o->describe().find("attention flash2"), std::string::npos);
+  auto m = parse_stack("serving,attention=math", &why);
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->attention, AttnImpl::kMath);
+  // Bad input names what is allowed.
+  EXPECT_FALSE(parse_stack("vllm", &why));
+  EXPECT_NE(why.find("torch-eager"), std::string::npos) << why;
+  EXPECT_FALSE(parse_stack("serving,attention=flash4", &why));
+  EXPECT_NE(why.find("flash2, cudnn, flash3 or math"), std::string::npos) << why;
+  EXPECT_FALSE(parse_stack("serving,colour=blue", &why));
+  EXPECT_NE(why.find("not a stack key"), std::string::npos) << why;
+  EXPECT_FALSE(parse_stack("serving,gemm=triton", &why));
+}
+
+TEST(Stacks, GraphFollowsTheStack) {
+  const ModelConfig m = parse_model(ConfigStore().load("llama2-7b", "models"));
+  ForwardShape s;
+  s.batch = 4;
+  s.q_len = 1;
+  s.kv_len = 1025;
+  s.prefill = false;
+  parse_stack("torch-compiled", nullptr)->apply(s);
+  const auto ops = build_forward(m, s);
+  const auto n = names(ops);
+  // The residual adds run inside the norms; only the last layer's stays a kernel of its own.
+  EXPECT_EQ(std::count(n.begin(), n.end(), "attn.residual"), 0);
+  EXPECT_EQ(std::count(n.begin(), n.end(), "final.residual"), 1);
+  for (const Op& op : ops) {
+    if (op.name == "mlp.norm") {
+      EXPECT_TRUE(op.ew_residual);
+      EXPECT_EQ(op.ew_impl, EwImpl::kCompiled);
+      // reads x and the residual (the weight is counted apart); writes the sum and the result
+      EXPECT_EQ(op.in_bytes, 2.0 * 4 * 4096 * 2);
+      EXPECT_EQ(op.out_bytes, 2.0 * 4 * 4096 * 2);
+    }
+    if (op.kind == OpKind::kAttention) {
+      EXPECT_EQ(op.attn_impl, AttnImpl::kCudnn);
+    }
+  }
+  ForwardShape e = s;
+  parse_stack("torch-eager", nullptr)->apply(e);
+  const auto eager = names(build_forward(m, e));
+  EXPECT_EQ(std::count(eager.begin(), eager.end(), "attn.residual"), 1);
+  EXPECT_EQ(std::count(eager.begin(), eager.end(), "final.residual"), 0);
+  // attention=math: still one attention op (PyTorch's math SDPA), planned as its kernel chain
+  ForwardShape u = s;
+  parse_stack("torch-eager,attention=math", nullptr)->apply(u);
+  for (const Op& op : build_forward(m, u))
+    if (op.kind == OpKind::kAttention) {
+      EXPECT_EQ(op.attn_impl, AttnImpl::kMath);
+    }
+}
+
+TEST(Stacks, EagerElementwiseIsAChainOfKernels) {
+  const GpuConfig c = config_of("h200");
+  Op norm = make_elementwise("n", EwKind::kRmsnorm, 1024, 4096, DType::kBf16);
+  const KernelPlan fused = plan_kernel(c, norm);
+  norm.ew_impl = EwImpl::kEager;
+  const KernelPlan eager = plan_kernel(c, norm);
+  // HF's RMSNorm: 8 kernels, 8 launch gaps, and 36 bytes per element against the fused 4:
+  // bf16 -> fp32 (2 + 4), pow (4 + 4), mean (4), x * rstd (4 + 4), -> bf16 (4 + 2), * w (2 + 2).
+  EXPECT_EQ(eager.groups.size(), 8u);
+  EXPECT_DOUBLE_EQ(eager.launch_s, 8 * c.launch_overhead_s);
+  EXPECT_DOUBLE_EQ(fused.launch_s, c.launch_overhead_s);
+  const double n = 1024.0 * 4096;
+  EXPECT_NEAR(eager.hbm_bytes() / n, 36.0, 0.02);
+  EXPECT_NEAR(fused.hbm_bytes() / n, 4.0, 0.01);
+  norm.ew_residual = true;
+  EXPECT_EQ(plan_kernel(c, norm).groups.size(), 9u);  // the add first
+  // SiLU·mul on the strided halves: two unvectorised kernels; one row's halves are contiguous.
+  Op act = make_elementwise("a", EwKind::kSiluMul, 64, 11008, DType::kBf16);
+  act.ew_impl = EwImpl::kEager;
+  const KernelPlan two = plan_kernel(c, act);
+  ASSERT_EQ(two.groups.size(), 2u);
+  EXPECT_EQ(two.groups[0].hbm_bw_frac, c.eager.strided.bw);
+  act.T = 1;
+  finalize(act);
+  EXPECT_EQ(plan_kernel(c, act).groups[0].hbm_bw_frac, c.eager.vectorized.bw);
+  // A residual add is one torch kernel in every stack.
+  Op add = make_elementwise("r", EwKind::kResidualAdd, 64, 4096, DType::kBf16);
+  add.ew_impl = EwImpl::kEager;
+  EXPECT_EQ(plan_kernel(c, add).groups.size(), 1u);
+}
+
+TEST(Stacks, AttentionImplementations) {
+  const GpuConfig h = config_of("h200"), a = config_of("a100");
+  Op pre = make_attention("a", 1, 32, 32, 128, 2048, 2048, true, DType::kBf16);
+  const KernelPlan fa2 = plan_kernel(h, pre);
+  pre.attn_impl = AttnImpl::kCudnn;
+  const KernelPlan cudnn = plan_kernel(h, pre);
+  EXPECT_NE(cudnn.kernel.find("cudnn prefill"), std::string::npos) << cudnn.kernel;
+  // cuDNN's wgmma kernel: the measured 1.8-2x over FA2 in prefill
+  EXPECT_GT(fa2.compute_s(), 1.6 * cudnn.compute_s());
+  // No Hopper kernel on the A100: PyTorch runs FA2 there.
+  EXPECT_NE(plan_kernel(a, pre).kernel.find("flash attention"), std::string::npos);
+  pre.attn_impl = AttnImpl::kFlash3;
+  EXPECT_NE(plan_kernel(h, pre).kernel.find("flash3 prefill 128x128"), std::string::npos);
+  EXPECT_NE(plan_kernel(a, pre).kernel.find("flash attention"), std::string::npos);
+  // cuDNN decode: 16-query tiles; the keys split (lean reduction) when few tiles and > 512 keys.
+  Op dec = make_attention("d", 1, 32, 32, 128, 1, 1025, false, DType::kBf16);
+  dec.attn_impl = AttnImpl::kCudnn;
+  const KernelPlan split = plan_kernel(h, dec);
+  EXPECT_EQ(split.tile_m, 16);
+  EXPECT_GT(split.split_k, 1);
+  dec.kv_len = 512;
+  finalize(dec);
+  EXPECT_EQ(plan_kernel(h, dec).split_k, 1);
+  dec.B = 64;
+  dec.kv_len = 2048;
+  finalize(dec);
+  EXPECT_EQ(plan_kernel(h, dec).split_k, 1);  // 2048 tiles fill the SMs
+  // PyTorch's math SDPA: casts, scales, the causal mask, two fp32 GEMMs, softmax, the guard, the
+  // cast back: 18 launches for a causal MHA prefill, and slower than any fused kernel by far.
+  Op math = make_attention("m", 1, 32, 32, 128, 2048, 2048, true, DType::kBf16);
+  math.attn_impl = AttnImpl::kMath;
+  const KernelPlan mp = plan_kernel(h, math);
+  ASSERT_TRUE(mp.ok) << mp.reason;
+  EXPECT_GE(mp.launch_s, 18 * h.launch_overhead_s);
+  EXPECT_GT(mp.hbm_bytes(), 40.0 * 32 * 2048 * 2048);  // ~45 bytes per fp32 score and more
+}
+
+std::map<std::string, CategoryStats> stack_stats(const std::string& set) {
+  ConfigStore store;
+  auto dev = make_device(store.load("h200", "hw"), "h200");
+  auto rows = load_gpu_dataset(XPUSIM_SOURCE_DIR "/validation/gpu/stacks/h200");
+  std::erase_if(rows, [&](const ValidationRow& r) { return r.set != set; });
+  predict_rows(*dev, rows);
+  std::map<std::string, CategoryStats> out;
+  for (const auto& s : summarize(rows))
+    if (s.set == set) out[s.category] = s;
+  return out;
+}
+
+// Regression test on the stack dataset's frozen hold-out (read once, 2026-12-03, after the fit):
+// the MAPE then, in %, with thresholds just above it. Never widen one to make a change pass.
+TEST(Stacks, HoldoutErrorsStayAtTheirRecordedLevel) {
+  const auto s = stack_stats("holdout");
+  const std::map<std::string, double> limit = {
+      {"attention cudnn prefill", 5.5},           // 4.9
+      {"attention cudnn decode", 4.0},            // 3.6
+      {"attention default(cudnn) prefill", 5.5},  // 4.9
+      {"attention flash2 prefill", 2.5},          // 2.2
+      {"elementwise rmsnorm eager", 11.5},        // 11.0
+      {"elementwise add_rmsnorm eager", 13.5},    // 13.2
+      {"elementwise silu_mul eager", 10.5},       // 9.9
+      {"elementwise silu_mul compiled", 19.0},    // 18.3
+      {"e2e torch-eager decode", 6.0},            // 5.7
+      {"e2e torch-compiled decode", 5.5},         // 5.2
+      {"e2e serving decode", 9.0},                // 8.5
+      {"e2e torch-eager prefill", 8.0},           // 7.5
+  };
+  for (const auto& [cat, pct] : limit) {
+    auto it = s.find(cat);
+    ASSERT_NE(it, s.end()) << cat;
+    EXPECT_LT(it->second.mape * 100, pct) << cat << ": " << it->second.worst_label;
+  }
+}
+
+}  // namespace
+}  // namespace xpusim
