@@ -132,6 +132,14 @@ nlohmann::ordered_json point_to_json(const PointResult& p) {
     o["bytes"] = bytes;
     o["bound"] = bound_name(r.result.bound);
     o["unit"] = r.result.unit.label();
+    if (const auto& a = r.result.array) {  // a TPU's array figures, one instance
+      o["compute_cycles"] = a->compute_cycles;
+      o["stall_cycles"] = a->stall_cycles;
+      o["util_pct"] = a->util * 100;
+      o["mapping_eff_pct"] = a->mapping_eff * 100;
+      o["dram_read_bytes"] = a->dram_read_bytes;
+      o["dram_write_bytes"] = a->dram_write_bytes;
+    }
     ops.push_back(o);
   }
   j["ops"] = ops;

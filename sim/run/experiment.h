@@ -32,6 +32,7 @@ struct ExperimentConfig {
   int64_t batch = 1, prompt = 0, ctx = 0, gen = 0;
   std::vector<std::string> quant;  // one point per scheme
   std::string kv_quant, prune, attention;
+  std::string kv_cache;  // dynamic | static
   bool numerics = false;
   int64_t tp = 1, pp = 1, ep = 1, microbatches = 0;
   std::string limits;
@@ -45,6 +46,9 @@ struct PointSpec {
   DType kv_dtype = DType::kBf16;
   PruneScheme prune;  // structured kinds are applied to the model before the point is built
   bool fused_attention = true;
+  // Generate: every decode step attends over the whole cache allocated for prompt + gen
+  // (fixed-shape caches, masked), not over the tokens so far.
+  bool static_kv = false;
   int tp = 1;  // 0 = the smallest degree that fits in memory
   int pp = 1, ep = 1;
   int microbatches = 0;  // pipeline micro-batches; 0 = min(batch, pp)
