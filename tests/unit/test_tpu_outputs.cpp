@@ -6,6 +6,7 @@
 
 #include "arch/registry.h"
 #include "arch/tpu/systolic.h"
+#include "reports/experiment_output.h"
 #include "sim/config/config_store.h"
 #include "sim/config/config_tree.h"
 #include "sim/run/experiment.h"
@@ -75,6 +76,17 @@ TEST(TpuOutputs, StaticKvCacheAttendsOverTheWholeAllocation) {
   const PointResult step = evaluate_point(*dev, cache, model, last);
   ASSERT_TRUE(step.ok) << step.reason;
   EXPECT_NEAR(*fixed.tpot_s, step.latency_s, 1e-9 * step.latency_s);
+  // run's JSON carries the array figures per operator on a TPU.
+  const auto j = point_to_json(step);
+  int with_figures = 0;
+  for (const auto& o : j["ops"]) {
+    if (!o.contains("compute_cycles")) continue;
+    ++with_figures;
+    EXPECT_GE(o["stall_cycles"].get<double>(), 0);
+    EXPECT_GE(o["dram_read_bytes"].get<double>(), 0);
+    if (o["kind"] == "gemm") EXPECT_GT(o["util_pct"].get<double>(), 0);
+  }
+  EXPECT_EQ(with_figures, int(j["ops"].size()));
 }
 
 }  // namespace
