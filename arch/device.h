@@ -24,6 +24,15 @@ struct OpActivity {
   double ref_clock = 1;   // the clock (fraction of nominal) ref_time_s is at
 };
 
+// A systolic device's own figures for one operator (issue 12 item 6; SCALE-Sim's report items).
+struct ArrayFigures {
+  double compute_cycles = 0;  // the busiest array's cycles with no memory stalls
+  double stall_cycles = 0;    // cycles the arrays (or vector unit) waited for operands
+  double util = 0;            // multiply-adds / (cycles x PEs x MACs per PE of every array), 0..1
+  double mapping_eff = 0;     // mean fraction of PEs the folds map, 0..1 (0 off the arrays)
+  double dram_read_bytes = 0, dram_write_bytes = 0;  // device memory, one instance
+};
+
 struct OpResult {
   double time_s = 0;
   double cycles = 0;
@@ -42,6 +51,7 @@ struct OpResult {
   double overhead_s = 0;      // launch and fixed latency before the first tile
   std::vector<std::pair<std::string, double>> busy_per_level;  // (level, occupancy seconds)
   uint64_t tiles = 0, transactions = 0;
+  std::optional<ArrayFigures> array;  // TPU family only
 };
 
 // Copies an engine timing's module statistics into `r` (levels named in engine order; levels

@@ -144,6 +144,14 @@ nlohmann::ordered_json point_to_json(const PointResult& p) {
     o["avg_power_w"] = r.energy_j && r.total_s > 0 ? nlohmann::ordered_json(*r.energy_j / r.total_s)
                                                    : nlohmann::ordered_json(nullptr);
     if (r.result.clock_hz) o["clock_mhz"] = *r.result.clock_hz / 1e6;
+    if (const auto& a = r.result.array) {  // a TPU's array figures, one instance
+      o["compute_cycles"] = a->compute_cycles;
+      o["stall_cycles"] = a->stall_cycles;
+      o["util_pct"] = a->util * 100;
+      o["mapping_eff_pct"] = a->mapping_eff * 100;
+      o["dram_read_bytes"] = a->dram_read_bytes;
+      o["dram_write_bytes"] = a->dram_write_bytes;
+    }
     ops.push_back(o);
   }
   j["ops"] = ops;

@@ -39,6 +39,12 @@ const Schema<TpuConfig>& tpu_schema() {
               "(double-buffered weight registers, as in TPU v1's matrix unit); false = each fold "
               "first loads it (SCALE-Sim)",
               &TpuConfig::mxu, &TpuConfig::Mxu::preload);
+    s.choice("mxu.transpose", "free", {"free", "vector"},
+             "layout changes a dataflow needs: activations are row-major X[M,K] and Y[M,N]; os "
+             "streams and is holds Xᵀ, and is writes Yᵀ (ws needs neither; weights are laid out "
+             "ahead of time). free: they arrive as needed (SCALE-Sim); vector: the vector unit "
+             "transposes them, one element per vector operation, beside the arrays",
+             &TpuConfig::mxu, &TpuConfig::Mxu::transpose);
     declare_rates(s, "mxu",
                   "one matrix unit (a rate above 2 x rows x cols = several multiply-adds "
                   "per PE per clock)",
@@ -70,6 +76,15 @@ const Schema<TpuConfig>& tpu_schema() {
               "while all weights stream past it, when that moves fewer bytes than SCALE-Sim's "
               "fixed fold order (column folds outer, row folds inner)",
               &TpuConfig::sram, &TpuConfig::Sram::reorder);
+    s.choice("sram.read_buffer", "tiles", {"tiles", "window"},
+             "tiles: the DMA moves what each fold's operands need (an operand read again only "
+             "when the fold order passes over it again); window: SCALE-Sim v2's buffers (each "
+             "input SRAM streams its operand in one fixed order through a window of 100 address "
+             "sets, half active, and a demand outside the window moves it on by half a buffer, "
+             "wrapping round; the output SRAM drains half a buffer at a time), replayed row by "
+             "row on one array with one multiply-add per PE per cycle (other GEMMs use tiles), "
+             "and the DMA runs ahead of the array without a buffer bound, as SCALE-Sim's does",
+             &TpuConfig::sram, &TpuConfig::Sram::read_buffer);
     declare_memory(s, "hbm", "device memory (HBM or DDR)", "500 ns", &TpuConfig::hbm);
     s.choice("hbm.mode", "bandwidth", {"bandwidth", "stall_free"},
              "bandwidth: operands move at hbm.bw and the arrays stall when prefetch falls behind; "

@@ -24,6 +24,9 @@ struct TpuConfig {
     // The next fold's stationary operand shifts in while the current fold streams (a TPU's
     // double-buffered weight registers); false = each fold loads it first (SCALE-Sim).
     bool preload = false;
+    // free: operands arrive in the layout the dataflow consumes (SCALE-Sim); vector: the vector
+    // unit transposes the activations os and is consume as Xᵀ, and the Yᵀ that is produces.
+    std::string transpose = "free";
     DtypeRates rates;  // per MXU
   } mxu;
   double vpu_per_clk = 0;  // vector-unit FP32 operations per clock per core
@@ -32,6 +35,10 @@ struct TpuConfig {
     double ifmap_bytes = 0, filter_bytes = 0, ofmap_bytes = 0;  // per core, double-buffered
     bool accumulate = false;  // the ofmap buffer accumulates partial sums across row folds
     bool reorder = false;     // tile M to keep X resident when that moves fewer bytes
+    // tiles: each fold's operands move as the fold order needs them; window: SCALE-Sim v2's
+    // read buffers (a window of address sets streaming each operand in one fixed order) and
+    // write buffer, arch/tpu/window_buffer.h
+    std::string read_buffer = "tiles";
   } sram;
   MemoryConfig hbm;
   std::string hbm_mode;           // bandwidth | stall_free

@@ -12,6 +12,8 @@
 namespace xpusim {
 namespace {
 
+constexpr int kWindowStages = 1 << 16;
+
 class TpuDevice : public Device {
  public:
   TpuDevice(const TpuConfig& c, std::string name, std::string fp)
@@ -21,6 +23,9 @@ class TpuDevice : public Device {
         fingerprint_(std::move(fp)) {
     spec_.levels = tpu_levels(c_);
     spec_.buffer_stages = static_cast<int>(c_.dma_stages);
+    // SCALE-Sim's buffers issue each transfer when the previous one completes, whatever the
+    // array is doing: with sram.read_buffer: window the DMA runs that far ahead.
+    if (c_.sram.read_buffer == "window") spec_.buffer_stages = kWindowStages;
   }
   const std::string& name() const override { return name_; }
   const std::string& family() const override { return family_; }
@@ -93,6 +98,18 @@ class TpuDevice : public Device {
       r.bound = timings[i].bound;
       r.unit = plans[i].unit;
       fill_engine_stats(r, timings[i], names);
+      // The array's own figures: stall-free cycles of the busiest array (the vector unit's busy
+      // cycles for ops off the arrays), the engine's stall, SCALE-Sim's utilisation.
+      ArrayFigures a;
+      const TpuOpPlan& p = plans[i];
+      a.compute_cycles = p.macs > 0 ? p.compute_cycles : timings[i].compute_s * c_.clock_hz;
+      a.stall_cycles = timings[i].stall_s * c_.clock_hz;
+      a.util = p.peak_macs_per_cycle > 0 && r.cycles > 0
+                   ? p.macs / (r.cycles * p.peak_macs_per_cycle)
+                   : 0.0;
+      a.mapping_eff = p.mapping_eff;
+      a.dram_read_bytes = p.dram_read_bytes, a.dram_write_bytes = p.dram_write_bytes;
+      r.array = a;
       power_.sustained(ops[i], r,
                        clock_bound_fraction(timings[i].time_s, timings[i].compute_s,
                                             timings[i].memory_s),

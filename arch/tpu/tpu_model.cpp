@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "arch/engine_device.h"
+#include "arch/tpu/window_buffer.h"
 
 namespace xpusim {
 
@@ -40,9 +41,10 @@ struct GemmShape {
 };
 
 struct GemmFolds {
-  TileGroup group;
+  std::vector<TileGroup> groups;     // one group of equal folds, or the window replay's segments
   std::vector<double> off_op_bytes;  // per level
   double compute_cycles = 0, skew_cycles = 0, mapping_eff = 0, folds = 0;
+  double read_bytes = 0, write_bytes = 0;  // device memory
 };
 
 GemmFolds gemm_folds(const TpuConfig& c, const SystolicArray& a, const GemmShape& g,
@@ -69,6 +71,7 @@ GemmFolds gemm_folds(const TpuConfig& c, const SystolicArray& a, const GemmShape
   const double w_b = g.weight_bytes * t.filter_words / kn;
   const double out_b = on_chip * g.out_bytes * (c.sram.accumulate ? 1.0 : t.ofmap_words / mn);
   double in_dma = in_b, w_dma = w_b, out_dma = out_b;
+  f.read_bytes = in_b + w_b, f.write_bytes = out_b;
   if (c.hbm_overlap_ops) {
     // Per array: what fills before this op is at most the active half of each input SRAM.
     const double n = std::min(arrays(c), f.folds);
@@ -77,19 +80,84 @@ GemmFolds gemm_folds(const TpuConfig& c, const SystolicArray& a, const GemmShape
     // Both output halves may still hold results when the last fold ends: they drain after it.
     out_dma = std::max(0.0, out_b - n * std::min(out_b / n, c.sram.ofmap_bytes));
   }
-  f.group.tiles = tiles;
-  f.group.compute_s = fold / c.clock_hz;
-  f.group.bytes.assign(levels, 0.0);
+  TileGroup& group = f.groups.emplace_back();
+  group.tiles = tiles;
+  group.compute_s = fold / c.clock_hz;
+  group.bytes.assign(levels, 0.0);
   f.off_op_bytes.assign(levels, 0.0);
   if (c.hbm_per_operand) {
-    f.group.bytes[0] = in_dma / tiles, f.group.bytes[1] = w_dma / tiles,
-    f.group.bytes[2] = out_dma / tiles;
+    group.bytes[0] = in_dma / tiles, group.bytes[1] = w_dma / tiles,
+    group.bytes[2] = out_dma / tiles;
     f.off_op_bytes[0] = in_b - in_dma, f.off_op_bytes[1] = w_b - w_dma,
     f.off_op_bytes[2] = out_b - out_dma;
   } else {
-    f.group.bytes[0] = (in_dma + w_dma + out_dma) / tiles;
+    group.bytes[0] = (in_dma + w_dma + out_dma) / tiles;
     f.off_op_bytes[0] = (in_b - in_dma) + (w_b - w_dma) + (out_b - out_dma);
   }
+  return f;
+}
+
+// Whether `sram.read_buffer: window` replays this GEMM: one array, one instance, one
+// multiply-add per PE per cycle, SCALE-Sim's own fold and buffer rules, and a replay of bounded
+// length; anything else runs as tiles.
+bool window_applies(const TpuConfig& c, const SystolicArray& a, const GemmShape& g) {
+  return c.sram.read_buffer == "window" && c.hbm_mode == "bandwidth" && arrays(c) == 1 &&
+         g.batch == 1 && a.macs_per_pe == 1 && !c.mxu.preload && !c.sram.accumulate &&
+         !c.sram.reorder && !c.hbm_weights_only;
+}
+
+// SCALE-Sim's buffers replayed (window_buffer.h): each segment of array cycles becomes one tile
+// whose DMA moves the window steps or the drain it needs first; the DMA runs ahead of the array
+// (the device raises its stage count) and the engine's stalls are the result. Operand words are
+// the op's element sizes; the port's words per cycle come from hbm.bw at the clock.
+GemmFolds window_folds(const TpuConfig& c, const SystolicArray& a, const GemmShape& g,
+                       size_t levels) {
+  const FoldPlan p = plan_folds(a, g.M, g.K, g.N);
+  const double out_word = g.out_bytes / (double(g.M) * double(g.N));
+  WindowBufferSpec spec;
+  spec.ifmap_words = std::max<int64_t>(2, int64_t(c.sram.ifmap_bytes / g.in_word));
+  spec.filter_words = std::max<int64_t>(2, int64_t(c.sram.filter_bytes / g.weight_word));
+  spec.ofmap_words = std::max<int64_t>(2, int64_t(c.sram.ofmap_bytes / out_word));
+  spec.words_per_cycle =
+      std::max<int64_t>(1, std::llround(c.hbm.bw_bytes_per_s / c.clock_hz / g.in_word));
+  const WindowRun w = run_window_buffers(a, g.M, g.K, g.N, spec);
+  const double word[3] = {g.in_word, g.weight_word, out_word};
+  GemmFolds f;
+  f.folds = double(p.folds);
+  f.compute_cycles = double(p.compute_cycles);
+  f.mapping_eff = p.mapping_eff;
+  f.off_op_bytes.assign(levels, 0.0);
+  auto port = [&](int op) { return c.hbm_per_operand ? size_t(op) : size_t(0); };
+  auto add = [&](std::vector<double>& bytes, int op, double words) {
+    bytes[port(op)] += words * word[op];
+  };
+  // The first fill of both input halves and the drain after the last row: outside the op
+  // (hbm.overlap_ops, SCALE-Sim's accounting) or a tile of their own before and after.
+  std::vector<double> first(levels, 0.0), last(levels, 0.0);
+  add(first, 0, double(w.first_fill_words[0]));
+  add(first, 1, double(w.first_fill_words[1]));
+  add(last, 2, double(w.final_drain_words));
+  auto tile = [&](double cycles, std::vector<double> bytes) {
+    TileGroup t;
+    t.tiles = 1, t.compute_s = cycles / c.clock_hz, t.bytes = std::move(bytes);
+    f.groups.push_back(std::move(t));
+  };
+  if (c.hbm_overlap_ops) {
+    for (size_t l = 0; l < levels; ++l) f.off_op_bytes[l] = first[l] + last[l];
+  } else {
+    tile(0, first);
+  }
+  for (const WindowSegment& s : w.segments) {
+    std::vector<double> bytes(levels, 0.0), drain(levels, 0.0);
+    for (int op = 0; op < 2; ++op) add(bytes, op, double(s.words[op]));
+    add(drain, 2, double(s.drain_words));
+    tile(double(s.cycles), std::move(bytes));
+    if (s.drain_words > 0) f.groups.back().write_bytes = std::move(drain);
+    f.groups.back().wait_writes = s.wait_drains;
+  }
+  if (!c.hbm_overlap_ops) tile(0, last);
+  f.read_bytes = double(w.dram_words[0]) * word[0] + double(w.dram_words[1]) * word[1];
+  f.write_bytes = double(w.dram_words[2]) * word[2];
   return f;
 }
 
@@ -146,9 +214,29 @@ TpuOpPlan plan_matmul(const TpuConfig& c, const Op& op) {
     g.K = sparse ? (op.K + 1) / 2 : op.K;
     g.in_bytes = op.in_bytes, g.weight_bytes = op.weight_bytes, g.out_bytes = op.out_bytes;
     g.in_word = dtype_bytes(op.dtype), g.weight_word = dtype_bytes(op.wdtype);
-    parts.push_back(gemm_folds(c, a, g, levels));
+    if (window_applies(c, a, g)) {
+      const double demand = window_demand(a, g.M, g.K, g.N);
+      if (demand > kWindowMaxDemand)
+        return {false,
+                fmt::format("{:.3g} array reads are too many to replay SCALE-Sim's buffers (at "
+                            "most {:.0e}); set sram.read_buffer: tiles",
+                            demand, kWindowMaxDemand),
+                {},
+                {},
+                0,
+                0,
+                0};
+      parts.push_back(window_folds(c, a, g, levels));
+    } else {
+      parts.push_back(gemm_folds(c, a, g, levels));
+    }
     r.macs = double(op.M) * double(g.K) * double(op.N) * g.batch;
     if (upcast) vector_flops += (double(op.M) + double(op.N)) * double(op.K) * g.batch;
+    // Layout changes the dataflow needs (mxu.transpose: vector): Xᵀ for os and is, Yᵀ for is.
+    if (c.mxu.transpose == "vector" && a.dataflow != Dataflow::kWs) {
+      vector_flops += double(op.M) * double(op.K) * g.batch;
+      if (a.dataflow == Dataflow::kIs) vector_flops += double(op.M) * double(op.N) * g.batch;
+    }
   } else {
     // Attention: per (sequence, head) the score GEMM Q·Kᵀ (q x d x kv) and P·V (q x kv x d); a
     // causal mask skips the blocks above the diagonal (the op's flops over the unmasked ones);
@@ -166,9 +254,10 @@ TpuOpPlan plan_matmul(const TpuConfig& c, const Op& op) {
       g.in_bytes = bytes / 2, g.in_word = g.weight_word = w;  // flash-style: each tensor once
       GemmFolds f = gemm_folds(c, a, g, levels);
       // Operands come from the op's minimum traffic, spread evenly over the two GEMMs' folds.
-      std::fill(f.group.bytes.begin(), f.group.bytes.end(), 0.0);
+      TileGroup& group = f.groups.front();
+      std::fill(group.bytes.begin(), group.bytes.end(), 0.0);
       std::fill(f.off_op_bytes.begin(), f.off_op_bytes.end(), 0.0);
-      f.group.bytes[0] = bytes / 2 / f.group.tiles;
+      group.bytes[0] = bytes / 2 / group.tiles;
       parts.push_back(f);
     }
     r.macs = op.flops / 2;
@@ -177,11 +266,17 @@ TpuOpPlan plan_matmul(const TpuConfig& c, const Op& op) {
   }
   double skew = 0, tiles = 0, eff = 0;
   r.off_op_bytes.assign(levels, 0.0);
+  r.peak_macs_per_cycle = arrays(c) * double(a.rows * a.cols * a.macs_per_pe);
+  if (op.kind == OpKind::kAttention) {
+    r.dram_read_bytes = op.in_bytes + op.weight_bytes, r.dram_write_bytes = op.out_bytes;
+  }
   for (auto& p : parts) {
+    if (op.kind == OpKind::kGemm)
+      r.dram_read_bytes += p.read_bytes, r.dram_write_bytes += p.write_bytes;
     for (size_t l = 0; l < levels; ++l) r.off_op_bytes[l] += p.off_op_bytes[l];
     r.compute_cycles += p.compute_cycles;
     skew += p.skew_cycles;
-    tiles += p.group.tiles;
+    for (const auto& g : p.groups) tiles += g.tiles;
     eff += p.mapping_eff * p.folds;
   }
   double folds = 0;
@@ -190,9 +285,11 @@ TpuOpPlan plan_matmul(const TpuConfig& c, const Op& op) {
   // Vector-unit work (dequantising weights, the softmax) runs beside the arrays, fold by fold.
   const double v = vector_rate(c);
   for (auto& p : parts) {
-    if (vector_flops > 0 && v > 0 && tiles > 0)
-      p.group.compute_s = std::max(p.group.compute_s, vector_flops / v / tiles);
-    r.work.groups.push_back(p.group);
+    for (auto& g : p.groups) {
+      if (vector_flops > 0 && v > 0 && tiles > 0)
+        g.compute_s = std::max(g.compute_s, vector_flops / v / tiles);
+      r.work.groups.push_back(g);
+    }
   }
   r.work.overhead_s = c.op_overhead_s + skew / c.clock_hz;
   return r;
@@ -237,6 +334,7 @@ TpuOpPlan plan_tpu_op(const TpuConfig& c, const Op& op) {
                          : UnitUse{ComputeUnit::kVpu};
   std::vector<double> bytes(levels, 0.0);
   bytes[0] = op.total_bytes();
+  r.dram_read_bytes = op.in_bytes + op.weight_bytes, r.dram_write_bytes = op.out_bytes;
   r.work = OpWork::single(vector_seconds(c, op), std::move(bytes), c.op_overhead_s);
   return r;
 }

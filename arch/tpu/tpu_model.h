@@ -29,7 +29,10 @@ struct TpuOpPlan {
   // fraction of PEs its folds map (0..1).
   double compute_cycles = 0;
   double mapping_eff = 0;
-  double macs = 0;  // multiply-adds on the arrays
+  double macs = 0;                 // multiply-adds on the arrays
+  double peak_macs_per_cycle = 0;  // of every array together (0 for ops off the arrays)
+  // Device-memory bytes read and written, one instance (both inside and outside the op's time).
+  double dram_read_bytes = 0, dram_write_bytes = 0;
   // Bytes per level that move outside the operator's time (hbm.overlap_ops: the first input fill
   // and the final output drain); they count in its traffic, not in the engine's stream.
   std::vector<double> off_op_bytes;

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <memory>
 #include <stdexcept>
 #include <systemc>
@@ -62,8 +63,8 @@ int chunks_for(const EngineSpec& spec, const TileGroup& g) {
   // chunks to keep it under fill_error of the busier one, and never more than the event budget.
   double memory = 0;
   for (size_t l = 0; l < g.bytes.size(); ++l)
-    memory = std::max(memory,
-                      g.tiles * g.bytes[l] / (spec.levels[l].bw_bytes_per_s * level_eff(g, l)));
+    memory =
+        std::max(memory, g.tiles * g.bytes[l] / (spec.levels[l].bw_bytes_per_s * level_eff(g, l)));
   if (g.issue_bytes_per_s > 0 && !g.bytes.empty())
     memory = std::max(memory, g.tiles * g.bytes[0] / g.issue_bytes_per_s);
   const double compute = g.tiles * g.compute_s;
@@ -84,6 +85,8 @@ struct Chunk {
   double ready_at_s = 0;  // when its operands are in the buffer
   double compute_s = 0;
   bool last = false;
+  const TileGroup* group = nullptr;  // for its write-back (write_bytes, wait_writes)
+  double tiles = 0;                  // tiles of the group in this chunk
 };
 
 inline std::ostream& operator<<(std::ostream& os, const Chunk& c) {
@@ -98,6 +101,10 @@ class ComputeProcess : public sc_core::sc_module {
   sc_core::sc_event op_done;
   std::vector<OpTiming>& results;
 
+  // Sends `bytes` to memory level `level` now; returns when the last byte is written. Set by the
+  // engine (the DMA process's ports reach the targets).
+  std::function<double(size_t level, double bytes, OpTiming& t)> write;
+
   SC_HAS_PROCESS(ComputeProcess);
   ComputeProcess(sc_core::sc_module_name name, int buffer_stages, std::vector<OpTiming>& r)
       : sc_core::sc_module(name),
@@ -108,15 +115,24 @@ class ComputeProcess : public sc_core::sc_module {
   }
 
  private:
+  void wait_until(double at_s, OpTiming& t) {
+    const double now = sc_core::sc_time_stamp().to_seconds();
+    if (at_s > now) {
+      t.stall_s += at_s - now;
+      wait(sc_core::sc_time(at_s - now, sc_core::SC_SEC));
+    }
+  }
   void run() {
+    double writes_done = 0;  // when every write sent so far has completed
     while (true) {
       Chunk c = queue.read();
-      const double now = sc_core::sc_time_stamp().to_seconds();
       OpTiming& t = results[c.op];
-      if (c.ready_at_s > now) {
-        t.stall_s += c.ready_at_s - now;
-        wait(sc_core::sc_time(c.ready_at_s - now, sc_core::SC_SEC));
-      }
+      if (c.group && c.group->wait_writes) wait_until(writes_done, t);
+      wait_until(c.ready_at_s, t);
+      if (c.group && write)
+        for (size_t l = 0; l < c.group->write_bytes.size(); ++l)
+          if (const double b = c.group->write_bytes[l] * c.tiles; b > 0.5)
+            writes_done = std::max(writes_done, write(l, b, t));
       if (c.compute_s > 0) wait(sc_core::sc_time(c.compute_s, sc_core::SC_SEC));
       t.compute_s += c.compute_s;
       stages.post();
@@ -185,9 +201,9 @@ class DmaProcess : public sc_core::sc_module {
                 spec_.levels[l].queue_depth > 0
                     ? int(std::clamp(std::round(per_chunk), 1.0, double(kMaxRequestsPerChunk)))
                     : 1;
-            ready = std::max(ready, tlm_read(*ports[l], bytes / level_eff(g, l), &scratch_,
-                                             stats_.transactions, requests,
-                                             l > 0 ? fed_after : 0.0));
+            ready =
+                std::max(ready, tlm_read(*ports[l], bytes / level_eff(g, l), &scratch_,
+                                         stats_.transactions, requests, l > 0 ? fed_after : 0.0));
             t.transactions += stats_.transactions - before;
           }
           if (g.issue_bytes_per_s > 0) {
@@ -196,7 +212,9 @@ class DmaProcess : public sc_core::sc_module {
             ready = std::max(ready, issue_free + spec_.levels[0].latency_s);
           }
           const bool last = gi == last_group && k + 1 == n;
-          cu_.queue.write(Chunk{i, ready, g.compute_s * per_chunk, last});
+          const bool writes = !g.write_bytes.empty() || g.wait_writes;
+          cu_.queue.write(
+              Chunk{i, ready, g.compute_s * per_chunk, last, writes ? &g : nullptr, per_chunk});
           ++t.tiles;
           ++stats_.tiles;
           any = true;
@@ -210,6 +228,17 @@ class DmaProcess : public sc_core::sc_module {
     sc_core::sc_stop();
   }
 
+ public:
+  // A write through level `l`'s port, issued now by the compute process (see ComputeProcess).
+  double write(size_t l, double bytes, OpTiming& t) {
+    t.bytes_per_level[l] += bytes;
+    const uint64_t before = stats_.transactions;
+    const double done = tlm_read(*ports[l], bytes, &scratch_, stats_.transactions);
+    t.transactions += stats_.transactions - before;
+    return done;
+  }
+
+ private:
   const EngineSpec& spec_;
   const std::vector<OpWork>& work_;
   ComputeProcess& cu_;
@@ -228,6 +257,7 @@ class EngineTop : public sc_core::sc_module {
     for (const auto& level : spec.levels)
       memories_.push_back(std::make_unique<MemoryTarget>(level.name.c_str(), level));
     for (size_t i = 0; i < memories_.size(); ++i) dma_.ports[i]->bind(memories_[i]->socket);
+    cu_.write = [this](size_t l, double bytes, OpTiming& t) { return dma_.write(l, bytes, t); };
   }
 
  private:
@@ -247,12 +277,15 @@ void check(const EngineSpec& spec, const std::vector<OpWork>& work) {
     for (const auto& g : w.groups) {
       if (g.bytes.size() > spec.levels.size())
         throw std::invalid_argument("a tile group names more memory levels than the engine has");
-      if (!std::isfinite(g.tiles) || g.tiles < 0 || !std::isfinite(g.compute_s) ||
-          g.compute_s < 0)
+      if (!std::isfinite(g.tiles) || g.tiles < 0 || !std::isfinite(g.compute_s) || g.compute_s < 0)
         throw std::invalid_argument("tile counts and times must be finite and non-negative");
-      for (double b : g.bytes)
-        if (!std::isfinite(b) || b < 0)
-          throw std::invalid_argument("tile bytes must be finite and non-negative");
+      if (g.write_bytes.size() > spec.levels.size())
+        throw std::invalid_argument(
+            "a tile group writes to more memory levels than the engine has");
+      for (const auto* v : {&g.bytes, &g.write_bytes})
+        for (double b : *v)
+          if (!std::isfinite(b) || b < 0)
+            throw std::invalid_argument("tile bytes must be finite and non-negative");
     }
   }
 }
@@ -278,9 +311,10 @@ std::vector<OpTiming> simulate_ops(const EngineSpec& spec, const std::vector<OpW
     r.memory_s = 0;
     for (const auto& g : work[i].groups) {
       double group = 0;
-      for (size_t l = 0; l < g.bytes.size(); ++l) {
-        const double busy =
-            g.tiles * g.bytes[l] / (spec.levels[l].bw_bytes_per_s * level_eff(g, l));
+      for (size_t l = 0; l < std::max(g.bytes.size(), g.write_bytes.size()); ++l) {
+        const double bytes = (l < g.bytes.size() ? g.bytes[l] : 0.0) +
+                             (l < g.write_bytes.size() ? g.write_bytes[l] : 0.0);
+        const double busy = g.tiles * bytes / (spec.levels[l].bw_bytes_per_s * level_eff(g, l));
         r.busy_per_level[l] += busy;
         group = std::max(group, busy);
       }

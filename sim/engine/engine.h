@@ -57,6 +57,12 @@ struct TileGroup {
   // true: a tile's loads stream in finer pieces than the tile (a GPU wave's K loop), so the engine
   // may cut it into several chunks; false: a tile is the buffer's unit (a fold, a cache block).
   bool divisible = false;
+  // Write-back (an output buffer drained to memory): per level, per tile, bytes that the compute
+  // process sends when the tile's compute begins (results earlier tiles left in the buffer), on
+  // the same memory targets as the loads; `wait_writes`: the tile's compute first waits until
+  // every write sent before it has completed (the output buffer is full). Empty = none.
+  std::vector<double> write_bytes;
+  bool wait_writes = false;
 };
 
 // What a device asks the engine to do for one operator.

@@ -47,6 +47,11 @@ const Schema<ExperimentConfig>& schema() {
     s.text("prune", "none",
            "pruning: none, 2:4, unstructured:D[:csr|bitmap], heads:F, ffn:F, layers:F",
            &ExperimentConfig::prune);
+    s.choice("kv_cache", "dynamic", {"dynamic", "static"},
+             "generate: dynamic = a decode step attends over the tokens so far; static = over "
+             "the whole cache allocated for prompt + gen, masked (fixed-shape caches under XLA, "
+             "as MaxText's JetStream engine keeps them)",
+             &ExperimentConfig::kv_cache);
     s.choice("attention", "fused", {"fused", "unfused"},
              "fused (flash-style) attention, or Q·Kᵀ, softmax and P·V as separate kernels",
              &ExperimentConfig::attention);
@@ -257,6 +262,7 @@ PointSpec point_spec(const ExperimentConfig& cfg, const CfgNode& tree, ErrorList
     errors.add(loc("prune"), "prune", why);
   if (auto st = parse_stack(cfg.stack, nullptr)) p.stack = *st;
   p.fused_attention = cfg.attention != "unfused";
+  p.static_kv = cfg.kv_cache == "static";
   p.tp = static_cast<int>(cfg.tp);
   p.pp = static_cast<int>(cfg.pp);
   p.ep = static_cast<int>(cfg.ep);
@@ -436,7 +442,8 @@ PointResult evaluate_point(Device& device, OpCache& cache, const ModelConfig& ba
     const int64_t stride = (spec.gen + kExactSteps - 1) / kExactSteps;
     for (int64_t i = 1; i <= spec.gen; i += stride) {
       const int64_t span = std::min(stride, spec.gen - i + 1);
-      if (!pass(1, spec.prompt + i + span / 2, false, decode, span)) return p;
+      const int64_t kv = spec.static_kv ? spec.prompt + spec.gen : spec.prompt + i + span / 2;
+      if (!pass(1, kv, false, decode, span)) return p;
     }
     p.ttft_s = ttft;
     p.tpot_s = decode / double(spec.gen);
@@ -694,6 +701,20 @@ ExperimentResult ExperimentRunner::run(CfgNode tree, const RunOverrides& overrid
                     "tile chunks the DMA process issued, one instance");
       out.stats.add(op + ".engine.transactions", double(res.transactions), "1",
                     "TLM transactions on the memory targets, one instance");
+      if (const auto& a = res.array) {
+        out.stats.add(op + ".array.compute_cycles", a->compute_cycles, "cycle",
+                      "busiest array's cycles without memory stalls, one instance");
+        out.stats.add(op + ".array.stall_cycles", a->stall_cycles, "cycle",
+                      "cycles waiting for operands, one instance");
+        out.stats.add(op + ".array.util", a->util * 100, "%",
+                      "multiply-adds over cycles x PEs of every array");
+        out.stats.add(op + ".array.mapping_eff", a->mapping_eff * 100, "%",
+                      "mean share of PEs the folds map");
+        out.stats.add(op + ".array.dram_read", a->dram_read_bytes, "B",
+                      "device-memory bytes read, one instance");
+        out.stats.add(op + ".array.dram_write", a->dram_write_bytes, "B",
+                      "device-memory bytes written, one instance");
+      }
       const double n = double(r.count);
       compute_busy += res.compute_busy_s * n;
       stall += res.stall_s * n;

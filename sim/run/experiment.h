@@ -33,6 +33,7 @@ struct ExperimentConfig {
   int64_t batch = 1, prompt = 0, ctx = 0, gen = 0;
   std::vector<std::string> quant;  // one point per scheme
   std::string kv_quant, prune, attention, stack;
+  std::string kv_cache;  // dynamic | static
   bool numerics = false;
   int64_t tp = 1, pp = 1, ep = 1, microbatches = 0;
   std::string limits;
@@ -47,7 +48,10 @@ struct PointSpec {
   PruneScheme prune;  // structured kinds are applied to the model before the point is built
   bool fused_attention = true;
   SoftwareStack stack;  // the kernels a software stack runs (workloads/stack.h)
-  int tp = 1;           // 0 = the smallest degree that fits in memory
+  // Generate: every decode step attends over the whole cache allocated for prompt + gen
+  // (fixed-shape caches, masked), not over the tokens so far.
+  bool static_kv = false;
+  int tp = 1;  // 0 = the smallest degree that fits in memory
   int pp = 1, ep = 1;
   int microbatches = 0;  // pipeline micro-batches; 0 = min(batch, pp)
   // false: a point that exceeds device memory or the model's positions is still timed, with a

@@ -160,6 +160,22 @@ std::vector<std::vector<std::string>> predict_table(
                                           "pred_avg_power_w", "pred_clock_mhz", "bound",
                                           "pred_error"};
   std::vector<std::string> header = table.header;
+  // A TPU's array figures (issue 12), on that family only: before the prediction's columns,
+  // which stay the last ones.
+  const std::vector<std::string> array_cols = {
+      "compute_cycles", "stall_cycles",    "util",
+      "mapping_eff",    "dram_read_bytes", "dram_write_bytes"};
+  std::vector<int> array_where;
+  if (device.family() == "tpu") {
+    for (const auto& a : array_cols) {
+      int c = table.column(a);
+      if (c < 0) {
+        header.push_back(a);
+        c = static_cast<int>(header.size()) - 1;
+      }
+      array_where.push_back(c);
+    }
+  }
   std::vector<int> where;
   for (const auto& a : added) {
     int c = table.column(a);  // an input that already has the column gets it replaced
@@ -191,6 +207,16 @@ std::vector<std::vector<std::string>> predict_table(
       row[where[0]] = row[where[1]] = row[where[2]] = row[where[3]] = row[where[4]] = "";
       row[where[5]] = "unsupported";
       row[where[6]] = ev.reason;
+    }
+    if (!array_where.empty()) {
+      const bool have = ev.ok && ev.results[0].array.has_value();
+      const ArrayFigures a = have ? *ev.results[0].array : ArrayFigures{};
+      const double v[6] = {a.compute_cycles,    a.stall_cycles,    a.util * 100,
+                           a.mapping_eff * 100, a.dram_read_bytes, a.dram_write_bytes};
+      for (size_t k = 0; k < array_where.size(); ++k)
+        row[array_where[k]] = !have              ? ""
+                              : k == 2 || k == 3 ? fmt::format("{:.4g}", v[k])
+                                                 : fmt::format("{:.0f}", v[k]);
     }
     out.push_back(std::move(row));
     if (progress) progress(i + 1, ops.size());

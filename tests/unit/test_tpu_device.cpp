@@ -38,10 +38,14 @@ TEST(TpuDevice, LowBandwidthOrSmallBuffersStallTheArrayAndAmpleOnesDoNot) {
   op.out_bytes = 256.0 * 512;  // 1-byte words, as SCALE-Sim
   const double compute_cycles =
       double(plan_folds({32, 32, Dataflow::kOs, 1}, 256, 512, 512).compute_cycles);
-  auto ample = tpu("systolic", {"mxu.dataflow=os", "hbm.bw=1 TB/s", "hbm.overlap_ops=false"});
-  auto slow = tpu("systolic", {"mxu.dataflow=os", "hbm.bw=1 GB/s", "hbm.overlap_ops=false"});
-  auto small = tpu("systolic", {"mxu.dataflow=os", "sram.ifmap=16 KiB", "hbm.overlap_ops=false"});
-  auto big = tpu("systolic", {"mxu.dataflow=os", "sram.ifmap=1 MiB", "hbm.overlap_ops=false"});
+  const std::string tiles = "sram.read_buffer=tiles";  // the fold-order buffers, not SCALE-Sim's
+  auto ample =
+      tpu("systolic", {"mxu.dataflow=os", "hbm.bw=1 TB/s", "hbm.overlap_ops=false", tiles});
+  auto slow = tpu("systolic", {"mxu.dataflow=os", "hbm.bw=1 GB/s", "hbm.overlap_ops=false", tiles});
+  auto small =
+      tpu("systolic", {"mxu.dataflow=os", "sram.ifmap=16 KiB", "hbm.overlap_ops=false", tiles});
+  auto big =
+      tpu("systolic", {"mxu.dataflow=os", "sram.ifmap=1 MiB", "hbm.overlap_ops=false", tiles});
   const OpResult a = run_one(*ample, op), s = run_one(*slow, op);
   const OpResult sm = run_one(*small, op), bg = run_one(*big, op);
   // Ample: only the first fold's load is exposed (well under 1 %).
@@ -55,6 +59,56 @@ TEST(TpuDevice, LowBandwidthOrSmallBuffersStallTheArrayAndAmpleOnesDoNot) {
   EXPECT_NEAR(bg.bytes_per_level[0].second, 256.0 * 512, 1);
   EXPECT_GT(sm.stall_s, sm.compute_busy_s);
   EXPECT_LT(bg.stall_s, 0.05 * bg.compute_busy_s);
+}
+
+// SCALE-Sim's buffers (the systolic preset's sram.read_buffer: window): 8 KiB SRAMs at 4 words
+// per cycle stall the array, 1 MiB SRAMs (every operand inside the read windows, no drain before
+// the end) do not; the array figures agree with the engine's result.
+TEST(TpuDevice, WindowBuffersStallWhenSmallOrSlowAndNotWhenAmple) {
+  Op op = int8_gemm(128, 256, 256);
+  op.out_bytes = 128.0 * 256;  // 1-byte words, as SCALE-Sim
+  const FoldPlan plan = plan_folds({32, 32, Dataflow::kWs, 1}, 128, 256, 256);
+  auto small = tpu("systolic",
+                   {"sram.ifmap=8 KiB", "sram.filter=8 KiB", "sram.ofmap=8 KiB", "hbm.bw=4 GB/s"});
+  auto big = tpu("systolic", {"sram.ifmap=1 MiB", "sram.filter=1 MiB", "sram.ofmap=1 MiB"});
+  const OpResult sm = run_one(*small, op), bg = run_one(*big, op);
+  ASSERT_TRUE(sm.array && bg.array);
+  EXPECT_NEAR(bg.array->stall_cycles, 0, 1e-6);
+  EXPECT_NEAR(bg.cycles, double(plan.compute_cycles), 1e-6);
+  EXPECT_GT(sm.array->stall_cycles, 0.5 * double(plan.compute_cycles));
+  for (const OpResult* r : {&sm, &bg}) {
+    EXPECT_NEAR(r->array->compute_cycles, double(plan.compute_cycles), 1e-6);
+    EXPECT_NEAR(r->array->compute_cycles + r->array->stall_cycles, r->cycles, 1e-6 * r->cycles);
+    EXPECT_NEAR(r->array->util, 128.0 * 256 * 256 / (r->cycles * 32 * 32), 1e-9);
+    EXPECT_NEAR(r->array->mapping_eff, plan.mapping_eff, 1e-12);
+  }
+  // Everything fits the big buffers: each operand crosses DRAM once (whole lines of 10 words).
+  EXPECT_GE(bg.array->dram_read_bytes, 128.0 * 256 + 256.0 * 256);
+  EXPECT_LT(bg.array->dram_read_bytes, 128.0 * 256 + 256.0 * 256 + 20);
+  // The small filter window re-reads W as the column folds pass over it.
+  EXPECT_GT(sm.array->dram_read_bytes, 1.5 * (128.0 * 256 + 256.0 * 256));
+}
+
+// mxu.transpose: vector costs the layout changes on the vector unit: os reads Xᵀ (M x K
+// elements), is also writes Yᵀ (M x N); ws needs none. A vector unit of 1 operation per clock
+// makes the transposes outlast the folds.
+TEST(TpuDevice, TransposesADataflowNeedsRunOnTheVectorUnit) {
+  const Op op = int8_gemm(256, 512, 128);
+  for (const char* df : {"ws", "os", "is"}) {
+    const std::string d = std::string("mxu.dataflow=") + df;
+    auto free = tpu("systolic", {d, "hbm.mode=stall_free", "vpu_per_clk=1"});
+    auto vec = tpu("systolic", {d, "hbm.mode=stall_free", "vpu_per_clk=1", "mxu.transpose=vector"});
+    const OpResult a = run_one(*free, op), b = run_one(*vec, op);
+    const double elems = std::string(df) == "ws"   ? 0.0
+                         : std::string(df) == "os" ? 256.0 * 512
+                                                   : 256.0 * 512 + 256.0 * 128;
+    if (elems == 0) {
+      EXPECT_EQ(a.cycles, b.cycles) << df;
+    } else {
+      EXPECT_GT(b.cycles, a.cycles) << df;
+      EXPECT_NEAR(b.compute_busy_s * 1e9, elems, 1e-6 * elems) << df;  // 1 GHz, 1 op per clock
+    }
+  }
 }
 
 TEST(TpuDevice, FoldsSplitOverEveryArrayOfEveryCore) {
