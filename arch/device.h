@@ -43,6 +43,14 @@ struct Evaluation {
   std::vector<OpResult> results;
 };
 
+// The roofline of a device for one number format: its matrix units' peak rate and its main
+// memory's bandwidth (0 = not modelled).
+struct Roofline {
+  double peak_flops_per_s = 0;
+  double mem_bw_bytes_per_s = 0;
+  std::string mem_level;  // the main memory level's name in bytes_per_level ("hbm", "dram")
+};
+
 class Device {
  public:
   virtual ~Device() = default;
@@ -68,6 +76,15 @@ class Device {
     (void)matrix_frac;
     (void)times;
   }
+  virtual Roofline roofline(DType d) const {
+    (void)d;
+    return {};
+  }
+  // While set, run() appends the engine's timeline to `trace` (sim/engine/trace.h); nullptr: none.
+  void set_trace(EngineTrace* trace) { trace_ = trace; }
+
+ protected:
+  EngineTrace* trace_ = nullptr;
 };
 
 }  // namespace xpusim

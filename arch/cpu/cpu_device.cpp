@@ -66,6 +66,13 @@ class CpuDevice : public EngineDevice {
                      c.dram.size_bytes, c.link),
         c_(c) {}
 
+ public:
+  // AMX tiles where the format has them, else the SIMD units, on every core.
+  Roofline roofline(DType d) const override {
+    const double per_clk = c_.matrix.per_clk(d) > 0 ? c_.matrix.per_clk(d) : c_.simd.per_clk(d);
+    return {double(c_.cores) * per_clk * c_.clock_hz, c_.dram.bw_bytes_per_s, "dram"};
+  }
+
  protected:
   UnitChoice choose_unit(const Op& op) const override {
     const double cores =

@@ -98,7 +98,8 @@ Evaluation GpuDevice::evaluate(const std::vector<Op>& ops, bool stream) {
       return ev;
     }
   }
-  const std::vector<OpTiming> timings = simulate_ops(engine_spec(), work_of(plans));
+  const std::vector<OpTiming> timings =
+      simulate_ops(engine_spec(), work_of(plans), nullptr, trace_);
   std::vector<double> times(ops.size()), tensor_frac(ops.size(), 0.0);
   for (size_t i = 0; i < ops.size(); ++i) {
     times[i] = timings[i].time_s;
@@ -130,6 +131,12 @@ Evaluation GpuDevice::evaluate(const std::vector<Op>& ops, bool stream) {
     ev.results.push_back(std::move(r));
   }
   return ev;
+}
+
+Roofline GpuDevice::roofline(DType d) const {
+  // The datasheet's tensor throughput is quoted at tensor_clock; HBM at its peak.
+  const double clock = c_.tensor_clock_hz > 0 ? c_.tensor_clock_hz : c_.clock_hz;
+  return {double(c_.sm.count) * c_.sm.tensor.per_clk(d) * clock, c_.hbm.bw_bytes_per_s, "hbm"};
 }
 
 EngineSpec GpuDevice::engine_spec() const {

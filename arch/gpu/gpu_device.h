@@ -31,6 +31,7 @@ class GpuDevice : public Device {
   void stream_times(const std::vector<double>& matrix_frac,
                     std::vector<double>& times) const override;
   const GpuConfig& config() const { return c_; }
+  Roofline roofline(DType d) const override;
   MemLevelSpec link_spec() const override {
     return c_.link.bw_bytes_per_s > 0
                ? MemLevelSpec{"link", 0, c_.link.bw_bytes_per_s, c_.link.latency_s, 0}
