@@ -14,11 +14,11 @@ namespace xpusim {
 ReportDocument build_report(const ReportInputs& in, const std::string& title);
 
 // The sections of each kind of input (report_run.cpp, report_sweep.cpp, report_validation.cpp).
-void add_run_sections(const std::vector<RunInput>& runs, ReportDocument& doc);
-void add_numerics_section(const std::vector<RunInput>& runs,
-                          const std::vector<NumericsInput>& numerics, ReportDocument& doc);
-void add_sweep_sections(const std::vector<SweepInput>& sweeps, ReportDocument& doc);
-void add_validation_sections(const std::vector<ValidationInput>& validations,
+void add_run_sections(const std::vector<ReportRun>& runs, ReportDocument& doc);
+void add_numerics_section(const std::vector<ReportRun>& runs,
+                          const std::vector<ReportNumerics>& numerics, ReportDocument& doc);
+void add_sweep_sections(const std::vector<ReportSweep>& sweeps, ReportDocument& doc);
+void add_validation_sections(const std::vector<ReportValidation>& validations,
                              ReportDocument& doc);
 
 // Shared formatting: a number with 4 significant digits, "" for none.

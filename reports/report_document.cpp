@@ -162,8 +162,7 @@ std::vector<std::filesystem::path> write_markdown(const ReportDocument& doc,
         fs::create_directories(dir);
         write_file(file, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n" + b.svg + "\n");
         written.push_back(file);
-        md += fmt::format("![{}]({}/{}.svg)\n\n", md_escape(b.text.empty() ? b.name : b.text),
-                          dir_name, b.name);
+        md += fmt::format("![{}]({}/{}.svg)\n\n", md_escape(b.name), dir_name, b.name);
         if (!b.text.empty()) md += "*" + md_escape(b.text) + "*\n\n";
         break;
       }

@@ -82,14 +82,14 @@ void load_store(const std::string& path, ReportInputs& in) {
 }
 
 void load_validation_csv(const CsvTable& t, ReportInputs& in) {
-  ValidationInput v;
+  ReportValidation v;
   v.source = t.file;
   const int cat = t.column("category"), set = t.column("set"), label = t.column("label"),
             meas = t.column("measured_ms"), pred = t.column("pred_ms"),
             err = t.column("error_pct"), bound = t.column("bound");
   for (const auto& r : t.rows) {
     auto at = [&](int c) { return c >= 0 && c < int(r.fields.size()) ? r.fields[c].text : ""; };
-    ValidationInputRow row;
+    ReportValidationRow row;
     row.category = at(cat);
     row.set = at(set);
     row.label = at(label);
@@ -104,8 +104,8 @@ void load_validation_csv(const CsvTable& t, ReportInputs& in) {
   in.validations.push_back(std::move(v));
 }
 
-NumericsInputRow numerics_row(const nlohmann::json& j) {
-  NumericsInputRow r;
+ReportNumericsRow numerics_row(const nlohmann::json& j) {
+  ReportNumericsRow r;
   r.hw = j.value("hw", "");
   r.scheme = j.value("scheme", "");
   r.datapath = j.value("datapath", "");
@@ -119,7 +119,7 @@ NumericsInputRow numerics_row(const nlohmann::json& j) {
 }
 
 void load_numerics_csv(const CsvTable& t, ReportInputs& in) {
-  NumericsInput n;
+  ReportNumerics n;
   n.source = t.file;
   for (const auto& r : t.rows) {
     nlohmann::json j;
@@ -154,7 +154,7 @@ void load_file(const std::string& path, ReportInputs& in) {
     if (first != std::string::npos && text[first] == '[')
       return load_results_json(path, path, in);
     // JSON lines: numerics' rows.
-    NumericsInput n;
+    ReportNumerics n;
     n.source = path;
     std::istringstream lines(text);
     std::string line;

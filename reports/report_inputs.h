@@ -14,43 +14,43 @@
 
 namespace xpusim {
 
-struct RunInput {
+struct ReportRun {
   std::string source;
   nlohmann::json points;  // results.json: one object per point, with its ops
 };
 
-struct SweepInput {
+struct ReportSweep {
   std::string source, name;
   std::vector<SweepRow> rows;
   std::vector<SweepObjective> objectives;  // the sweep file's, or latency/tokens/s for a store
   bool objectives_given = false;           // from the sweep file
 };
 
-struct ValidationInputRow {
+struct ReportValidationRow {
   std::string category, set, label, bound;
   double measured_ms = 0;
   std::optional<double> pred_ms, error_pct;
 };
-struct ValidationInput {
+struct ReportValidation {
   std::string source;
-  std::vector<ValidationInputRow> rows;
+  std::vector<ReportValidationRow> rows;
 };
 
-struct NumericsInputRow {
+struct ReportNumericsRow {
   std::string hw, scheme, datapath, error;
   bool ok = false;
   std::optional<double> perplexity, perplexity_delta_pct, logit_rel_err, top1_agreement;
 };
-struct NumericsInput {
+struct ReportNumerics {
   std::string source;
-  std::vector<NumericsInputRow> rows;
+  std::vector<ReportNumericsRow> rows;
 };
 
 struct ReportInputs {
-  std::vector<RunInput> runs;
-  std::vector<SweepInput> sweeps;
-  std::vector<ValidationInput> validations;
-  std::vector<NumericsInput> numerics;
+  std::vector<ReportRun> runs;
+  std::vector<ReportSweep> sweeps;
+  std::vector<ReportValidation> validations;
+  std::vector<ReportNumerics> numerics;
 };
 
 // Reads every input; throws ConfigError for an input that is none of these (saying what each

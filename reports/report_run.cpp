@@ -46,7 +46,7 @@ struct Pt {
 };
 
 // Categories name what differs between the points besides the hardware.
-std::vector<Pt> points_of(const std::vector<RunInput>& runs) {
+std::vector<Pt> points_of(const std::vector<ReportRun>& runs) {
   std::vector<const json*> all;
   for (const auto& r : runs)
     for (const auto& p : r.points) all.push_back(&p);
@@ -296,7 +296,7 @@ void rooflines(const std::vector<Pt>& pts, ReportDocument& doc) {
 
 }  // namespace
 
-void add_run_sections(const std::vector<RunInput>& runs, ReportDocument& doc) {
+void add_run_sections(const std::vector<ReportRun>& runs, ReportDocument& doc) {
   if (runs.empty()) return;
   const std::vector<Pt> pts = points_of(runs);
   if (pts.empty()) return;

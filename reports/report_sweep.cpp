@@ -49,7 +49,7 @@ std::string metric_label(const SweepObjective& o) {
                                                                     : ", lower is better");
 }
 
-void one_sweep(const SweepInput& s, ReportDocument& doc) {
+void one_sweep(const ReportSweep& s, ReportDocument& doc) {
   doc.heading("Sweep: " + s.name);
   size_t ok = 0, feasible = 0, front = 0;
   std::set<long long> points;
@@ -211,7 +211,7 @@ void one_sweep(const SweepInput& s, ReportDocument& doc) {
 
 }  // namespace
 
-void add_sweep_sections(const std::vector<SweepInput>& sweeps, ReportDocument& doc) {
+void add_sweep_sections(const std::vector<ReportSweep>& sweeps, ReportDocument& doc) {
   for (const auto& s : sweeps) one_sweep(s, doc);
 }
 

@@ -23,7 +23,7 @@ double percentile(std::vector<double> v, double q) {
   return i + 1 < v.size() ? v[i] * (1 - f) + v[i + 1] * f : v[i];
 }
 
-void one_validation(const ValidationInput& v, ReportDocument& doc) {
+void one_validation(const ReportValidation& v, ReportDocument& doc) {
   doc.heading("Validation: " + v.source);
   std::vector<std::string> cats, sets;
   for (const auto& r : v.rows) {
@@ -42,6 +42,7 @@ void one_validation(const ValidationInput& v, ReportDocument& doc) {
   for (const auto& c : cats)
     if (std::find(kinds.begin(), kinds.end(), kind_of(c)) == kinds.end()) kinds.push_back(kind_of(c));
   // One scatter per set, so that calibration and hold-out rows are seen apart.
+  bool first = true;
   for (const auto& set : sets) {
     std::vector<svg::Point> pts;
     for (const auto& r : v.rows) {
@@ -64,8 +65,11 @@ void one_validation(const ValidationInput& v, ReportDocument& doc) {
     o.bands = {0.25, 0.10};
     doc.chart("validation-" + set,
               svg::scatter(fmt::format("Predicted vs measured: {} set", set), pts, o),
-              "On the dashed line the prediction equals the measurement; the shaded bands are "
-              "±10 % and ±25 %.");
+              first ? "On the dashed line the prediction equals the measurement; the shaded "
+                      "bands are ±10 % and ±25 %. Colours: the kind of kernel; hover a point for "
+                      "its category and shape."
+                    : "");
+    first = false;
   }
   ReportTable t;
   t.header = {"category", "set", "rows", "MAPE (%)", "median |err| (%)", "p90 |err| (%)",
@@ -98,21 +102,21 @@ void one_validation(const ValidationInput& v, ReportDocument& doc) {
 
 }  // namespace
 
-void add_validation_sections(const std::vector<ValidationInput>& validations,
+void add_validation_sections(const std::vector<ReportValidation>& validations,
                              ReportDocument& doc) {
   for (const auto& v : validations) one_validation(v, doc);
 }
 
-void add_numerics_section(const std::vector<RunInput>& runs,
-                          const std::vector<NumericsInput>& numerics, ReportDocument& doc) {
-  std::vector<NumericsInputRow> rows;
+void add_numerics_section(const std::vector<ReportRun>& runs,
+                          const std::vector<ReportNumerics>& numerics, ReportDocument& doc) {
+  std::vector<ReportNumericsRow> rows;
   std::set<std::string> seen;
   // A run's points repeat their scheme's numerics per phase: one row per (hw, scheme).
   for (const auto& r : runs)
     for (const auto& p : r.points) {
       if (!p.contains("numerics") || !p["numerics"].is_object()) continue;
       const auto& n = p["numerics"];
-      NumericsInputRow row;
+      ReportNumericsRow row;
       row.hw = p.value("hw", "");
       row.scheme = n.value("scheme", "");
       row.datapath = n.value("datapath", "");

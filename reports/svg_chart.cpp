@@ -220,7 +220,7 @@ std::string bar_chart(const std::string& title, const std::vector<std::string>& 
   for (const auto& c : categories) longest = std::max(longest, c.size());
   const bool slant = categories.size() > 4 || longest > 14;
   const double label_h = slant ? std::min<double>(longest, 28) * kCharW * 0.6 + 14 : 20;
-  const double top = 40 + leg_h + 6, plot_h = 230, height = top + plot_h + label_h + 30;
+  const double top = 40 + leg_h + 6, plot_h = 230, height = top + plot_h + label_h + 8;
   std::vector<double> values;
   for (const auto& s : series)
     for (const auto& v : s.values)
@@ -402,8 +402,25 @@ std::string scatter(const std::string& title, const std::vector<Point>& points,
                             : (points.size() > 300 ? " fill-opacity=\"0.55\"" : ""),
                        tip);
   };
-  for (const auto& p : points)
-    if (!p.highlight) out += dot(p, false);
+  if (many) {
+    // Thousands of points: one path of zero-length round-capped strokes per colour (a dot each),
+    // so that the browser lays out a handful of elements instead of one per point.
+    std::map<int, std::string> paths;
+    for (const auto& p : points) {
+      if (p.highlight || !std::isfinite(p.x) || !std::isfinite(p.y) || (o.x.log && p.x <= 0) ||
+          (o.y.log && p.y <= 0))
+        continue;
+      paths[p.group] += fmt::format("M{} {}h0", num(xs(p.x)), num(ys(p.y)));
+    }
+    for (const auto& [g, d] : paths)
+      out += fmt::format(
+          "<path class=\"mark\" d=\"{}\" stroke=\"{}\" stroke-width=\"4\" "
+          "stroke-linecap=\"round\" stroke-opacity=\"0.6\" fill=\"none\"/>",
+          d, colour(size_t(std::max(0, g))));
+  } else {
+    for (const auto& p : points)
+      if (!p.highlight) out += dot(p, false);
+  }
   if (o.front_line) {
     std::vector<const Point*> front;
     for (const auto& p : points)
@@ -457,8 +474,29 @@ std::string parallel_coordinates(const std::string& title, const std::vector<Dim
                        high ? "stroke-width=\"1.6\""
                             : (rows.size() > 200 ? "stroke-opacity=\"0.12\"" : "stroke-opacity=\"0.5\""));
   };
-  for (size_t i = 0; i < rows.size(); ++i)
-    if (i >= highlight.size() || !highlight[i]) out += line(rows[i], false);
+  if (rows.size() > 200) {
+    // Many rows: the ordinary ones as one path of polylines (one element to lay out).
+    std::string d;
+    for (size_t i = 0; i < rows.size(); ++i) {
+      if (i < highlight.size() && highlight[i]) continue;
+      std::string sub;
+      for (size_t k = 0; k < n && k < rows[i].size(); ++k) {
+        if (!std::isfinite(rows[i][k])) {
+          sub.clear();
+          break;
+        }
+        sub += fmt::format("{}{} {}", k ? "L" : "M", num(ax(k)), num(scales[k](rows[i][k])));
+      }
+      d += sub;
+    }
+    if (!d.empty())
+      out += fmt::format("<path class=\"mark\" d=\"{}\" fill=\"none\" stroke=\"#9aa4ad\" "
+                         "stroke-opacity=\"0.12\"/>",
+                         d);
+  } else {
+    for (size_t i = 0; i < rows.size(); ++i)
+      if (i >= highlight.size() || !highlight[i]) out += line(rows[i], false);
+  }
   for (size_t i = 0; i < rows.size(); ++i)
     if (i < highlight.size() && highlight[i]) out += line(rows[i], true);
   for (size_t d = 0; d < n; ++d) {

@@ -75,12 +75,12 @@ ReportInputs evil_inputs() {
   ReportInputs in;
   in.runs.push_back({"runs/<evil>&\"dir\"", nlohmann::json::array({evil_point("prefill", 40),
                                                                   evil_point("decode", 9)})});
-  ValidationInput v;
+  ReportValidation v;
   v.source = "val&<x>.csv";
   v.rows.push_back({"gemm <i>", "holdout", "\"M=1\"", "memory", 1.0, 1.1, 10.0});
   v.rows.push_back({"gemm <i>", "holdout", "M=2", "compute", 2.0, 1.9, -5.0});
   in.validations.push_back(v);
-  NumericsInput n;
+  ReportNumerics n;
   n.source = "numerics.json";
   n.rows.push_back({kEvilHw, "int8 <w8a8>", "int8 & fp32", "", true, 12.5, 1.5, 0.01, 0.99});
   in.numerics.push_back(n);
@@ -95,7 +95,7 @@ TEST(Report, EscapesEveryStringFromTheData) {
   EXPECT_EQ(count(html, "<b>"), 0u);
   EXPECT_FALSE(std::regex_search(html, std::regex("<[^>]*\\son[a-z]+\\s*=", std::regex::icase)));
   // ...and all of it is there as text.
-  EXPECT_GT(count(html, "&lt;script&gt;alert(1)&lt;/script&gt;"), 2u);
+  EXPECT_GE(count(html, "&lt;script&gt;alert(1)&lt;/script&gt;"), 2u);  // a row per point
   EXPECT_GT(count(html, "h&quot;100&quot; &amp; &#39;co&#39; &lt;b&gt;"), 2u);
   EXPECT_GT(count(html, "attn.qkv&lt;img src=x onerror=alert(2)&gt;"), 0u);
   EXPECT_GT(count(html, "int8 &amp; fp32"), 0u);
