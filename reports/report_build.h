@@ -18,8 +18,7 @@ void add_run_sections(const std::vector<ReportRun>& runs, ReportDocument& doc);
 void add_numerics_section(const std::vector<ReportRun>& runs,
                           const std::vector<ReportNumerics>& numerics, ReportDocument& doc);
 void add_sweep_sections(const std::vector<ReportSweep>& sweeps, ReportDocument& doc);
-void add_validation_sections(const std::vector<ReportValidation>& validations,
-                             ReportDocument& doc);
+void add_validation_sections(const std::vector<ReportValidation>& validations, ReportDocument& doc);
 
 // Shared formatting: a number with 4 significant digits, "" for none.
 std::string report_number(double v);

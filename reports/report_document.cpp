@@ -78,12 +78,14 @@ std::string render_html(const ReportDocument& doc) {
   out += "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">";
   out += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">";
   // Nothing to fetch and nothing to run: a policy that forbids both documents it.
-  out += "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
-         "style-src 'unsafe-inline'; img-src data:\">";
+  out +=
+      "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
+      "style-src 'unsafe-inline'; img-src data:\">";
   out += fmt::format("<title>{}</title><style>{}</style></head><body><main>\n",
                      html_escape(doc.title), kCss);
   out += fmt::format("<h1>{}</h1>\n", html_escape(doc.title));
-  for (const auto& s : doc.subtitle) out += fmt::format("<p class=\"sub\">{}</p>\n", html_escape(s));
+  for (const auto& s : doc.subtitle)
+    out += fmt::format("<p class=\"sub\">{}</p>\n", html_escape(s));
   out += "<nav><ul>";
   for (size_t i = 0; i < doc.blocks.size(); ++i)
     if (doc.blocks[i].kind == ReportBlock::Kind::kHeading && doc.blocks[i].level == 2)
@@ -94,7 +96,8 @@ std::string render_html(const ReportDocument& doc) {
     const ReportBlock& b = doc.blocks[i];
     switch (b.kind) {
       case ReportBlock::Kind::kHeading:
-        out += fmt::format("<h{0} id=\"{1}\">{2}</h{0}>\n", b.level, anchor(i), html_escape(b.text));
+        out +=
+            fmt::format("<h{0} id=\"{1}\">{2}</h{0}>\n", b.level, anchor(i), html_escape(b.text));
         break;
       case ReportBlock::Kind::kText:
         out += fmt::format("<p>{}</p>\n", html_escape(b.text));

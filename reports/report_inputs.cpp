@@ -45,8 +45,7 @@ std::optional<double> number_text(const std::string& text) {
 void load_results_json(const std::string& path, const std::string& source, ReportInputs& in) {
   const std::string text = read_file_bounded(path, "report", kMaxTableFileBytes);
   nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
-  if (j.is_discarded() || !j.is_array())
-    bad_input(path, "not a JSON array of run results");
+  if (j.is_discarded() || !j.is_array()) bad_input(path, "not a JSON array of run results");
   for (const auto& p : j)
     if (!p.is_object() || !p.contains("hw") || !p.contains("phase"))
       bad_input(path, "an element is not a run result (no hw or phase)");
@@ -78,15 +77,16 @@ void load_store(const std::string& path, ReportInputs& in) {
   SweepStore db(path);
   const auto names = db.sweeps();
   if (names.empty()) bad_input(path, "the sweep store holds no sweep");
-  for (const auto& n : names) add_sweep(path, n, stored_rows(n, db), default_objectives(), false, in);
+  for (const auto& n : names)
+    add_sweep(path, n, stored_rows(n, db), default_objectives(), false, in);
 }
 
 void load_validation_csv(const CsvTable& t, ReportInputs& in) {
   ReportValidation v;
   v.source = t.file;
   const int cat = t.column("category"), set = t.column("set"), label = t.column("label"),
-            meas = t.column("measured_ms"), pred = t.column("pred_ms"),
-            err = t.column("error_pct"), bound = t.column("bound");
+            meas = t.column("measured_ms"), pred = t.column("pred_ms"), err = t.column("error_pct"),
+            bound = t.column("bound");
   for (const auto& r : t.rows) {
     auto at = [&](int c) { return c >= 0 && c < int(r.fields.size()) ? r.fields[c].text : ""; };
     ReportValidationRow row;
@@ -145,14 +145,14 @@ void load_file(const std::string& path, ReportInputs& in) {
     if (t.column("measured_ms") >= 0 && t.column("pred_ms") >= 0 && t.column("category") >= 0)
       return load_validation_csv(t, in);
     if (t.column("scheme") >= 0 && t.column("datapath") >= 0) return load_numerics_csv(t, in);
-    bad_input(path, "a CSV file with neither validate's columns (category, measured_ms, "
-                    "pred_ms) nor numerics' (scheme, datapath)");
+    bad_input(path,
+              "a CSV file with neither validate's columns (category, measured_ms, "
+              "pred_ms) nor numerics' (scheme, datapath)");
   }
   if (path.ends_with(".json") || path.ends_with(".jsonl")) {
     const std::string text = read_file_bounded(path, "report", kMaxTableFileBytes);
     const auto first = text.find_first_not_of(" \t\r\n");
-    if (first != std::string::npos && text[first] == '[')
-      return load_results_json(path, path, in);
+    if (first != std::string::npos && text[first] == '[') return load_results_json(path, path, in);
     // JSON lines: numerics' rows.
     ReportNumerics n;
     n.source = path;
@@ -195,8 +195,9 @@ ReportInputs load_report_inputs(const std::vector<std::string>& paths, const Con
       const SweepConfig sweep = parse_sweep(store.load(path, "sweeps"));
       const std::string db_path = default_sweep_store(sweep.name);
       if (!fs::is_regular_file(db_path, ec))
-        throw ConfigError(SourceLoc{path, 0, 0}, "",
-                          fmt::format("no store at {} (run `xpusim sweep {}` first)", db_path, path));
+        throw ConfigError(
+            SourceLoc{path, 0, 0}, "",
+            fmt::format("no store at {} (run `xpusim sweep {}` first)", db_path, path));
       SweepStore db(db_path);
       const bool given = !sweep.objectives.empty();
       add_sweep(db_path, sweep.name, sweep_rows(sweep, db),

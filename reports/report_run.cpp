@@ -115,27 +115,37 @@ void comparison(const std::vector<Pt>& pts, ReportDocument& doc) {
   bool energy = false, numerics = false, generate = false;
   for (const auto& p : pts) {
     energy = energy || num(*p.j, "energy_j").has_value();
-    numerics = numerics || (p.j->contains("numerics") && num((*p.j)["numerics"], "perplexity_delta_pct"));
+    numerics =
+        numerics || (p.j->contains("numerics") && num((*p.j)["numerics"], "perplexity_delta_pct"));
     generate = generate || num(*p.j, "ttft_ms").has_value();
   }
   doc.heading("Device comparison");
-  doc.text("One row per (hardware, model, phase, setup) point. Latency is a whole prefill, one "
-           "decode step at the context shown, or the whole request for generate. "
-           "\"bound\" is the resource that accounts for most of the point's time." +
-           std::string(energy ? "" : " Energy columns appear once the results carry energy "
-                                     "(energy_j is null in these results)."));
+  doc.text(
+      "One row per (hardware, model, phase, setup) point. Latency is a whole prefill, one "
+      "decode step at the context shown, or the whole request for generate. "
+      "\"bound\" is the resource that accounts for most of the point's time." +
+      std::string(energy ? ""
+                         : " Energy columns appear once the results carry energy "
+                           "(energy_j is null in these results)."));
   ReportTable t;
-  t.header = {"hw", "family", "model", "phase", "setup", "batch", "prompt", "ctx", "latency (ms)",
-              "tokens/s"};
+  t.header = {"hw",    "family", "model", "phase",        "setup",
+              "batch", "prompt", "ctx",   "latency (ms)", "tokens/s"};
   if (generate) t.header.insert(t.header.end(), {"TTFT (ms)", "TPOT (ms)"});
   if (energy) t.header.insert(t.header.end(), {"energy (J)", "avg power (W)", "J/token"});
   if (numerics) t.header.push_back("Δ perplexity (%)");
   t.header.insert(t.header.end(), {"bound", "note"});
   for (const auto& p : pts) {
     const json& j = *p.j;
-    std::vector<std::string> r = {p.hw, str(j, "family"), str(j, "model"), str(j, "phase"),
-                                  setup(j), str(j, "batch"), str(j, "prompt"), str(j, "ctx"),
-                                  opt(num(j, "latency_ms")), opt(num(j, "tokens_per_s"))};
+    std::vector<std::string> r = {p.hw,
+                                  str(j, "family"),
+                                  str(j, "model"),
+                                  str(j, "phase"),
+                                  setup(j),
+                                  str(j, "batch"),
+                                  str(j, "prompt"),
+                                  str(j, "ctx"),
+                                  opt(num(j, "latency_ms")),
+                                  opt(num(j, "tokens_per_s"))};
     if (generate) r.insert(r.end(), {opt(num(j, "ttft_ms")), opt(num(j, "tpot_ms"))});
     if (energy)
       r.insert(r.end(), {opt(num(j, "energy_j")), opt(num(j, "avg_power_w")), opt(j_per_token(j))});
@@ -144,7 +154,8 @@ void comparison(const std::vector<Pt>& pts, ReportDocument& doc) {
     std::string note = str(j, "error");
     if (j.contains("warnings") && j["warnings"].is_array())
       for (const auto& w : j["warnings"])
-        note += (note.empty() ? "what-if: " : "; ") + (w.is_string() ? w.get<std::string>() : w.dump());
+        note +=
+            (note.empty() ? "what-if: " : "; ") + (w.is_string() ? w.get<std::string>() : w.dump());
     r.insert(r.end(), {str(j, "bound"), note});
     t.rows.push_back(std::move(r));
   }
@@ -152,21 +163,24 @@ void comparison(const std::vector<Pt>& pts, ReportDocument& doc) {
     t.numeric.push_back(h.find('(') != std::string::npos || h == "tokens/s" || h == "batch" ||
                         h == "prompt" || h == "ctx" || h == "J/token");
   doc.table(std::move(t));
-  doc.chart("latency", bars(pts, "Latency per point (log scale)", {"latency (ms)", true},
-                            [](const json& j) { return num(j, "latency_ms"); }),
+  doc.chart("latency",
+            bars(pts, "Latency per point (log scale)", {"latency (ms)", true},
+                 [](const json& j) { return num(j, "latency_ms"); }),
             "Lower is better. Bars are grouped by setup; one colour per device.");
   doc.chart("tokens-per-s",
             bars(pts, "Throughput per point (log scale)", {"tokens/s", true},
                  [](const json& j) { return num(j, "tokens_per_s"); }),
             "Higher is better.");
   if (energy)
-    doc.chart("j-per-token", bars(pts, "Energy per token (log scale)", {"J/token", true}, j_per_token),
+    doc.chart("j-per-token",
+              bars(pts, "Energy per token (log scale)", {"J/token", true}, j_per_token),
               "Lower is better.");
   std::vector<Pt> by_scheme = pts;  // numerics depend on the scheme, not on the phase
   for (auto& p : by_scheme) p.category = setup(*p.j);
   if (numerics)
     doc.chart("perplexity-change",
-              bars(by_scheme, "Perplexity change from fp32 on the device's datapath", {"Δ perplexity (%)", false},
+              bars(by_scheme, "Perplexity change from fp32 on the device's datapath",
+                   {"Δ perplexity (%)", false},
                    [](const json& j) -> std::optional<double> {
                      if (!j.contains("numerics")) return std::nullopt;
                      return num(j["numerics"], "perplexity_delta_pct");
@@ -205,10 +219,10 @@ void breakdown(const std::vector<Pt>& pts, ReportDocument& doc) {
       const std::string name = str(o, "name"), bound = str(o, "bound");
       bound_ms[bound] += ms;
       const bool kept = std::find(keys.begin(), keys.end(), name) != keys.end();
-      const std::string tip = fmt::format(
-          "{} — {}: {} ms ({:.1f}% of the point), {} × {} {}, {}-bound on {}", label, name,
-          report_number(ms), 100 * ms / total, str(o, "count"), str(o, "kind"), str(o, "shape"),
-          bound, str(o, "unit"));
+      const std::string tip =
+          fmt::format("{} — {}: {} ms ({:.1f}% of the point), {} × {} {}, {}-bound on {}", label,
+                      name, report_number(ms), 100 * ms / total, str(o, "count"), str(o, "kind"),
+                      str(o, "shape"), bound, str(o, "unit"));
       if (kept)
         row.segments.push_back({name, 100 * ms / total, tip});
       else
@@ -220,24 +234,24 @@ void breakdown(const std::vector<Pt>& pts, ReportDocument& doc) {
                                           report_number(ms), 100 * ms / total)});
     for (const char* b : {"compute", "memory", "latency"})
       if (bound_ms.count(b))
-        brow.segments.push_back({std::string(b) + "-bound", 100 * bound_ms[b] / total,
-                                 fmt::format("{} — {}-bound operators: {} ms ({:.1f}%)", label, b,
-                                             report_number(bound_ms[b]),
-                                             100 * bound_ms[b] / total)});
+        brow.segments.push_back(
+            {std::string(b) + "-bound", 100 * bound_ms[b] / total,
+             fmt::format("{} — {}-bound operators: {} ms ({:.1f}%)", label, b,
+                         report_number(bound_ms[b]), 100 * bound_ms[b] / total)});
     by_op.push_back(std::move(row));
     by_bound.push_back(std::move(brow));
   }
   if (by_op.empty()) return;
   doc.heading("Where the time goes");
-  doc.text("Each bar is one point's time split by operator (all instances: layers × steps), as a "
-           "share of the point's total; hover a segment for its time, shape, unit and bound. "
-           "The second chart splits the same time by the resource that bounds each operator.");
+  doc.text(
+      "Each bar is one point's time split by operator (all instances: layers × steps), as a "
+      "share of the point's total; hover a segment for its time, shape, unit and bound. "
+      "The second chart splits the same time by the resource that bounds each operator.");
   doc.chart("time-by-operator",
             svg::stacked_bars("Time per operator", by_op, keys, {"share of the point's time (%)"}));
-  doc.chart("time-by-bound",
-            svg::stacked_bars("Time by bounding resource", by_bound,
-                              {"compute-bound", "memory-bound", "latency-bound"},
-                              {"share of the point's time (%)"}));
+  doc.chart("time-by-bound", svg::stacked_bars("Time by bounding resource", by_bound,
+                                               {"compute-bound", "memory-bound", "latency-bound"},
+                                               {"share of the point's time (%)"}));
 }
 
 void rooflines(const std::vector<Pt>& pts, ReportDocument& doc) {
@@ -247,10 +261,11 @@ void rooflines(const std::vector<Pt>& pts, ReportDocument& doc) {
       hws.push_back(p.hw);
   if (hws.empty()) return;
   doc.heading("Rooflines");
-  doc.text("Each operator (one instance) placed by its arithmetic intensity over main-memory "
-           "bytes and its achieved rate; the ceilings are the device's matrix-unit peak for each "
-           "format its operators compute in, and its main memory's peak bandwidth (the sloped "
-           "part). Collectives and operators without main-memory traffic are left out.");
+  doc.text(
+      "Each operator (one instance) placed by its arithmetic intensity over main-memory "
+      "bytes and its achieved rate; the ceilings are the device's matrix-unit peak for each "
+      "format its operators compute in, and its main memory's peak bandwidth (the sloped "
+      "part). Collectives and operators without main-memory traffic are left out.");
   const std::vector<std::string> groups = {"compute-bound", "memory-bound", "latency-bound"};
   for (const auto& hw : hws) {
     std::vector<svg::Point> points;

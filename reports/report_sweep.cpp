@@ -38,15 +38,20 @@ std::string unit_suffix(const std::string& v) {
 
 std::string metric_label(const SweepObjective& o) {
   static const std::map<std::string, std::string> kUnits = {
-      {"latency_ms", "latency (ms)"},       {"tokens_per_s", "throughput (tokens/s)"},
-      {"ttft_ms", "TTFT (ms)"},             {"tpot_ms", "TPOT (ms)"},
-      {"energy_j", "energy (J)"},           {"j_per_token", "energy per token (J/token)"},
-      {"tokens_per_joule", "tokens per joule (tokens/J)"}, {"power_w", "average power (W)"},
-      {"weight_gib", "weights per device (GiB)"}, {"kv_cache_gib", "KV cache per device (GiB)"},
+      {"latency_ms", "latency (ms)"},
+      {"tokens_per_s", "throughput (tokens/s)"},
+      {"ttft_ms", "TTFT (ms)"},
+      {"tpot_ms", "TPOT (ms)"},
+      {"energy_j", "energy (J)"},
+      {"j_per_token", "energy per token (J/token)"},
+      {"tokens_per_joule", "tokens per joule (tokens/J)"},
+      {"power_w", "average power (W)"},
+      {"weight_gib", "weights per device (GiB)"},
+      {"kv_cache_gib", "KV cache per device (GiB)"},
       {"devices", "devices"}};
   const auto it = kUnits.find(o.metric);
-  return (it == kUnits.end() ? o.metric : it->second) + (o.maximize ? ", higher is better"
-                                                                    : ", lower is better");
+  return (it == kUnits.end() ? o.metric : it->second) +
+         (o.maximize ? ", higher is better" : ", lower is better");
 }
 
 void one_sweep(const ReportSweep& s, ReportDocument& doc) {
@@ -67,7 +72,8 @@ void one_sweep(const ReportSweep& s, ReportDocument& doc) {
       "{} design points ({} result rows) from {}: {} ran, {} meet the constraints, {} on the "
       "Pareto front of {} ({}), one front per phase.",
       points.size(), s.rows.size(), s.source, ok, feasible, front, objectives,
-      s.objectives_given ? "the sweep file's objectives" : "no sweep file given: default objectives"));
+      s.objectives_given ? "the sweep file's objectives"
+                         : "no sweep file given: default objectives"));
   if (s.objectives.size() < 2 || s.rows.empty()) return;
   // Parameters in the order the rows assign them.
   std::vector<std::string> params;
@@ -114,11 +120,11 @@ void one_sweep(const ReportSweep& s, ReportDocument& doc) {
     o.front_line = true;
     o.highlight_name = "Pareto front";
     doc.heading(fmt::format("{}: {}", s.name, phase), 3);
-    doc.chart(fmt::format("pareto-{}-{}", s.name, phase),
-              svg::scatter(fmt::format("{} ({}): {} vs {}", s.name, phase, ox.metric, oy.metric),
-                           pts, o),
-              "Every design point that ran; the Pareto front in red, joined in order. Hover a "
-              "front point for its parameters.");
+    doc.chart(
+        fmt::format("pareto-{}-{}", s.name, phase),
+        svg::scatter(fmt::format("{} ({}): {} vs {}", s.name, phase, ox.metric, oy.metric), pts, o),
+        "Every design point that ran; the Pareto front in red, joined in order. Hover a "
+        "front point for its parameters.");
     // Parallel coordinates: the swept parameters, then the objectives.
     std::vector<svg::Dimension> dims;
     std::vector<std::map<std::string, double>> cat_index(params.size());
@@ -132,8 +138,10 @@ void one_sweep(const ReportSweep& s, ReportDocument& doc) {
             const std::string v = a.substr(a.find('=') + 1);
             if (std::find(values.begin(), values.end(), v) == values.end()) values.push_back(v);
             const auto n = leading_number(v);
-            if (!n) numeric = false;
-            else lo = std::min(lo, *n), hi = std::max(hi, *n);
+            if (!n)
+              numeric = false;
+            else
+              lo = std::min(lo, *n), hi = std::max(hi, *n);
           }
       svg::Dimension d;
       if (numeric && values.size() > 1) {
@@ -161,8 +169,8 @@ void one_sweep(const ReportSweep& s, ReportDocument& doc) {
         const std::string key = a.substr(0, a.find('=')), v = a.substr(a.find('=') + 1);
         const size_t k = size_t(std::find(params.begin(), params.end(), key) - params.begin());
         if (k >= params.size()) continue;
-        line[k] = dims[k].labels.empty() ? leading_number(v).value_or(std::nan(""))
-                                         : cat_index[k][v];
+        line[k] =
+            dims[k].labels.empty() ? leading_number(v).value_or(std::nan("")) : cat_index[k][v];
       }
       for (size_t i = 0; i < s.objectives.size(); ++i)
         line[params.size() + i] = metric(*r, s.objectives[i].metric).value_or(std::nan(""));

@@ -32,28 +32,28 @@ void one_validation(const ReportValidation& v, ReportDocument& doc) {
   }
   size_t predicted = 0;
   for (const auto& r : v.rows) predicted += r.pred_ms.has_value();
-  doc.text(fmt::format("{} measured rows, {} with a prediction, in {} categories and {} sets. "
-                       "Error = predicted / measured − 1.",
-                       v.rows.size(), predicted, cats.size(), sets.size()));
+  doc.text(
+      fmt::format("{} measured rows, {} with a prediction, in {} categories and {} sets. "
+                  "Error = predicted / measured − 1.",
+                  v.rows.size(), predicted, cats.size(), sets.size()));
   // Colours by kind of kernel (the category's first word: gemm, attention, elementwise, e2e);
   // the category itself is in each point's hover text.
   std::vector<std::string> kinds;
   auto kind_of = [](const std::string& c) { return c.substr(0, c.find(' ')); };
   for (const auto& c : cats)
-    if (std::find(kinds.begin(), kinds.end(), kind_of(c)) == kinds.end()) kinds.push_back(kind_of(c));
+    if (std::find(kinds.begin(), kinds.end(), kind_of(c)) == kinds.end())
+      kinds.push_back(kind_of(c));
   // One scatter per set, so that calibration and hold-out rows are seen apart.
   bool first = true;
   for (const auto& set : sets) {
     std::vector<svg::Point> pts;
     for (const auto& r : v.rows) {
       if (r.set != set || !r.pred_ms || !(*r.pred_ms > 0) || !(r.measured_ms > 0)) continue;
-      const int g =
-          int(std::find(kinds.begin(), kinds.end(), kind_of(r.category)) - kinds.begin());
+      const int g = int(std::find(kinds.begin(), kinds.end(), kind_of(r.category)) - kinds.begin());
       pts.push_back({r.measured_ms, *r.pred_ms, g, false,
                      fmt::format("{} [{}] {}: measured {} ms, predicted {} ms ({:+.1f}%){}",
                                  r.category, r.set, r.label, report_number(r.measured_ms),
-                                 report_number(*r.pred_ms),
-                                 (*r.pred_ms / r.measured_ms - 1) * 100,
+                                 report_number(*r.pred_ms), (*r.pred_ms / r.measured_ms - 1) * 100,
                                  r.bound.empty() ? "" : ", " + r.bound + "-bound")});
     }
     if (pts.empty()) continue;
@@ -72,8 +72,9 @@ void one_validation(const ReportValidation& v, ReportDocument& doc) {
     first = false;
   }
   ReportTable t;
-  t.header = {"category", "set", "rows", "MAPE (%)", "median |err| (%)", "p90 |err| (%)",
-              "max |err| (%)", "within ±10 % (%)", "mean signed err (%)"};
+  t.header = {"category",           "set",           "rows",          "MAPE (%)",
+              "median |err| (%)",   "p90 |err| (%)", "max |err| (%)", "within ±10 % (%)",
+              "mean signed err (%)"};
   t.numeric = {false, false, true, true, true, true, true, true, true};
   for (const auto& set : sets)
     for (const auto& cat : cats) {
@@ -138,12 +139,19 @@ void add_numerics_section(const std::vector<ReportRun>& runs,
       if (seen.insert(row.hw + "\n" + row.scheme + "\n" + row.datapath).second) rows.push_back(row);
   if (rows.empty()) return;
   doc.heading("Numerics");
-  doc.text("Each scheme run on the device's datapath (number formats emulated) on the reference "
-           "model: perplexity and its change from fp32, the logits' relative error and how often "
-           "the top-1 token agrees with fp32.");
+  doc.text(
+      "Each scheme run on the device's datapath (number formats emulated) on the reference "
+      "model: perplexity and its change from fp32, the logits' relative error and how often "
+      "the top-1 token agrees with fp32.");
   ReportTable t;
-  t.header = {"hw", "scheme", "datapath", "perplexity", "Δ perplexity (%)", "logit rel. err",
-              "top-1 agreement", "note"};
+  t.header = {"hw",
+              "scheme",
+              "datapath",
+              "perplexity",
+              "Δ perplexity (%)",
+              "logit rel. err",
+              "top-1 agreement",
+              "note"};
   t.numeric = {false, false, false, true, true, true, true, false};
   auto opt = [](const std::optional<double>& v) { return v ? report_number(*v) : ""; };
   for (const auto& r : rows)

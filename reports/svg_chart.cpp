@@ -84,7 +84,8 @@ Scale domain(const std::vector<double>& values, bool log, bool from_zero) {
 std::vector<double> ticks(const Scale& s) {
   std::vector<double> t;
   if (s.log) {
-    const int a = int(std::floor(std::log10(s.lo) + 1e-9)), b = int(std::ceil(std::log10(s.hi) - 1e-9));
+    const int a = int(std::floor(std::log10(s.lo) + 1e-9)),
+              b = int(std::ceil(std::log10(s.hi) - 1e-9));
     const bool few = b - a <= 2;
     const int every = std::max(1, (b - a + 7) / 8);  // at most about 8 decade labels
     for (int e = a; e <= b; e += every)
@@ -137,8 +138,7 @@ std::string open_svg(const std::string& kind, const std::string& title, double h
       "viewBox=\"0 0 {} {}\" width=\"{}\" height=\"{}\" role=\"img\" {}>"
       "<title>{}</title><rect width=\"100%\" height=\"100%\" fill=\"#fff\"/>"
       "<text x=\"8\" y=\"18\" font-size=\"14\" font-weight=\"600\">{}</text>",
-      kind, num(kWidth), num(height), num(kWidth), num(height), kFont, esc(title),
-      fit(title, 110));
+      kind, num(kWidth), num(height), num(kWidth), num(height), kFont, esc(title), fit(title, 110));
 }
 
 // Grid lines, tick labels and the axis title of a y axis at pixel x range [x0, x1].
@@ -172,8 +172,8 @@ std::string x_axis(const Scale& s, double y0, double y1, const std::string& labe
   }
   out += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\" fill=\"#222\">{}</text>",
                      num((s.a + s.b) / 2), num(height - 8), esc(label));
-  out += fmt::format("<line x1=\"{0}\" x2=\"{1}\" y1=\"{2}\" y2=\"{2}\" stroke=\"#888\"/>", num(s.a),
-                     num(s.b), num(y0));
+  out += fmt::format("<line x1=\"{0}\" x2=\"{1}\" y1=\"{2}\" y2=\"{2}\" stroke=\"#888\"/>",
+                     num(s.a), num(s.b), num(y0));
   return out;
 }
 
@@ -186,9 +186,9 @@ const char* band_colour(size_t i) {
 }  // namespace
 
 const char* colour(size_t i) {
-  static const char* kPalette[] = {"#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9",
-                                   "#D55E00", "#8C6D31", "#7F7F7F", "#F0E442", "#332288",
-                                   "#AA4499", "#44AA99"};
+  static const char* kPalette[] = {"#0072B2", "#E69F00", "#009E73", "#CC79A7",
+                                   "#56B4E9", "#D55E00", "#8C6D31", "#7F7F7F",
+                                   "#F0E442", "#332288", "#AA4499", "#44AA99"};
   return kPalette[i % (sizeof(kPalette) / sizeof(kPalette[0]))];
 }
 
@@ -258,9 +258,10 @@ std::string bar_chart(const std::string& title, const std::vector<std::string>& 
                        "<text transform=\"translate({},{}) rotate(-30)\" text-anchor=\"end\" "
                        "fill=\"#222\">{}</text>",
                        num(cx), num(ly), fit(categories[c], 28))
-                 : fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\" fill=\"#222\">{}"
-                               "</text>",
-                               num(cx), num(ly), fit(categories[c], 24));
+                 : fmt::format(
+                       "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\" fill=\"#222\">{}"
+                       "</text>",
+                       num(cx), num(ly), fit(categories[c], 24));
   }
   out += fmt::format("<line x1=\"{0}\" x2=\"{1}\" y1=\"{2}\" y2=\"{2}\" stroke=\"#888\"/>", num(x0),
                      num(x1), num(top + plot_h));
@@ -296,7 +297,8 @@ std::string stacked_bars(const std::string& title, const std::vector<StackRow>& 
   for (size_t r = 0; r < rows.size(); ++r) {
     const double y = top + row_h * double(r);
     out += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"end\" fill=\"#222\">{}</text>",
-                       num(x0 - 6), num(y + row_h * 0.65), fit(rows[r].label, size_t((x0 - 14) / kCharW)));
+                       num(x0 - 6), num(y + row_h * 0.65),
+                       fit(rows[r].label, size_t((x0 - 14) / kCharW)));
     double acc = 0;
     for (const auto& s : rows[r].segments) {
       if (!(s.value > 0)) continue;
@@ -339,20 +341,21 @@ std::string scatter(const std::string& title, const std::vector<Point>& points,
   Scale xs = domain(xv, o.x.log, false), ys = domain(yv, o.y.log, false);
   xs.a = x0, xs.b = x1, ys.a = top + plot_h, ys.b = top;
   std::string out = open_svg("scatter", title, height) + leg;
-  out += fmt::format("<clipPath id=\"c{0}\"><rect x=\"{1}\" y=\"{2}\" width=\"{3}\" height=\"{4}\"/>"
-                     "</clipPath>",
-                     std::hash<std::string>{}(title) % 1000000, num(x0), num(top), num(x1 - x0),
-                     num(plot_h));
-  const std::string clip = fmt::format("clip-path=\"url(#c{})\"",
-                                       std::hash<std::string>{}(title) % 1000000);
+  out += fmt::format(
+      "<clipPath id=\"c{0}\"><rect x=\"{1}\" y=\"{2}\" width=\"{3}\" height=\"{4}\"/>"
+      "</clipPath>",
+      std::hash<std::string>{}(title) % 1000000, num(x0), num(top), num(x1 - x0), num(plot_h));
+  const std::string clip =
+      fmt::format("clip-path=\"url(#c{})\"", std::hash<std::string>{}(title) % 1000000);
   out += y_axis(ys, x0, x1, o.y.label) + x_axis(xs, top + plot_h, top, o.x.label, height);
   // Curves sampled along x (straight in log-log for the diagonal and the bandwidth slope).
   auto curve = [&](auto f) {
     std::string d;
     for (int i = 0; i <= 120; ++i) {
       const double t = double(i) / 120;
-      const double x = o.x.log ? std::pow(10.0, std::log10(xs.lo) + t * (std::log10(xs.hi) - std::log10(xs.lo)))
-                               : xs.lo + t * (xs.hi - xs.lo);
+      const double x =
+          o.x.log ? std::pow(10.0, std::log10(xs.lo) + t * (std::log10(xs.hi) - std::log10(xs.lo)))
+                  : xs.lo + t * (xs.hi - xs.lo);
       d += fmt::format("{}{},{}", d.empty() ? "M" : " L", num(xs(x)), num(ys(f(x))));
     }
     return d;
@@ -367,7 +370,8 @@ std::string scatter(const std::string& title, const std::vector<Point>& points,
       size_t pos = 0;
       while (pos < lower.size()) {
         size_t next = lower.find(" L", pos + 1);
-        parts.push_back(lower.substr(pos, next == std::string::npos ? std::string::npos : next - pos));
+        parts.push_back(
+            lower.substr(pos, next == std::string::npos ? std::string::npos : next - pos));
         pos = next == std::string::npos ? lower.size() : next;
       }
       for (auto it = parts.rbegin(); it != parts.rend(); ++it) {
@@ -395,12 +399,13 @@ std::string scatter(const std::string& title, const std::vector<Point>& points,
     const std::string tip = !p.tip.empty() && (!many || high)
                                 ? fmt::format("<title>{}</title>", esc(p.tip))
                                 : std::string();
-    return fmt::format("<circle class=\"mark\" cx=\"{}\" cy=\"{}\" r=\"{}\" fill=\"{}\"{}>{}</circle>",
-                       num(xs(p.x)), num(ys(p.y)), high ? "4.5" : num(r_plain),
-                       high && o.front_line ? "#C00000" : colour(size_t(std::max(0, p.group))),
-                       high ? " stroke=\"#000\" stroke-width=\"0.8\""
-                            : (points.size() > 300 ? " fill-opacity=\"0.55\"" : ""),
-                       tip);
+    return fmt::format(
+        "<circle class=\"mark\" cx=\"{}\" cy=\"{}\" r=\"{}\" fill=\"{}\"{}>{}</circle>",
+        num(xs(p.x)), num(ys(p.y)), high ? "4.5" : num(r_plain),
+        high && o.front_line ? "#C00000" : colour(size_t(std::max(0, p.group))),
+        high ? " stroke=\"#000\" stroke-width=\"0.8\""
+             : (points.size() > 300 ? " fill-opacity=\"0.55\"" : ""),
+        tip);
   };
   if (many) {
     // Thousands of points: one path of zero-length round-capped strokes per colour (a dot each),
@@ -430,7 +435,8 @@ std::string scatter(const std::string& title, const std::vector<Point>& points,
     for (const Point* p : front)
       d += fmt::format("{}{},{}", d.empty() ? "M" : " L", num(xs(p->x)), num(ys(p->y)));
     if (front.size() > 1)
-      out += fmt::format("<path d=\"{}\" fill=\"none\" stroke=\"#C00000\" stroke-width=\"1.5\"/>", d);
+      out +=
+          fmt::format("<path d=\"{}\" fill=\"none\" stroke=\"#C00000\" stroke-width=\"1.5\"/>", d);
   }
   for (const auto& p : points)
     if (p.highlight) out += dot(p, true);
@@ -442,8 +448,8 @@ std::string parallel_coordinates(const std::string& title, const std::vector<Dim
                                  const std::vector<bool>& highlight,
                                  const std::string& highlight_name) {
   double leg_h = 0;
-  const std::string leg =
-      legend({{"design point", "#9aa4ad"}, {highlight_name, "#C00000"}}, 70, 40, kWidth - 90, leg_h);
+  const std::string leg = legend({{"design point", "#9aa4ad"}, {highlight_name, "#C00000"}}, 70, 40,
+                                 kWidth - 90, leg_h);
   const double top = 40 + leg_h + 16, plot_h = 240, height = top + plot_h + 50;
   const double x0 = 60, x1 = kWidth - 60;
   const size_t n = dims.size();
@@ -461,18 +467,24 @@ std::string parallel_coordinates(const std::string& title, const std::vector<Dim
     scales[d].a = top + plot_h;
     scales[d].b = top;
   }
-  auto ax = [&](size_t d) { return n < 2 ? (x0 + x1) / 2 : x0 + (x1 - x0) * double(d) / double(n - 1); };
+  auto ax = [&](size_t d) {
+    return n < 2 ? (x0 + x1) / 2 : x0 + (x1 - x0) * double(d) / double(n - 1);
+  };
   std::string out = open_svg("parallel", title, height) + leg;
+  // Axis names fit the space between axes.
+  const size_t name_chars =
+      n < 2 ? 40 : size_t(std::max(8.0, (x1 - x0) / double(n - 1) / kCharW - 1));
   auto line = [&](const std::vector<double>& r, bool high) {
     std::string pts;
     for (size_t d = 0; d < n && d < r.size(); ++d) {
       if (!std::isfinite(r[d])) return std::string();
       pts += fmt::format("{}{},{}", pts.empty() ? "" : " ", num(ax(d)), num(scales[d](r[d])));
     }
-    return fmt::format("<polyline class=\"mark\" points=\"{}\" fill=\"none\" stroke=\"{}\" {}/>",
-                       pts, high ? "#C00000" : "#9aa4ad",
-                       high ? "stroke-width=\"1.6\""
-                            : (rows.size() > 200 ? "stroke-opacity=\"0.12\"" : "stroke-opacity=\"0.5\""));
+    return fmt::format(
+        "<polyline class=\"mark\" points=\"{}\" fill=\"none\" stroke=\"{}\" {}/>", pts,
+        high ? "#C00000" : "#9aa4ad",
+        high ? "stroke-width=\"1.6\""
+             : (rows.size() > 200 ? "stroke-opacity=\"0.12\"" : "stroke-opacity=\"0.5\""));
   };
   if (rows.size() > 200) {
     // Many rows: the ordinary ones as one path of polylines (one element to lay out).
@@ -490,9 +502,10 @@ std::string parallel_coordinates(const std::string& title, const std::vector<Dim
       d += sub;
     }
     if (!d.empty())
-      out += fmt::format("<path class=\"mark\" d=\"{}\" fill=\"none\" stroke=\"#9aa4ad\" "
-                         "stroke-opacity=\"0.12\"/>",
-                         d);
+      out += fmt::format(
+          "<path class=\"mark\" d=\"{}\" fill=\"none\" stroke=\"#9aa4ad\" "
+          "stroke-opacity=\"0.12\"/>",
+          d);
   } else {
     for (size_t i = 0; i < rows.size(); ++i)
       if (i >= highlight.size() || !highlight[i]) out += line(rows[i], false);
@@ -503,9 +516,10 @@ std::string parallel_coordinates(const std::string& title, const std::vector<Dim
     const double x = ax(d);
     out += fmt::format("<line x1=\"{0}\" x2=\"{0}\" y1=\"{1}\" y2=\"{2}\" stroke=\"#333\"/>",
                        num(x), num(top), num(top + plot_h));
-    out += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\" fill=\"#222\" "
-                       "font-weight=\"600\">{}</text>",
-                       num(x), num(top - 8), fit(dims[d].name, 22));
+    out += fmt::format(
+        "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\" fill=\"#222\" "
+        "font-weight=\"600\">{}</text>",
+        num(x), num(top - 8), fit(dims[d].name, name_chars));
     if (!dims[d].labels.empty()) {
       for (size_t k = 0; k < dims[d].labels.size(); ++k)
         out += fmt::format("<text x=\"{}\" y=\"{}\" fill=\"#444\" font-size=\"10\">{}</text>",

@@ -52,7 +52,7 @@ struct ScatterOptions {
   std::vector<std::string> groups;  // legend names, indexed by Point::group
   bool front_line = false;          // join the highlighted points in x order
   std::string highlight_name = "Pareto front";
-  bool diagonal = false;            // y = x, with shaded bands of ±bands[i] (fractions)
+  bool diagonal = false;  // y = x, with shaded bands of ±bands[i] (fractions)
   std::vector<double> bands;
   std::vector<Roof> roofs;
 };

@@ -29,23 +29,27 @@ struct Writer {
     if (tid >= 0) e["tid"] = tid;
     e["args"] = {{"name", name}};
     events.push_back(e);
-    json s = {{"ph", "M"},
-              {"name", tid >= 0 ? "thread_sort_index" : "process_sort_index"},
-              {"pid", pid}};
+    json s = {
+        {"ph", "M"}, {"name", tid >= 0 ? "thread_sort_index" : "process_sort_index"}, {"pid", pid}};
     if (tid >= 0) s["tid"] = tid;
     s["args"] = {{"sort_index", sort}};
     events.push_back(s);
   }
   void span(int pid, int tid, const std::string& name, const char* cat, double start_us,
             double end_us, json args) {
-    json e = {{"ph", "X"}, {"name", name}, {"cat", cat}, {"pid", pid}, {"tid", tid},
-              {"ts", start_us}, {"dur", std::max(0.0, end_us - start_us)}};
+    json e = {{"ph", "X"},
+              {"name", name},
+              {"cat", cat},
+              {"pid", pid},
+              {"tid", tid},
+              {"ts", start_us},
+              {"dur", std::max(0.0, end_us - start_us)}};
     if (!args.empty()) e["args"] = std::move(args);
     events.push_back(std::move(e));
   }
   void counter(int pid, const std::string& name, double t_us, double gb_per_s) {
-    events.push_back({{"ph", "C"}, {"name", name}, {"pid", pid}, {"ts", t_us},
-                      {"args", {{"GB/s", gb_per_s}}}});
+    events.push_back(
+        {{"ph", "C"}, {"name", name}, {"pid", pid}, {"ts", t_us}, {"args", {{"GB/s", gb_per_s}}}});
   }
 };
 
@@ -84,8 +88,7 @@ size_t lane(std::vector<double>& ends, double start, double end) {
 template <class OpName, class Us>
 void dma_track(Writer& w, int pid, int tid, std::vector<const TraceSpan*> loads, OpName op_name,
                Us us) {
-  std::sort(loads.begin(), loads.end(),
-            [](auto* a, auto* b) { return a->start_s < b->start_s; });
+  std::sort(loads.begin(), loads.end(), [](auto* a, auto* b) { return a->start_s < b->start_s; });
   std::vector<std::pair<double, int>> steps;  // (time, +1 at a load's start, -1 at its end)
   for (size_t i = 0; i < loads.size();) {
     const TraceSpan* first = loads[i];
@@ -106,8 +109,11 @@ void dma_track(Writer& w, int pid, int tid, std::vector<const TraceSpan*> loads,
   for (size_t k = 0; k < steps.size(); ++k) {
     in_flight += steps[k].second;
     if (k + 1 == steps.size() || steps[k + 1].first != steps[k].first)
-      w.events.push_back({{"ph", "C"}, {"name", "DMA loads in flight"}, {"pid", pid},
-                          {"ts", us(steps[k].first)}, {"args", {{"loads", in_flight}}}});
+      w.events.push_back({{"ph", "C"},
+                          {"name", "DMA loads in flight"},
+                          {"pid", pid},
+                          {"ts", us(steps[k].first)},
+                          {"args", {{"loads", in_flight}}}});
   }
 }
 
@@ -158,7 +164,8 @@ void write_trace(const ExperimentResult& r, std::ostream& out) {
       std::vector<const TraceSpan*> dma;
       for (const auto& s : t.engine.spans) {
         if (s.track == "ops") {
-          const int64_t rep = s.op >= 0 && size_t(s.op) < t.op_repeat.size() ? t.op_repeat[s.op] : 1;
+          const int64_t rep =
+              s.op >= 0 && size_t(s.op) < t.op_repeat.size() ? t.op_repeat[s.op] : 1;
           w.span(id, tracks.of("ops", "operators"), op_name(s.op), "operator", us(s.start_s),
                  us(s.end_s), {{"runs in the pass", rep}, {"op index", s.op}});
         } else if (s.track == "compute") {
@@ -183,9 +190,10 @@ void write_trace(const ExperimentResult& r, std::ostream& out) {
         if (!slot) {
           const int id = pid++;
           const int stage = p.tp > 0 ? d / p.tp : 0, rank = p.tp > 0 ? d % p.tp : 0;
-          w.meta(id, -1, "process_name",
-                 fmt::format("{} — device {} (stage {}, rank {}), whole pass", label, d, stage, rank),
-                 id);
+          w.meta(
+              id, -1, "process_name",
+              fmt::format("{} — device {} (stage {}, rank {}), whole pass", label, d, stage, rank),
+              id);
           slot = std::make_unique<Tracks>(Tracks{w, id, {}, 1});
           slot->of("steps", "steps");
         }
@@ -202,11 +210,12 @@ void write_trace(const ExperimentResult& r, std::ostream& out) {
           continue;
         }
         const char* cat = s.name.starts_with("receive") ? "wait"
-                          : s.track == "sends"           ? "send"
-                          : s.track == "link"            ? "link"
-                                                         : "step";
-        w.span(tr.pid, tr.of(s.track, s.track == "link" ? "link" : s.track), s.track == "link" ? "link busy" : s.name,
-               cat, us(s.start_s), us(s.end_s), json::object());
+                          : s.track == "sends"          ? "send"
+                          : s.track == "link"           ? "link"
+                                                        : "step";
+        w.span(tr.pid, tr.of(s.track, s.track == "link" ? "link" : s.track),
+               s.track == "link" ? "link busy" : s.name, cat, us(s.start_s), us(s.end_s),
+               json::object());
       }
       for (const auto& c : t.devices.counters)
         w.counter(proc(c.device).pid, "link bandwidth in use", us(c.t_s), c.value / 1e9);
@@ -219,9 +228,10 @@ void write_trace(const ExperimentResult& r, std::ostream& out) {
   doc["displayTimeUnit"] = "ns";
   doc["otherData"] = {{"generator", fmt::format("xpusim {} (git {})", version(), git_commit())},
                       {"experiment", r.config.name},
-                      {"note", "the engine's own timeline of each point's first pass (prefill, or "
-                               "the decode step): each operator once, in order; a per-operator "
-                               "count of runs is in its args"}};
+                      {"note",
+                       "the engine's own timeline of each point's first pass (prefill, or "
+                       "the decode step): each operator once, in order; a per-operator "
+                       "count of runs is in its args"}};
   out << doc.dump() << "\n";
 }
 

@@ -41,16 +41,21 @@ int cmd_report(const Args& args) {
   if (!parse_options(args, kReportUsage, opts, pos, vm)) return 0;
   if (format != "html" && format != "md")
     throw UsageError(fmt::format("--format '{}' is not one of html, md", format));
-  if (inputs.empty()) throw UsageError("report needs at least one result (a run folder, sweep, "
-                                       "validate CSV or numerics output)");
-  if (out_file.empty()) out_file = format == "md" ? "xpusim-out/report.md" : "xpusim-out/report.html";
+  if (inputs.empty())
+    throw UsageError(
+        "report needs at least one result (a run folder, sweep, "
+        "validate CSV or numerics output)");
+  if (out_file.empty())
+    out_file = format == "md" ? "xpusim-out/report.md" : "xpusim-out/report.html";
 
   ConfigStore store;
   const ReportInputs in = load_report_inputs(inputs, store);
   if (title.empty()) {
     title = "xpusim report";
-    if (in.runs.size() == 1) title += ": " + std::filesystem::path(in.runs[0].source).filename().string();
-    else if (in.sweeps.size() == 1 && in.runs.empty()) title += ": sweep " + in.sweeps[0].name;
+    if (in.runs.size() == 1)
+      title += ": " + std::filesystem::path(in.runs[0].source).filename().string();
+    else if (in.sweeps.size() == 1 && in.runs.empty())
+      title += ": sweep " + in.sweeps[0].name;
   }
   const ReportDocument doc = build_report(in, title);
   const auto parent = std::filesystem::path(out_file).parent_path();

@@ -73,8 +73,8 @@ nlohmann::json evil_point(const std::string& phase, double latency_ms) {
 
 ReportInputs evil_inputs() {
   ReportInputs in;
-  in.runs.push_back({"runs/<evil>&\"dir\"", nlohmann::json::array({evil_point("prefill", 40),
-                                                                  evil_point("decode", 9)})});
+  in.runs.push_back({"runs/<evil>&\"dir\"",
+                     nlohmann::json::array({evil_point("prefill", 40), evil_point("decode", 9)})});
   ReportValidation v;
   v.source = "val&<x>.csv";
   v.rows.push_back({"gemm <i>", "holdout", "\"M=1\"", "memory", 1.0, 1.1, 10.0});
@@ -118,9 +118,9 @@ TEST(Report, MarkdownEscapesTablesAndWritesChartsBeside) {
 }
 
 TEST(Report, ChartsHoldOneMarkPerValue) {
-  const std::string bars = svg::bar_chart(
-      "t", {"a", "b", "c"}, {{"x", {1.0, 2.0, std::nullopt}}, {"y", {3.0, 4.0, 5.0}}},
-      {"latency (ms)", true});
+  const std::string bars = svg::bar_chart("t", {"a", "b", "c"},
+                                          {{"x", {1.0, 2.0, std::nullopt}}, {"y", {3.0, 4.0, 5.0}}},
+                                          {"latency (ms)", true});
   EXPECT_EQ(count(bars, "class=\"mark\""), 5u);
   EXPECT_NE(bars.find("latency (ms)"), std::string::npos);  // the axis and its unit
   std::vector<svg::Point> pts;
@@ -152,12 +152,14 @@ TEST(Report, EveryKindOfSectionAppearsForItsInput) {
 TEST(Report, UnknownInputsAreRefusedWithWhatIsExpected) {
   testing::TempDir dir;
   const std::string csv = dir.write("x.csv", "a,b\n1,2\n");
-  const std::string msg = testing::config_error_of([&] { load_report_inputs({csv}, ConfigStore()); });
+  const std::string msg =
+      testing::config_error_of([&] { load_report_inputs({csv}, ConfigStore()); });
   EXPECT_NE(msg.find("x.csv"), std::string::npos);
   EXPECT_NE(msg.find("validate --out"), std::string::npos);
-  const std::string val = dir.write(
-      "v.csv", "file,line,category,set,label,measured_ms,pred_ms,error_pct,bound\n"
-               "a.csv,2,gemm,holdout,M=1,1.5,1.2,-20.00,memory\n");
+  const std::string val =
+      dir.write("v.csv",
+                "file,line,category,set,label,measured_ms,pred_ms,error_pct,bound\n"
+                "a.csv,2,gemm,holdout,M=1,1.5,1.2,-20.00,memory\n");
   const ReportInputs in = load_report_inputs({val}, ConfigStore());
   ASSERT_EQ(in.validations.size(), 1u);
   EXPECT_DOUBLE_EQ(in.validations[0].rows[0].measured_ms, 1.5);
@@ -238,7 +240,8 @@ TEST(EngineTrace, TraceFileIsTraceEventJson) {
     EXPECT_GE(e["dur"].get<double>(), 0);
     const double end = e["ts"].get<double>() + e["dur"].get<double>();
     if (e["pid"] == 1) last_end_first_point = std::max(last_end_first_point, end);
-    if (e["pid"] == 2) first_start_second_point = std::min(first_start_second_point, e["ts"].get<double>());
+    if (e["pid"] == 2)
+      first_start_second_point = std::min(first_start_second_point, e["ts"].get<double>());
   }
   EXPECT_GT(first_start_second_point, last_end_first_point);  // points follow one another
   EXPECT_NE(out.str().find("SMs (tensor cores)"), std::string::npos);
