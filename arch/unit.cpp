@@ -47,6 +47,9 @@ std::string UnitUse::label() const {
     case UnitPath::kInt4AsInt8:
       s += "(int4->int8)";
       break;
+    case UnitPath::kBf16AsFp32:
+      s += "(bf16->fp32)";
+      break;
   }
   return s;
 }

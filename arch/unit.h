@@ -15,7 +15,16 @@ std::string_view compute_unit_name(ComputeUnit u);  // "tensor_core", "cuda_core
 // (CSR, bitmap) that skips the pruned products on a unit without a matrix path for it; or, on a
 // TPU, operands upcast by the vector unit to a wider format the array has (fp8 to bf16, int4 to
 // int8), the conversion counted.
-enum class UnitPath { kNative, kInt4AsBf16, kSparse24, kSparseFormat, kFp8AsBf16, kInt4AsInt8 };
+// On a CPU without a bf16 datapath, bf16 operands widened to fp32 (a library's fallback).
+enum class UnitPath {
+  kNative,
+  kInt4AsBf16,
+  kSparse24,
+  kSparseFormat,
+  kFp8AsBf16,
+  kInt4AsInt8,
+  kBf16AsFp32
+};
 
 struct UnitUse {
   ComputeUnit unit = ComputeUnit::kNone;

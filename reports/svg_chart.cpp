@@ -86,7 +86,7 @@ std::vector<double> ticks(const Scale& s) {
   if (s.log) {
     const int a = int(std::floor(std::log10(s.lo) + 1e-9)),
               b = int(std::ceil(std::log10(s.hi) - 1e-9));
-    const bool few = b - a <= 2;
+    const bool few = b - a <= 3;                     // up to 3 decades: 1, 2 and 5 of each
     const int every = std::max(1, (b - a + 7) / 8);  // at most about 8 decade labels
     for (int e = a; e <= b; e += every)
       for (double m : {1.0, 2.0, 5.0}) {

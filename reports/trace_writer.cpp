@@ -18,7 +18,7 @@ using json = nlohmann::ordered_json;
 std::pair<std::string, std::string> compute_names(const std::string& family) {
   if (family == "gpu") return {"SMs (tensor cores)", "CTA wave"};
   if (family == "tpu") return {"MXUs", "fold"};
-  if (family == "cpu") return {"cores", "cache block"};
+  if (family == "cpu") return {"cores", "block"};
   return {"compute", "tile chunk"};
 }
 
@@ -159,8 +159,10 @@ void write_trace(const ExperimentResult& r, std::ostream& out) {
              id);
       Tracks tracks{w, id, {}, 1};
       tracks.of("ops", "operators");
-      tracks.of("compute", unit);
-      tracks.of("dma", "DMA");
+      if (t.family != "cpu") tracks.of("compute", unit);
+      // A CPU's cores issue their own loads; the other families have a DMA engine.
+      const std::string dma_name = t.family == "cpu" ? "core loads" : "DMA";
+      tracks.of("dma", dma_name);
       std::vector<const TraceSpan*> dma;
       for (const auto& s : t.engine.spans) {
         if (s.track == "ops") {
@@ -168,9 +170,11 @@ void write_trace(const ExperimentResult& r, std::ostream& out) {
               s.op >= 0 && size_t(s.op) < t.op_repeat.size() ? t.op_repeat[s.op] : 1;
           w.span(id, tracks.of("ops", "operators"), op_name(s.op), "operator", us(s.start_s),
                  us(s.end_s), {{"runs in the pass", rep}, {"op index", s.op}});
-        } else if (s.track == "compute") {
-          w.span(id, tracks.of("compute", unit), fmt::format("{} · {}", chunk, op_name(s.op)),
-                 "compute", us(s.start_s), us(s.end_s), {{"op", op_name(s.op)}});
+        } else if (s.track.starts_with("compute")) {
+          // One track per compute unit group ("compute: group 2", a CPU's core group).
+          w.span(id, tracks.of(s.track, unit + s.track.substr(7)),
+                 fmt::format("{} · {}", chunk, op_name(s.op)), "compute", us(s.start_s),
+                 us(s.end_s), {{"op", op_name(s.op)}, {"unit", s.name}});
         } else if (s.track == "dma") {
           dma.push_back(&s);
         } else {
@@ -180,7 +184,7 @@ void write_trace(const ExperimentResult& r, std::ostream& out) {
       }
       for (const auto& c : t.engine.counters)
         w.counter(id, c.track + " bandwidth in use", us(c.t_s), c.value / 1e9);
-      dma_track(w, id, tracks.of("dma", "DMA"), dma, op_name, us);
+      dma_track(w, id, tracks.of("dma", dma_name), dma, op_name, us);
     }
     // The devices of a parallel pass, side by side on one time axis.
     if (!t.devices.spans.empty()) {

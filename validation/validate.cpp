@@ -285,6 +285,89 @@ std::vector<ValidationRow> load_gpu_dataset(const std::string& dir) {
   return rows;
 }
 
+std::vector<ValidationRow> load_cpu_dataset(const std::string& dir) {
+  const fs::path root(dir);
+  if (!fs::is_directory(root))
+    throw ConfigError(SourceLoc{dir, 0, 0}, "--data", "is not a directory");
+  std::vector<std::string> files;
+  for (const auto& e : fs::directory_iterator(root)) {
+    const std::string n = e.path().filename().string();
+    if (e.path().extension() == ".csv" && (n.rfind("gemm_", 0) == 0 || n.rfind("stream_", 0) == 0))
+      files.push_back(n);
+  }
+  std::sort(files.begin(), files.end());
+  if (files.empty())
+    throw ConfigError(SourceLoc{dir, 0, 0}, "--data", "holds no gemm_*.csv or stream_*.csv");
+  std::vector<ValidationRow> rows;
+  ErrorList errors;
+  for (const std::string& name : files) {
+    auto t = open_table(root / name, true);
+    for (const auto& r : t->rows) {
+      Fields f(*t, r, errors);
+      if (t->column("status") >= 0 && f.text("status") != "ok") continue;
+      const int threads = static_cast<int>(f.whole("threads"));
+      // The library: measure_cpu.py writes "torch 2.11.0+cu130" or "numpy 1.24.2 (openblas...)",
+      // measure_local.py the library's name.
+      const std::string lib_text = f.text("lib");
+      std::string lib;
+      for (const char* l : {"torch", "openblas", "onednn", "xpusim"})
+        if (lib_text.rfind(l, 0) == 0) lib = l;
+      if (lib_text.rfind("numpy", 0) == 0) lib = "openblas";
+      if (name.rfind("gemm_", 0) == 0) {
+        if (lib.empty()) {
+          errors.add(t->loc(r, t->column("lib")), "lib",
+                     fmt::format("'{}' is not a library the CPU model follows (torch, numpy, "
+                                 "openblas, onednn, xpusim)",
+                                 lib_text));
+          continue;
+        }
+        const int64_t M = f.whole("M"), K = f.whole("K"), N = f.whole("N");
+        const std::string dt_text = f.text("dtype");
+        // w8a16 rows time ATen's own _weight_int8pack_mm, a kernel the CPU model does not follow
+        // (it has no library path for it): left out, as the README says.
+        if (dt_text == "w8a16") continue;
+        Op op = make_gemm("gemm", M, K, N, f.dtype());
+        op.threads = threads;
+        ValidationRow v =
+            row_of(*t, r, fmt::format("gemm {} {}", dt_text, lib), f.set(),
+                   fmt::format("M={} K={} N={} {} T={} {}", M, K, N, dt_text, threads, lib), {op},
+                   f.number("median_ms", 1e-9));
+        v.library = lib;
+        rows.push_back(std::move(v));
+      } else {
+        const std::string op_name = f.text("op");
+        const double bytes = f.number("bytes_per_array", 64);
+        const int64_t elems = static_cast<int64_t>(bytes / 4);
+        Op op;
+        if (op_name == "copy" || op_name == "scale") {
+          op = make_elementwise("stream_" + op_name, EwKind::kRelu, elems / 1024, 1024,
+                                DType::kFp32);
+        } else if (op_name == "add" || op_name == "triad") {
+          op = make_elementwise("stream_" + op_name, EwKind::kResidualAdd, elems / 1024, 1024,
+                                DType::kFp32);
+        } else if (op_name == "read") {
+          // A sum: one row of all elements, read once, nothing written.
+          op = make_elementwise("stream_read", EwKind::kRelu, 1, elems, DType::kFp32);
+          op.out_bytes = 0;
+        } else {
+          errors.add(t->loc(r, t->column("op")), "op",
+                     fmt::format("'{}' is not copy, scale, add, triad or read", op_name));
+          continue;
+        }
+        op.threads = threads;
+        const double mib = bytes / (1024.0 * 1024.0);
+        ValidationRow v = row_of(*t, r, "stream " + op_name, f.set(),
+                                 fmt::format("{} {:g} MiB T={}", op_name, mib, threads), {op},
+                                 f.number("median_ms", 1e-9));
+        // STREAM does not depend on the GEMM library: v.library stays "".
+        rows.push_back(std::move(v));
+      }
+    }
+  }
+  errors.throw_if_any();
+  return rows;
+}
+
 void predict_rows(Device& device, std::vector<ValidationRow>& rows) {
   // Unique ops once, in one simulation; a format the device lacks is retried row by row so that
   // one unsupported row does not hide the others.

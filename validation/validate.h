@@ -28,6 +28,7 @@ struct ValidationRow {
   double predicted_s = 0;
   std::string bound;                      // of the op that takes longest
   std::optional<double> published_error;  // another model's published error for this category
+  std::string library;  // CPU rows: the library that ran it (the device's `library`); "" = any
   double error() const { return predicted_s / measured_s - 1.0; }
 };
 
@@ -50,6 +51,15 @@ std::vector<ValidationRow> load_gpu_dataset(const std::string& dir);
 // LLMCompass's A100 data (matmul, softmax, layernorm, gelu, and the GPT-3 layer). All rows are
 // "holdout": nothing is fitted on them.
 std::vector<ValidationRow> load_llmcompass_a100(const std::string& dir);
+
+// The CPU datasets of validation/cpu/<host>/ (measure_cpu.py, measure_local.py): every
+// gemm_*.csv and stream_*.csv in `dir` (calibration and hold-out files). A GEMM row is one op on
+// the row's `threads` cores through the row's library (`lib`: torch, numpy's OpenBLAS, openblas,
+// onednn, xpusim), category "gemm <dtype> <library>"; a STREAM row is one memory-bound op of the
+// arrays' bytes (copy and scale: one read, one write; add and triad: two reads, one write; read:
+// one read), category "stream <op>". Rows that did not run (status != ok) and w8a16 rows (ATen's
+// own int8-weight kernel, which the model does not follow) are left out.
+std::vector<ValidationRow> load_cpu_dataset(const std::string& dir);
 
 // Predicts every row (one simulation for all unique ops, each timed as the kernel datasets time
 // it: sustained). On a GPU an e2e row is instead timed as one stream (GpuDevice::run_stream: its

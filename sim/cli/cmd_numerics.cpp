@@ -102,10 +102,9 @@ int cmd_numerics(const Args& args) {
     if (m.family != "llama" && m.family != "moe")
       throw UsageError(fmt::format("--model {} is not a LLaMA-architecture model", model_name));
     if (!vm.count("seq")) seq = 32;
-    std::cerr << fmt::format("numerics: generating synthetic {} weights ({} layers)...\n",
-                             model_name, layers);
-    w = synthetic_llama(m.hidden, m.heads, m.kv_heads_or_heads(), m.ffn, m.vocab, layers,
-                        m.max_positions, 1234);
+    // The synthetic weights are made one layer at a time as the evaluation reaches it.
+    in.source = synthetic_llama(m.hidden, m.heads, m.kv_heads_or_heads(), m.ffn, m.vocab, layers,
+                                m.max_positions, 1234);
     std::mt19937_64 rng(99);
     for (int64_t i = 0; i < windows; ++i) {
       std::vector<int32_t> s(static_cast<size_t>(seq));
@@ -146,10 +145,9 @@ int cmd_numerics(const Args& args) {
     in = byte_windows(w, bytes, static_cast<size_t>(seq), static_cast<size_t>(windows));
     source = fmt::format("{} on {} windows of {} bytes of {}", weights_dir, windows, seq, text);
   }
-  in.weights = &w;
   std::vector<NumericsRow> rows;
   {
-    ProgressLine line(std::cerr, isatty(STDERR_FILENO), "numerics", "sequences");
+    ProgressLine line(std::cerr, isatty(STDERR_FILENO), "numerics", "steps");
     rows = run_numerics(in, *device, schemes, kopt,
                         [&](size_t done, size_t total, const std::string& what) {
                           line.update(done, total, what);

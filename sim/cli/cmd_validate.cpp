@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <iostream>
 #include <limits>
@@ -55,6 +56,98 @@ std::string card_of(const std::string& dir) {
   return "";
 }
 
+// Predicts CPU rows, each through a device built for its library (`library=<lib>`).
+void predict_cpu_rows(std::vector<ValidationRow>& rows,
+                      const std::function<std::unique_ptr<Device>(const std::vector<std::string>&)>&
+                          build,
+                      const std::vector<std::string>& extra) {
+  std::vector<std::string> libs;
+  for (const auto& r : rows)
+    if (std::find(libs.begin(), libs.end(), r.library) == libs.end()) libs.push_back(r.library);
+  for (const auto& lib : libs) {
+    std::vector<std::string> o = extra;
+    if (!lib.empty()) o.push_back("library=" + lib);
+    auto dev = build(o);
+    std::vector<ValidationRow> part;
+    for (const auto& r : rows)
+      if (r.library == lib) part.push_back(r);
+    predict_rows(*dev, part);
+    size_t k = 0;
+    for (auto& r : rows)
+      if (r.library == lib) r = part[k++];
+  }
+}
+
+// `xpusim validate --hw <cpu>`: the CPU datasets of validation/cpu (issue 13).
+int validate_cpu(const po::variables_map& vm, const std::string& name, std::string data,
+                 const std::string& out_file, const std::string& fit_only, int rounds,
+                 const std::function<std::unique_ptr<Device>(const std::vector<std::string>&)>&
+                     build) {
+  if (data.empty()) {
+    // Each measured CPU has its folder (validation/cpu/README.md).
+    static const std::pair<const char*, const char*> kData[] = {
+        {"emr-16c", "validation/cpu/h200host-xeon-16c"},
+        {"epyc-milan-2c", "validation/cpu/local-epyc-2c-libs"}};
+    for (const auto& [preset, folder] : kData)
+      if (name == preset) data = find_repo_path(folder);
+    if (data.empty())
+      throw UsageError(fmt::format("no measured dataset for the CPU '{}' (measured: emr-16c, "
+                                   "epyc-milan-2c); pass --data DIR",
+                                   name));
+  }
+  if (vm.count("frozen")) throw UsageError("--frozen: the CPU datasets have no frozen hold-out");
+  std::vector<ValidationRow> rows = load_cpu_dataset(data);
+  if (vm.count("calibration"))
+    std::erase_if(rows, [](const ValidationRow& r) { return r.set != "calibration"; });
+  if (vm.count("fit")) {
+    // The CPU schema's fitted values differ per CPU: --fit-only names the keys (comma-separated,
+    // exact), searched on the calibration rows only.
+    std::vector<std::pair<std::string, std::string>> start;
+    auto probe = build({});
+    (void)probe;
+    for (size_t b = 0; b < fit_only.size();) {
+      size_t e = fit_only.find(',', b);
+      if (e == std::string::npos) e = fit_only.size();
+      if (e > b) {
+        std::string kv = fit_only.substr(b, e - b);
+        const auto eq = kv.find('=');
+        if (eq == std::string::npos)
+          throw UsageError(fmt::format("--fit-only on a CPU takes key=start pairs; '{}' has no "
+                                       "start value",
+                                       kv));
+        start.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
+      }
+      b = e + 1;
+    }
+    if (start.empty()) throw UsageError("--fit on a CPU needs --fit-only key=start,...");
+    std::vector<ValidationRow> calib;
+    for (const auto& r : rows)
+      if (r.set == "calibration") calib.push_back(r);
+    auto objective = [&](const std::vector<std::string>& overrides) {
+      try {
+        predict_cpu_rows(calib, build, overrides);
+      } catch (const ConfigError&) {
+        return std::numeric_limits<double>::infinity();
+      }
+      return calibration_objective(calib);
+    };
+    FitResult fit = fit_parameters(start, objective, rounds, &std::cerr);
+    std::cout << fmt::format("# mean calibration MAPE over categories: {:.2f}% -> {:.2f}%\n",
+                             fit.objective_before * 100, fit.objective_after * 100);
+    for (const auto& [k, v] : fit.values) std::cout << fmt::format("{}: {}\n", k, v);
+    return 0;
+  }
+  predict_cpu_rows(rows, build, {});
+  print_stats(std::cout, summarize(rows),
+              fmt::format("xpusim validate --hw {}: measured CPU kernels in {}", name, data));
+  if (!out_file.empty()) {
+    std::ostringstream f;
+    write_rows_csv(f, rows);
+    write_file(out_file, f.str());
+  }
+  return 0;
+}
+
 }  // namespace
 
 int cmd_validate(const Args& args) {
@@ -71,7 +164,11 @@ int cmd_validate(const Args& args) {
       "uses LLMCompass's public A100 measurements and prints LLMCompass's published errors\n"
       "beside ours. --fit searches the parameters that the GPU schema marks as calibrated on\n"
       "h100-kernels (xpusim describe gpu), on the H100 calibration rows only, and prints their\n"
-      "values (--fit-only limits it to the keys that start with one of the prefixes). The a100 and h200 presets are never refitted.";
+      "values (--fit-only limits it to the keys that start with one of the prefixes). The a100 and h200 presets are never refitted.\n\n"
+      "On a CPU preset (emr-16c / spr-16c, epyc-milan-2c / zen4-2c) it runs the CPU model over the\n"
+      "measured GEMM and STREAM rows in validation/cpu/<host>/, each GEMM row through the library\n"
+      "that ran it; --calibration leaves the hold-out out; --fit --fit-only key=start,... searches\n"
+      "the named keys on the calibration rows.";
   po::options_description opts("validate options");
   std::string hw = "h100", data, a100_data, out_file, fit_only;
   std::vector<std::string> sets;
@@ -89,6 +186,7 @@ int cmd_validate(const Args& args) {
       "fit-only", po::value(&fit_only),
       "with --fit: only the calibrated keys starting with one of these comma-separated prefixes")(
       "rounds", po::value(&rounds), "coordinate-search rounds for --fit (default 3)")(
+      "calibration", "CPU datasets: the calibration rows only (the hold-out is not read)")(
       "frozen",
       "read the card's frozen hold-out (named in the dataset's frozen.txt) and nothing else; "
       "once per model change that the README reports");
@@ -108,8 +206,9 @@ int cmd_validate(const Args& args) {
     return make_device(tree, name);
   };
   auto device = build({});
+  if (device->family() == "cpu") return validate_cpu(vm, name, data, out_file, fit_only, rounds, build);
   if (device->family() != "gpu")
-    throw UsageError(fmt::format("'{}' is not a GPU; validate covers GPUs", hw));
+    throw UsageError(fmt::format("'{}' is not a GPU or a CPU; validate covers those", hw));
 
   const bool a100 = name == "a100";
   std::vector<ValidationRow> rows;

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <random>
 
+#include "sim/base/hash.h"
 #include "workloads/compression.h"
 
 namespace xpusim {
@@ -147,7 +148,7 @@ SchemeChoice choose_scheme(const std::string& name, const DeviceFormats& f) {
 NumericsInput byte_windows(const weights::LlamaWeights& w, std::span<const uint8_t> text,
                            std::size_t seq, std::size_t windows) {
   NumericsInput in;
-  in.weights = &w;
+  in.source = std::make_shared<functional::HeldLlamaWeights>(w);
   in.has_targets = true;
   for (std::size_t i = 0; i < windows && (i + 1) * seq < text.size(); ++i) {
     in.sequences.emplace_back(text.begin() + long(i * seq), text.begin() + long((i + 1) * seq));
@@ -161,118 +162,167 @@ std::vector<NumericsRow> run_numerics(const NumericsInput& in, Device& device,
                                       const kernels::KernelOptions& opt,
                                       const NumericsProgress& progress) {
   const DeviceFormats formats = device_formats(device);
-  // Sequences to run: the reference's, then each scheme's (fp32 reuses the reference).
-  const size_t n = in.sequences.size();
-  const size_t total =
-      n * (1 + size_t(std::count_if(schemes.begin(), schemes.end(),
-                                    [](const std::string& s) { return s != "fp32"; })));
-  size_t done = 0;
-  auto step = [&](const std::string& what) {
-    ++done;
-    if (progress) progress(done, total, what);
-  };
-  // The reference: fp32 arithmetic everywhere (released before the schemes run).
-  std::vector<std::vector<float>> ref_logits;
-  std::size_t V = 0;
-  {
-    functional::LlamaForward ref(*in.weights, choose_scheme("fp32", formats).scheme, opt);
-    for (const auto& s : in.sequences) {
-      ref_logits.push_back(ref.logits(s));
-      step("fp32 reference");
-    }
-    V = ref.vocab();
-  }
-
+  // Scheme 0 of the layer-by-layer run is the fp32 reference; then each scheme the preset can
+  // run, except fp32 itself, whose row reuses the reference.
+  std::vector<functional::ModelScheme> run_schemes{choose_scheme("fp32", formats).scheme};
+  std::vector<std::string> run_names{"fp32 reference"};
   std::vector<NumericsRow> rows;
+  std::vector<std::size_t> run_of;  // rows[i] is run_schemes[run_of[i]]
   for (const auto& name : schemes) {
     NumericsRow row;
     row.scheme = name;
     SchemeChoice c = choose_scheme(name, formats);
     row.datapath = c.datapath;
-    if (!c.ok) {
-      row.ok = false;
-      row.reason = c.reason;
-      rows.push_back(row);
-      continue;
-    }
-    functional::LlamaForward model(*in.weights, c.scheme, opt);
-    double err2 = 0, ref2 = 0, loss = 0;
-    std::size_t agree = 0, positions = 0, targets = 0;
-    for (std::size_t s = 0; s < in.sequences.size(); ++s) {
-      const auto l = name == "fp32" ? ref_logits[s] : model.logits(in.sequences[s]);
-      if (name != "fp32") step(name);
-      const auto& r = ref_logits[s];
-      const std::size_t T = in.sequences[s].size();
-      for (std::size_t t = 0; t < T; ++t) {
-        const float* a = l.data() + t * V;
-        const float* b = r.data() + t * V;
-        for (std::size_t j = 0; j < V; ++j) {
-          err2 += double(a[j] - b[j]) * double(a[j] - b[j]);
-          ref2 += double(b[j]) * double(b[j]);
-        }
-        agree += (std::max_element(a, a + V) - a) == (std::max_element(b, b + V) - b) ? 1 : 0;
-        ++positions;
-        if (in.has_targets) {
-          const int32_t target = t + 1 < T ? in.sequences[s][t + 1] : in.targets_tail[s];
-          double mx = *std::max_element(a, a + V), sum = 0;
-          for (std::size_t j = 0; j < V; ++j) sum += std::exp(double(a[j]) - mx);
-          loss += mx + std::log(sum) - double(a[target]);
-          ++targets;
-        }
-      }
-    }
-    row.logit_rel_err = ref2 > 0 ? std::sqrt(err2 / ref2) : 0;
-    row.top1_agreement = positions ? double(agree) / double(positions) : 0;
-    if (in.has_targets && targets) {
-      row.loss = loss / double(targets);
-      row.perplexity = std::exp(*row.loss);
+    row.ok = c.ok;
+    row.reason = c.reason;
+    if (c.ok && name != "fp32") {
+      run_of.push_back(run_schemes.size());
+      run_schemes.push_back(c.scheme);
+      run_names.push_back(name);
+    } else {
+      run_of.push_back(0);
     }
     rows.push_back(row);
+  }
+  const std::size_t layers = static_cast<std::size_t>(in.source->config().num_hidden_layers);
+  const std::size_t V = static_cast<std::size_t>(in.source->config().vocab_size);
+  const std::size_t total = run_schemes.size() * (layers + 1);
+  std::size_t done = 0;
+
+  struct Acc {
+    double err2 = 0, ref2 = 0, loss = 0;
+    std::size_t agree = 0, positions = 0, targets = 0;
+  };
+  std::vector<Acc> acc(run_schemes.size());
+  std::vector<std::vector<float>> ref_logits(in.sequences.size());
+  auto sink = [&](std::size_t s, std::size_t b, std::span<const float> l) {
+    if (s == 0) ref_logits[b].assign(l.begin(), l.end());
+    const auto& r = ref_logits[b];
+    Acc& a = acc[s];
+    const std::size_t T = in.sequences[b].size();
+    for (std::size_t t = 0; t < T; ++t) {
+      const float* x = l.data() + t * V;
+      const float* y = r.data() + t * V;
+      for (std::size_t j = 0; j < V; ++j) {
+        a.err2 += double(x[j] - y[j]) * double(x[j] - y[j]);
+        a.ref2 += double(y[j]) * double(y[j]);
+      }
+      a.agree += (std::max_element(x, x + V) - x) == (std::max_element(y, y + V) - y) ? 1 : 0;
+      ++a.positions;
+      if (in.has_targets) {
+        const int32_t target = t + 1 < T ? in.sequences[b][t + 1] : in.targets_tail[b];
+        double mx = *std::max_element(x, x + V), sum = 0;
+        for (std::size_t j = 0; j < V; ++j) sum += std::exp(double(x[j]) - mx);
+        a.loss += mx + std::log(sum) - double(x[target]);
+        ++a.targets;
+      }
+    }
+  };
+  functional::layerwise_logits(
+      *in.source, run_schemes, in.sequences, opt, sink, [&](std::size_t s, std::size_t l) {
+        ++done;
+        if (progress)
+          progress(done, total,
+                   l < layers ? fmt::format("{}: layer {}/{}", run_names[s], l + 1, layers)
+                              : fmt::format("{}: LM head", run_names[s]));
+      });
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    if (!rows[i].ok) continue;
+    const Acc& a = acc[run_of[i]];
+    rows[i].logit_rel_err = a.ref2 > 0 ? std::sqrt(a.err2 / a.ref2) : 0;
+    rows[i].top1_agreement = a.positions ? double(a.agree) / double(a.positions) : 0;
+    if (in.has_targets && a.targets) {
+      rows[i].loss = a.loss / double(a.targets);
+      rows[i].perplexity = std::exp(*rows[i].loss);
+    }
   }
   return rows;
 }
 
-weights::LlamaWeights synthetic_llama(int64_t hidden, int64_t heads, int64_t kv_heads, int64_t ffn,
-                                      int64_t vocab, int64_t layers, int64_t max_positions,
-                                      uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::normal_distribution<float> normal(0.0f, 0.02f);
-  auto tensor = [&](int64_t rows, int64_t cols) {
-    weights::Tensor t;
-    t.shape = {rows, cols};
-    t.data.resize(static_cast<std::size_t>(rows * cols));
-    for (float& v : t.data) v = normal(rng);
-    return t;
-  };
-  auto ones = [](int64_t n) {
-    weights::Tensor t;
+namespace {
+
+// Seeded synthetic weights made one layer at a time: each tensor from its own stream (the seed,
+// the layer and the tensor), so that any layer can be made alone and a model of any depth costs
+// the memory of one layer and the LM head (llama2-7b: 0.8 GB and 0.5 GB in fp32).
+class SyntheticLlama final : public functional::LlamaWeightSource {
+ public:
+  SyntheticLlama(weights::HfModelConfig c, uint64_t seed) : c_(std::move(c)), seed_(seed) {
+    norm_.assign(static_cast<std::size_t>(c_.hidden_size), 1.0f);
+  }
+  const weights::HfModelConfig& config() const override { return c_; }
+  void embed(int32_t token, std::span<float> row) const override {
+    fill(row, stream(1, static_cast<uint64_t>(token)));
+  }
+  const weights::LlamaLayerWeights& layer(std::size_t i) override {
+    head_ = {};
+    const int64_t H = c_.hidden_size, hd = c_.head_dim, F = c_.intermediate_size;
+    const int64_t q = c_.num_attention_heads * hd, kv = c_.num_key_value_heads * hd;
+    auto& l = layer_;
+    ones(l.input_layernorm, H);
+    ones(l.post_attention_layernorm, H);
+    weights::Tensor* mats[] = {&l.q_proj, &l.k_proj, &l.v_proj, &l.o_proj,
+                               &l.gate_proj, &l.up_proj, &l.down_proj};
+    const int64_t shapes[][2] = {{q, H}, {kv, H}, {kv, H}, {H, q}, {F, H}, {F, H}, {H, F}};
+    for (std::size_t m = 0; m < 7; ++m) {
+      mats[m]->shape = {shapes[m][0], shapes[m][1]};
+      mats[m]->data.resize(static_cast<std::size_t>(shapes[m][0] * shapes[m][1]));
+      fill(mats[m]->data, stream(2 + m, i));
+    }
+    return layer_;
+  }
+  std::span<const float> final_norm() const override { return norm_; }
+  const weights::Tensor& output_weight() override {
+    layer_ = {};
+    if (head_.data.empty()) {
+      head_.shape = {c_.vocab_size, c_.hidden_size};
+      head_.data.resize(static_cast<std::size_t>(c_.vocab_size * c_.hidden_size));
+      fill(head_.data, stream(9, 0));
+    }
+    return head_;
+  }
+
+ private:
+  uint64_t stream(uint64_t tensor, uint64_t index) const {
+    return Fnv1a64()
+        .field(std::to_string(seed_))
+        .field(std::to_string(tensor))
+        .field(std::to_string(index))
+        .value();
+  }
+  static void fill(std::span<float> v, uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    std::normal_distribution<float> normal(0.0f, 0.02f);
+    for (float& x : v) x = normal(rng);
+  }
+  static void ones(weights::Tensor& t, int64_t n) {
     t.shape = {n};
     t.data.assign(static_cast<std::size_t>(n), 1.0f);
-    return t;
-  };
-  const int64_t hd = hidden / heads;
-  weights::LlamaWeights w;
-  auto& c = w.config;
+  }
+  weights::HfModelConfig c_;
+  uint64_t seed_;
+  std::vector<float> norm_;
+  weights::LlamaLayerWeights layer_;
+  weights::Tensor head_;
+};
+
+}  // namespace
+
+std::shared_ptr<functional::LlamaWeightSource> synthetic_llama(
+    int64_t hidden, int64_t heads, int64_t kv_heads, int64_t ffn, int64_t vocab, int64_t layers,
+    int64_t max_positions, uint64_t seed) {
+  weights::HfModelConfig c;
   c.model_type = "llama";
   c.hidden_size = hidden;
   c.intermediate_size = ffn;
   c.num_hidden_layers = layers;
   c.num_attention_heads = heads;
   c.num_key_value_heads = kv_heads;
-  c.head_dim = hd;
+  c.head_dim = hidden / heads;
   c.vocab_size = vocab;
   c.max_position_embeddings = max_positions;
   c.norm_eps = 1e-5;
   c.rope_theta = 10000.0;
-  w.embed_tokens = tensor(vocab, hidden);
-  for (int64_t i = 0; i < layers; ++i) {
-    w.layers.push_back({ones(hidden), tensor(heads * hd, hidden), tensor(kv_heads * hd, hidden),
-                        tensor(kv_heads * hd, hidden), tensor(hidden, heads * hd), ones(hidden),
-                        tensor(ffn, hidden), tensor(ffn, hidden), tensor(hidden, ffn)});
-  }
-  w.norm = ones(hidden);
-  w.lm_head = tensor(vocab, hidden);
-  return w;
+  return std::make_shared<SyntheticLlama>(std::move(c), seed);
 }
 
 }  // namespace xpusim

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -42,7 +43,7 @@ struct NumericsRow {
 };
 
 struct NumericsInput {
-  const weights::LlamaWeights* weights = nullptr;
+  std::shared_ptr<functional::LlamaWeightSource> source;
   std::vector<std::vector<int32_t>> sequences;  // evaluated sequences (fresh context each)
   bool has_targets = false;  // next-token targets are the sequences' own next tokens (real text)
   std::vector<int32_t> targets_tail;  // with has_targets: the token after each sequence's last
@@ -63,9 +64,10 @@ std::vector<NumericsRow> run_numerics(const NumericsInput& in, Device& device,
                                       const kernels::KernelOptions& opt,
                                       const NumericsProgress& progress = {});
 
-// Seeded synthetic weights at a model's shapes (normal, std 0.02; norms 1), `layers` layers.
-weights::LlamaWeights synthetic_llama(int64_t hidden, int64_t heads, int64_t kv_heads, int64_t ffn,
-                                      int64_t vocab, int64_t layers, int64_t max_positions,
-                                      uint64_t seed);
+// Seeded synthetic weights at a model's shapes (normal, std 0.02; norms 1), `layers` layers,
+// made one layer at a time as the evaluation asks for them (see SyntheticLlama).
+std::shared_ptr<functional::LlamaWeightSource> synthetic_llama(
+    int64_t hidden, int64_t heads, int64_t kv_heads, int64_t ffn, int64_t vocab, int64_t layers,
+    int64_t max_positions, uint64_t seed);
 
 }  // namespace xpusim

@@ -123,13 +123,35 @@ TEST(Numerics, CompressionDegradesInTheExpectedOrder) {
   EXPECT_GT(*by["unstructured:0.5"].perplexity, *by["fp32"].perplexity);
 }
 
+// The layer-at-a-time evaluation (every scheme runs a layer before the next) gives exactly the
+// logits of each scheme's own forward pass, sequence by sequence.
+TEST(Numerics, LayerwiseLogitsEqualEachSchemesForwardPass) {
+  const std::vector<functional::ModelScheme> schemes{choose_scheme("fp32", {}).scheme,
+                                                     choose_scheme("bf16", {true}).scheme,
+                                                     choose_scheme("int8", {true, false, false, true}).scheme};
+  const std::vector<std::vector<int32_t>> seqs{{72, 101, 108, 108, 111}, {32, 119, 111, 114, 108, 100, 33}};
+  functional::HeldLlamaWeights source(tiny());
+  std::size_t calls = 0, steps = 0;
+  functional::layerwise_logits(
+      source, schemes, seqs, {},
+      [&](std::size_t s, std::size_t b, std::span<const float> l) {
+        const functional::LlamaForward model(tiny(), schemes[s]);
+        const auto want = model.logits(seqs[b]);
+        ASSERT_EQ(l.size(), want.size());
+        EXPECT_TRUE(std::equal(l.begin(), l.end(), want.begin())) << "scheme " << s << " seq " << b;
+        ++calls;
+      },
+      [&](std::size_t, std::size_t) { ++steps; });
+  EXPECT_EQ(calls, schemes.size() * seqs.size());
+  EXPECT_EQ(steps, schemes.size() * (std::size_t(tiny().config.num_hidden_layers) + 1));
+}
+
 TEST(Numerics, SyntheticWeightsAtARealModelsShapes) {
   ConfigStore store;
   auto dev = make_device(store.load("h100", "hw"), "h100");
   // LLaMA-3 8B's layer shapes (GQA 32/8, FFN 14336), one layer, a 1024-entry vocabulary cut.
-  auto w = synthetic_llama(4096, 32, 8, 14336, 1024, 1, 8192, 7);
   NumericsInput input;
-  input.weights = &w;
+  input.source = synthetic_llama(4096, 32, 8, 14336, 1024, 1, 8192, 7);
   input.sequences.push_back({1, 5, 9, 300, 1000, 42, 7, 8});
   auto rows = run_numerics(input, *dev, {"fp32", "bf16", "int8"}, {});
   ASSERT_EQ(rows.size(), 3u);

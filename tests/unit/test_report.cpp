@@ -4,6 +4,7 @@
 // reports, collectives that end together on every device, valid trace-event JSON).
 #include <gtest/gtest.h>
 
+#include <map>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <sstream>
@@ -14,6 +15,7 @@
 #include "reports/trace_writer.h"
 #include "sim/engine/engine.h"
 #include "sim/engine/multi_device.h"
+#include "sim/engine/multicore.h"
 #include "sim/engine/trace.h"
 #include "test_helpers.h"
 
@@ -195,6 +197,30 @@ TEST(EngineTrace, SpansAddUpToWhatTheEngineReports) {
   ASSERT_FALSE(trace.counters.empty());
   EXPECT_DOUBLE_EQ(trace.counters.front().value, 1e12);
   EXPECT_DOUBLE_EQ(trace.counters.back().value, 0);
+}
+
+// The multicore engine (CPUs): one compute track per core group, whose spans add up to the
+// group's blocks x block time; the operator's span is its time.
+TEST(EngineTrace, MulticoreGroupsHaveTracksOfTheirOwn) {
+  EngineSpec spec;
+  spec.levels.push_back({"dram", 1e12, 2e11, 100e-9, 0});
+  ParallelWork w;
+  w.overhead_s = 2e-6;
+  w.groups.push_back({8, 12, 1e-6, {1e6}, {}, 2});
+  w.groups.push_back({2, 5, 3e-6, {2e6}, {}, 1});
+  EngineTrace trace;
+  const auto t = simulate_parallel_ops(spec, {w}, nullptr, &trace);
+  std::map<std::string, double> busy;
+  double op = 0;
+  for (const auto& s : trace.spans) {
+    if (s.track.starts_with("compute")) busy[s.track] += s.end_s - s.start_s;
+    if (s.track == "ops") op += s.end_s - s.start_s;
+  }
+  ASSERT_EQ(busy.size(), 2u);
+  EXPECT_NEAR(busy["compute: group 1"], 12 * 1e-6, 1e-11);
+  EXPECT_NEAR(busy["compute: group 2"], 5 * 3e-6, 1e-11);
+  EXPECT_NEAR(op, t[0].time_s, 1e-11);
+  EXPECT_DOUBLE_EQ(simulate_parallel_ops(spec, {w})[0].time_s, t[0].time_s);
 }
 
 TEST(EngineTrace, CollectivesEndTogetherOnEveryDevice) {

@@ -1,0 +1,147 @@
+// The multicore CPU model (issue 13): the multicore engine's shared levels and join, the thread
+// count from the op or the preset, the library's kernel choice, and the physics checks.
+#include <gtest/gtest.h>
+
+#include "arch/registry.h"
+#include "sim/config/config_store.h"
+#include "sim/engine/multicore.h"
+
+namespace xpusim {
+namespace {
+
+std::unique_ptr<Device> cpu(const std::string& preset, const std::vector<std::string>& sets) {
+  ConfigStore store;
+  CfgNode tree = store.load(preset, "hw");
+  ErrorList errors;
+  for (const auto& s : sets) apply_override(tree, s, errors);
+  errors.throw_if_any();
+  return make_device(tree, preset);
+}
+
+EngineSpec two_levels(double dram_bw) {
+  EngineSpec spec;
+  spec.levels = {{"dram", 0, dram_bw, 0, 0}, {"llc", 0, 1e12, 0, 0}};
+  return spec;
+}
+
+CoreGroup group(int cores, double blocks, double block_bytes, double core_bw) {
+  CoreGroup g;
+  g.cores = cores;
+  g.blocks = blocks;
+  g.bytes = {block_bytes, 0};
+  g.core_bytes_per_s = {core_bw, 0};
+  return g;
+}
+
+// Two groups loading at the same time share DRAM: together they take as long as all their bytes
+// at its bandwidth; alone, a group is capped by its cores' own load rate.
+TEST(Multicore, GroupsShareDramAndCoresCapTheirOwnRate) {
+  const double B = 64e6;
+  ParallelWork alone, both;
+  alone.groups = {group(1, 8, B / 8, 10e9)};
+  both.groups = {group(4, 8, B / 8, 10e9), group(4, 8, B / 8, 10e9)};
+  const auto t = simulate_parallel_ops(two_levels(50e9), {alone, both});
+  EXPECT_NEAR(t[0].time_s, B / 10e9, 0.01 * B / 10e9);           // one core's rate
+  EXPECT_NEAR(t[1].time_s, 8 * B / 50e9, 0.03 * 8 * B / 50e9);   // DRAM, shared
+  EXPECT_NEAR(t[1].bytes_per_level[0], 8 * B, 1);
+}
+
+// The operator ends when its slowest group does (the join), after the fork's overhead.
+TEST(Multicore, TheJoinWaitsForTheSlowestGroup) {
+  ParallelWork w;
+  w.overhead_s = 2e-6;
+  CoreGroup fast = group(3, 4, 0, 0), slow = group(1, 5, 0, 0);
+  fast.compute_s = slow.compute_s = 1e-3;
+  w.groups = {fast, slow};
+  const auto t = simulate_parallel_ops(two_levels(1e9), {w});
+  EXPECT_NEAR(t[0].time_s, 2e-6 + 5e-3, 1e-9);
+  EXPECT_EQ(t[0].bound, Bound::kCompute);
+}
+
+// With one stage the core loads a block and then computes it; with two, loads run ahead.
+TEST(Multicore, OneStageSerialisesLoadsAndCompute) {
+  CoreGroup g = group(1, 8, 1e6, 0);
+  g.compute_s = 1e-3 / 8;
+  ParallelWork one, two;
+  g.stages = 1;
+  one.groups = {g};
+  g.stages = 2;
+  two.groups = {g};
+  const auto t = simulate_parallel_ops(two_levels(8e9), {one, two});
+  EXPECT_NEAR(t[0].time_s, 2e-3, 1e-9);  // 8 x (0.125 ms load + 0.125 ms compute)
+  EXPECT_LT(t[1].time_s, 1.2e-3);
+  EXPECT_THROW(simulate_parallel_ops(two_levels(1e9), {ParallelWork{-1, {}}}),
+               std::invalid_argument);
+}
+
+// The op's `threads` wins; otherwise the preset's `threads` (`--set hw.threads=N`); otherwise all
+// cores.
+TEST(CpuModel, ThreadsComeFromTheOpThenThePreset) {
+  Op op = make_gemm("g", 1, 4096, 4096, DType::kFp32);
+  auto all = cpu("xeon-8480", {}), eight = cpu("xeon-8480", {"threads=8"});
+  const double t_all = all->run({op}).results[0].time_s;
+  const double t_eight = eight->run({op}).results[0].time_s;
+  op.threads = 8;
+  EXPECT_DOUBLE_EQ(all->run({op}).results[0].time_s, t_eight);
+  EXPECT_GT(t_eight, 1.5 * t_all);
+  ConfigStore store;
+  CfgNode tree = store.load("xeon-8480", "hw");
+  ErrorList errors;
+  apply_override(tree, "threads=57", errors);
+  EXPECT_THROW(make_device(tree, "x"), ConfigError);  // more threads than cores
+}
+
+// Each library takes its own path: PyTorch's bf16 runs oneDNN on AMX (or fp32 after conversion
+// without bf16 hardware), oneDNN 2.6 has no bf16 matmul on AVX2, this project's bf16 kernel
+// multiplies fp32-held weights, OpenBLAS has no int8 GEMM.
+TEST(CpuModel, TheLibraryPicksTheKernel) {
+  const Op bf16 = make_gemm("g", 1, 4096, 4096, DType::kBf16);
+  const Op int8 = make_gemm("g", 1, 4096, 4096, DType::kInt8);
+  EXPECT_EQ(cpu("emr-16c", {})->run({bf16}).results[0].unit.label(), "amx");
+  EXPECT_EQ(cpu("epyc-milan-2c", {"library=torch"})->run({bf16}).results[0].unit.label(),
+            "simd(bf16->fp32)");
+  EXPECT_EQ(cpu("epyc-milan-2c", {"library=xpusim"})->run({bf16}).results[0].unit.label(),
+            "simd(bf16->fp32)");
+  const Evaluation onednn = cpu("epyc-milan-2c", {"library=onednn"})->run({bf16});
+  EXPECT_FALSE(onednn.ok);
+  EXPECT_NE(onednn.reason.find("oneDNN has no bf16 matmul"), std::string::npos) << onednn.reason;
+  EXPECT_FALSE(cpu("epyc-milan-2c", {"library=openblas"})->run({int8}).ok);
+  // The fp32-held bf16 weights cost twice the DRAM bytes of real bf16 weights.
+  const OpResult xp = cpu("epyc-milan-2c", {"library=xpusim"})->run({bf16}).results[0];
+  EXPECT_GE(xp.bytes_per_level[0].second, 4096.0 * 4096 * 4);
+}
+
+// Repacking plain weights in every call costs time; rows 4 KiB apart repack at the aliased rate.
+TEST(CpuModel, RepackingAndItsL1SetAliasing) {
+  auto dev = [](const std::string& aliased) {
+    return cpu("epyc-milan-2c", {"library=xpusim", "kernels.xpusim.fp32.pack_bw=4 GB/s",
+                                 "kernels.xpusim.fp32.aliased_pack_bw=" + aliased});
+  };
+  Op k4096 = make_gemm("g", 1, 4096, 4096, DType::kFp32);
+  Op k4100 = make_gemm("g", 1, 4100, 4096, DType::kFp32);
+  k4096.threads = k4100.threads = 1;
+  auto same = dev("4 GB/s"), slow = dev("1 GB/s");
+  const double a = same->run({k4096}).results[0].time_s, b = slow->run({k4096}).results[0].time_s;
+  // (the repack rate scales with the clock: one core runs at up to clock_max / clock)
+  EXPECT_GT(b, a + 0.5 * 4096.0 * 4096 * 4 * (1 / 1e9 - 1 / 4e9));
+  EXPECT_NEAR(slow->run({k4100}).results[0].time_s, same->run({k4100}).results[0].time_s, 1e-12);
+  ConfigStore store;
+  CfgNode tree = store.load("epyc-milan-2c", "hw");
+  ErrorList errors;
+  apply_override(tree, "kernels.xpusim.fp32.aliased_pack_bw=100 GB/s", errors);
+  EXPECT_THROW(make_device(tree, "x"), ConfigError);  // aliased rows cannot repack faster
+}
+
+// The aliases name the real presets.
+TEST(CpuModel, AliasesResolveToTheMeasuredMachines) {
+  ConfigStore store;
+  for (auto [alias, real] : {std::pair{"spr-16c", "emr-16c"}, {"zen4-2c", "epyc-milan-2c"}}) {
+    const CfgNode a = store.load(alias, "hw"), r = store.load(real, "hw");
+    ASSERT_NE(a.find("name"), nullptr);
+    EXPECT_EQ(a.find("name")->scalar, real);
+    EXPECT_EQ(config_fingerprint(a), config_fingerprint(r)) << alias;
+  }
+}
+
+}  // namespace
+}  // namespace xpusim
