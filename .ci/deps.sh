@@ -9,6 +9,10 @@ XPUSIM_DEBS=(cmake g++ make pkg-config libsystemc-dev libyaml-cpp-dev libfmt-dev
 # Debian's unversioned names follow the default clang, so the two always match.
 XPUSIM_FUZZ_DEBS=(clang libclang-rt-dev)
 
+# What ./test.sh adds for the report's browser test (tests/browser/run.sh): a headless browser
+# that renders the generated reports, and python3 for its checks.
+XPUSIM_BROWSER_DEBS=(chromium python3)
+
 # Extra package names given as arguments are installed too (./test.sh passes XPUSIM_FUZZ_DEBS).
 xpusim_install_deps() {
   local missing=()

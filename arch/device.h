@@ -66,6 +66,14 @@ struct Evaluation {
   std::vector<OpResult> results;
 };
 
+// The roofline of a device for one number format: its matrix units' peak rate and its main
+// memory's bandwidth (0 = not modelled).
+struct Roofline {
+  double peak_flops_per_s = 0;
+  double mem_bw_bytes_per_s = 0;
+  std::string mem_level;  // the main memory level's name in bytes_per_level ("hbm", "dram")
+};
+
 class Device {
  public:
   virtual ~Device() = default;
@@ -89,6 +97,15 @@ class Device {
   virtual void stream(std::vector<OpResult>& instances) const { (void)instances; }
   // The board's idle power (the energy of a device waiting), or nullopt without an energy model.
   virtual std::optional<double> idle_power_w() const { return std::nullopt; }
+  virtual Roofline roofline(DType d) const {
+    (void)d;
+    return {};
+  }
+  // While set, run() appends the engine's timeline to `trace` (sim/engine/trace.h); nullptr: none.
+  void set_trace(EngineTrace* trace) { trace_ = trace; }
+
+ protected:
+  EngineTrace* trace_ = nullptr;
 };
 
 }  // namespace xpusim

@@ -81,7 +81,7 @@ Evaluation EngineDevice::run(const std::vector<Op>& ops) {
     work.push_back(std::move(w));
     units.push_back(u.unit);
   }
-  auto timings = simulate_ops(spec_, work);
+  auto timings = simulate_ops(spec_, work, nullptr, trace_);
   for (size_t i = 0; i < ops.size(); ++i) {
     OpResult r;
     r.time_s = timings[i].time_s;

@@ -117,6 +117,14 @@ nlohmann::ordered_json point_to_json(const PointResult& p) {
     j["tokens_per_j"] = tokens / *p.energy_j;
   }
   j["bound"] = p.bound;
+  j["family"] = p.family;
+  if (!p.peak_flops_per_s.empty()) {  // the device's roofline for the formats of its ops
+    nlohmann::ordered_json peaks;
+    for (const auto& [dtype, v] : p.peak_flops_per_s) peaks[dtype] = v;
+    j["roofline"] = {{"peak_flops_per_s", peaks},
+                     {"mem_bw_bytes_per_s", p.roofline.mem_bw_bytes_per_s},
+                     {"mem_level", p.roofline.mem_level}};
+  }
   j["weight_bytes"] = p.weight_bytes;  // per device
   j["kv_cache_bytes"] = p.kv_bytes;
   j["activation_bytes"] = p.activation_bytes;

@@ -197,6 +197,18 @@ class CpuDevice : public Device {
     return power_.enabled() ? std::optional<double>(c_.power.idle_w) : std::nullopt;
   }
 
+  // AMX tiles where the format has them, else the SIMD units, on every core at the all-core
+  // clock of that kind of load.
+  Roofline roofline(DType d) const override {
+    const bool amx = c_.matrix.per_clk(d) > 0;
+    const double per_clk = amx ? c_.matrix.per_clk(d) : c_.simd.per_clk(d);
+    const LoadKind kind = amx ? LoadKind::kAmx
+                          : c_.simd_bits >= 512 ? LoadKind::kAvx512
+                                                : LoadKind::kLight;
+    const int cores = int(c_.cores);
+    return {double(cores) * per_clk * clock_of(cores, kind), c_.dram.bw_bytes_per_s, "dram"};
+  }
+
   bool supports(DType d, ComputeUnit unit) const override {
     switch (unit) {
       case ComputeUnit::kAmx:
@@ -238,7 +250,7 @@ class CpuDevice : public Device {
       work.push_back(std::move(p.work));
       units.push_back(p.unit);
     }
-    const std::vector<OpTiming> t = simulate_parallel_ops(engine_spec(), work);
+    const std::vector<OpTiming> t = simulate_parallel_ops(engine_spec(), work, nullptr, trace_);
     const std::vector<std::string> names = {"dram", "llc", "link"};
     for (size_t i = 0; i < ops.size(); ++i) {
       OpResult r;

@@ -53,7 +53,8 @@ Evaluation GpuDevice::evaluate(const std::vector<Op>& ops, bool stream) {
       return ev;
     }
   }
-  const std::vector<OpTiming> timings = simulate_ops(engine_spec(), work_of(plans));
+  const std::vector<OpTiming> timings =
+      simulate_ops(engine_spec(), work_of(plans), nullptr, trace_);
   ev.results.reserve(ops.size());
   for (size_t i = 0; i < ops.size(); ++i) {
     const OpTiming& t = timings[i];
@@ -84,6 +85,12 @@ Evaluation GpuDevice::evaluate(const std::vector<Op>& ops, bool stream) {
   }
   if (stream) power_.stream(ev.results, c_.clock_hz);
   return ev;
+}
+
+Roofline GpuDevice::roofline(DType d) const {
+  // The datasheet's tensor throughput is quoted at tensor_clock; HBM at its peak.
+  const double clock = c_.tensor_clock_hz > 0 ? c_.tensor_clock_hz : c_.clock_hz;
+  return {double(c_.sm.count) * c_.sm.tensor.per_clk(d) * clock, c_.hbm.bw_bytes_per_s, "hbm"};
 }
 
 EngineSpec GpuDevice::engine_spec() const {

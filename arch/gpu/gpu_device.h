@@ -35,6 +35,7 @@ class GpuDevice : public Device {
     return power_.enabled() ? std::optional<double>(c_.power.idle_w) : std::nullopt;
   }
   const GpuConfig& config() const { return c_; }
+  Roofline roofline(DType d) const override;
   MemLevelSpec link_spec() const override {
     return c_.link.bw_bytes_per_s > 0
                ? MemLevelSpec{"link", 0, c_.link.bw_bytes_per_s, c_.link.latency_s, 0}

@@ -54,6 +54,10 @@ class TpuDevice : public Device {
   std::optional<double> idle_power_w() const override {
     return power_.enabled() ? std::optional<double>(c_.power.idle_w) : std::nullopt;
   }
+  Roofline roofline(DType d) const override {
+    return {double(c_.cores * c_.mxu.count) * c_.mxu.rates.per_clk(d) * c_.clock_hz,
+            c_.hbm.bw_bytes_per_s, "hbm"};
+  }
 
   Evaluation run(const std::vector<Op>& ops) override {
     Evaluation ev;
@@ -83,7 +87,7 @@ class TpuDevice : public Device {
       work.push_back(p.work);
       plans.push_back(std::move(p));
     }
-    const auto timings = simulate_ops(spec_, work);
+    const auto timings = simulate_ops(spec_, work, nullptr, trace_);
     std::vector<std::string> names;
     for (const auto& l : spec_.levels) names.push_back(l.name);
     for (size_t i = 0; i < ops.size(); ++i) {

@@ -31,5 +31,6 @@ int cmd_list(const Args& args);
 int cmd_validate(const Args& args);
 int cmd_numerics(const Args& args);
 int cmd_sweep(const Args& args);
+int cmd_report(const Args& args);
 
 }  // namespace xpusim::cli

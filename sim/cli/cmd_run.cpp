@@ -6,8 +6,11 @@
 #include <algorithm>
 #include <filesystem>
 #include <iostream>
+#include <sstream>
 
 #include "reports/experiment_output.h"
+#include "reports/trace_writer.h"
+#include "sim/base/output_files.h"
 #include "sim/cli/options.h"
 #include "sim/cli/progress.h"
 #include "sim/config/config_store.h"
@@ -28,7 +31,7 @@ const char* kRunUsage =
     "                  [--attention fused|unfused] [--stack PRESET[,key=value]...] [--limits "
     "enforce|warn] [--out DIR | --no-out] "
     "[--dump-graph]\n"
-    "                  [--numerics]\n\n"
+    "                  [--numerics] [--trace FILE.json]\n\n"
     "Times each (hardware, model, phase) point of an experiment. Without EXPERIMENT it runs the "
     "built-in\n"
     "`default` experiment; with --hw or --model but no EXPERIMENT it runs an ad-hoc experiment of "
@@ -120,7 +123,10 @@ int cmd_run(const Args& args) {
       "out", po::value(&out_dir), "output folder (default xpusim-out/<experiment name>)")(
       "no-out", "do not write the output folder")(
       "numerics", "add the numerics column (the reference model through each point's scheme)")(
-      "dump-graph", "print the operator list of each point");
+      "dump-graph", "print the operator list of each point")(
+      "trace", po::value<std::string>(),
+      "write the engine's timeline of each point as Chrome trace events (Perfetto, "
+      "chrome://tracing)");
   po::positional_options_description pos;
   pos.add("experiment", 1);
   po::variables_map vm;
@@ -181,6 +187,7 @@ int cmd_run(const Args& args) {
   const std::string reference = find_repo_path("workloads/models/tiny-llama");
   ExperimentRunner runner(store, std::filesystem::exists(reference) ? reference : "");
   runner.set_numerics_cache_dir(numerics_cache_dir_from_env());
+  runner.set_trace(vm.count("trace") > 0);
   ExperimentResult result;
   {
     // Points done, rate and ETA on a terminal; a plain line every 5 s otherwise.
@@ -205,6 +212,13 @@ int cmd_run(const Args& args) {
     write_output_dir(result, out_dir);
     std::cerr << fmt::format(
         "xpusim: results, per-op breakdown, statistics and resolved configs in {}/\n", out_dir);
+  }
+  if (vm.count("trace")) {
+    const std::string path = vm["trace"].as<std::string>();
+    std::ostringstream f;
+    write_trace(result, f);
+    write_file(path, f.str());
+    std::cerr << fmt::format("xpusim: timeline trace (Chrome trace events) in {}\n", path);
   }
   const bool any_ran = std::any_of(result.points.begin(), result.points.end(),
                                    [](const PointResult& p) { return p.ok; });

@@ -30,9 +30,7 @@ const char* kSweepUsage =
 
 constexpr uint64_t kConfirmPoints = 100000;
 
-std::string default_store(const std::string& name) {
-  return "xpusim-out/sweeps/" + name + ".sqlite";
-}
+std::string default_store(const std::string& name) { return default_sweep_store(name); }
 
 void print_front(const SweepConfig& sweep, const std::vector<SweepRow>& rows, std::ostream& out) {
   size_t feasible = 0, front = 0;

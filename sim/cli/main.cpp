@@ -30,6 +30,7 @@ commands:
   validate  compare the GPU model with measured kernels (error tables per category)
   numerics  run a real or synthetic LLaMA through compression schemes on a preset's datapath
   sweep     run a design-space sweep into a resumable store (sweep export, sweep merge)
+  report    write an HTML (or Markdown) report with charts of runs, sweeps and validations
 )";
 
 struct Command {
@@ -45,7 +46,8 @@ int main(int argc, char** argv) {
   const Command commands[] = {{"run", cmd_run},          {"predict", cmd_predict},
                               {"check", cmd_check},      {"describe", cmd_describe},
                               {"list", cmd_list},        {"validate", cmd_validate},
-                              {"numerics", cmd_numerics},        {"sweep", cmd_sweep}};
+                              {"numerics", cmd_numerics},        {"sweep", cmd_sweep},
+                              {"report", cmd_report}};
   if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h" ||
       std::string(argv[1]) == "help") {
     std::cout << kUsage;

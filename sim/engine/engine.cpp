@@ -16,6 +16,7 @@
 
 #include "sim/engine/sim_context.h"
 #include "sim/engine/tlm_memory.h"
+#include "sim/engine/trace.h"
 
 namespace xpusim {
 
@@ -100,17 +101,20 @@ class ComputeProcess : public sc_core::sc_module {
   sc_core::sc_semaphore stages;
   sc_core::sc_event op_done;
   std::vector<OpTiming>& results;
+  EngineTrace* trace = nullptr;
 
   // Sends `bytes` to memory level `level` now; returns when the last byte is written. Set by the
   // engine (the DMA process's ports reach the targets).
   std::function<double(size_t level, double bytes, OpTiming& t)> write;
 
   SC_HAS_PROCESS(ComputeProcess);
-  ComputeProcess(sc_core::sc_module_name name, int buffer_stages, std::vector<OpTiming>& r)
+  ComputeProcess(sc_core::sc_module_name name, int buffer_stages, std::vector<OpTiming>& r,
+                 EngineTrace* t)
       : sc_core::sc_module(name),
         queue("queue", std::max(1, buffer_stages)),
         stages("stages", std::max(1, buffer_stages)),
-        results(r) {
+        results(r),
+        trace(t) {
     SC_THREAD(run);
   }
 
@@ -133,7 +137,11 @@ class ComputeProcess : public sc_core::sc_module {
         for (size_t l = 0; l < c.group->write_bytes.size(); ++l)
           if (const double b = c.group->write_bytes[l] * c.tiles; b > 0.5)
             writes_done = std::max(writes_done, write(l, b, t));
+      const double begin = sc_core::sc_time_stamp().to_seconds();
       if (c.compute_s > 0) wait(sc_core::sc_time(c.compute_s, sc_core::SC_SEC));
+      if (trace && c.compute_s > 0)
+        trace->spans.push_back({0, "compute", "tile wave", begin,
+                                sc_core::sc_time_stamp().to_seconds(), int(c.op)});
       t.compute_s += c.compute_s;
       stages.post();
       if (c.last) op_done.notify(sc_core::SC_ZERO_TIME);
@@ -150,13 +158,15 @@ class DmaProcess : public sc_core::sc_module {
 
   SC_HAS_PROCESS(DmaProcess);
   DmaProcess(sc_core::sc_module_name name, const EngineSpec& spec, const std::vector<OpWork>& work,
-             ComputeProcess& cu, std::vector<OpTiming>& results, EngineRunStats& stats)
+             ComputeProcess& cu, std::vector<OpTiming>& results, EngineRunStats& stats,
+             EngineTrace* trace)
       : sc_core::sc_module(name),
         spec_(spec),
         work_(work),
         cu_(cu),
         results_(results),
-        stats_(stats) {
+        stats_(stats),
+        trace_(trace) {
     for (const auto& level : spec.levels)
       ports.push_back(std::make_unique<tlm_utils::simple_initiator_socket<DmaProcess>>(
           fmt::format("port_{}", level.name).c_str()));
@@ -212,6 +222,9 @@ class DmaProcess : public sc_core::sc_module {
             ready = std::max(ready, issue_free + spec_.levels[0].latency_s);
           }
           const bool last = gi == last_group && k + 1 == n;
+          if (trace_ && ready > now)
+            trace_->spans.push_back({0, "dma", fmt::format("load {}/{}", k + 1, n), now, ready,
+                                     int(i)});
           const bool writes = !g.write_bytes.empty() || g.wait_writes;
           cu_.queue.write(
               Chunk{i, ready, g.compute_s * per_chunk, last, writes ? &g : nullptr, per_chunk});
@@ -222,6 +235,9 @@ class DmaProcess : public sc_core::sc_module {
       }
       if (any) wait(cu_.op_done);
       t.time_s = sc_core::sc_time_stamp().to_seconds() - start;
+      if (trace_)
+        trace_->spans.push_back(
+            {0, "ops", "", start, sc_core::sc_time_stamp().to_seconds(), int(i)});
       t.overhead_s = w.overhead_s;
       ++stats_.ops;
     }
@@ -244,20 +260,26 @@ class DmaProcess : public sc_core::sc_module {
   ComputeProcess& cu_;
   std::vector<OpTiming>& results_;
   EngineRunStats& stats_;
+  EngineTrace* trace_;
   unsigned char scratch_ = 0;  // TLM needs a data pointer; timing models move no data
 };
 
 class EngineTop : public sc_core::sc_module {
  public:
   EngineTop(sc_core::sc_module_name name, const EngineSpec& spec, const std::vector<OpWork>& work,
-            std::vector<OpTiming>& results, EngineRunStats& stats)
+            std::vector<OpTiming>& results, EngineRunStats& stats, EngineTrace* trace)
       : sc_core::sc_module(name),
-        cu_("compute", spec.buffer_stages, results),
-        dma_("dma", spec, work, cu_, results, stats) {
-    for (const auto& level : spec.levels)
+        cu_("compute", spec.buffer_stages, results, trace),
+        dma_("dma", spec, work, cu_, results, stats, trace) {
+    for (const auto& level : spec.levels) {
       memories_.push_back(std::make_unique<MemoryTarget>(level.name.c_str(), level));
+      if (trace) memories_.back()->trace_into(trace, 0, level.name);
+    }
     for (size_t i = 0; i < memories_.size(); ++i) dma_.ports[i]->bind(memories_[i]->socket);
     cu_.write = [this](size_t l, double bytes, OpTiming& t) { return dma_.write(l, bytes, t); };
+  }
+  void flush_trace() {
+    for (auto& m : memories_) m->flush_trace();
   }
 
  private:
@@ -293,15 +315,16 @@ void check(const EngineSpec& spec, const std::vector<OpWork>& work) {
 }  // namespace
 
 std::vector<OpTiming> simulate_ops(const EngineSpec& spec, const std::vector<OpWork>& work,
-                                   EngineRunStats* stats) {
+                                   EngineRunStats* stats, EngineTrace* trace) {
   check(spec, work);
   std::vector<OpTiming> results(work.size());
   for (auto& r : results) r.bytes_per_level.assign(spec.levels.size(), 0.0);
   EngineRunStats local;
   if (!work.empty()) {
     run_simulation([&] {
-      EngineTop top("engine", spec, work, results, local);
+      EngineTop top("engine", spec, work, results, local, trace);
       sc_core::sc_start();
+      top.flush_trace();
     });
   }
   for (size_t i = 0; i < work.size(); ++i) {

@@ -12,6 +12,8 @@
 
 namespace xpusim {
 
+struct EngineTrace;
+
 enum class Bound { kCompute, kMemory, kLatency };
 std::string_view bound_name(Bound b);
 
@@ -95,8 +97,10 @@ struct EngineRunStats {
 
 // Simulates `work` in order (one operator at a time, as a single stream runs them) in a fresh
 // SystemC context. Throws std::invalid_argument for malformed work (a bug in the caller).
+// With `trace`, the run's timeline is appended to it (trace.h): tracks "ops", "compute", "dma"
+// and one per memory level; span op indices are positions in `work`.
 std::vector<OpTiming> simulate_ops(const EngineSpec& spec, const std::vector<OpWork>& work,
-                                   EngineRunStats* stats = nullptr);
+                                   EngineRunStats* stats = nullptr, EngineTrace* trace = nullptr);
 
 // The chunk count the engine uses for a group (exposed for tests).
 int chunks_for(const EngineSpec& spec, const TileGroup& g);

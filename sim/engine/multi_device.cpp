@@ -13,6 +13,7 @@
 
 #include "sim/engine/sim_context.h"
 #include "sim/engine/tlm_memory.h"
+#include "sim/engine/trace.h"
 
 namespace xpusim {
 namespace {
@@ -39,8 +40,13 @@ class DeviceProcess : public sc_core::sc_module {
 
   SC_HAS_PROCESS(DeviceProcess);
   DeviceProcess(sc_core::sc_module_name name, int id, const std::vector<DeviceStep>& program,
-                Fabric& fabric, DeviceTimeline& out)
-      : sc_core::sc_module(name), id_(id), program_(program), fabric_(fabric), out_(out) {
+                Fabric& fabric, DeviceTimeline& out, EngineTrace* trace)
+      : sc_core::sc_module(name),
+        id_(id),
+        program_(program),
+        fabric_(fabric),
+        out_(out),
+        trace_(trace) {
     SC_THREAD(run);
   }
 
@@ -50,11 +56,15 @@ class DeviceProcess : public sc_core::sc_module {
   void wait_until(double t) {
     if (t > now()) wait(sc_core::sc_time(t - now(), sc_core::SC_SEC));
   }
+  void span(const std::string& name, double start, double end) {
+    if (trace_ && end > start) trace_->spans.push_back({id_, "steps", name, start, end, -1});
+  }
 
   int id_;
   const std::vector<DeviceStep>& program_;
   Fabric& fabric_;
   DeviceTimeline& out_;
+  EngineTrace* trace_;
   unsigned char scratch_ = 0;
   uint64_t transactions_ = 0;
 };
@@ -62,12 +72,13 @@ class DeviceProcess : public sc_core::sc_module {
 class Fabric : public sc_core::sc_module {
  public:
   Fabric(sc_core::sc_module_name name, const std::vector<std::vector<DeviceStep>>& programs,
-         const MemLevelSpec& link, std::vector<DeviceTimeline>& out)
+         const MemLevelSpec& link, std::vector<DeviceTimeline>& out, EngineTrace* trace)
       : sc_core::sc_module(name), done(programs.size(), false), n_(int(programs.size())) {
     for (int d = 0; d < n_; ++d) {
       links.push_back(std::make_unique<MemoryTarget>(fmt::format("link_{}", d).c_str(), link));
+      if (trace) links.back()->trace_into(trace, d, "link");
       devices.push_back(std::make_unique<DeviceProcess>(fmt::format("device_{}", d).c_str(), d,
-                                                        programs[d], *this, out[d]));
+                                                        programs[d], *this, out[d], trace));
       devices.back()->link_port.bind(links.back()->socket);
     }
     for (int d = 0; d < n_; ++d)
@@ -93,12 +104,18 @@ class Fabric : public sc_core::sc_module {
 void DeviceProcess::run() {
   for (const DeviceStep& s : program_) {
     switch (s.kind) {
-      case DeviceStep::Kind::kCompute:
+      case DeviceStep::Kind::kCompute: {
+        const double start = now();
         if (s.duration_s > 0) wait(sc_core::sc_time(s.duration_s, sc_core::SC_SEC));
         out_.busy_s += s.duration_s;
+        span(s.label.empty() ? "compute" : s.label, start, now());
         break;
+      }
       case DeviceStep::Kind::kSend: {
         const double arrive = tlm_read(link_port, s.bytes, &scratch_, transactions_);
+        if (trace_)  // the copy runs on the link while the sender goes on
+          trace_->spans.push_back(
+              {id_, "sends", fmt::format("send to device {}", s.peer), now(), arrive, -1});
         Mailbox& box = fabric_.mailbox(id_, s.peer);
         box.arrivals.push_back(arrive);
         box.posted.notify(sc_core::SC_ZERO_TIME);
@@ -112,6 +129,7 @@ void DeviceProcess::run() {
         box.arrivals.pop_front();
         wait_until(arrive);
         out_.wait_s += now() - start;
+        span(fmt::format("receive from device {}", s.peer), start, now());
         break;
       }
       case DeviceStep::Kind::kCollective: {
@@ -129,6 +147,7 @@ void DeviceProcess::run() {
           wait(r.all_reported);
         wait_until(r.end_s);
         out_.wait_s += now() - start;
+        span(s.label.empty() ? fmt::format("collective {}", s.group) : s.label, start, now());
         break;
       }
     }
@@ -140,7 +159,7 @@ void DeviceProcess::run() {
 }  // namespace
 
 MultiDeviceResult simulate_devices(const std::vector<std::vector<DeviceStep>>& programs,
-                                   const MemLevelSpec& link) {
+                                   const MemLevelSpec& link, EngineTrace* trace) {
   const int n = int(programs.size());
   if (!(link.bw_bytes_per_s > 0)) throw std::invalid_argument("a link needs a positive bandwidth");
   for (const auto& p : programs)
@@ -153,8 +172,9 @@ MultiDeviceResult simulate_devices(const std::vector<std::vector<DeviceStep>>& p
   if (programs.empty()) return r;
   std::vector<bool> done;
   run_simulation([&] {
-    Fabric fabric("fabric", programs, link, r.devices);
+    Fabric fabric("fabric", programs, link, r.devices, trace);
     sc_core::sc_start();
+    for (auto& l : fabric.links) l->flush_trace();
     for (int d = 0; d < n; ++d) r.devices[d].link_busy_s = fabric.links[d]->busy_s();
     done = fabric.done;
   });
@@ -170,7 +190,7 @@ MultiDeviceResult simulate_devices(const std::vector<std::vector<DeviceStep>>& p
 
 MultiDeviceResult simulate_parallel(const std::vector<std::vector<DeviceStep>>& stage_steps,
                                     int tp, int64_t m, double activation_bytes,
-                                    const MemLevelSpec& link) {
+                                    const MemLevelSpec& link, EngineTrace* trace) {
   const int stages = int(stage_steps.size());
   if (tp < 1 || m < 1) throw std::invalid_argument("tp and m must be at least 1");
   int groups = 1;  // collectives per micro-batch in the busiest stage
@@ -191,7 +211,7 @@ MultiDeviceResult simulate_parallel(const std::vector<std::vector<DeviceStep>>& 
         if (s + 1 < stages) prog.push_back(DeviceStep::send((s + 1) * tp + r, activation_bytes));
       }
     }
-  return simulate_devices(programs, link);
+  return simulate_devices(programs, link, trace);
 }
 
 MultiDeviceResult simulate_pipeline(const std::vector<double>& stage_s, int64_t m,

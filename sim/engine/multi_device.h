@@ -20,6 +20,7 @@ struct DeviceStep {
   double bytes = 0;       // kSend: message; kCollective: this rank's wire bytes
   double fixed_s = 0;     // kCollective: the protocol's fixed latency
   int group = -1;         // kCollective: which collective (every member names the same id)
+  std::string label;      // for the trace: what the step is ("attn.qkv … mlp.down", "allreduce")
 
   static DeviceStep compute(double s) { return {Kind::kCompute, s}; }
   static DeviceStep send(int to, double bytes) { return {Kind::kSend, 0, to, bytes}; }
@@ -45,8 +46,10 @@ struct MultiDeviceResult {
 // device's egress link. A send does not block its sender (the copy runs on the link); a receive
 // waits for the matching send's last byte. Throws std::invalid_argument for a program that names
 // a device that does not exist, and std::runtime_error when the programs deadlock.
+// With `trace`, each device's steps (track "steps": compute, send, receive wait, collective) and
+// its link's busy intervals and bandwidth (track "link") are appended to it, by device index.
 MultiDeviceResult simulate_devices(const std::vector<std::vector<DeviceStep>>& programs,
-                                   const MemLevelSpec& link);
+                                   const MemLevelSpec& link, EngineTrace* trace = nullptr);
 
 // A forward pass over `stage_steps.size()` pipeline stages of `tp` tensor-parallel ranks each
 // (device s * tp + r), `m` micro-batches in GPipe order. `stage_steps[s]` is what one rank of
@@ -56,7 +59,7 @@ MultiDeviceResult simulate_devices(const std::vector<std::vector<DeviceStep>>& p
 // micro-batch; sends and collectives occupy the device's link.
 MultiDeviceResult simulate_parallel(const std::vector<std::vector<DeviceStep>>& stage_steps,
                                     int tp, int64_t m, double activation_bytes,
-                                    const MemLevelSpec& link);
+                                    const MemLevelSpec& link, EngineTrace* trace = nullptr);
 
 // The pipeline of single compute spans: `stage_s[s]` per micro-batch on stage s.
 MultiDeviceResult simulate_pipeline(const std::vector<double>& stage_s, int64_t m,

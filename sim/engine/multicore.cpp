@@ -16,6 +16,7 @@
 
 #include "sim/engine/sim_context.h"
 #include "sim/engine/tlm_memory.h"
+#include "sim/engine/trace.h"
 
 namespace xpusim {
 namespace {
@@ -28,6 +29,7 @@ struct Shared {
   const std::vector<ParallelWork>& work;
   std::vector<OpTiming>& results;
   EngineRunStats& stats;
+  EngineTrace* trace = nullptr;
 };
 
 // The cores' side of the interconnect: one initiator socket per shared level, called by every
@@ -51,8 +53,8 @@ class CoreGroupProcess : public sc_core::sc_module {
   size_t op = 0, group = 0;
 
   SC_HAS_PROCESS(CoreGroupProcess);
-  CoreGroupProcess(sc_core::sc_module_name name, Shared& s, Interconnect& bus)
-      : sc_core::sc_module(name), ports(bus.ports), s_(s) {
+  CoreGroupProcess(sc_core::sc_module_name name, Shared& s, Interconnect& bus, size_t slot)
+      : sc_core::sc_module(name), ports(bus.ports), s_(s), slot_(slot) {
     SC_THREAD(run);
   }
 
@@ -104,6 +106,15 @@ class CoreGroupProcess : public sc_core::sc_module {
         }
         const double begin = std::max(compute_free, ready);
         compute_free = begin + chunk_compute;
+        if (s_.trace) {
+          if (ready > issue)
+            s_.trace->spans.push_back(
+                {0, "dma", fmt::format("load {}/{}", k + 1, n), issue, ready, int(op)});
+          if (chunk_compute > 0)
+            s_.trace->spans.push_back({0, fmt::format("compute: group {}", slot_ + 1),
+                                       fmt::format("{} cores", g.cores), begin, compute_free,
+                                       int(op)});
+        }
         computed.push_back(compute_free);
         ++t.tiles;
         ++s_.stats.tiles;
@@ -118,6 +129,7 @@ class CoreGroupProcess : public sc_core::sc_module {
   }
 
   Shared& s_;
+  size_t slot_;
   unsigned char scratch_ = 0;
 };
 
@@ -149,6 +161,9 @@ class Controller : public sc_core::sc_module {
       }
       if (used > 0) wait(all);
       t.time_s = sc_core::sc_time_stamp().to_seconds() - start;
+      if (s_.trace)
+        s_.trace->spans.push_back(
+            {0, "ops", "", start, sc_core::sc_time_stamp().to_seconds(), int(i)});
       t.overhead_s = w.overhead_s;
       ++s_.stats.ops;
     }
@@ -162,16 +177,21 @@ class Controller : public sc_core::sc_module {
 class MulticoreTop : public sc_core::sc_module {
  public:
   MulticoreTop(sc_core::sc_module_name name, Shared& s) : sc_core::sc_module(name) {
-    for (const auto& level : s.spec.levels)
+    for (const auto& level : s.spec.levels) {
       memories_.push_back(std::make_unique<MemoryTarget>(level.name.c_str(), level));
+      if (s.trace) memories_.back()->trace_into(s.trace, 0, level.name);
+    }
     bus_ = std::make_unique<Interconnect>("interconnect", s.spec);
     for (size_t l = 0; l < memories_.size(); ++l) bus_->ports[l]->bind(memories_[l]->socket);
     size_t slots = 0;
     for (const auto& w : s.work) slots = std::max(slots, w.groups.size());
     for (size_t g = 0; g < slots; ++g)
       groups_.push_back(
-          std::make_unique<CoreGroupProcess>(fmt::format("group{}", g).c_str(), s, *bus_));
+          std::make_unique<CoreGroupProcess>(fmt::format("group{}", g).c_str(), s, *bus_, g));
     controller_ = std::make_unique<Controller>("controller", s, groups_);
+  }
+  void flush_trace() {
+    for (auto& m : memories_) m->flush_trace();
   }
 
  private:
@@ -208,16 +228,17 @@ void check(const EngineSpec& spec, const std::vector<ParallelWork>& work) {
 
 std::vector<OpTiming> simulate_parallel_ops(const EngineSpec& spec,
                                             const std::vector<ParallelWork>& work,
-                                            EngineRunStats* stats) {
+                                            EngineRunStats* stats, EngineTrace* trace) {
   check(spec, work);
   std::vector<OpTiming> results(work.size());
   for (auto& r : results) r.bytes_per_level.assign(spec.levels.size(), 0.0);
   EngineRunStats local;
   if (!work.empty()) {
-    Shared s{spec, work, results, local};
+    Shared s{spec, work, results, local, trace};
     run_simulation([&] {
       MulticoreTop top("multicore", s);
       sc_core::sc_start();
+      top.flush_trace();
     });
   }
   for (size_t i = 0; i < work.size(); ++i) {

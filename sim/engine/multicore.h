@@ -36,8 +36,11 @@ struct ParallelWork {
 // Simulates the operators in order (one at a time: the next starts after the previous join) in
 // a fresh SystemC context; levels are shared by every group. Throws std::invalid_argument for
 // malformed work.
+// With `trace`, the timeline is appended to it (trace.h): tracks "ops", "compute: group <g>"
+// per core group slot (span names: "<n> cores"), "dma" (each chunk's loads) and one per shared level.
 std::vector<OpTiming> simulate_parallel_ops(const EngineSpec& spec,
                                             const std::vector<ParallelWork>& work,
-                                            EngineRunStats* stats = nullptr);
+                                            EngineRunStats* stats = nullptr,
+                                            EngineTrace* trace = nullptr);
 
 }  // namespace xpusim

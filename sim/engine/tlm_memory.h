@@ -13,6 +13,7 @@
 #include <tlm>
 
 #include "sim/engine/engine.h"
+#include "sim/engine/trace.h"
 
 namespace xpusim {
 
@@ -30,6 +31,11 @@ class MemoryTarget : public sc_core::sc_module {
   double busy_s() const { return busy_s_; }
   double queue_wait_s() const { return queue_wait_s_; }
   uint64_t transactions() const { return transactions_; }
+  // Records this level's busy intervals and bandwidth in use into `trace` (as device `device`).
+  void trace_into(EngineTrace* trace, int device, const std::string& track) {
+    recorder_ = LevelTraceRecorder(trace, device, track, spec_.bw_bytes_per_s);
+  }
+  void flush_trace() { recorder_.flush(); }  // after sc_start returns
 
  private:
   // Loosely timed: the initiator does not wait here; `delay` returns when the last byte arrives.
@@ -46,6 +52,7 @@ class MemoryTarget : public sc_core::sc_module {
     const sc_core::sc_time start = accept > busy_until_ ? accept : busy_until_;
     const sc_core::sc_time xfer(bytes / spec_.bw_bytes_per_s, sc_core::SC_SEC);
     busy_until_ = start + xfer;
+    recorder_.busy(start.to_seconds(), busy_until_.to_seconds());
     const sc_core::sc_time done = busy_until_ + sc_core::sc_time(spec_.latency_s, sc_core::SC_SEC);
     if (spec_.queue_depth > 0) in_flight_.push_back(done);
     delay = done - sc_core::sc_time_stamp();
@@ -56,6 +63,7 @@ class MemoryTarget : public sc_core::sc_module {
   }
 
   MemLevelSpec spec_;
+  LevelTraceRecorder recorder_{nullptr, 0, "", 0};
   sc_core::sc_time busy_until_ = sc_core::SC_ZERO_TIME;
   std::deque<sc_core::sc_time> in_flight_;  // completion times of accepted requests
   double bytes_ = 0;

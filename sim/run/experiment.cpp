@@ -120,7 +120,7 @@ void accumulate(std::vector<OpRecord>& records, const std::vector<Op>& ops,
 std::string gib(double bytes) { return fmt::format("{:.1f} GiB", bytes / double(1 << 30)); }
 
 // One forward pass runs as one stream per pipeline stage (each stage is a device of its own), so
-// sequence effects such as a GPU's power-limited clock apply (Device::stream_times). The stream is
+// sequence effects such as a GPU's power-limited clock apply (Device::stream). The stream is
 // the stage's ops in order with their repeats written out: consecutive ops of equal `repeat` form
 // a block replayed that many times, as a layer stack is. Each op gets the mean time of its
 // instances.
@@ -194,10 +194,14 @@ std::vector<std::vector<DeviceStep>> parallel_steps(const std::vector<Op>& ops,
           if (level == "link") busy = b;
         const double fixed = std::max(0.0, r.time_s - busy - link.latency_s);
         steps.push_back(DeviceStep::collective(groups++, busy * link.bw_bytes_per_s, fixed));
+        steps.back().label = op.name;
       } else if (!steps.empty() && steps.back().kind == DeviceStep::Kind::kCompute) {
         steps.back().duration_s += r.time_s;
+        const auto dots = steps.back().label.find(" … ");
+        steps.back().label = steps.back().label.substr(0, dots) + " … " + op.name;
       } else {
         steps.push_back(DeviceStep::compute(r.time_s));
+        steps.back().label = op.name;
       }
     };
     std::vector<size_t> idx;
@@ -272,7 +276,7 @@ PointSpec point_spec(const ExperimentConfig& cfg, const CfgNode& tree, ErrorList
 }
 
 PointResult evaluate_point(Device& device, OpCache& cache, const ModelConfig& base_model,
-                           const PointSpec& spec) {
+                           const PointSpec& spec, bool trace) {
   const ModelConfig model = apply_structured_pruning(base_model, spec.prune);
   PointResult p;
   p.hw = device.name();
@@ -289,6 +293,8 @@ PointResult evaluate_point(Device& device, OpCache& cache, const ModelConfig& ba
   p.prune = spec.prune.text;
   p.stack = spec.stack.describe();
   p.capacity_bytes = device.memory_capacity_bytes();
+  p.family = device.family();
+  p.roofline = device.roofline(base_format(spec.quant));  // main memory (peaks per format below)
   p.tp = spec.tp;
   p.pp = spec.pp;
   p.ep = spec.ep;
@@ -397,11 +403,30 @@ PointResult evaluate_point(Device& device, OpCache& cache, const ModelConfig& ba
     // The stages, and the tensor-parallel ranks of each, run as concurrent devices in one
     // simulation: each micro-batch's activations go to the next stage over the link, the ranks
     // meet in each collective. The pass, its bubble and the waits come out of it.
+    // The first pass is traced: its ops once more through the engine (past the cache), recording.
+    std::shared_ptr<PointTrace> tr;
+    if (trace && !p.trace) {
+      tr = std::make_shared<PointTrace>();
+      tr->family = device.family();
+      for (const Op& op : ops) {
+        tr->op_names.push_back(op.name);
+        tr->op_repeat.push_back(std::max<int64_t>(1, op.repeat));
+      }
+      device.set_trace(&tr->engine);
+      const Evaluation traced = device.run(ops);
+      device.set_trace(nullptr);
+      if (!traced.ok) tr.reset();
+    }
     const MultiDeviceResult pipe =
         spec.pp > 1 || spec.tp > 1
             ? simulate_parallel(parallel_steps(ops, ev.results, spec.pp, device.link_spec()),
-                                spec.tp, m, activation_bytes(ops), device.link_spec())
+                                spec.tp, m, activation_bytes(ops), device.link_spec(),
+                                tr ? &tr->devices : nullptr)
             : MultiDeviceResult{stage_time[0] * double(m), {}};
+    if (tr) {
+      tr->device_count = std::max<int>(1, int(pipe.devices.size()));
+      p.trace = tr;
+    }
     if (spec.pp > 1)  // the graph's pp.send ops went over the simulation's link instead
       for (size_t i = 0; i < ops.size(); ++i)
         if (is_send(ops[i])) stage_time[ops[i].stage] -= ev.results[i].time_s;
@@ -453,6 +478,11 @@ PointResult evaluate_point(Device& device, OpCache& cache, const ModelConfig& ba
   auto top = std::max_element(bound_time.begin(), bound_time.end(),
                               [](const auto& a, const auto& b) { return a.second < b.second; });
   p.bound = top == bound_time.end() ? "" : top->first;
+  // The roofline's ceilings: the device's peak for each format its operators compute in.
+  for (const auto& r : p.ops)
+    if (r.op.kind != OpKind::kCollective)
+      if (const double peak = device.roofline(r.op.dtype).peak_flops_per_s; peak > 0)
+        p.peak_flops_per_s[std::string(dtype_name(r.op.dtype))] = peak;
   return p;
 }
 
@@ -654,7 +684,7 @@ ExperimentResult ExperimentRunner::run(CfgNode tree, const RunOverrides& overrid
       if (cfg.numerics) numerics = numerics_for(*dev, spec);
       for (const Phase phase : cfg.phases) {
         spec.phase = phase;
-        out.points.push_back(evaluate_point(*dev, cache_, model, spec));
+        out.points.push_back(evaluate_point(*dev, cache_, model, spec, trace_));
         out.points.back().numerics = numerics;
         if (progress) progress(out.points.size(), total, out.points.back());
       }

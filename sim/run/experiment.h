@@ -15,6 +15,7 @@
 #include "arch/device.h"
 #include "sim/config/config_store.h"
 #include "sim/engine/stats.h"
+#include "sim/engine/trace.h"
 #include "sim/run/op_cache.h"
 #include "workloads/compression.h"
 #include "workloads/model.h"
@@ -73,8 +74,22 @@ struct OpRecord {
   std::optional<double> energy_j;
 };
 
+// The engine's own timeline of one point's pass (the first pass: the prefill, or the decode
+// step), recorded when the runner traces: `engine` runs each operator of the pass once, in order,
+// on one device; `devices` is the multi-device simulation of the whole pass (tensor-parallel ranks
+// and pipeline stages; empty on one device).
+struct PointTrace {
+  std::string family;                // "gpu", "tpu", "cpu": names the compute track
+  std::vector<std::string> op_names;  // engine span op indices index these
+  std::vector<int64_t> op_repeat;     // how often each runs in the pass (layers)
+  EngineTrace engine;
+  EngineTrace devices;
+  int device_count = 1;
+};
+
 struct PointResult {
   std::string hw, model;
+  std::string family;  // the device's: cpu, gpu, tpu
   Phase phase = Phase::kPrefill;
   int64_t batch = 0, prompt = 0, ctx = 0, gen = 0;
   bool ok = true;
@@ -102,6 +117,9 @@ struct PointResult {
   double bubble = 0;  // idle fraction of the pipeline
   double weight_bytes = 0, kv_bytes = 0, activation_bytes = 0, capacity_bytes = 0;  // per device
   std::vector<OpRecord> ops;
+  Roofline roofline;  // the device's main memory (and its peak for the scheme's base format)
+  std::map<std::string, double> peak_flops_per_s;  // per format its operators compute in
+  std::shared_ptr<const PointTrace> trace;  // when the runner traces
 };
 
 // A point's identity as JSON (hw, model, phase, batch, prompt, ctx, gen for generate, the schemes,
@@ -147,6 +165,9 @@ class ExperimentRunner {
   void set_numerics_cache_dir(std::optional<std::filesystem::path> dir) {
     numerics_disk_dir_ = std::move(dir);
   }
+  // Records each point's engine timeline (PointResult::trace): the first pass is simulated once
+  // more, past the op cache, with the engine recording.
+  void set_trace(bool on) { trace_ = on; }
   // Numerics results computed (not found in either cache) by this runner.
   size_t numerics_computed() const { return numerics_computed_; }
 
@@ -161,12 +182,14 @@ class ExperimentRunner {
   std::optional<std::filesystem::path> numerics_disk_dir_;
   std::string reference_digest_;
   size_t numerics_computed_ = 0;
+  bool trace_ = false;
   OpCache cache_;
 };
 
 // Times one point; never throws for a point that cannot run (ok = false with the reason).
+// trace: also record the engine's timeline of the first pass (PointResult::trace).
 PointResult evaluate_point(Device& device, OpCache& cache, const ModelConfig& model,
-                           const PointSpec& spec);
+                           const PointSpec& spec, bool trace = false);
 // Turns the experiment's option names into a PointSpec (phase, shapes and schemes; the first
 // quantisation scheme); problems go to `errors` with the location of the experiment's key.
 PointSpec point_spec(const ExperimentConfig& cfg, const CfgNode& tree, ErrorList& errors);

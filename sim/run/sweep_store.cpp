@@ -9,6 +9,11 @@
 #include "sim/base/version.h"
 
 namespace xpusim {
+
+std::string default_sweep_store(const std::string& sweep_name) {
+  return "xpusim-out/sweeps/" + sweep_name + ".sqlite";
+}
+
 namespace {
 
 // A prepared statement that finalises itself.

@@ -17,6 +17,9 @@ struct sqlite3;
 
 namespace xpusim {
 
+// Where `xpusim sweep` keeps a sweep's store unless told otherwise.
+std::string default_sweep_store(const std::string& sweep_name);
+
 class SweepStore {
  public:
   // Opens (creating when missing) the store; throws OutputError when it cannot.
