@@ -46,7 +46,9 @@ TEST(Presets, EveryBuiltInFileValidates) {
     // A preset's name matches its file, so that `base: NAME` and `--hw NAME` agree; an alias (a
     // file that is `base: NAME` of the real preset, e.g. spr-16c) carries the real one's name.
     if (const CfgNode* n = tree.find("name")) {
-      std::ifstream in(p.path);
+      // Preset paths are relative to the repository (ctest runs from the build folder).
+      std::ifstream in(std::string(XPUSIM_SOURCE_DIR) + "/" + p.path);
+      ASSERT_TRUE(in) << p.path;
       const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
       const bool alias = n->scalar != p.name &&
                          text.find("\nbase: " + n->scalar + "\n") != std::string::npos &&

@@ -37,6 +37,8 @@ TEST(TpuOutputs, PredictAddsTheArrayFiguresOnATpuOnly) {
                                          "pred_ms",
                                          "pred_cycles",
                                          "pred_energy_j",
+                                         "pred_avg_power_w",
+                                         "pred_clock_mhz",
                                          "bound",
                                          "pred_error"};
   ASSERT_EQ(rows[0], want);
@@ -49,7 +51,7 @@ TEST(TpuOutputs, PredictAddsTheArrayFiguresOnATpuOnly) {
   EXPECT_GT(std::stod(r[8]), 256.0 * 512 + 512.0 * 512 - 1);
   EXPECT_GT(std::stod(r[9]), 0);
   auto gpu = make_device(store.load("h100", "hw"), "h100");
-  EXPECT_EQ(predict_table(*gpu, cache, t)[0].size(), 9u);
+  EXPECT_EQ(predict_table(*gpu, cache, t)[0].size(), 11u);
 }
 
 // A fixed-shape cache makes every decode step read prompt + gen positions: slower than reading
