@@ -87,7 +87,8 @@ std::string Op::signature() const {
       op_kind_name(kind), dtype_name(dtype), dtype_name(wdtype), ew ? ew_kind_name(*ew) : "", M, K,
       N, gemm_batch, weight_format_name(wformat), density, group_size, dtype_name(kv_dtype), B,
       heads, kv_heads, head_dim, q_len, kv_len, causal, flops, T, H, collective, message_bytes,
-      ranks, eager ? "eager" : "graph", threads);
+      ranks, eager ? "eager" : "graph", threads) +
+         (reuse_bytes > 0 ? fmt::format("|r{}", reuse_bytes) : std::string());
 }
 
 namespace {
