@@ -429,20 +429,74 @@ std::vector<ValidationRow> load_cpu_dataset(const std::string& dir) {
   std::vector<std::string> files;
   for (const auto& e : fs::directory_iterator(root)) {
     const std::string n = e.path().filename().string();
-    if (e.path().extension() == ".csv" && (n.rfind("gemm_", 0) == 0 || n.rfind("stream_", 0) == 0))
+    if (e.path().extension() == ".csv" &&
+        (n.rfind("gemm_", 0) == 0 || n.rfind("stream_", 0) == 0 || n.rfind("decoder_", 0) == 0) &&
+        n.rfind("decoder_ops", 0) != 0)
       files.push_back(n);
   }
   std::sort(files.begin(), files.end());
   if (files.empty())
-    throw ConfigError(SourceLoc{dir, 0, 0}, "--data", "holds no gemm_*.csv or stream_*.csv");
+    throw ConfigError(SourceLoc{dir, 0, 0}, "--data",
+                      "holds no gemm_*.csv, stream_*.csv or decoder_*.csv");
   std::vector<ValidationRow> rows;
   ErrorList errors;
+  ConfigStore store;
   for (const std::string& name : files) {
     auto t = open_table(root / name, true);
     for (const auto& r : t->rows) {
       Fields f(*t, r, errors);
       if (t->column("status") >= 0 && f.text("status") != "ok") continue;
       const int threads = static_cast<int>(f.whole("threads"));
+      if (name.rfind("decoder_", 0) == 0) {
+        // A whole eager forward pass (measure_host2.py): the graph `run` builds for the model
+        // (configs/models), with PyTorch's rotate-half RoPE and K and V copied into the cache,
+        // every op on the row's threads, each layer's ops once per layer.
+        const std::string model = f.text("model"), phase = f.text("phase");
+        if (phase != "prefill" && phase != "decode") {
+          errors.add(t->loc(r, t->column("phase")), "phase",
+                     fmt::format("'{}' is not prefill or decode", phase));
+          continue;
+        }
+        std::optional<ModelConfig> cfg;
+        try {
+          cfg = parse_model(store.load(model, "models"));
+        } catch (const ConfigError&) {
+          errors.add(t->loc(r, t->column("model")), "model",
+                     fmt::format("'{}' is not a model in configs/models", model));
+          continue;
+        }
+        const int64_t tokens = f.whole("tokens"), B = f.whole("batch");
+        ForwardShape shape;
+        shape.batch = B;
+        shape.prefill = phase == "prefill";
+        shape.q_len = shape.prefill ? tokens : 1;
+        shape.kv_len = shape.prefill ? tokens : tokens + 1;
+        shape.dtype = shape.kv_dtype = f.dtype();
+        shape.kernels = {StackKernels::Rope::kTorchRotateHalf, StackKernels::KvWrite::kCopies,
+                         true};
+        // Called again and again, the pass touches all its weights and its KV cache between two
+        // calls of any one op: what stays in the LLC is decided by that (op.reuse_bytes).
+        const std::vector<Op> graph = build_forward(*cfg, shape);
+        double reuse = kv_cache_bytes(*cfg, B, shape.kv_len, shape.kv_dtype);
+        for (const Op& op : graph)
+          if (op.kind == OpKind::kGemm) reuse += op.weight_bytes * double(std::max<int64_t>(1, op.repeat));
+        std::vector<Op> ops;
+        for (Op op : graph) {
+          const int64_t n = std::max<int64_t>(1, op.repeat);
+          op.repeat = 1;
+          op.threads = threads;
+          op.reuse_bytes = reuse;
+          for (int64_t i = 0; i < n; ++i) ops.push_back(op);
+        }
+        ValidationRow v = row_of(
+            *t, r, "decoder " + phase, f.set(),
+            fmt::format("{} {} {} B={} tokens={} T={}", model, f.text("dtype"), phase, B, tokens,
+                        threads),
+            std::move(ops), f.number("median_ms", 1e-9));
+        v.library = "torch";
+        rows.push_back(std::move(v));
+        continue;
+      }
       // The library: measure_cpu.py writes "torch 2.11.0+cu130" or "numpy 1.24.2 (openblas...)",
       // measure_local.py the library's name.
       const std::string lib_text = f.text("lib");
@@ -465,6 +519,10 @@ std::vector<ValidationRow> load_cpu_dataset(const std::string& dir) {
         if (dt_text == "w8a16") continue;
         Op op = make_gemm("gemm", M, K, N, f.dtype());
         op.threads = threads;
+        // The weights rotate over `rot_copies` copies (measure_cpu.py): what one call's weights
+        // must survive in the LLC until they are used again.
+        if (t->column("rot_copies") >= 0 && !f.text("rot_copies").empty())
+          op.reuse_bytes = f.number("rot_copies", 1) * op.weight_bytes;
         ValidationRow v =
             row_of(*t, r, fmt::format("gemm {} {}", dt_text, lib), f.set(),
                    fmt::format("M={} K={} N={} {} T={} {}", M, K, N, dt_text, threads, lib), {op},

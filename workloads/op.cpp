@@ -120,7 +120,8 @@ std::string Op::signature() const {
       N, gemm_batch, weight_format_name(wformat), density, group_size, dtype_name(kv_dtype), B,
       heads, kv_heads, head_dim, q_len, kv_len, causal, flops, T, H, collective, message_bytes,
       ranks, eager ? "eager" : "graph", threads, attn_impl_name(attn_impl), ew_impl_name(ew_impl),
-      ew_residual ? "+res" : "");
+      ew_residual ? "+res" : "") +
+         (reuse_bytes > 0 ? fmt::format("|r{}", reuse_bytes) : std::string());
 }
 
 namespace {

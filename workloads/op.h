@@ -89,6 +89,10 @@ struct Op {
   bool sparse_2_4 = false;  // = (wformat == kSparse24), kept in step by finalize()
   int64_t group_size = 0;   // weight-only quantisation: one fp16 scale per group (0 = per channel)
   int threads = 0;          // CPU cores to use; 0 = all
+  // CPU: bytes the caller touches between two calls of this op (a model's weights and KV cache
+  // in a decode loop, a benchmark's rotation of weight copies): its weights stay in the LLC from
+  // one call to the next when this fits there. 0 = unknown (weights come from DRAM).
+  double reuse_bytes = 0;
 
   // kAttention (fused, flash-style) and kKvAppend
   int64_t B = 0, heads = 0, kv_heads = 0, head_dim = 0, q_len = 0, kv_len = 0;

@@ -433,12 +433,16 @@ class CpuDevice : public Device {
     // Weights: the first M block reads them from DRAM; later M blocks find them in the core's L2
     // when its share of the matrix fits there, else in the LLC when the whole matrix fits there,
     // else read DRAM again.
+    // When everything the caller touches between two calls (op.reuse_bytes) fits in the LLC,
+    // the first M block finds the weights there too (a small model's decode loop).
     const double w_total = N * K * wbytes * batch;
     const double again = 1.0 - 1.0 / m_blocks;
+    const bool resident = op.reuse_bytes > 0 && op.reuse_bytes <= 0.75 * c_.llc_bytes;
     const bool w_in_l2 = w_total / P <= 0.5 * c_.l2_bytes;
-    const bool w_in_llc = !w_in_l2 && w_total <= 0.5 * c_.llc_bytes;
-    const double w_dram = w_unit * (w_in_l2 || w_in_llc ? 1.0 / m_blocks : 1.0);
-    const double w_llc = w_unit * (w_in_llc ? again : 0.0);
+    const bool w_in_llc = !w_in_l2 && (resident || w_total <= 0.5 * c_.llc_bytes);
+    const double w_dram = resident ? 0.0 : w_unit * (w_in_l2 || w_in_llc ? 1.0 / m_blocks : 1.0);
+    const double w_llc = w_unit * (resident ? (w_in_l2 ? 1.0 / m_blocks : 1.0)
+                                            : (w_in_llc ? again : 0.0));
     // Activations come from the LLC (shared by every core); Y is written once.
     const double a_llc = m_rows * K * abytes;
     const double y_bytes = m_rows * n_cols * dtype_bytes(op.dtype == DType::kInt8 ? DType::kFp32

@@ -5,6 +5,9 @@
 #include "arch/registry.h"
 #include "sim/config/config_store.h"
 #include "sim/engine/multicore.h"
+#include "test_helpers.h"
+#include "validation/validate.h"
+#include "workloads/graph.h"
 
 namespace xpusim {
 namespace {
@@ -130,6 +133,58 @@ TEST(CpuModel, RepackingAndItsL1SetAliasing) {
   ErrorList errors;
   apply_override(tree, "kernels.xpusim.fp32.aliased_pack_bw=100 GB/s", errors);
   EXPECT_THROW(make_device(tree, "x"), ConfigError);  // aliased rows cannot repack faster
+}
+
+// Weights whose caller touches less than the LLC between two calls are read from the LLC, not
+// DRAM: the same GEMM is faster and moves no DRAM bytes for its weights.
+TEST(CpuModel, WeightsThatStayInTheLlcAreNotReadFromDram) {
+  auto dev = cpu("emr-16c", {});
+  Op cold = make_gemm("g", 1, 4096, 4096, DType::kBf16);
+  cold.threads = 16;
+  Op warm = cold;
+  warm.reuse_bytes = 64e6;  // well inside the 300 MiB L3
+  Op big = cold;
+  big.reuse_bytes = 2e9;  // a rotation far beyond it: as unknown
+  const OpResult c = dev->run({cold}).results[0], w = dev->run({warm}).results[0];
+  EXPECT_LT(w.time_s, c.time_s);
+  EXPECT_LT(w.bytes_per_level[0].second, 0.1 * c.bytes_per_level[0].second);
+  EXPECT_DOUBLE_EQ(dev->run({big}).results[0].time_s, c.time_s);
+  EXPECT_NE(warm.signature(), cold.signature());
+}
+
+// A decoder row of measure_host2.py is the forward pass `run` builds for that model, each layer's
+// ops once per layer, on the row's threads, with every weight and the KV cache as reuse bytes.
+TEST(CpuModel, DecoderRowsAreTheModelsForwardPass) {
+  testing::TempDir dir;
+  const std::string head = "kind,model,dtype,threads,phase,tokens,batch,status,median_ms,lib,set\n";
+  dir.write("d/decoder_calibration.csv",
+            head + "cpu_decoder,llama2-7b-2layer,bf16,4,decode,128,4,ok,12.5,torch 2.11,calibration\n" +
+                "cpu_decoder,gpt2,fp32,16,prefill,32,1,failed,,torch 2.11,calibration\n");
+  const auto rows = load_cpu_dataset(dir.path("d"));
+  ASSERT_EQ(rows.size(), 1u);  // the failed row is left out
+  EXPECT_EQ(rows[0].category, "decoder decode");
+  ConfigStore store;
+  const ModelConfig m = parse_model(store.load("llama2-7b-2layer", "models"));
+  ForwardShape s;
+  s.batch = 4;
+  s.q_len = 1;
+  s.kv_len = 129;
+  s.prefill = false;
+  s.kernels = {StackKernels::Rope::kTorchRotateHalf, StackKernels::KvWrite::kCopies, true};
+  size_t n = 0;
+  for (const Op& op : build_forward(m, s)) n += size_t(op.repeat);
+  EXPECT_EQ(rows[0].ops.size(), n);
+  size_t gemms = 0;
+  for (const Op& op : rows[0].ops) {
+    EXPECT_EQ(op.threads, 4);
+    EXPECT_GT(op.reuse_bytes, 2 * 202e6 * 2);  // two layers' bf16 weights at least
+    gemms += op.kind == OpKind::kGemm;
+  }
+  EXPECT_EQ(gemms, 2u * 4u + 1u);  // qkv, out, gate_up, down per layer; the LM head
+  dir.write("bad/decoder_holdout.csv",
+            head + "cpu_decoder,llama9-1t,bf16,4,decode,128,4,ok,12.5,torch 2.11,holdout\n");
+  const std::string msg = testing::config_error_of([&] { load_cpu_dataset(dir.path("bad")); });
+  EXPECT_NE(msg.find("'llama9-1t' is not a model in configs/models"), std::string::npos) << msg;
 }
 
 // The aliases name the real presets.

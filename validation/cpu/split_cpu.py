@@ -9,6 +9,17 @@ thread count of one shape lands on the same side, on both hosts.
   stream  hold-out if sha1("cpu_stream|op|bytes_per_array") % 100 < 25   (all thread counts of
           one op and size together)
 
+host2 (assign_host2; measure_host2.py, the second measurement of the GPU machine's host, planned
+2026-12-03 15:45 UTC before measuring; a fresh hold-out for a model refitted on the calibration
+rows of both host datasets):
+  gemm    hold-out if (K, N) is a llama2-70b tensor-parallel-8 slice (8192x1280, 1024x8192,
+          8192x7168, 3584x8192: the whole model held out), or sha1("host2_gemm|M|K|N") % 100 < 30
+  stream  hold-out if sha1("host2_stream|op|bytes_per_array|threads") % 100 < 40
+  decoder hold-out if sha1("host2_decoder|model|dtype|phase|tokens|batch") % 100 < 50 (both
+          thread counts of one point together)
+  diag    always calibration (thread-scaling and weight-layout diagnostics at old calibration
+          shapes only)
+
 Usage: python3 split_cpu.py CSV...   re-derives `set` and checks the stored one (counts only).
 """
 import os
@@ -32,8 +43,32 @@ def assign(row):
     raise ValueError(row["kind"])
 
 
+TP8_70B = {(8192, 1280), (1024, 8192), (8192, 7168), (3584, 8192)}
+
+
+def assign_host2(row):
+    kind = row["kind"]
+    if kind == "cpu_gemm":
+        m, k, n = int(row["M"]), int(row["K"]), int(row["N"])
+        if (k, n) in TP8_70B:
+            return "holdout"
+        return "holdout" if _h(f"host2_gemm|{m}|{k}|{n}") < 30 else "calibration"
+    if kind == "cpu_stream":
+        return "holdout" if _h("host2_stream|{op}|{bytes_per_array}|{threads}".format(**row)) < 40 \
+            else "calibration"
+    if kind == "cpu_decoder":
+        return "holdout" if _h("host2_decoder|{model}|{dtype}|{phase}|{tokens}|{batch}".format(**row)) < 50 \
+            else "calibration"
+    if kind == "cpu_diag":
+        return "calibration"
+    raise ValueError(kind)
+
+
 def main(argv):
-    return check_files(argv[1:], assign)
+    paths = argv[1:]
+    host2 = [p for p in paths if "host2" in p]
+    rc = check_files([p for p in paths if p not in host2], assign)
+    return check_files(host2, assign_host2) or rc
 
 
 if __name__ == "__main__":
