@@ -5,15 +5,16 @@ XPUSIM_DEBS=(cmake g++ make pkg-config libsystemc-dev libyaml-cpp-dev libfmt-dev
   libboost-program-options-dev nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev
   libopenblas-dev libeigen3-dev libsqlite3-dev
   libboost-mpi-dev openmpi-bin)
-# What the `fuzz` preset adds (./test.sh only): clang and its libFuzzer and sanitizer runtimes.
-# Debian's unversioned names follow the default clang, so the two always match.
-XPUSIM_FUZZ_DEBS=(clang libclang-rt-dev)
+# What the `test` and `fuzz` presets add (./test.sh only): clang and its libFuzzer and sanitizer
+# runtimes. Debian's unversioned names follow the default clang, so the two always match.
+XPUSIM_TEST_DEBS=(clang libclang-rt-dev)
 
 # What ./test.sh adds for the report's browser test (tests/browser/run.sh): a headless browser
 # that renders the generated reports, and python3 for its checks.
 XPUSIM_BROWSER_DEBS=(chromium python3)
 
-# Extra package names given as arguments are installed too (./test.sh passes XPUSIM_FUZZ_DEBS).
+# Extra package names given as arguments are installed too (./test.sh passes XPUSIM_TEST_DEBS
+# and XPUSIM_BROWSER_DEBS).
 xpusim_install_deps() {
   local missing=()
   for p in "${XPUSIM_DEBS[@]}" "$@"; do

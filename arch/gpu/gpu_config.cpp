@@ -272,8 +272,9 @@ const Schema<GpuConfig>& gpu_schema() {
          {std::tuple{"cudnn", &GpuConfig::Attention::cudnn, true},
           std::tuple{"flash3", &GpuConfig::Attention::flash3, false}}) {
       const std::string p = std::string("kernels.attention.") + impl, n = impl;
+      const bool is_fitted = fitted;  // a structured binding cannot be captured before C++20's DR
       auto cal = [&](Schema<GpuConfig>& declared) {
-        if (fitted) declared.calibrated(kStacks);
+        if (is_fitted) declared.calibrated(kStacks);
       };
       cal(s.real(p + ".efficiency", "0", Range{0, 1},
                  n + " fused attention (Hopper wgmma prefill kernel): fraction of the 16-bit "
