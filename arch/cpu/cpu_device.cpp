@@ -24,7 +24,7 @@
 
 #include "arch/cpu/cpu_config.h"
 #include "arch/device.h"
-#include "arch/engine_device.h"
+#include "arch/unit_choice.h"
 #include "arch/registry.h"
 #include "sim/engine/multicore.h"
 

@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "arch/engine_device.h"
+#include "arch/unit_choice.h"
 #include "arch/tpu/window_buffer.h"
 
 namespace xpusim {
