@@ -5,26 +5,13 @@
 #include <algorithm>
 #include <cmath>
 
+#include "arch/dtype_rates.h"
+
 namespace xpusim {
 
 double EnergyConfig::matrix(DType d) const {
-  switch (d) {
-    case DType::kFp32:
-      return fp32;
-    case DType::kTf32:
-      return tf32;
-    case DType::kBf16:
-      return bf16;
-    case DType::kFp16:
-      return fp16;
-    case DType::kFp8:
-      return fp8;
-    case DType::kInt8:
-      return int8;
-    case DType::kInt4:
-      return int4;
-  }
-  return bf16;
+  // The same per-format lookup as a unit's rate table.
+  return DtypeRates{fp32, tf32, bf16, fp16, fp8, int8, int4, false}.per_clk(d);
 }
 
 OpActivity PowerModel::activity(const Op& op, const OpResult& r, double u) const {
