@@ -7,6 +7,7 @@
 
 #include "arch/registry.h"
 #include "bench_main.h"
+#include "bench_point.h"
 #include "sim/config/config_store.h"
 #include "sim/run/experiment.h"
 #include "sim/base/repo_path.h"
@@ -16,22 +17,8 @@
 namespace xpusim {
 namespace {
 
-// The simulation runs on a worker thread, so wall time (UseRealTime) is the honest measure.
 void BM_GpuLlama7b(benchmark::State& state, Phase phase, int64_t prompt, int64_t ctx) {
-  ConfigStore store;
-  auto dev = make_device(store.load("h100", "hw"), "h100");
-  ModelConfig model = parse_model(store.load("llama2-7b", "models"));
-  PointSpec spec;
-  spec.phase = phase;
-  spec.batch = 1;
-  spec.prompt = prompt;
-  spec.ctx = ctx;
-  for (auto _ : state) {
-    OpCache cache;  // cold: every unique operator is planned and simulated
-    auto r = evaluate_point(*dev, cache, model, spec);
-    if (!r.ok) state.SkipWithError(r.reason.c_str());
-    benchmark::DoNotOptimize(r);
-  }
+  cold_point_loop(state, "h100", "llama2-7b", phase, prompt, ctx);
 }
 BENCHMARK_CAPTURE(BM_GpuLlama7b, prefill_2048, Phase::kPrefill, 2048, 2048)
     ->Unit(benchmark::kMillisecond)
