@@ -108,8 +108,8 @@ std::vector<Op> ops_of(const CsvTable& t, const CsvRow& r, ErrorList& errors, Co
     for (int64_t l = whole(t, r, "layers", errors); l > 0; --l)
       ops.insert(ops.end(), layer.begin(), layer.end());
     // The final norm and the LM head on the last token of each sequence (no embedding).
-    ops.push_back(make_elementwise("final_norm", EwKind::kRmsnorm, shape.batch, cfg.hidden,
-                                   DType::kBf16));
+    ops.push_back(
+        make_elementwise("final_norm", EwKind::kRmsnorm, shape.batch, cfg.hidden, DType::kBf16));
     ops.push_back(make_gemm("lm_head", shape.batch, cfg.hidden, cfg.vocab, DType::kBf16));
     category = fmt::format("{} {}", model, phase);
     stream = true;
@@ -121,30 +121,45 @@ std::vector<Op> ops_of(const CsvTable& t, const CsvRow& r, ErrorList& errors, Co
 }  // namespace
 
 std::vector<EnergyRow> load_energy_dataset(const std::string& dir, bool holdout) {
-  const fs::path p = fs::path(dir) / (holdout ? "holdout.csv" : "calibration.csv");
-  const CsvTable t = read_csv_file(p.string(), "--data");
+  // The calibration rows, with each spent hold-out beside them (calibration_was_<set>.csv: a
+  // hold-out becomes calibration once it has been read).
+  std::vector<fs::path> files;
+  if (holdout) {
+    files.push_back(fs::path(dir) / "holdout.csv");
+  } else {
+    files.push_back(fs::path(dir) / "calibration.csv");
+    if (fs::is_directory(dir))
+      for (const auto& e : fs::directory_iterator(dir))
+        if (e.path().filename().string().starts_with("calibration_was_") &&
+            e.path().extension() == ".csv")
+          files.push_back(e.path());
+    std::sort(files.begin() + 1, files.end());
+  }
   std::vector<EnergyRow> rows;
   ErrorList errors;
   ConfigStore store;
-  for (const auto& r : t.rows) {
-    EnergyRow e;
-    e.file = p.filename().string();
-    e.line = r.line;
-    e.set = col(t, r, "set");
-    e.label = fmt::format("{} rep{}", col(t, r, "case"), col(t, r, "rep"));
-    e.measured_w = num(t, r, "avg_power_w", errors);
-    e.measured_clock_mhz = num(t, r, "sm_clk_mean_mhz", errors);
-    if (col(t, r, "group") == "idle") {
-      e.category = "idle";
-      e.idle = true;
+  for (const fs::path& p : files) {
+    const CsvTable t = read_csv_file(p.string(), "--data");
+    for (const auto& r : t.rows) {
+      EnergyRow e;
+      e.file = p.filename().string();
+      e.line = r.line;
+      e.set = col(t, r, "set");
+      e.label = fmt::format("{} rep{}", col(t, r, "case"), col(t, r, "rep"));
+      e.measured_w = num(t, r, "avg_power_w", errors);
+      e.measured_clock_mhz = num(t, r, "sm_clk_mean_mhz", errors);
+      if (col(t, r, "group") == "idle") {
+        e.category = "idle";
+        e.idle = true;
+        rows.push_back(std::move(e));
+        continue;
+      }
+      e.ops = ops_of(t, r, errors, store, e.category, e.stream);
+      if (e.ops.empty()) continue;  // not expressible as ops (a reduction, a fill)
+      e.measured_s = num(t, r, "time_per_iter_ms", errors) * 1e-3;
+      e.measured_j = num(t, r, "energy_per_iter_mj", errors) * 1e-3;
       rows.push_back(std::move(e));
-      continue;
     }
-    e.ops = ops_of(t, r, errors, store, e.category, e.stream);
-    if (e.ops.empty()) continue;  // not expressible as ops (a reduction, a fill)
-    e.measured_s = num(t, r, "time_per_iter_ms", errors) * 1e-3;
-    e.measured_j = num(t, r, "energy_per_iter_mj", errors) * 1e-3;
-    rows.push_back(std::move(e));
   }
   errors.throw_if_any();
   return rows;
@@ -185,9 +200,7 @@ void predict_energy_rows(Device& device, std::vector<EnergyRow>& rows) {
   }
 }
 
-double EnergyRow::error() const {
-  return idle ? pred_w / measured_w - 1 : pred_j / measured_j - 1;
-}
+double EnergyRow::error() const { return idle ? pred_w / measured_w - 1 : pred_j / measured_j - 1; }
 
 double energy_objective(const std::vector<EnergyRow>& rows) {
   // Mean |power error| over categories (each category weighs the same), plus the clock error.
@@ -216,8 +229,7 @@ void print_energy_rows(std::ostream& out, const std::vector<EnergyRow>& rows,
                        const std::string& title) {
   out << title << "\n";
   out << fmt::format("{:<44} {:<20} {:>10} {:>10} {:>7} {:>8} {:>8} {:>7} {:>7}\n", "case",
-                     "category", "meas_mJ", "pred_mJ", "err%", "meas_W", "pred_W", "MHz",
-                     "pred");
+                     "category", "meas_mJ", "pred_mJ", "err%", "meas_W", "pred_W", "MHz", "pred");
   double abs_sum = 0, worst = 0, clk_sum = 0, clk_worst = 0;
   int n = 0, within = 0, nclk = 0, clk_within = 0;
   for (const auto& r : rows) {
@@ -226,9 +238,10 @@ void print_energy_rows(std::ostream& out, const std::vector<EnergyRow>& rows,
       continue;
     }
     const double err = r.error() * 100;
-    out << fmt::format("{:<44} {:<20} {:>10.4g} {:>10.4g} {:>+7.1f} {:>8.1f} {:>8.1f} {:>7.0f} {:>7.0f}\n",
-                       r.label, r.category, r.measured_j * 1e3, r.pred_j * 1e3, err, r.measured_w,
-                       r.pred_w, r.measured_clock_mhz, r.pred_clock_mhz);
+    out << fmt::format(
+        "{:<44} {:<20} {:>10.4g} {:>10.4g} {:>+7.1f} {:>8.1f} {:>8.1f} {:>7.0f} {:>7.0f}\n",
+        r.label, r.category, r.measured_j * 1e3, r.pred_j * 1e3, err, r.measured_w, r.pred_w,
+        r.measured_clock_mhz, r.pred_clock_mhz);
     abs_sum += std::abs(err);
     worst = std::max(worst, std::abs(err));
     within += std::abs(err) <= 15;

@@ -240,6 +240,11 @@ int cmd_validate(const Args& args) {
       throw UsageError("--holdout cannot be combined with --fit");
     if (data.empty()) data = find_repo_path("validation/gpu/energy/" + name);
     const bool holdout = vm.count("holdout") > 0;
+    if (holdout && !fs::exists(fs::path(data) / "holdout.csv"))
+      throw UsageError(fmt::format(
+          "{} has no unread hold-out (holdout.csv): a hold-out that was read is calibration "
+          "(calibration_was_*.csv); plan and measure a new one",
+          data));
     std::vector<EnergyRow> rows = load_energy_dataset(data, holdout);
     if (vm.count("fit")) {
       std::vector<std::pair<std::string, std::string>> start;

@@ -175,11 +175,15 @@ TEST(Stacks, AttentionImplementations) {
   EXPECT_GT(mp.hbm_bytes(), 40.0 * 32 * 2048 * 2048);  // ~45 bytes per fp32 score and more
 }
 
-std::map<std::string, CategoryStats> stack_stats(const std::string& set) {
+// The rows of the files whose name contains `part` (the first hold-out, read once and now
+// calibration, is in <kind>_calibration_was_holdout.csv), as one set.
+std::map<std::string, CategoryStats> stack_stats(const std::string& part) {
   ConfigStore store;
   auto dev = make_device(store.load("h200", "hw"), "h200");
   auto rows = load_gpu_dataset(XPUSIM_SOURCE_DIR "/validation/gpu/stacks/h200");
-  std::erase_if(rows, [&](const ValidationRow& r) { return r.set != set; });
+  std::erase_if(rows,
+                [&](const ValidationRow& r) { return r.file.find(part) == std::string::npos; });
+  const std::string set = rows.empty() ? "" : rows.front().set;
   predict_rows(*dev, rows);
   std::map<std::string, CategoryStats> out;
   for (const auto& s : summarize(rows))
@@ -187,10 +191,11 @@ std::map<std::string, CategoryStats> stack_stats(const std::string& set) {
   return out;
 }
 
-// Regression test on the stack dataset's frozen hold-out (read once, 2026-12-03, after the fit):
-// the MAPE then, in %, with thresholds just above it. Never widen one to make a change pass.
+// Regression test on the stack dataset's first hold-out (read once, 2026-12-03, after the fit;
+// calibration since): the MAPE then, in %, with thresholds just above it. Never widen one to make
+// a change pass.
 TEST(Stacks, HoldoutErrorsStayAtTheirRecordedLevel) {
-  const auto s = stack_stats("holdout");
+  const auto s = stack_stats("_was_holdout");
   const std::map<std::string, double> limit = {
       {"attention cudnn prefill", 5.5},           // 4.9
       {"attention cudnn decode", 4.0},            // 3.6
