@@ -13,8 +13,12 @@ XPUSIM_TEST_DEBS=(clang libclang-rt-dev)
 # that renders the generated reports, and python3 for its checks.
 XPUSIM_BROWSER_DEBS=(chromium python3)
 
-# Extra package names given as arguments are installed too (./test.sh passes XPUSIM_TEST_DEBS
-# and XPUSIM_BROWSER_DEBS).
+# What ./test.sh adds for the sweep CSV test (tests/pandas/run.sh): Debian's pandas, which loads
+# `xpusim sweep export`'s CSV as users do.
+XPUSIM_PANDAS_DEBS=(python3-pandas)
+
+# Extra package names given as arguments are installed too (./test.sh passes XPUSIM_TEST_DEBS,
+# XPUSIM_BROWSER_DEBS and XPUSIM_PANDAS_DEBS).
 xpusim_install_deps() {
   local missing=()
   for p in "${XPUSIM_DEBS[@]}" "$@"; do

@@ -18,7 +18,7 @@ namespace {
 
 const char* kSweepUsage =
     "usage: xpusim sweep FILE|NAME [--store DB] [--resume] [-j N] [--shard I/N] [--yes]\n"
-    "                  [--format table|csv|json]\n"
+    "                  [--format table|csv|json] [--mpi-timeout S]\n"
     "       xpusim sweep export FILE|NAME|DB [--store DB] [--sweep NAME] [--format csv|json] [-o "
     "FILE]\n"
     "       xpusim sweep merge DB SHARD_DB...\n\n"
@@ -144,11 +144,15 @@ int cmd_sweep(const Args& args) {
   po::options_description opts("sweep options");
   std::string file, store_path, format = "table", shard;
   int jobs = 1;
+  double mpi_timeout = 30;
   opts.add_options()("file", po::value(&file), "sweep file or preset name")(
       "store", po::value(&store_path), "SQLite store (default xpusim-out/sweeps/<name>.sqlite)")(
       "resume", "continue a sweep the store already holds points of")(
       "jobs,j", po::value(&jobs), "worker processes (default 1)")(
       "shard", po::value(&shard), "I/N: run only the points whose index % N == I (job arrays)")(
+      "mpi-timeout", po::value(&mpi_timeout),
+      "under mpirun: seconds without a heartbeat after which a rank is taken for dead "
+      "(default 30)")(
       "yes", "run a sweep of more than 100000 points")(
       "format", po::value(&format), "table|csv|json: what to print at the end (default table)");
   po::positional_options_description pos;
@@ -159,6 +163,9 @@ int cmd_sweep(const Args& args) {
   if (format != "table" && format != "csv" && format != "json")
     throw UsageError(fmt::format("--format '{}' is not one of table, csv, json", format));
   if (jobs < 1 || jobs > 1024) throw UsageError(fmt::format("-j {}: expected 1 to 1024", jobs));
+  if (!(mpi_timeout >= 0.5 && mpi_timeout <= 86400))
+    throw UsageError(
+        fmt::format("--mpi-timeout {}: expected 0.5 to 86400 seconds", mpi_timeout));
   SweepRunOptions options;
   options.resume = vm.count("resume") > 0;
   options.jobs = jobs;
@@ -178,11 +185,8 @@ int cmd_sweep(const Args& args) {
   // Under mpirun: ranks above 0 compute what rank 0 hands out; rank 0 runs the sweep below.
   std::unique_ptr<SweepMpi> mpi;
   if (sweep_mpi_launched()) {
-    mpi = std::make_unique<SweepMpi>();
-    if (mpi->rank() > 0) {
-      mpi->serve(store, sweep, options.reference_model);
-      return 0;
-    }
+    mpi = std::make_unique<SweepMpi>(mpi_timeout);
+    if (mpi->rank() > 0) return mpi->serve(store, sweep, options.reference_model);
     options.dispatch = mpi->dispatcher();
   }
   // Rank 0 stops the other ranks on every way out (an error before dispatching included).
@@ -213,7 +217,12 @@ int cmd_sweep(const Args& args) {
   std::cerr << fmt::format(
       "xpusim sweep {}: {} points ({} computed{}, {} found in the store, {} done before) in {}\n",
       sweep.name, summary.points, summary.computed,
-      mpi ? fmt::format(" on {} MPI ranks", mpi->size() - 1) : std::string(), summary.reused,
+      mpi ? fmt::format(" on {} MPI ranks{}", mpi->size() - 1,
+                        mpi->dead_ranks().empty()
+                            ? std::string()
+                            : fmt::format(", {} of which died", mpi->dead_ranks().size()))
+          : std::string(),
+      summary.reused,
       summary.already_done, store_path);
   const auto rows = sweep_rows(sweep, db);
   if (format == "csv")

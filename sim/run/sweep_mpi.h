@@ -1,7 +1,15 @@
 // Sweeps over MPI (Boost.MPI on OpenMPI): `mpirun -np N xpusim sweep FILE`. Rank 0 resolves the
 // points, hands them out one at a time as ranks become free, and is the only writer of the store;
-// ranks 1..N-1 compute the points they are given and send their rows back. Under mpirun a rank
-// that dies ends the job (OpenMPI's default): what rank 0 committed stays, and --resume continues.
+// ranks 1..N-1 compute the points they are given and send their rows back.
+//
+// Dead ranks. Every rank sends a heartbeat each `timeout / 8` seconds from a thread of its own
+// (workers to rank 0, rank 0 to every live worker), so a rank that is computing a long point is
+// still heard. A worker that rank 0 has not heard from for `timeout` seconds is dead: its point in
+// flight goes back to the queue and is handed to another rank, and anything it sends later is
+// dropped, so nothing is lost or stored twice. A worker that has not heard from rank 0 for
+// `timeout` seconds exits with an error. This needs the job to outlive a dead rank: under
+// OpenMPI's default a rank that dies ends the whole job (what rank 0 committed stays, and --resume
+// continues); `mpirun --enable-recovery` keeps the other ranks running.
 #pragma once
 
 #include <string>
@@ -17,16 +25,21 @@ bool sweep_mpi_launched();
 
 class SweepMpi {
  public:
-  SweepMpi();  // initialises MPI
+  // Initialises MPI (thread level `multiple`, which the heartbeats need; without it they are off
+  // and a dead rank is not detected). `timeout_s` > 0.
+  explicit SweepMpi(double timeout_s = 30);
   ~SweepMpi();
   int rank() const;
   int size() const;
-  // Ranks above 0: serve points until rank 0 says stop.
-  void serve(const ConfigStore& store, const SweepConfig& sweep, const std::string& reference);
+  // Ranks above 0: serve points until rank 0 says stop (returns 0), or until rank 0 has been
+  // silent for the timeout (returns 1, after saying so on stderr).
+  int serve(const ConfigStore& store, const SweepConfig& sweep, const std::string& reference);
   // Rank 0: the dispatcher for SweepRunOptions::dispatch; tells every rank to stop when done.
   std::function<void(const std::vector<uint64_t>&, const SweepRunOptions::Done&)> dispatcher();
-  // Rank 0, when it has nothing to hand out (or failed): tells the other ranks to stop.
+  // Rank 0, when it has nothing to hand out (or failed): tells the live ranks to stop.
   void stop_all();
+  // Worker ranks rank 0 found dead, in the order it found them.
+  std::vector<int> dead_ranks() const;
 
  private:
   struct Impl;

@@ -393,9 +393,9 @@ std::vector<SweepRow> stored_rows(const std::string& sweep_name, const SweepStor
 
 namespace {
 
-const std::vector<std::string> kIdentity = {"hw",  "model", "phase", "batch",    "prompt",
-                                            "ctx", "gen",   "quant", "kv_quant", "prune",
-                                            "tp",  "pp",    "ep"};
+const std::vector<std::string> kIdentity = {
+    "hw", "model", "phase", "batch", "prompt", "ctx", "gen", "quant", "kv_quant", "prune", "stack",
+    "tp", "pp", "ep"};
 
 std::string key_of(const std::string& assignment) {
   return assignment.substr(0, assignment.find('='));

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -21,6 +22,7 @@
 #include "cli_helpers.h"
 #include "sim/config/config_store.h"
 #include "sim/run/sweep_runner.h"
+#include "sim/run/sweep_store.h"
 #include "test_helpers.h"
 
 namespace xpusim {
@@ -312,6 +314,70 @@ TEST(Sweep, TwoRankMpirunMatchesASerialRun) {
   EXPECT_NE(read_file(dir.path("mpi.err")).find("6 computed on 1 MPI ranks"), std::string::npos)
       << read_file(dir.path("mpi.err"));
   EXPECT_EQ(rows_by_point(read_file(dir.path("mpi.csv"))), rows_by_point(serial.out));
+}
+
+// The pid of the process whose environment holds all of `vars` (exact NAME=VALUE entries), or 0.
+int process_with_env(const std::vector<std::string>& vars) {
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator("/proc", ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.empty() || !std::isdigit(static_cast<unsigned char>(name[0]))) continue;
+    std::ifstream in(e.path() / "environ", std::ios::binary);
+    std::set<std::string> env;
+    for (std::string v; std::getline(in, v, '\0');) env.insert(v);
+    if (std::all_of(vars.begin(), vars.end(), [&](const std::string& v) { return env.count(v); }))
+      return std::stoi(name);
+  }
+  return 0;
+}
+
+// mpirun --enable-recovery -np 3, and worker rank 2 is killed once the sweep has stored a point:
+// rank 0 stops hearing its heartbeats, hands its point to rank 1, and the table is the serial
+// run's, point for point, with nothing stored twice.
+TEST(Sweep, AKilledMpiRankLosesNothing) {
+  if (std::system("command -v mpirun > /dev/null 2>&1") != 0)
+    GTEST_SKIP() << "mpirun is not installed (Debian openmpi-bin; ./test.sh installs it)";
+  TempDir dir;
+  dir.write("k.yaml", R"(type: sweep
+name: rank
+set: ["hw=[h100]", "phases=[prefill, decode]", "numerics=false"]
+parameters:
+  - {key: hw.sm.count, range: {from: 60, to: 132, steps: 10, integer: true}}
+  - {key: batch, values: [1, 4, 16, 64]}
+)");
+  CliResult ref = run_cli("sweep k.yaml --store ref.sqlite --format csv", dir.path());
+  ASSERT_EQ(ref.code, 0) << ref.err;
+  const std::string cache = dir.path(".cache");
+  const pid_t pid = fork();
+  if (pid == 0) {
+    const std::string cmd = fmt::format(
+        "cd '{}' && OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 "
+        "ASAN_OPTIONS=detect_leaks=0 XPUSIM_CACHE_DIR='{}' mpirun --enable-recovery "
+        "--oversubscribe -np 3 {} sweep k.yaml --store mpi.sqlite --format csv --mpi-timeout 2 "
+        "> mpi.csv 2> mpi.err",
+        dir.path(), cache, XPUSIM_BINARY);
+    execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  bool killed = false;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (!killed && std::chrono::steady_clock::now() < deadline) {
+    int status = 0;
+    if (waitpid(pid, &status, WNOHANG) == pid) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    if (!std::filesystem::exists(dir.path("mpi.sqlite"))) continue;
+    if (SweepStore(dir.path("mpi.sqlite")).done_indices("rank").empty()) continue;
+    const int rank2 = process_with_env({"XPUSIM_CACHE_DIR=" + cache, "OMPI_COMM_WORLD_RANK=2"});
+    if (rank2 > 0) killed = ::kill(rank2, SIGKILL) == 0;
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  const std::string err = read_file(dir.path("mpi.err"));
+  ASSERT_TRUE(killed) << "rank 2 was not found to kill\n" << err;
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << err;
+  EXPECT_NE(err.find("40 computed on 2 MPI ranks, 1 of which died"), std::string::npos) << err;
+  EXPECT_EQ(rows_by_point(read_file(dir.path("mpi.csv"))), rows_by_point(ref.out));
+  EXPECT_EQ(SweepStore(dir.path("mpi.sqlite")).done_indices("rank").size(), 40u);
 }
 
 // A worker killed mid-sweep loses only its point in flight: it is handed out again and the table
