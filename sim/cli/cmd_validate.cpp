@@ -220,11 +220,13 @@ int cmd_validate(const Args& args) {
       "h100-kernels (xpusim describe gpu), on the H100 calibration rows only, and prints their\n"
       "values (--fit-only limits it to the keys that start with one of the prefixes). The a100 and h200 presets are never refitted.\n\n"
       "On a CPU preset (emr-16c / spr-16c, epyc-milan-2c / zen4-2c) it runs the CPU model over the\n"
-      "measured GEMM, STREAM and decoder rows in validation/cpu/<host>/ (emr-16c: also the second\n"
-      "host set, h200host-xeon-16c-host2, whose hold-out is reported as holdout2), each GEMM row\n"
-      "through the library that ran it and each decoder row as the forward pass `run` builds;\n"
-      "--calibration leaves the hold-outs out; --fit --fit-only key=start,... searches the named\n"
-      "keys on the calibration rows.";
+      "measured GEMM, STREAM and decoder rows in validation/cpu/<host>/ (emr-16c: also the later\n"
+      "host sets -host2 and -host3, whose hold-outs are reported as holdout2 and holdout3), each\n"
+      "GEMM row through the library that ran it and each decoder row as the forward pass `run`\n"
+      "builds; a folder with instance_calibration.csv is predicted on the DRAM rates measured on\n"
+      "its machine instance (--no-instance: on the preset's); --calibration leaves the hold-outs\n"
+      "out; --fit --fit-only key=start,... [--fit-categories PREFIX,...] searches the named keys\n"
+      "on the calibration rows.";
   po::options_description opts("validate options");
   std::string hw = "h100", data, a100_data, out_file, fit_only, fit_categories;
   std::vector<std::string> sets;
