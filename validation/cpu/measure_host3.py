@@ -118,7 +118,7 @@ def over(args):
 
 
 def sysinfo(args, tag):
-    cmds = ["date -u", "uname -a", "nproc", "cat /proc/loadavg", "cat /sys/fs/cgroup/cpu.max",
+    cmds = ["date -u", "uname -a", "nproc", "cat /proc/loadavg", "grep '^cpu' /proc/stat", "cat /sys/fs/cgroup/cpu.max",
             "cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/cpu/cpu.cfs_period_us",
             "cat /sys/fs/cgroup/cpuset.cpus.effective", "grep -i cpus_allowed /proc/self/status",
             "cat /proc/pressure/cpu /proc/pressure/memory", "ps -eo pid,pcpu,pmem,comm --sort=-pcpu | head -15",
@@ -415,6 +415,8 @@ def main():
         vf.flush()
         E(f"section_seconds.{name}", f"{time.time() - t0:.1f}")
         E(f"uptime_after_{name}", MC.sh("uptime").strip())
+        # the steal column (8th number) shows time the hypervisor gave this guest's vCPUs to others
+        E(f"proc_stat_cpu_after_{name}", MC.sh("grep '^cpu ' /proc/stat").strip())
     vf.close()
     out.log(f"total {time.time() - args.T0:.1f} s")
     return 0
