@@ -8,6 +8,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <optional>
 #include <sstream>
@@ -561,6 +562,44 @@ std::vector<ValidationRow> load_cpu_dataset(const std::string& dir) {
   }
   errors.throw_if_any();
   return rows;
+}
+
+std::vector<std::string> cpu_instance_overrides(const std::string& dir, double dram_latency_s) {
+  auto t = open_table(fs::path(dir) / "instance_calibration.csv", false);
+  if (!t) return {};
+  // (test, threads) -> readings
+  std::map<std::pair<std::string, int64_t>, std::vector<double>> v;
+  ErrorList errors;
+  for (const auto& r : t->rows) {
+    Fields f(*t, r, errors);
+    v[{f.text("test"), f.whole("threads")}].push_back(f.number("value", 0));
+  }
+  errors.throw_if_any();
+  auto mean = [](const std::vector<double>& x) {
+    double s = 0;
+    for (double y : x) s += y;
+    return x.empty() ? 0.0 : s / double(x.size());
+  };
+  // The reading of a test at its most threads, and at one thread.
+  auto at = [&](const std::string& test, bool most) {
+    double out = 0;
+    int64_t best_t = most ? 0 : std::numeric_limits<int64_t>::max();
+    for (const auto& [k, x] : v)
+      if (k.first == test && (most ? k.second > best_t : k.second == 1)) {
+        best_t = k.second;
+        out = mean(x);
+      }
+    return out;
+  };
+  std::vector<std::string> o;
+  double peak_read = 0;
+  for (const auto& [k, x] : v)
+    if (k.first == "read_c") peak_read = std::max(peak_read, mean(x));
+  const double one_read = at("read_c", false);
+  if (peak_read > 0) o.push_back(fmt::format("dram.bw={:.4g} GB/s", peak_read));
+  if (one_read > 0 && dram_latency_s > 0)
+    o.push_back(fmt::format("core.outstanding_misses={:.4g}", one_read * 1e9 * dram_latency_s / 64));
+  return o;
 }
 
 void predict_rows(Device& device, std::vector<ValidationRow>& rows) {

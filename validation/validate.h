@@ -29,6 +29,9 @@ struct ValidationRow {
   std::string bound;                      // of the op that takes longest
   std::optional<double> published_error;  // another model's published error for this category
   std::string library;  // CPU rows: the library that ran it (the device's `library`); "" = any
+  // CPU rows: preset overrides ("key=value") that describe the machine instance the row was
+  // measured on, as measured in the same run (cpu_instance_overrides); empty = the preset's.
+  std::vector<std::string> instance;
   double error() const { return predicted_s / measured_s - 1.0; }
 };
 
@@ -60,6 +63,18 @@ std::vector<ValidationRow> load_llmcompass_a100(const std::string& dir);
 // one read), category "stream <op>". Rows that did not run (status != ok) and w8a16 rows (ATen's
 // own int8-weight kernel, which the model does not follow) are left out.
 std::vector<ValidationRow> load_cpu_dataset(const std::string& dir);
+
+// The machine instance a CPU dataset was measured on, as probe_cpu.c measured it in the same run
+// (`instance_calibration.csv`, kind cpu_instance; measure_host3.py), as preset overrides:
+//   dram.bw                 the highest DRAM read rate over thread counts (read_c)
+//   core.outstanding_misses one thread's read rate x dram_latency_s / 64 B (Little's law)
+// The clocks probe_cpu.c measures (clock_vector, clock_scalar) are recorded but not applied: the
+// preset's clocks are effective per-core rates fitted on calibration rows, which also carry the
+// per-core slowdown with more active cores that a latency-bound FMA chain does not see (README,
+// "CPU model and accuracy", host3).
+// Each value is the mean of the run's start and end readings. Empty when the dataset has no
+// such file. Throws ConfigError on a malformed file.
+std::vector<std::string> cpu_instance_overrides(const std::string& dir, double dram_latency_s);
 
 // Predicts every row (one simulation for all unique ops, each timed as the kernel datasets time
 // it: sustained). On a GPU an e2e row is instead timed as one stream (GpuDevice::run_stream: its

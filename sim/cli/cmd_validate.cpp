@@ -12,6 +12,7 @@
 #include <limits>
 #include <sstream>
 
+#include "arch/cpu/cpu_config.h"
 #include "arch/gpu/gpu_config.h"
 #include "arch/registry.h"
 #include "sim/base/file_read.h"
@@ -57,34 +58,50 @@ std::string card_of(const std::string& dir) {
   return "";
 }
 
-// Predicts CPU rows, each through a device built for its library (`library=<lib>`).
+// Predicts CPU rows, each through a device built for its library (`library=<lib>`) and the
+// machine instance it was measured on (the row's `instance` overrides, applied last).
 void predict_cpu_rows(std::vector<ValidationRow>& rows,
                       const std::function<std::unique_ptr<Device>(const std::vector<std::string>&)>&
                           build,
                       const std::vector<std::string>& extra) {
-  std::vector<std::string> libs;
-  for (const auto& r : rows)
-    if (std::find(libs.begin(), libs.end(), r.library) == libs.end()) libs.push_back(r.library);
-  for (const auto& lib : libs) {
+  using Key = std::pair<std::string, std::vector<std::string>>;
+  std::vector<Key> keys;
+  for (const auto& r : rows) {
+    Key k{r.library, r.instance};
+    if (std::find(keys.begin(), keys.end(), k) == keys.end()) keys.push_back(k);
+  }
+  for (const auto& key : keys) {
     std::vector<std::string> o = extra;
-    if (!lib.empty()) o.push_back("library=" + lib);
+    if (!key.first.empty()) o.push_back("library=" + key.first);
+    o.insert(o.end(), key.second.begin(), key.second.end());
     auto dev = build(o);
     std::vector<ValidationRow> part;
     for (const auto& r : rows)
-      if (r.library == lib) part.push_back(r);
+      if (r.library == key.first && r.instance == key.second) part.push_back(r);
     predict_rows(*dev, part);
     size_t k = 0;
     for (auto& r : rows)
-      if (r.library == lib) r = part[k++];
+      if (r.library == key.first && r.instance == key.second) r = part[k++];
   }
 }
 
 // `xpusim validate --hw <cpu>`: the CPU datasets of validation/cpu (issue 13).
 int validate_cpu(const po::variables_map& vm, const std::string& name, std::string data,
-                 const std::string& out_file, const std::string& fit_only, int rounds,
+                 const std::string& out_file, const std::string& fit_only,
+                 const std::string& fit_categories, int rounds, const CfgNode& tree,
                  const std::function<std::unique_ptr<Device>(const std::vector<std::string>&)>&
                      build) {
   std::vector<ValidationRow> rows;
+  // The instance a dataset was measured on, as measured in the same run (instance_calibration.csv;
+  // validation/cpu/README.md, host3): its overrides apply to that dataset's rows only, and
+  // `--no-instance` leaves them out (every row on the preset's values).
+  ErrorList cfg_errors;
+  const CpuConfig preset = cpu_schema().parse(tree, cfg_errors);
+  cfg_errors.throw_if_any();
+  auto instance_of = [&](const std::string& dir) {
+    return vm.count("no-instance") ? std::vector<std::string>{}
+                                   : cpu_instance_overrides(dir, preset.dram.latency_s);
+  };
   if (data.empty()) {
     // Each measured CPU has its folders (validation/cpu/README.md); a later measurement's
     // hold-out is named after it (host2: "holdout2"), so that it is reported apart from the
@@ -95,14 +112,17 @@ int validate_cpu(const po::variables_map& vm, const std::string& name, std::stri
     static const Folder kData[] = {
         {"emr-16c", "validation/cpu/h200host-xeon-16c", "holdout"},
         {"emr-16c", "validation/cpu/h200host-xeon-16c-host2", "holdout2"},
+        {"emr-16c", "validation/cpu/h200host-xeon-16c-host3", "holdout3"},
         {"epyc-milan-2c", "validation/cpu/local-epyc-2c-libs", "holdout"}};
     for (const auto& d : kData) {
       if (name != d.preset) continue;
       const std::string dir = find_repo_path(d.folder);
       if (!fs::is_directory(dir)) continue;
       data += (data.empty() ? "" : ", ") + dir;
+      const std::vector<std::string> inst = instance_of(dir);
       for (ValidationRow& r : load_cpu_dataset(dir)) {
         if (r.set == "holdout") r.set = d.holdout;
+        r.instance = inst;
         rows.push_back(std::move(r));
       }
     }
@@ -112,6 +132,8 @@ int validate_cpu(const po::variables_map& vm, const std::string& name, std::stri
                                    name));
   } else {
     rows = load_cpu_dataset(data);
+    const std::vector<std::string> inst = instance_of(data);
+    for (ValidationRow& r : rows) r.instance = inst;
   }
   if (vm.count("frozen")) throw UsageError("--frozen: the CPU datasets have no frozen hold-out");
   if (vm.count("calibration"))
@@ -137,9 +159,22 @@ int validate_cpu(const po::variables_map& vm, const std::string& name, std::stri
       b = e + 1;
     }
     if (start.empty()) throw UsageError("--fit on a CPU needs --fit-only key=start,...");
+    // --fit-categories: only the calibration rows whose category starts with one of the prefixes.
+    std::vector<std::string> cats;
+    for (size_t b = 0; b < fit_categories.size();) {
+      size_t e = fit_categories.find(',', b);
+      if (e == std::string::npos) e = fit_categories.size();
+      if (e > b) cats.push_back(fit_categories.substr(b, e - b));
+      b = e + 1;
+    }
     std::vector<ValidationRow> calib;
-    for (const auto& r : rows)
-      if (r.set == "calibration") calib.push_back(r);
+    for (const auto& r : rows) {
+      bool want = cats.empty();
+      for (const auto& c : cats) want = want || r.category.rfind(c, 0) == 0;
+      if (r.set == "calibration" && want) calib.push_back(r);
+    }
+    if (calib.empty())
+      throw UsageError(fmt::format("--fit-categories '{}' matches no calibration row", fit_categories));
     auto objective = [&](const std::vector<std::string>& overrides) {
       try {
         predict_cpu_rows(calib, build, overrides);
@@ -185,11 +220,13 @@ int cmd_validate(const Args& args) {
       "h100-kernels (xpusim describe gpu), on the H100 calibration rows only, and prints their\n"
       "values (--fit-only limits it to the keys that start with one of the prefixes). The a100 and h200 presets are never refitted.\n\n"
       "On a CPU preset (emr-16c / spr-16c, epyc-milan-2c / zen4-2c) it runs the CPU model over the\n"
-      "measured GEMM, STREAM and decoder rows in validation/cpu/<host>/ (emr-16c: also the second\n"
-      "host set, h200host-xeon-16c-host2, whose hold-out is reported as holdout2), each GEMM row\n"
-      "through the library that ran it and each decoder row as the forward pass `run` builds;\n"
-      "--calibration leaves the hold-outs out; --fit --fit-only key=start,... searches the named\n"
-      "keys on the calibration rows.";
+      "measured GEMM, STREAM and decoder rows in validation/cpu/<host>/ (emr-16c: also the later\n"
+      "host sets -host2 and -host3, whose hold-outs are reported as holdout2 and holdout3), each\n"
+      "GEMM row through the library that ran it and each decoder row as the forward pass `run`\n"
+      "builds; a folder with instance_calibration.csv is predicted on the DRAM rates measured on\n"
+      "its machine instance (--no-instance: on the preset's); --calibration leaves the hold-outs\n"
+      "out; --fit --fit-only key=start,... [--fit-categories PREFIX,...] searches the named keys\n"
+      "on the calibration rows.";
   po::options_description opts("validate options");
   std::string hw = "h100", data, a100_data, out_file, fit_only, fit_categories;
   std::vector<std::string> sets;
@@ -208,6 +245,9 @@ int cmd_validate(const Args& args) {
       "with --fit: only the calibrated keys starting with one of these comma-separated prefixes")(
       "rounds", po::value(&rounds), "coordinate-search rounds for --fit (default 3)")(
       "calibration", "CPU datasets: the calibration rows only (the hold-out is not read)")(
+      "no-instance",
+      "CPU datasets: predict every row on the preset's values, not on the machine instance its "
+      "dataset measured (instance_calibration.csv)")(
       "fit-categories", po::value(&fit_categories),
       "with --fit: only the calibration rows whose category starts with one of these "
       "comma-separated prefixes enter the objective (e.g. attention,elementwise)")(
@@ -304,7 +344,7 @@ int cmd_validate(const Args& args) {
     }
     return 0;
   }
-  if (device->family() == "cpu") return validate_cpu(vm, name, data, out_file, fit_only, rounds, build);
+  if (device->family() == "cpu") return validate_cpu(vm, name, data, out_file, fit_only, fit_categories, rounds, base, build);
   if (device->family() != "gpu")
     throw UsageError(fmt::format("'{}' is not a GPU or a CPU; validate covers those", hw));
 

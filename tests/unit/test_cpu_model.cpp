@@ -198,5 +198,31 @@ TEST(CpuModel, AliasesResolveToTheMeasuredMachines) {
   }
 }
 
+// The machine instance a dataset measured (probe_cpu.c, instance_calibration.csv) becomes preset
+// overrides: the peak read rate and one thread's read rate as misses in flight (start and end
+// readings averaged); the probed clocks are recorded, not applied.
+TEST(CpuModel, InstanceOverridesDescribeTheMeasuredMachine) {
+  testing::TempDir dir;
+  const std::string head = "kind,test,threads,when,value,unit,set\n";
+  dir.write("d/instance_calibration.csv",
+            head + "cpu_instance,read_c,1,start,12,GB/s,calibration\n" +
+                "cpu_instance,read_c,1,end,14,GB/s,calibration\n" +
+                "cpu_instance,read_c,8,start,90,GB/s,calibration\n" +
+                "cpu_instance,read_c,16,start,80,GB/s,calibration\n" +
+                "cpu_instance,clock_scalar,16,start,9.0,GHz,calibration\n" +
+                "cpu_instance,clock_vector,1,start,3.0,GHz,calibration\n" +
+                "cpu_instance,clock_vector,16,start,2.6,GHz,calibration\n" +
+                "cpu_instance,clock_vector,16,end,2.4,GHz,calibration\n");
+  const auto o = cpu_instance_overrides(dir.path("d"), 100e-9);
+  const std::vector<std::string> want = {"dram.bw=90 GB/s", "core.outstanding_misses=20.31"};
+  EXPECT_EQ(o, want);
+  EXPECT_TRUE(cpu_instance_overrides(dir.path(""), 100e-9).empty());
+  auto dev = cpu("emr-16c", o);  // the overrides build a valid device
+  EXPECT_NE(dev, nullptr);
+  dir.write("bad/instance_calibration.csv", head + "cpu_instance,read_c,1,start,fast,GB/s,calibration\n");
+  const std::string msg =
+      testing::config_error_of([&] { cpu_instance_overrides(dir.path("bad"), 100e-9); });
+  EXPECT_NE(msg.find("'fast' is not a number"), std::string::npos) << msg;
+}
 }  // namespace
 }  // namespace xpusim

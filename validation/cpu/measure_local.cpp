@@ -105,7 +105,11 @@ const Shape kShapes[] = {{"llama2-7b", "qkv", 4096, 12288},   {"llama2-7b", "o",
                          // holdout2 (measured after the model was frozen at 28b2320; all rows
                          // hold-out): llama3-8b's projections, shapes the model never saw.
                          {"llama3-8b", "qkv", 4096, 6144},     {"llama3-8b", "gate_up", 4096, 28672},
-                         {"llama3-8b", "down", 14336, 4096}};
+                         {"llama3-8b", "down", 14336, 4096},
+                         // holdout3 (planned 2026-12-03 17:45 UTC before measuring; all rows
+                         // hold-out): phi-2's projections, a model never measured here.
+                         {"phi-2", "qkv", 2560, 7680},         {"phi-2", "fc1", 2560, 10240},
+                         {"phi-2", "fc2", 10240, 2560}};
 
 std::string g_host, g_cpu, g_date;
 

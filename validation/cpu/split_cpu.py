@@ -20,6 +20,16 @@ rows of both host datasets):
   diag    always calibration (thread-scaling and weight-layout diagnostics at old calibration
           shapes only)
 
+host3 (assign_host3; measure_host3.py, planned 2026-12-03 17:45 UTC before measuring; the
+machine instance described as measured in the same call):
+  gemm    hold-out if (K, N) is a qwen2-7b or phi-2 projection (3584x4608, 3584x37888, 18944x3584,
+          2560x7680, 2560x10240, 10240x2560: whole models never measured before); the
+          re-measured llama2-7b and gpt2 shapes are calibration
+  stream  hold-out if threads is 2, 8 or 12 (1, 4 and 16 threads are calibration)
+  decoder hold-out if sha1("host3_decoder|model|dtype|phase|tokens|batch") % 100 < 50 (both
+          thread counts of one point together)
+  instance, diag  always calibration (the description of the machine instance)
+
 Usage: python3 split_cpu.py CSV...   re-derives `set` and checks the stored one (counts only).
 """
 import os
@@ -64,10 +74,29 @@ def assign_host2(row):
     raise ValueError(kind)
 
 
+HOLD3 = {(3584, 4608), (3584, 37888), (18944, 3584), (2560, 7680), (2560, 10240), (10240, 2560)}
+
+
+def assign_host3(row):
+    kind = row["kind"]
+    if kind == "cpu_gemm":
+        return "holdout" if (int(row["K"]), int(row["N"])) in HOLD3 else "calibration"
+    if kind == "cpu_stream":
+        return "holdout" if int(row["threads"]) in (2, 8, 12) else "calibration"
+    if kind == "cpu_decoder":
+        return "holdout" if _h("host3_decoder|{model}|{dtype}|{phase}|{tokens}|{batch}".format(**row)) < 50 \
+            else "calibration"
+    if kind in ("cpu_instance", "cpu_diag"):
+        return "calibration"
+    raise ValueError(kind)
+
+
 def main(argv):
     paths = argv[1:]
     host2 = [p for p in paths if "host2" in p]
-    rc = check_files([p for p in paths if p not in host2], assign)
+    host3 = [p for p in paths if "host3" in p]
+    rc = check_files([p for p in paths if p not in host2 and p not in host3], assign)
+    rc = check_files(host3, assign_host3) or rc
     return check_files(host2, assign_host2) or rc
 
 

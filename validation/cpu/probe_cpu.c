@@ -1,0 +1,133 @@
+// probe_cpu: describes the machine instance it runs on (issue 13; measure_host3.py runs it in
+// the same device call as the GEMMs it is used to predict). Build: cc -O2 -march=native -pthread.
+//
+//   probe_cpu clock T scalar|vector   T threads each run a dependent chain for about 0.3 s and
+//                                     print their clock in GHz, one line per thread:
+//        scalar: 8 dependent 1-cycle integer adds per loop iteration (the light-load clock);
+//        vector: 8 dependent vfmadd231ps on the widest vector (zmm with AVX-512, else ymm), 4
+//                cycles each (Golden/Raptor Cove and Zen 3 alike): the clock under vector load.
+//   probe_cpu read T BYTES            T threads each sum their slice of one BYTES array (vector
+//                                     loads, 4 accumulators; each thread first-touches its
+//                                     slice); prints the best of 5 passes' GB/s.
+#define _GNU_SOURCE
+#include <immintrin.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static double now(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+static pthread_barrier_t bar;
+static int mode_vector;
+static double ghz[256];
+
+#define A8(s) s s s s s s s s
+
+static void* clock_thread(void* arg) {
+  const long id = (long)arg;
+  const long iters = 4000000;
+  pthread_barrier_wait(&bar);
+  double best = 0;
+  for (int rep = 0; rep < 5; ++rep) {
+    double t0 = now();
+    if (mode_vector) {
+#ifdef __AVX512F__
+      __m512 a = _mm512_set1_ps(1.0f), b = _mm512_set1_ps(0.999f), c = _mm512_set1_ps(1e-7f);
+      for (long i = 0; i < iters; ++i)
+        __asm__ volatile(A8("vfmadd231ps %1, %2, %0\n\t") : "+v"(a) : "v"(b), "v"(c));
+#else
+      __m256 a = _mm256_set1_ps(1.0f), b = _mm256_set1_ps(0.999f), c = _mm256_set1_ps(1e-7f);
+      for (long i = 0; i < iters; ++i)
+        __asm__ volatile(A8("vfmadd231ps %1, %2, %0\n\t") : "+x"(a) : "x"(b), "x"(c));
+#endif
+      double cycles = (double)iters * 8 * 4;
+      double g = cycles / (now() - t0) / 1e9;
+      if (g > best) best = g;
+    } else {
+      unsigned long x = 0;
+      for (long i = 0; i < iters * 4; ++i) __asm__ volatile(A8("add $1, %0\n\t") : "+r"(x));
+      double cycles = (double)iters * 4 * 8;
+      double g = cycles / (now() - t0) / 1e9;
+      if (g > best) best = g;
+    }
+  }
+  ghz[id] = best;
+  return NULL;
+}
+
+static float* buf;
+static size_t n_floats;
+static int n_threads;
+static double pass_t0[8], pass_t1[8];
+
+static void* read_thread(void* arg) {
+  const long id = (long)arg;
+  const size_t per = n_floats / n_threads;
+  float* p = buf + id * per;
+  memset(p, 1, per * sizeof(float));  // first touch: the pages live near this thread
+  float sink = 0;
+  for (int pass = 0; pass < 5; ++pass) {
+    pthread_barrier_wait(&bar);
+    if (id == 0) pass_t0[pass] = now();
+#ifdef __AVX512F__
+    __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+    for (size_t i = 0; i + 64 <= per; i += 64) {
+      s0 = _mm512_add_ps(s0, _mm512_load_ps(p + i));
+      s1 = _mm512_add_ps(s1, _mm512_load_ps(p + i + 16));
+      s2 = _mm512_add_ps(s2, _mm512_load_ps(p + i + 32));
+      s3 = _mm512_add_ps(s3, _mm512_load_ps(p + i + 48));
+    }
+    sink += _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
+#else
+    __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+    for (size_t i = 0; i + 32 <= per; i += 32) {
+      s0 = _mm256_add_ps(s0, _mm256_load_ps(p + i));
+      s1 = _mm256_add_ps(s1, _mm256_load_ps(p + i + 8));
+      s2 = _mm256_add_ps(s2, _mm256_load_ps(p + i + 16));
+      s3 = _mm256_add_ps(s3, _mm256_load_ps(p + i + 24));
+    }
+    float t[8];
+    _mm256_storeu_ps(t, _mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
+    for (int k = 0; k < 8; ++k) sink += t[k];
+#endif
+    pthread_barrier_wait(&bar);
+    if (id == 0) pass_t1[pass] = now();
+  }
+  if (sink == 12345.678f) fprintf(stderr, "%f\n", sink);
+  return NULL;
+}
+
+int main(int argc, char** argv) {
+  if (argc < 4) {
+    fprintf(stderr, "usage: %s clock T scalar|vector | read T BYTES\n", argv[0]);
+    return 2;
+  }
+  n_threads = atoi(argv[2]);
+  if (n_threads < 1 || n_threads > 256) return 2;
+  pthread_t th[256];
+  pthread_barrier_init(&bar, NULL, n_threads);
+  if (!strcmp(argv[1], "clock")) {
+    mode_vector = !strcmp(argv[3], "vector");
+    for (long i = 0; i < n_threads; ++i) pthread_create(&th[i], NULL, clock_thread, (void*)i);
+    for (int i = 0; i < n_threads; ++i) pthread_join(th[i], NULL);
+    for (int i = 0; i < n_threads; ++i) printf("%.4f\n", ghz[i]);
+    return 0;
+  }
+  const size_t bytes = strtoull(argv[3], NULL, 10);
+  n_floats = bytes / sizeof(float) / (64 * (size_t)n_threads) * (64 * (size_t)n_threads);
+  buf = aligned_alloc(4096, n_floats * sizeof(float) + 4096);
+  if (!buf) return 3;
+  for (long i = 0; i < n_threads; ++i) pthread_create(&th[i], NULL, read_thread, (void*)i);
+  for (int i = 0; i < n_threads; ++i) pthread_join(th[i], NULL);
+  double best = 1e30;
+  for (int p = 1; p < 5; ++p)
+    if (pass_t1[p] - pass_t0[p] < best) best = pass_t1[p] - pass_t0[p];
+  printf("%.3f\n", n_floats * sizeof(float) / best / 1e9);
+  return 0;
+}
