@@ -278,6 +278,11 @@ const Schema<GpuConfig>& gpu_schema() {
            "flash decoding: bytes per clock one SM streams from the KV cache",
            &GpuConfig::attention, &GpuConfig::Attention::decode_load_bytes_per_clk)
         .calibrated(kKernels);
+    s.quantity("kernels.attention.combine", Unit::kSeconds, "0 s", Range{0, 5e-6},
+               "split-KV decoding: the combine kernel's own duration (flash_fwd_splitkv_combine, "
+               "cuDNN's lean_reduction), a graph node that also pays launch_overhead",
+               &GpuConfig::attention, &GpuConfig::Attention::combine_s)
+        .calibrated(kStacks);
     for (auto [impl, field, fitted] :
          {std::tuple{"cudnn", &GpuConfig::Attention::cudnn, true},
           std::tuple{"flash3", &GpuConfig::Attention::flash3, false}}) {

@@ -110,6 +110,7 @@ struct GpuConfig {
     double cta_overhead_s = 0;  // per prefill CTA: Q load and O store around the KV loop
     double decode_fixed_s = 0;
     double decode_load_bytes_per_clk = 0;  // per-SM load rate of the split-KV decode kernel
+    double combine_s = 0;  // split-KV decode: the combine kernel's own duration (beyond its gap)
     // Hopper fused-attention kernels (AttnImpl::kCudnn, kFlash3): a wgmma prefill kernel at
     // `efficiency` of the 16-bit peak with its fixed and per-CTA costs, and a decode kernel with
     // its fixed latency and per-SM load rate. efficiency 0: the card has no such kernel, and the
