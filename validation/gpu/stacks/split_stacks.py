@@ -23,7 +23,8 @@ implementation has its own frozen hold-out on the same shapes.
                Diagnostic GEMM rows of that run (kind stack_gemm, llama2-7b / llama3-8b / gpt2
                weight shapes at M = 1-64, kernel names and per-kernel times) are calibration.
 
-Usage: python3 split_stacks.py CSV...   re-derives `set` and checks the stored one (counts only).
+Usage: python3 split_stacks.py CSV...   re-derives `set` and checks the stored one (counts only);
+rows of a spent hold-out (<kind>_calibration_was_holdout*.csv) must say calibration.
 """
 import os
 import sys
@@ -54,7 +55,13 @@ def assign(row):
 
 
 def main(argv):
-    return check_files(argv[1:], assign)
+    # A hold-out that has been read is calibration (<kind>_calibration_was_holdout*.csv): its rows
+    # keep the rule's answer as their origin but their set is calibration.
+    rc = 0
+    for p in argv[1:]:
+        spent = "_was_holdout" in os.path.basename(p)
+        rc |= check_files([p], (lambda r: "calibration") if spent else assign)
+    return rc
 
 
 if __name__ == "__main__":
