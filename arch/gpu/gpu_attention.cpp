@@ -66,8 +66,8 @@ double list_schedule(const std::vector<double>& cta_s, int64_t ctas, int64_t sms
 }
 
 // What every split-KV decode kernel adds: its fixed latency, the combine kernel (its launch gap and
-// its own duration) when the keys are split, and the fp32 partial outputs and their max/sum that the combine reads back.
-// Returns the kernel's HBM bytes.
+// its own duration) when the keys are split, and the fp32 partial outputs and their max/sum that
+// the combine reads back. Returns the kernel's HBM bytes.
 double split_kv_decode(const GpuConfig& c, const Op& op, int64_t splits, KernelPlan& p,
                        double fixed_s) {
   p.fill_s = fixed_s;

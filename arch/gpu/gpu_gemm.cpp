@@ -305,10 +305,10 @@ KernelPlan plan_gemm(const GpuConfig& c, const Op& op) {
       // A split K needs its partial sums reduced: a second kernel (cublasLt::splitKreduce_kernel,
       // or a memset before atomic accumulation), as the kernel names show. It is a node of its
       // own in a CUDA graph: a launch gap, then the reduction kernel's own duration
-      // (split_k_reduce, for the 16-bit kernels; the profiler times splitKreduce at 1.45-1.8 us for M <= 16 on an H200,
-      // validation/gpu/stacks/h200/stack_gemm_calibration.csv).
-      // Other formats keep the fitted split_k_fixed beyond the main kernel (a memset, or a
-      // reduction the names do not time).
+      // (split_k_reduce, for the 16-bit kernels; the profiler times splitKreduce at 1.45-1.8 us for
+      // M <= 16 on an H200, validation/gpu/stacks/h200/stack_gemm_calibration.csv). Other formats
+      // keep the fitted split_k_fixed beyond the main kernel (a memset, or a reduction the names do
+      // not time).
       if (s > 1 && !cuda_core) {
         if (sixteen_bit && c.gemm.split_k_reduce_s > 0) {
           p.launch_s += c.launch_overhead_s;

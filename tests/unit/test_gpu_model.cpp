@@ -1,7 +1,7 @@
 // Unit tests of the GPU model's pieces: occupancy, the GEMM library heuristic (tiles, split-K,
 // GEMV), wave quantisation in the CTA scheduler, bound classification, what the engine carries
-// (HBM latency, overlap of waves with their loads), sparse and collective paths, the RoPE/KV-copy parameters, the
-// padded query tile of flash decoding, and h200 = h100 + memory.
+// (HBM latency, overlap of waves with their loads), sparse and collective paths, the RoPE/KV-copy
+// parameters, the padded query tile of flash decoding, and h200 = h100 + memory.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -79,8 +79,9 @@ TEST(GpuGemm, DecodeGemmStreamsItsWeightsAtHbmRate) {
   EXPECT_LT(t, stream + 2 * c.launch_overhead_s + c.gemm.fixed_s + c.gemm.split_k_reduce_s +
                    c.hbm.latency_s + 1e-6);
   // M = 1 runs the same tiled kernel as M = 8 on Hopper (no GEMV for aligned 16-bit rows).
-  EXPECT_NEAR(t, plan_time_s(c, plan_gemm(c, make_gemm("g", 8, 4096, 4096, DType::kBf16)),
-                             c.l2.bw_bytes_per_s),
+  EXPECT_NEAR(t,
+              plan_time_s(c, plan_gemm(c, make_gemm("g", 8, 4096, 4096, DType::kBf16)),
+                          c.l2.bw_bytes_per_s),
               0.05 * t);
 }
 
@@ -513,8 +514,8 @@ TEST(GpuAttention, EightBitKvDecodeStreamsHalfTheBytes) {
   const GpuConfig c = config_of("h100");
   const double stream = (f8.in_bytes + f8.out_bytes) / (c.hbm.bw_bytes_per_s * c.hbm_efficiency);
   EXPECT_GT(ev.results[1].time_s, stream);
-  EXPECT_LT(ev.results[1].time_s, 1.1 * stream + 2 * c.launch_overhead_s + c.attention.decode_fixed_s +
-                                       c.hbm.latency_s);
+  EXPECT_LT(ev.results[1].time_s,
+            1.1 * stream + 2 * c.launch_overhead_s + c.attention.decode_fixed_s + c.hbm.latency_s);
 }
 
 }  // namespace

@@ -225,26 +225,26 @@ TEST(Stacks, HoldoutErrorsStayAtTheirRecordedLevel) {
 TEST(Stacks, SecondHoldoutErrorsStayAtTheirRecordedLevel) {
   const auto s = stack_stats("_was_holdout2.csv");
   const std::map<std::string, double> limit = {
-      {"attention cudnn prefill", 8.9},           // 8.4
-      {"attention cudnn decode", 2.9},            // 2.35
-      {"attention default(cudnn) prefill", 8.9},  // 8.4
-      {"attention default(cudnn) decode", 2.7},   // 2.1
-      {"attention flash2 prefill", 2.4},          // 1.8
-      {"attention flash2 decode", 5.0},           // 4.45
-      {"attention math prefill", 7.3},            // 6.75
-      {"attention math decode", 11.4},            // 10.9
-      {"elementwise rmsnorm eager", 9.7},         // 9.2
-      {"elementwise add_rmsnorm eager", 8.5},     // 7.9
-      {"elementwise rmsnorm compiled", 15.7},     // 15.2
-      {"elementwise add_rmsnorm compiled", 15.6}, // 15.1
-      {"elementwise silu_mul eager", 15.6},       // 15.1
-      {"elementwise silu_mul compiled", 27.0},    // 26.5
-      {"e2e torch-eager prefill", 7.7},           // 7.2
-      {"e2e torch-eager decode", 8.1},            // 7.6
-      {"e2e torch-compiled prefill", 12.9},       // 12.4
-      {"e2e torch-compiled decode", 8.6},         // 8.1
-      {"e2e serving prefill", 12.2},              // 11.7
-      {"e2e serving decode", 10.7},               // 10.2
+      {"attention cudnn prefill", 8.9},            // 8.4
+      {"attention cudnn decode", 2.9},             // 2.35
+      {"attention default(cudnn) prefill", 8.9},   // 8.4
+      {"attention default(cudnn) decode", 2.7},    // 2.1
+      {"attention flash2 prefill", 2.4},           // 1.8
+      {"attention flash2 decode", 5.0},            // 4.45
+      {"attention math prefill", 7.3},             // 6.75
+      {"attention math decode", 11.4},             // 10.9
+      {"elementwise rmsnorm eager", 9.7},          // 9.2
+      {"elementwise add_rmsnorm eager", 8.5},      // 7.9
+      {"elementwise rmsnorm compiled", 15.7},      // 15.2
+      {"elementwise add_rmsnorm compiled", 15.6},  // 15.1
+      {"elementwise silu_mul eager", 15.6},        // 15.1
+      {"elementwise silu_mul compiled", 27.0},     // 26.5
+      {"e2e torch-eager prefill", 7.7},            // 7.2
+      {"e2e torch-eager decode", 8.1},             // 7.6
+      {"e2e torch-compiled prefill", 12.9},        // 12.4
+      {"e2e torch-compiled decode", 8.6},          // 8.1
+      {"e2e serving prefill", 12.2},               // 11.7
+      {"e2e serving decode", 10.7},                // 10.2
   };
   for (const auto& [cat, pct] : limit) {
     auto it = s.find(cat);
