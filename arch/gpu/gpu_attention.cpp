@@ -65,15 +65,17 @@ double list_schedule(const std::vector<double>& cta_s, int64_t ctas, int64_t sms
   return *std::max_element(load.begin(), load.end());
 }
 
-// What every split-KV decode kernel adds: its fixed latency, the combine kernel's launch when the
-// keys are split, and the fp32 partial outputs and their max/sum that the combine reads back.
-// Returns the kernel's HBM bytes.
+// What every split-KV decode kernel adds: its fixed latency, the combine kernel (its launch gap and
+// its own duration) when the keys are split, and the fp32 partial outputs and their max/sum that
+// the combine reads back. Returns the kernel's HBM bytes.
 double split_kv_decode(const GpuConfig& c, const Op& op, int64_t splits, KernelPlan& p,
                        double fixed_s) {
   p.fill_s = fixed_s;
   double hbm = op.in_bytes + op.out_bytes;
   if (splits > 1) {
-    p.launch_s += c.launch_overhead_s;  // the combine kernel
+    // The combine kernel is a graph node of its own: a launch gap and its own duration.
+    p.launch_s += c.launch_overhead_s;
+    p.fill_s += c.attention.combine_s;
     hbm += 2.0 * double(op.B * op.heads * splits * op.head_dim) * 4.0;
   }
   return hbm;

@@ -145,11 +145,21 @@ const Schema<GpuConfig>& gpu_schema() {
               "with m_tile_step: when M needs more than 256 rows of tile, also try tiles that "
               "cover M in up to this many more equal parts than the fewest (0: only 1-4 parts)",
               &GpuConfig::gemm, &GpuConfig::Gemm::m_tile_extra_parts);
+    s.integer("kernels.gemm.small_m_split_min_k", "0", Range{0, 1 << 20},
+              "Hopper small-M (M <= 16) 16-bit GEMMs: cuBLAS splits K (nvjet ..._splitK plus "
+              "splitKreduce) when K is at least this and N is at most 32 rows per SM (half the "
+              "SMs' worth of 64-row tiles); 0: by estimated time alone",
+              &GpuConfig::gemm, &GpuConfig::Gemm::small_m_split_min_k);
     s.quantity("kernels.gemm.split_k_fixed", Unit::kSeconds, "0 us", Range{0, 1e-4},
                "extra fixed cost of a split-K GEMM: the reduction kernel or the memset before "
                "atomic accumulation",
                &GpuConfig::gemm, &GpuConfig::Gemm::split_k_fixed_s)
         .calibrated(kKernels);
+    s.quantity("kernels.gemm.split_k_reduce", Unit::kSeconds, "0 us", Range{0, 1e-4},
+               "16-bit kernels: duration of the split-K reduction kernel (cublasLt "
+               "splitKreduce), a graph node of its own that also pays launch_overhead; 0: "
+               "split_k_fixed beyond the main kernel instead",
+               &GpuConfig::gemm, &GpuConfig::Gemm::split_k_reduce_s);
     s.real("kernels.gemm.imma_narrow_tile_factor", "1", Range{0.1, 2},
            "int8 IMMA kernels: main-loop rate of the 128x64 tile relative to the other tiles",
            &GpuConfig::gemm, &GpuConfig::Gemm::imma_narrow_tile_factor)
@@ -268,6 +278,11 @@ const Schema<GpuConfig>& gpu_schema() {
            "flash decoding: bytes per clock one SM streams from the KV cache",
            &GpuConfig::attention, &GpuConfig::Attention::decode_load_bytes_per_clk)
         .calibrated(kKernels);
+    s.quantity("kernels.attention.combine", Unit::kSeconds, "0 s", Range{0, 5e-6},
+               "split-KV decoding: the combine kernel's own duration (flash_fwd_splitkv_combine, "
+               "cuDNN's lean_reduction), a graph node that also pays launch_overhead",
+               &GpuConfig::attention, &GpuConfig::Attention::combine_s)
+        .calibrated(kStacks);
     for (auto [impl, field, fitted] :
          {std::tuple{"cudnn", &GpuConfig::Attention::cudnn, true},
           std::tuple{"flash3", &GpuConfig::Attention::flash3, false}}) {

@@ -65,6 +65,10 @@ struct GpuConfig {
     int64_t m_tile_step = 0;  // granularity of a tile's M side (0: powers of two only)
     int64_t m_tile_min = 64;  // smallest such M side
     int64_t m_tile_extra_parts = 0;  // large M: also tiles of ceil(M/256)+1.. parts, this many more
+    // Hopper's small-M (M <= 16, 16-bit) kernels split K, with a separate reduction kernel, when
+    // K is at least this and the weight rows make at most half as many 64-row tiles as SMs
+    // (0: the split is chosen by estimated time alone).
+    int64_t small_m_split_min_k = 0;
     double unaligned_per_clk = 0;    // per-SM rate of the fallback kernel for unaligned rows
     int64_t unaligned_max_elems = 8;    // widest load (elements) of the fallback kernels
     double unaligned_elem_per_clk = 0;  // ... for rows aligned to one element only (0: as above)
@@ -73,6 +77,8 @@ struct GpuConfig {
     double unaligned_load_bytes_per_clk = 0;
     bool int8_split_k = true;        // whether the int8 (int32-output) kernels split K or stream K
     double split_k_fixed_s = 0;      // extra fixed cost of a split-K GEMM (its reduction)
+    double split_k_reduce_s = 0;     // 16-bit kernels: the splitKreduce kernel's own duration
+                                     // (its graph node also pays a launch gap); 0: split_k_fixed
     double imma_load_latency_s = 0;  // IMMA kernels: loaded latency of one K block's loads
     double imma_narrow_tile_factor =
         1;  // IMMA 128x64 tile: its main-loop rate relative to the others
@@ -104,6 +110,7 @@ struct GpuConfig {
     double cta_overhead_s = 0;  // per prefill CTA: Q load and O store around the KV loop
     double decode_fixed_s = 0;
     double decode_load_bytes_per_clk = 0;  // per-SM load rate of the split-KV decode kernel
+    double combine_s = 0;  // split-KV decode: the combine kernel's own duration (beyond its gap)
     // Hopper fused-attention kernels (AttnImpl::kCudnn, kFlash3): a wgmma prefill kernel at
     // `efficiency` of the 16-bit peak with its fixed and per-CTA costs, and a decode kernel with
     // its fixed latency and per-SM load rate. efficiency 0: the card has no such kernel, and the

@@ -139,7 +139,12 @@ KernelPlan plan_gemm(const GpuConfig& c, const Op& op) {
   // cuBLAS serves M <= 4 with a GEMV-like kernel, except in tf32, where M > 1 takes the tiled
   // kernels (measured: tf32 GEMMs at M = 2 to 64 take about as long as each other, longer than
   // at M = 1). Any alignment.
-  const bool gemv = op.M <= (op.dtype == DType::kTf32 ? 1 : 4);
+  // On Hopper (the library maps token rows to wgmma's N extent, m_tile_step > 0) aligned 16-bit
+  // rows take the tiled tensor-core kernels down to M = 1 (nvjet tiles of 64-512 weight rows by
+  // 8 token rows; kernel names of the calibration rows); only unaligned rows run the GEMV.
+  const bool sixteen_bit = op.dtype == DType::kBf16 || op.dtype == DType::kFp16;
+  const bool tiled_small_m = c.gemm.m_tile_step > 0 && aligned && !cuda_core && sixteen_bit;
+  const bool gemv = op.M <= (op.dtype == DType::kTf32 ? 1 : 4) && !tiled_small_m;
   const bool fallback = !aligned && !cuda_core && !gemv;
   // 16-bit rows aligned to one element only take older (sm75, mma.m16n8k8) kernels than rows
   // aligned to two or more (sm80, m16n8k16), which the kernel names show; they have their own rate.
@@ -220,6 +225,10 @@ KernelPlan plan_gemm(const GpuConfig& c, const Op& op) {
                               : cuda_core   ? kSimtTiles
                                             : tensor_tiles;
   static const int64_t kSplits[] = {1, 2, 3, 4, 6, 8, 12, 16};
+  // Hopper's small-M kernels: cuBLAS splits K over long K when the weight rows are few (kernel
+  // names: nvjet ..._splitK with splitKreduce), whether or not the split pays for itself.
+  const bool library_splits = tiled_small_m && op.M <= 16 && c.gemm.small_m_split_min_k > 0 &&
+                              op.K >= c.gemm.small_m_split_min_k && op.N <= 32 * S;
   const bool may_split = !imma;
   const int64_t k_block = std::max<int64_t>(8, std::llround(c.gemm.k_block_bytes / stage_bytes));
   // Fixed latency of every candidate: the GEMM prologue/epilogue plus the extra of some formats'
@@ -289,12 +298,25 @@ KernelPlan plan_gemm(const GpuConfig& c, const Op& op) {
     };
     for (int64_t s : kSplits) {
       if (s > 1 && (!may_split || tiles >= S || op.K / s < 2 * k_block)) break;
+      if (s == 1 && library_splits && tiles < S && op.K / 2 >= 2 * k_block) continue;
       KernelPlan p = base_plan(fmt::format("split-k {}", s));
       p.split_k = s;
       p.ctas = tiles * s;
-      // A split K needs its partial sums reduced: a second kernel (or a memset before atomic
-      // accumulation), as the kernel names show.
-      if (s > 1 && !cuda_core) p.fill_s += c.gemm.split_k_fixed_s;
+      // A split K needs its partial sums reduced: a second kernel (cublasLt::splitKreduce_kernel,
+      // or a memset before atomic accumulation), as the kernel names show. It is a node of its
+      // own in a CUDA graph: a launch gap, then the reduction kernel's own duration
+      // (split_k_reduce, for the 16-bit kernels; the profiler times splitKreduce at 1.45-1.8 us for
+      // M <= 16 on an H200, validation/gpu/stacks/h200/stack_gemm_calibration.csv). Other formats
+      // keep the fitted split_k_fixed beyond the main kernel (a memset, or a reduction the names do
+      // not time).
+      if (s > 1 && !cuda_core) {
+        if (sixteen_bit && c.gemm.split_k_reduce_s > 0) {
+          p.launch_s += c.launch_overhead_s;
+          p.fill_s += c.gemm.split_k_reduce_s;
+        } else {
+          p.fill_s += c.gemm.split_k_fixed_s;
+        }
+      }
       const int64_t k_per = ceil_div(op.K, s);
       const double main_s = 2.0 * double(bm) * double(bn) * double(k_per) / tile_rate;
       // The IMMA kernels keep `stages` K blocks in flight per CTA: a K block takes at least the

@@ -252,6 +252,9 @@ KernelPlan plan_math_attention(const GpuConfig& c, const Op& op) {
 // Inductor's largest persistent (one-pass) row reduction (torch/_inductor/choices.py,
 // should_use_persistent_reduction: 1024 for inner reductions).
 constexpr int64_t kInductorPersistentMax = 1024;
+// The R0_BLOCK of a looped inner reduction (torch/_inductor/runtime/triton_heuristics.py,
+// reduction(): the contiguous config takes min(rnumel, 2048) when the hint is INNER).
+constexpr int64_t kInductorRBlock = 2048;
 
 KernelPlan plan_elementwise(const GpuConfig& c, const Op& op) {
   if (op.ew_impl == EwImpl::kEager)
@@ -292,7 +295,13 @@ KernelPlan plan_elementwise(const GpuConfig& c, const Op& op) {
   // sum written, then re-read, the result written) against the plain norm's 3: its rows take
   // that much longer.
   const double touches = compiled && per_row && op.ew_residual ? 5.0 / 3.0 : 1.0;
-  const double cta_s = touches * k.cycles_per_elem * elems / c.clock_hz;
+  // A looped reduction (compiled, H > 1024) walks each row in R0_BLOCK = 2048-element steps
+  // (inductor's contiguous reduction config for an inner reduction, XBLOCK = 1), each a
+  // dependent load; the last step is masked but takes as long: its CTA time follows the padded
+  // row (5120 elements take three steps, as 6144 would).
+  const bool looped = compiled && per_row && H > kInductorPersistentMax;
+  const double step_elems = looped ? double(ceil_div(H, kInductorRBlock) * kInductorRBlock) : elems;
+  const double cta_s = touches * k.cycles_per_elem * step_elems / c.clock_hz;
   // The first CTA's latency (and, in the engine, HBM's first-byte latency) is paid before the
   // stream reaches its steady rate; co-resident CTAs of later waves hide each other's latency.
   p.fill_s = k.fixed_s + cta_s;

@@ -176,7 +176,8 @@ TEST(Stacks, AttentionImplementations) {
 }
 
 // The rows of the files whose name contains `part` (the first hold-out, read once and now
-// calibration, is in <kind>_calibration_was_holdout.csv), as one set.
+// calibration, is in <kind>_calibration_was_holdout.csv, the second in
+// <kind>_calibration_was_holdout2.csv), as one set.
 std::map<std::string, CategoryStats> stack_stats(const std::string& part) {
   ConfigStore store;
   auto dev = make_device(store.load("h200", "hw"), "h200");
@@ -195,7 +196,7 @@ std::map<std::string, CategoryStats> stack_stats(const std::string& part) {
 // calibration since): the MAPE then, in %, with thresholds just above it. Never widen one to make
 // a change pass.
 TEST(Stacks, HoldoutErrorsStayAtTheirRecordedLevel) {
-  const auto s = stack_stats("_was_holdout");
+  const auto s = stack_stats("_was_holdout.csv");
   const std::map<std::string, double> limit = {
       {"attention cudnn prefill", 5.5},           // 4.9
       {"attention cudnn decode", 4.0},            // 3.6
@@ -210,6 +211,40 @@ TEST(Stacks, HoldoutErrorsStayAtTheirRecordedLevel) {
       {"e2e serving decode", 9.0},                // 8.5
       {"e2e torch-eager prefill", 9.5},           // 7.5 on the stacks model; 8.9 once merged
                                                   // with the energy model's power limiter
+  };
+  for (const auto& [cat, pct] : limit) {
+    auto it = s.find(cat);
+    ASSERT_NE(it, s.end()) << cat;
+    EXPECT_LT(it->second.mape * 100, pct) << cat << ": " << it->second.worst_label;
+  }
+}
+
+// Regression test on the second hold-out (holdout2: new shapes, planned before its run, read once
+// on 2026-12-03 with the model of ca2e848; calibration since): the MAPE then, in %, with
+// thresholds about 0.5 points above it. Never widen one to make a change pass.
+TEST(Stacks, SecondHoldoutErrorsStayAtTheirRecordedLevel) {
+  const auto s = stack_stats("_was_holdout2.csv");
+  const std::map<std::string, double> limit = {
+      {"attention cudnn prefill", 8.9},            // 8.4
+      {"attention cudnn decode", 2.9},             // 2.35
+      {"attention default(cudnn) prefill", 8.9},   // 8.4
+      {"attention default(cudnn) decode", 2.7},    // 2.1
+      {"attention flash2 prefill", 2.4},           // 1.8
+      {"attention flash2 decode", 5.0},            // 4.45
+      {"attention math prefill", 7.3},             // 6.75
+      {"attention math decode", 11.4},             // 10.9
+      {"elementwise rmsnorm eager", 9.7},          // 9.2
+      {"elementwise add_rmsnorm eager", 8.5},      // 7.9
+      {"elementwise rmsnorm compiled", 15.7},      // 15.2
+      {"elementwise add_rmsnorm compiled", 15.6},  // 15.1
+      {"elementwise silu_mul eager", 15.6},        // 15.1
+      {"elementwise silu_mul compiled", 27.0},     // 26.5
+      {"e2e torch-eager prefill", 7.7},            // 7.2
+      {"e2e torch-eager decode", 8.1},             // 7.6
+      {"e2e torch-compiled prefill", 12.9},        // 12.4
+      {"e2e torch-compiled decode", 8.6},          // 8.1
+      {"e2e serving prefill", 12.2},               // 11.7
+      {"e2e serving decode", 10.7},                // 10.2
   };
   for (const auto& [cat, pct] : limit) {
     auto it = s.find(cat);

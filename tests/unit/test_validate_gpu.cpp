@@ -199,6 +199,10 @@ TEST(ValidateGpu, LaterGemmHoldoutsStayAtTheirRecordedLevels) {
   //     both cards since 2026-12-03 (frozen.txt; `xpusim validate --frozen`), read again for the
   //     engine change and physical refit of that day: 8.7 / 8.8 %, the levels below with the
   //     other sets'.
+  //   On 2026-12-03 (issue 15) Hopper's small-M 16-bit GEMMs took cuBLAS's tiled kernels at
+  //     M <= 4, its split rule and the reduction kernel's own graph node, all chosen on
+  //     calibration rows and kernel names (GEMM calibration 7.60 -> 7.40 % H100, 8.09 -> 7.84 %
+  //     H200); holdout6's H200 fp16 moved from 9.9 to 10.8 %, recorded below.
   // Issue 4's GEMM target (10 %) is met on holdout10, the only set not read before this model,
   // and missed on holdout9 (small layers, int8 rows not 16-byte aligned): by shape mix the model
   // is at 8-12 % on shapes it has not seen. Each threshold is the achieved value plus about 0.5
@@ -206,7 +210,9 @@ TEST(ValidateGpu, LaterGemmHoldoutsStayAtTheirRecordedLevels) {
   using Levels = std::map<std::string, std::pair<double, double>>;  // category: H100, H200 in %
   const std::map<std::string, std::pair<Levels, size_t>> sets = {{"holdout6",
                                                                   {{{"gemm bf16", {9.4, 9.9}},
-                                                                    {"gemm fp16", {10.2, 10.4}},
+                                                                    // H200 fp16: 9.9 -> 10.8 with the small-M
+                                                                    // change of 2026-12-03 (issue 15)
+                                                                    {"gemm fp16", {10.2, 11.3}},
                                                                     {"gemm fp8", {7.8, 7.3}},
                                                                     {"gemm int8", {6.5, 7.2}},
                                                                     {"gemm bf16 2:4", {11.4, 10.9}},

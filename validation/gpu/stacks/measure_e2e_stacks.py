@@ -27,7 +27,10 @@ eager step under torch.profiler, as `name*count` for each distinct kernel.
 Rows are split by split_stacks.assign (kind stack_e2e, fixed before this run) into
 e2e_stacks_calibration.csv / e2e_stacks_holdout.csv (kernel names: e2e_stacks_kernels.csv); the log prints values of calibration rows only.
 
-Usage: python3 measure_e2e_stacks.py --out DIR [--models ...] [--stacks ...] [--quick]
+--plan holdout2: the second hold-out's points (LLAMA_CASES2, GPT2_CASES2; every row hold-out, set
+holdout2, e2e_stacks_holdout2.csv).
+
+Usage: python3 measure_e2e_stacks.py --out DIR [--models ...] [--stacks ...] [--plan main|holdout2] [--quick]
 """
 import argparse
 import datetime
@@ -57,6 +60,11 @@ LLAMA_CASES = [("prefill", 1, 512, 0), ("prefill", 1, 2048, 0), ("prefill", 8, 5
 GPT2_CASES = [("prefill", 1, 512, 0), ("prefill", 1, 1024, 0), ("prefill", 8, 512, 0), ("prefill", 64, 128, 0),
               ("decode", 1, 1, 512), ("decode", 4, 1, 512), ("decode", 16, 1, 512), ("decode", 64, 1, 512),
               ("decode", 1, 1, 1000), ("decode", 16, 1, 1000)]
+# --plan holdout2 (split_stacks.py: every row is hold-out `holdout2`): points no earlier run has.
+LLAMA_CASES2 = [("prefill", 2, 1024, 0), ("prefill", 16, 256, 0), ("prefill", 32, 64, 0),
+                ("decode", 2, 1, 2048), ("decode", 8, 1, 2048), ("decode", 32, 1, 2048), ("decode", 48, 1, 512)]
+GPT2_CASES2 = [("prefill", 2, 768, 0), ("prefill", 16, 256, 0), ("prefill", 32, 64, 0),
+               ("decode", 2, 1, 768), ("decode", 8, 1, 768), ("decode", 32, 1, 768), ("decode", 48, 1, 256)]
 STACKS = ["torch-eager", "torch-compiled", "serving"]
 torch = F = None
 
@@ -279,7 +287,10 @@ def run(args, out):
         W = weights(model)
         out.log(f"=== {model}: weights {sum(t.numel() for t in [W['emb'], W['head']]) * 2 / 1e9:.2f} GB emb+head, "
                 f"{L} layers ({time.time() - t_model:.1f} s)")
-        cases = GPT2_CASES if fam == "gpt2" else LLAMA_CASES
+        if args.plan == "holdout2":
+            cases = GPT2_CASES2 if fam == "gpt2" else LLAMA_CASES2
+        else:
+            cases = GPT2_CASES if fam == "gpt2" else LLAMA_CASES
         if args.quick:
             cases = cases[:1] + cases[4:5]
         for phase, B, S, ctx in cases:
@@ -297,7 +308,7 @@ def run(args, out):
             for sname, st in stacks.items():
                 row = dict(kind="stack_e2e", model=model, stack=sname, phase=phase, B=B, q_len=S, ctx=ctx,
                            kv_len=ctx + S, layers=L, hidden=H, ffn=I, heads=NH, kv_heads=KV, head_dim=HD,
-                           vocab=V, dtype="bf16")
+                           vocab=V, dtype="bf16", plan=args.plan)
                 label = f"{model} {phase} B={B} S={S} ctx={ctx} {sname}"
                 try:
                     def fwd(st=st):
@@ -362,6 +373,8 @@ def main():
     ap.add_argument("--models", default="gpt2,llama2-7b,llama3-8b,llama2-13b")
     ap.add_argument("--stacks", default=",".join(STACKS))
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--plan", default="main", choices=["main", "holdout2"],
+                    help="holdout2: the second hold-out's points (split_stacks.py)")
     args = ap.parse_args()
     mk.import_gpu()
     torch, F = mk.torch, mk.F

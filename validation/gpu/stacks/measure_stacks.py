@@ -20,7 +20,12 @@ Rows are split by split_stacks.assign (fixed before measuring) into
 attention_calibration.csv / attention_holdout.csv / elementwise_calibration.csv /
 elementwise_holdout.csv; the log prints values of calibration rows only.
 
-Usage: python3 measure_stacks.py --out DIR [--quick] [--only attention,elementwise] [--budget-s S]
+gemm (kind stack_gemm, calibration; --only gemm): x @ w.t() at decode shapes, timed as above, with
+  each kernel's device time per call (torch.profiler over 20 eager calls): kernels, kernel_us.
+--plan holdout2: the second hold-out's shapes (PLAN2_*; split_stacks.py makes every row of it
+  hold-out, set holdout2, files <kind>_holdout2.csv).
+
+Usage: python3 measure_stacks.py --out DIR [--quick] [--only attention,elementwise,gemm] [--plan main|holdout2] [--budget-s S]
 """
 import argparse
 import datetime
@@ -45,6 +50,18 @@ EW_T = [1, 16, 64, 256, 1024, 4096, 16384]
 NORM_H = [4096, 5120, 8192]
 SILU_I = [11008, 13824, 14336]
 HD = 128
+# --plan holdout2 (split_stacks.py: every row of it is hold-out `holdout2`): shapes no earlier run has.
+PLAN2_BACKENDS = ["default", "FLASH_ATTENTION", "CUDNN_ATTENTION", "MATH"]
+PLAN2_HEADS = [(32, 32), (40, 40), (32, 8)]
+PLAN2_PREFILL = [(2, 1024), (2, 3072), (16, 512)]
+PLAN2_DECODE = [(b, kv) for b in (2, 16, 32) for kv in (1024, 4096)]
+PLAN2_EW_T = [2, 8, 32, 128, 512, 2048, 8192]
+# --only gemm (kind stack_gemm, calibration): the weight-streaming GEMMs of decode steps
+# (llama2-7b, llama3-8b, gpt2; never llama2-13b, which the e2e hold-outs hold out whole), timed
+# like the rest, with each kernel's device time from torch.profiler over eager calls.
+GEMM_KN = [(4096, 4096), (11008, 4096), (4096, 12288), (4096, 22016), (4096, 6144), (14336, 4096),
+           (4096, 28672), (768, 2304), (3072, 768), (768, 3072), (4096, 32000)]
+GEMM_M = [1, 2, 4, 8, 16, 32, 64]
 
 
 class Out(mk.Out):
@@ -114,23 +131,26 @@ def run_attention(args, out, tm):
     from torch.nn.attention import sdpa_kernel, SDPBackend
     bf = torch.bfloat16
     attn_check(out)
-    shapes = [("prefill", b, s, s) for b, s in PREFILL] + [("decode", b, 1, kv) for b, kv in DECODE]
+    plan2 = args.plan == "holdout2"
+    prefill, decode = (PLAN2_PREFILL, PLAN2_DECODE) if plan2 else (PREFILL, DECODE)
+    heads, backends = (PLAN2_HEADS, PLAN2_BACKENDS) if plan2 else (HEADS, BACKENDS)
+    shapes = [("prefill", b, s, s) for b, s in prefill] + [("decode", b, 1, kv) for b, kv in decode]
     if args.quick:
         shapes = [("prefill", 1, 2048, 2048), ("decode", 8, 1, 2048)]
     for ph, B, q, kv in shapes:
-        for nh, kvh in HEADS:
+        for nh, kvh in heads:
             per = 2 * B * nh * q * HD * 2 + 2 * 2 * B * kvh * kv * HD
             nc = mk.rot_count(per, 1, 64)
             sets = [(torch.randn(B, nh, q, HD, device="cuda", dtype=bf), torch.randn(B, kvh, kv, HD, device="cuda", dtype=bf),
                      torch.randn(B, kvh, kv, HD, device="cuda", dtype=bf)) for _ in range(nc)]
             causal, gqa = ph == "prefill", kvh != nh
             flops = 4 * B * nh * HD * q * kv // (2 if causal else 1)
-            for be in BACKENDS:
+            for be in backends:
                 if tm.over_budget():
                     out.log("BUDGET: stopping attention")
                     return
                 row = dict(kind="stack_attn", phase=ph, B=B, heads=nh, kv_heads=kvh, head_dim=HD, q_len=q, kv_len=kv,
-                           causal=int(causal), enable_gqa=int(gqa), dtype="bf16", backend=be)
+                           causal=int(causal), enable_gqa=int(gqa), dtype="bf16", backend=be, plan=args.plan)
                 ctx = (lambda: sdpa_kernel(getattr(SDPBackend, be))) if be != "default" else None
 
                 def call(s, ctx=ctx):
@@ -221,7 +241,7 @@ def run_elementwise(args, out, tm):
         except Exception as e:
             out.log(f"compiled check failed: {type(e).__name__}: {str(e)[:300]}")
             compiled = {}
-    Ts = EW_T if not args.quick else [1, 64, 4096]
+    Ts = (PLAN2_EW_T if args.plan == "holdout2" else EW_T) if not args.quick else [1, 64, 4096]
     plans = []
     for H in (NORM_H if not args.quick else [4096]):
         for T in Ts:
@@ -239,7 +259,7 @@ def run_elementwise(args, out, tm):
             return
         if impl == "compiled" and fam not in compiled:
             continue
-        row = dict(kind="stack_ew", family=fam, impl=impl, T=T, H=H, dtype="bf16")
+        row = dict(kind="stack_ew", family=fam, impl=impl, T=T, H=H, dtype="bf16", plan=args.plan)
         try:
             if fam == "rmsnorm":
                 per = 2 * T * H * 2
@@ -299,6 +319,62 @@ def run_elementwise(args, out, tm):
         mk.free_mem()
 
 
+def kernel_times(fn, calls=20):
+    """Each distinct kernel's mean device time (us) per call over `calls` eager calls."""
+    from torch.profiler import profile, ProfilerActivity
+    torch = mk.torch
+    fn()
+    torch.cuda.synchronize()
+    with profile(activities=[ProfilerActivity.CUDA]) as prof:
+        for _ in range(calls):
+            fn()
+        torch.cuda.synchronize()
+    tot, order = {}, []
+    for e in prof.events():
+        if getattr(e, "device_type", None) is None or not str(e.device_type).endswith("CUDA"):
+            continue
+        if e.name not in tot:
+            tot[e.name] = [0.0, 0]
+            order.append(e.name)
+        tot[e.name][0] += e.device_time_total if hasattr(e, "device_time_total") else e.cuda_time_total
+        tot[e.name][1] += 1
+    return [(n[:160], tot[n][0] / calls, tot[n][1] / calls) for n in order]
+
+
+def run_gemm(args, out, tm):
+    torch = mk.torch
+    bf = torch.bfloat16
+    for K, N in GEMM_KN:
+        for M in GEMM_M:
+            if tm.over_budget():
+                out.log("BUDGET: stopping gemm")
+                return
+            row = dict(kind="stack_gemm", M=M, K=K, N=N, dtype="bf16", plan=args.plan)
+            try:
+                per = (M * K + K * N + M * N) * 2
+                nc = mk.rot_count(per, 1, 64)
+                xs = [(torch.randn(M, K, device="cuda", dtype=bf), torch.randn(N, K, device="cuda", dtype=bf))
+                      for _ in range(nc)]
+                fns = [(lambda a=a, w=w: a @ w.t()) for a, w in xs]
+                kt = kernel_times(fns[0])
+                r = tm.bench(fns)
+                med = r.pop("_med")
+                row.update(status="ok", **r, rot_copies=nc, bytes_min=per, gbps=f"{per / med / 1e6:.1f}",
+                           n_kernels=len(kt), kernels=" | ".join(n for n, _, _ in kt),
+                           kernel_us=" | ".join(f"{t:.3f}" for _, t, _ in kt),
+                           kernel_count=" | ".join(f"{c:g}" for _, _, c in kt), error="")
+            except Exception as e:
+                msg = f"{type(e).__name__}: {str(e)[:300]}".replace("\n", " ")
+                row.update(status="failed", error=msg)
+            row.update(prov(args))
+            out.row("gemm", row)
+            if row["status"] == "ok":
+                out.log(f"  gemm M={M} K={K} N={N}: {row['median_ms']} ms; kernels {row['kernel_us']} us "
+                        f"[{row['kernels'][:120]}]")
+            xs = fns = None
+            mk.free_mem()
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", required=True)
@@ -310,6 +386,8 @@ def main():
     ap.add_argument("--min-inner", type=int, default=1)
     ap.add_argument("--max-inner", type=int, default=2000)
     ap.add_argument("--no-graph", action="store_true")
+    ap.add_argument("--plan", default="main", choices=["main", "holdout2"],
+                    help="holdout2: the second hold-out's shapes (split_stacks.py)")
     args = ap.parse_args()
     if args.quick:
         args.target_ms, args.reps, args.max_inner = 0.5, 3, 400
@@ -334,7 +412,7 @@ def main():
         t0 = time.time()
         out.log(f"=== {name} ===")
         try:
-            {"attention": run_attention, "elementwise": run_elementwise}[name](args, out, tm)
+            {"attention": run_attention, "elementwise": run_elementwise, "gemm": run_gemm}[name](args, out, tm)
         except Exception as e:
             out.log(f"SECTION {name} FAILED: {type(e).__name__}: {e}")
             traceback.print_exc()
