@@ -51,7 +51,7 @@ class Builder {
         s_(s),
         sh_(shard_of(m, s)),
         ops_(ops),
-        T_(sh_.batch * s.q_len),
+        T_(sh_.batch * (s.beam_decode() ? s.beams : 1) * s.q_len),
         norm_(model_ew(m.norm)) {}
 
   void embedding(int stage) {
@@ -70,6 +70,12 @@ class Builder {
     const int64_t q = sh_.heads * hd, kv = sh_.kv_heads * hd;
     const DType dt = s_.dtype;
     const bool decoder = !m_.encoder_only;
+    const bool parallel = m_.parallel_residual;
+    // Sequences this pass decodes (batch x beams under beam search) and, per head, the leading
+    // dimensions RoPE rotates (all of them unless the model says rotary_dim).
+    const int64_t seqs = s_.beam_decode() ? sh_.batch * s_.beams : sh_.batch;
+    const int64_t rot = m_.rotary_dim_or_default();
+    const int64_t q_rot = sh_.heads * rot, kv_rot = sh_.kv_heads * rot;
     auto layer = [&](Op op) { add(std::move(op), stage, count); };
 
     // With fused residuals every layer's first norm adds the previous layer's residual (the
@@ -77,27 +83,49 @@ class Builder {
     layer(ew("attn.norm", norm_, T_, H, s_.kernels.fused_residual && decoder));
     layer(make_gemm("attn.qkv", T_, H, q + 2 * kv, dt));
     if (m_.positional == "rope") {
+      // Partial rotary (GPT-J): only the rotated slice of each head goes through RoPE; the eager
+      // stack (HF's modeling_gptj) slices it out and concatenates the result with the rest.
       if (s_.kernels.rope == StackKernels::Rope::kFused) {
-        layer(ew("attn.rope", EwKind::kRope, T_, q + kv));
+        layer(ew("attn.rope", EwKind::kRope, T_, q_rot + kv_rot));
       } else {
-        for (Op& o : torch_rope_kernels("attn.rope_q", T_, q, dt)) layer(std::move(o));
-        for (Op& o : torch_rope_kernels("attn.rope_k", T_, kv, dt)) layer(std::move(o));
+        for (Op& o : torch_rope_kernels("attn.rope_q", T_, q_rot, dt)) layer(std::move(o));
+        for (Op& o : torch_rope_kernels("attn.rope_k", T_, kv_rot, dt)) layer(std::move(o));
+        if (rot < hd) {
+          layer(make_elementwise("attn.rope_q.cat_pass", EwKind::kRope, T_, q, dt));
+          layer(make_elementwise("attn.rope_k.cat_pass", EwKind::kRope, T_, kv, dt));
+        }
       }
     }
     if (decoder && (s_.prefill ? s_.kernels.prefill_writes_kv : true)) {
       if (s_.kernels.kv_write == StackKernels::KvWrite::kFused) {
-        layer(make_kv_append("attn.kv_append", sh_.batch, s_.q_len, sh_.kv_heads, hd, s_.kv_dtype));
+        layer(make_kv_append("attn.kv_append", seqs, s_.q_len, sh_.kv_heads, hd, s_.kv_dtype));
       } else {
         for (Op& o : kv_copy_kernels("attn.kv_append", T_, kv, s_.kv_dtype)) layer(std::move(o));
       }
     }
-    if (s_.fused_attention) {
-      Op a = make_attention("attn.sdpa", sh_.batch, sh_.heads, sh_.kv_heads, hd, s_.q_len,
-                            s_.kv_len, m_.causal, dt);
+    auto attention = [&](const char* name, int64_t B, int64_t q_len, int64_t kv_len, bool causal) {
+      Op a = make_attention(name, B, sh_.heads, sh_.kv_heads, hd, q_len, kv_len, causal, dt);
       a.kv_dtype = decoder ? s_.kv_dtype : dt;
       a.attn_impl = s_.kernels.attention;
       finalize(a);
       layer(a);
+    };
+    if (s_.fused_attention && s_.beam_decode()) {
+      // Beam search: a prompt's beams attend to its shared prefix together (beams query rows
+      // over prefix_len keys, read once per prompt), and each beam to its own generated keys;
+      // the two partial softmaxes merge by their maxima and sums (a few operations per output).
+      const int64_t own = std::max<int64_t>(1, s_.kv_len - s_.prefix_len);
+      attention("attn.sdpa_prefix", sh_.batch, s_.beams, s_.prefix_len, false);
+      attention("attn.sdpa", seqs, s_.q_len, own, m_.causal);
+      // After the step's top-k, every beam's generated keys and values are reordered to follow
+      // the hypotheses that survive (praxis beam_search.shuffle_state on the decode cache, a
+      // one-hot einsum over the beam axis): the beams' own cache is read and written once.
+      Op shuffle = make_kv_append("attn.beam_shuffle", seqs, own, sh_.kv_heads, hd, s_.kv_dtype);
+      shuffle.dtype = s_.kv_dtype;
+      finalize(shuffle);
+      layer(shuffle);
+    } else if (s_.fused_attention) {
+      attention("attn.sdpa", sh_.batch, s_.q_len, s_.kv_len, m_.causal);
     } else {
       // Unfused: the queries of a KV group share one batched GEMM against that group's keys; the
       // full score matrix is computed (the causal mask is applied in the softmax) and stored.
@@ -116,10 +144,12 @@ class Builder {
       layer(pv);
     }
     layer(make_gemm("attn.out", T_, q, H, dt));
-    if (s_.tp > 1) all_reduce("attn.allreduce", T_, stage, count);
+    // Parallel residual (GPT-J): the MLP reads the same norm output; the two branches' partial
+    // sums add before one all-reduce (XLA's all-reduce reassociation, Megatron's GPT-J layer).
+    if (s_.tp > 1 && !parallel) all_reduce("attn.allreduce", T_, stage, count);
     const bool fuse = s_.kernels.fused_residual && decoder;
-    if (!fuse) layer(ew("attn.residual", EwKind::kResidualAdd, T_, H));
-    layer(ew("mlp.norm", norm_, T_, H, fuse));
+    if (!fuse || parallel) layer(ew("attn.residual", EwKind::kResidualAdd, T_, H));
+    if (!parallel) layer(ew("mlp.norm", norm_, T_, H, fuse));
 
     const bool swiglu = m_.activation == "swiglu";
     const EwKind act = swiglu ? EwKind::kSiluMul : model_ew(m_.activation);
@@ -137,15 +167,16 @@ class Builder {
 
   void head(int stage) {
     if (m_.encoder_only) return;
-    // Logits for the newest token of every sequence only.
+    // Logits for the newest token of every sequence (every beam) only.
     // With fused residuals the last layer's residual add is still a kernel of its own.
+    const int64_t seqs = s_.sequences();
     if (s_.kernels.fused_residual)
       add(ew("final.residual", EwKind::kResidualAdd, T_, m_.hidden), stage, 1);
-    add(ew("final.norm", norm_, sh_.batch, m_.hidden), stage, 1);
-    add(make_gemm("lm_head", sh_.batch, m_.hidden, sh_.vocab, s_.dtype), stage, 1);
+    add(ew("final.norm", norm_, seqs, m_.hidden), stage, 1);
+    add(make_gemm("lm_head", seqs, m_.hidden, sh_.vocab, s_.dtype), stage, 1);
     if (s_.tp > 1) {
       add(make_collective("lm_head.allgather", "all_gather",
-                          double(sh_.batch) * double(m_.vocab) * dtype_bytes(s_.dtype), s_.tp),
+                          double(seqs) * double(m_.vocab) * dtype_bytes(s_.dtype), s_.tp),
           stage, 1);
     }
   }
@@ -287,12 +318,17 @@ MemoryNeed memory_need(const ModelConfig& m, const ForwardShape& s, int64_t cont
   MemoryNeed need;
   need.weights =
       double(layers0) * per_layer * linear_bytes + (embed + (s.pp == 1 ? head : 0.0)) * b;
+  // Positions held per prompt: its context, or under beam search the shared prefix once plus
+  // every beam's generated part.
+  const double positions =
+      s.beams > 1 ? double(s.prefix_len) + double(s.beams) * double(context - s.prefix_len)
+                  : double(context);
   need.kv_cache = m.encoder_only ? 0.0
-                                 : 2.0 * double(layers0) * double(sh.batch) * double(context) * kv *
+                                 : 2.0 * double(layers0) * double(sh.batch) * positions * kv *
                                        dtype_bytes(s.kv_dtype);
   // Live activations of one layer: residual stream, normalised input, QKV, attention output and
   // the MLP's intermediate (twice for gated units); unfused attention adds the score matrix.
-  const double T = double(sh.batch) * double(s.q_len);
+  const double T = double(sh.batch) * double(s.q_len) * (s.beam_decode() ? double(s.beams) : 1.0);
   double act = T * (3.0 * h + q + 2 * kv + 2.0 * double(sh.ffn)) * b;
   if (!s.fused_attention)
     act += double(sh.batch) * double(sh.heads) * double(s.q_len) * double(s.kv_len) * b;

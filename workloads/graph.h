@@ -42,7 +42,16 @@ struct ForwardShape {
   int tp = 1;                     // tensor-parallel degree (Megatron column/row splits)
   int pp = 1;                     // pipeline stages (ops are tagged with their stage)
   int ep = 1;                     // expert-parallel degree for MoE (1 or tp)
+  // Beam search (decode only): `batch` prompts, each decoding `beams` hypotheses together. The
+  // prompt's first `prefix_len` keys and values are held once per prompt and shared by its beams
+  // (their queries attend to them together, Saxml's lazy prefix broadcast); each beam keeps its
+  // own generated ones. GEMMs, norms and the LM head run on batch x beams rows.
+  int64_t beams = 1;
+  int64_t prefix_len = 0;
   StackKernels kernels;
+
+  bool beam_decode() const { return beams > 1 && !prefill; }
+  int64_t sequences() const { return beam_decode() ? batch * beams : batch; }
 };
 
 // Checks that the model can be split as asked; returns "" or the reason it cannot.

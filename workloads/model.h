@@ -12,7 +12,7 @@ namespace xpusim {
 
 struct ModelConfig {
   std::string name, description;
-  std::string family;  // gpt2 | llama | moe | bert
+  std::string family;  // gpt2 | gptj | llama | moe | bert
   int64_t layers = 0;
   int64_t hidden = 0;
   int64_t heads = 0;
@@ -26,6 +26,12 @@ struct ModelConfig {
   std::string positional;  // learned | rope
   bool tied_embeddings = false;
   bool bias = false;            // linear layers carry biases (GPT-2, OPT, BERT)
+  bool attention_bias = false;  // the attention projections carry biases (default: bias)
+  bool lm_head_bias = false;    // the LM head carries a bias (GPT-J)
+  // Attention and MLP read one norm of the same input and add to the residual together
+  // (GPT-J, GPT-NeoX): one norm per layer, and under tensor parallelism one all-reduce.
+  bool parallel_residual = false;
+  int64_t rotary_dim = 0;       // leading dimensions of each head RoPE rotates; 0 = all (GPT-J: 64)
   int64_t experts = 0;          // MoE: experts per layer (0 = dense MLP)
   int64_t top_k = 0;            // MoE: experts per token
   bool causal = true;           // false for encoder-only models
@@ -36,6 +42,9 @@ struct ModelConfig {
 
   int64_t kv_heads_or_heads() const { return kv_heads > 0 ? kv_heads : heads; }
   int64_t head_dim_or_default() const { return head_dim > 0 ? head_dim : hidden / heads; }
+  int64_t rotary_dim_or_default() const {
+    return rotary_dim > 0 ? rotary_dim : head_dim_or_default();
+  }
   double parameter_count() const;  // including embeddings (tied counted once)
 };
 

@@ -76,7 +76,8 @@ FoldPlan plan_folds(const SystolicArray& a, int64_t M, int64_t K, int64_t N) {
 }
 
 OperandTraffic dram_traffic(const SystolicArray& a, int64_t M, int64_t K, int64_t N,
-                            double ifmap_sram_words, double filter_sram_words, bool reorder) {
+                            double ifmap_sram_words, double filter_sram_words, bool reorder,
+                            double acc_words) {
   const FoldPlan p = plan_folds(a, M, K, N);
   const double m = double(M), k = double(K), n = double(N);
   const double if_half = ifmap_sram_words / 2, f_half = filter_sram_words / 2;
@@ -103,6 +104,14 @@ OperandTraffic dram_traffic(const SystolicArray& a, int64_t M, int64_t K, int64_
     const double tiled = m * k + k * n * m_tiles;
     if (tiled < t.ifmap_words + t.filter_words)
       t.ifmap_words = m * k, t.filter_words = k * n * m_tiles;
+    const double width = double(std::max(a.rows, a.cols));
+    if (acc_words >= width * width) {
+      const double side = std::floor(std::sqrt(acc_words) / width) * width;
+      const double mt = std::min(m, side);
+      const double nt = std::min(n, std::floor(acc_words / mt / width) * width);
+      const double x = m * k * std::ceil(n / nt), w = k * n * std::ceil(m / mt);
+      if (x + w < t.ifmap_words + t.filter_words) t.ifmap_words = x, t.filter_words = w;
+    }
   }
   return t;
 }

@@ -78,9 +78,12 @@ struct OperandTraffic {
 };
 // reorder: a compiler may instead cut M into tiles whose X fits the active half and stream all
 // of W once per tile (X read once, W read ceil(M K / half) times); it picks whichever order moves
-// fewer words.
+// fewer words. With accumulators (acc_words > 0: the fp32 partial sums the output buffer's active
+// half holds) it may also block the output: m x n tiles of Y stay in the accumulators while K
+// streams through the input halves, so X is read ceil(N / n) times and W ceil(M / m) times (the
+// tile as square as the accumulators allow, in whole array widths), XLA's blocked GEMM.
 OperandTraffic dram_traffic(const SystolicArray& a, int64_t M, int64_t K, int64_t N,
                             double ifmap_sram_words, double filter_sram_words,
-                            bool reorder = false);
+                            bool reorder = false, double acc_words = 0);
 
 }  // namespace xpusim

@@ -56,6 +56,11 @@ const Schema<TpuConfig>& tpu_schema() {
               "x 128 lanes): a row of an elementwise operator fills whole registers, and each "
               "reduction along a row (norms, softmax) adds log2(lanes) register-wide steps",
               &TpuConfig::vpu_lanes);
+    s.real("vpu.kv_dequant_ops", "0", Range{0, 64},
+           "vector operations per element to expand an 8-bit KV cache into the arrays' 16-bit "
+           "format when a decode step reads it, beside the arrays (0: the arrays read the cache "
+           "as stored)",
+           &TpuConfig::vpu_kv_dequant_ops);
     s.quantity("sram.ifmap", Unit::kBytes, kRequired, Range{16, 1e12},
                "input (activation, SCALE-Sim ifmap) SRAM per core, double-buffered: half active, "
                "half filling",

@@ -31,6 +31,9 @@ struct TpuConfig {
   } mxu;
   double vpu_per_clk = 0;  // vector-unit FP32 operations per clock per core
   int64_t vpu_lanes = 1;   // FP32 elements one vector instruction covers
+  // Vector operations per element that expand an 8-bit KV cache to the arrays' 16-bit format as
+  // a decode step reads it (the serving stack dequantises the cache before its attention GEMMs).
+  double vpu_kv_dequant_ops = 0;
   struct Sram {
     double ifmap_bytes = 0, filter_bytes = 0, ofmap_bytes = 0;  // per core, double-buffered
     bool accumulate = false;  // the ofmap buffer accumulates partial sums across row folds

@@ -50,8 +50,11 @@ struct GemmFolds {
 GemmFolds gemm_folds(const TpuConfig& c, const SystolicArray& a, const GemmShape& g,
                      size_t levels) {
   const FoldPlan p = plan_folds(a, g.M, g.K, g.N);
+  // Accumulators for a blocked schedule: the fp32 partial sums the output buffer's active half
+  // holds (not with hbm.weights_only, whose activations never leave the chip).
+  const double acc = c.sram.accumulate && !c.hbm_weights_only ? c.sram.ofmap_bytes / 2 / 4 : 0.0;
   const OperandTraffic t = dram_traffic(a, g.M, g.K, g.N, c.sram.ifmap_bytes / g.in_word,
-                                        c.sram.filter_bytes / g.weight_word, c.sram.reorder);
+                                        c.sram.filter_bytes / g.weight_word, c.sram.reorder, acc);
   GemmFolds f;
   f.folds = double(p.folds) * g.batch;
   const double tiles = std::max(1.0, std::ceil(f.folds / arrays(c)));
@@ -263,6 +266,12 @@ TpuOpPlan plan_matmul(const TpuConfig& c, const Op& op) {
     r.macs = op.flops / 2;
     vector_flops += 5.0 * double(op.B * op.heads) * q * kv * kept;
     if (upcast) vector_flops += op.in_bytes / dtype_bytes(op.dtype);
+    // A decode step that reads an 8-bit KV cache into arrays taking 16-bit operands: the vector
+    // unit expands every cached K and V element first (vpu.kv_dequant_ops per element), beside
+    // the arrays; the step runs at the slower of the two. Prefill attends over its fresh keys.
+    if (op.q_len < op.kv_len && dtype_bytes(op.kv_dtype) < w && c.vpu_kv_dequant_ops > 0)
+      vector_flops +=
+          c.vpu_kv_dequant_ops * 2.0 * double(op.B * op.kv_heads) * kv * double(op.head_dim);
   }
   double skew = 0, tiles = 0, eff = 0;
   r.off_op_bytes.assign(levels, 0.0);

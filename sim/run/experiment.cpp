@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <charconv>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -52,6 +53,16 @@ const Schema<ExperimentConfig>& schema() {
              "the whole cache allocated for prompt + gen, masked (fixed-shape caches under XLA, "
              "as MaxText's JetStream engine keeps them)",
              &ExperimentConfig::kv_cache);
+    s.integer("beams", "1", Range{1, 256},
+              "generate: beam-search hypotheses per prompt; the prompt is prefilled once, its keys "
+              "and values are held once and shared by the beams (Saxml's lazy prefix broadcast), "
+              "each beam keeps its own generated ones, and tokens/s counts one output per prompt",
+              &ExperimentConfig::beams);
+    s.list("decode_buckets", "",
+           "generate: sizes, ascending, in which the generated part of a fixed-shape cache is "
+           "allocated (Saxml's GPT-J: 32,64,128, praxis's list of max_decode_steps); a step "
+           "attends over its bucket's generated positions; empty: kv_cache decides",
+           &ExperimentConfig::decode_buckets);
     s.choice("attention", "fused", {"fused", "unfused"},
              "fused (flash-style) attention, or Q·Kᵀ, softmax and P·V as separate kernels",
              &ExperimentConfig::attention);
@@ -242,6 +253,11 @@ ExperimentConfig parse_experiment(const CfgNode& tree, ErrorList& errors) {
   if (cfg.quant.empty()) errors.add(tree.loc, "quant", "give at least one quantisation scheme");
   if (std::string why; !parse_stack(cfg.stack, &why))
     errors.add(tree.find("stack") ? tree.find("stack")->loc : tree.loc, "stack", why);
+  if (cfg.beams > 1 && cfg.attention == "unfused")
+    errors.add(tree.find("beams") ? tree.find("beams")->loc : tree.loc, "beams",
+               fmt::format("beams {} needs attention: fused (the shared prompt cache is read by a "
+                           "fused attention kernel)",
+                           cfg.beams));
   return cfg;
 }
 
@@ -267,6 +283,21 @@ PointSpec point_spec(const ExperimentConfig& cfg, const CfgNode& tree, ErrorList
   if (auto st = parse_stack(cfg.stack, nullptr)) p.stack = *st;
   p.fused_attention = cfg.attention != "unfused";
   p.static_kv = cfg.kv_cache == "static";
+  p.beams = cfg.beams;
+  for (const std::string& b : cfg.decode_buckets) {
+    int64_t v = 0;
+    const auto [end, ec] = std::from_chars(b.data(), b.data() + b.size(), v);
+    if (ec != std::errc() || end != b.data() + b.size() || v < 1 ||
+        (!p.decode_buckets.empty() && v <= p.decode_buckets.back())) {
+      errors.add(loc("decode_buckets"), "decode_buckets",
+                 fmt::format("'{}' is not a size; give positive integers in ascending order", b));
+      break;
+    }
+    p.decode_buckets.push_back(v);
+  }
+  if (!p.decode_buckets.empty() && p.decode_buckets.back() < p.gen)
+    errors.add(loc("decode_buckets"), "decode_buckets",
+               fmt::format("the largest bucket {} is below gen {}", p.decode_buckets.back(), p.gen));
   p.tp = static_cast<int>(cfg.tp);
   p.pp = static_cast<int>(cfg.pp);
   p.ep = static_cast<int>(cfg.ep);
@@ -288,6 +319,7 @@ PointResult evaluate_point(Device& device, OpCache& cache, const ModelConfig& ba
           : spec.phase == Phase::kGenerate ? spec.prompt + spec.gen
                                            : spec.prompt;
   p.gen = spec.phase == Phase::kGenerate ? spec.gen : 0;
+  p.beams = spec.phase == Phase::kGenerate ? spec.beams : 1;
   p.quant = spec.quant.name;
   p.kv_quant = std::string(dtype_name(spec.kv_dtype));
   p.prune = spec.prune.text;
@@ -339,6 +371,8 @@ PointResult evaluate_point(Device& device, OpCache& cache, const ModelConfig& ba
     s.batch = spec.batch;
     s.q_len = spec.phase == Phase::kDecode ? 1 : spec.prompt;
     s.kv_len = p.ctx;
+    s.beams = p.beams;
+    s.prefix_len = p.beams > 1 ? spec.prompt : 0;
     return memory_need(model, s, p.ctx, linear_bytes);
   };
   // The smallest power-of-two TP degree from `from` up that splits the model and fits; 0 if none.
@@ -389,6 +423,8 @@ PointResult evaluate_point(Device& device, OpCache& cache, const ModelConfig& ba
     s.q_len = q_len;
     s.kv_len = kv_len;
     s.prefill = prefill;
+    s.beams = p.beams;
+    s.prefix_len = p.beams > 1 ? spec.prompt : 0;
     auto ops = build_forward(model, s);
     apply_compression(ops, spec.quant, spec.prune);
     Evaluation ev = cache.run(device, ops);
@@ -464,12 +500,26 @@ PointResult evaluate_point(Device& device, OpCache& cache, const ModelConfig& ba
     // consecutive steps is timed at its middle context and counted once per step it stands for;
     // step time grows smoothly with the context, which keeps this within 0.1 % of the exact sum
     // (tests/unit/test_experiment.cpp checks 1 %).
+    // Consecutive steps at the same context (a static cache, a decode bucket) are one pass
+    // counted once per step: the same shapes give the same time.
     const int64_t stride = (spec.gen + kExactSteps - 1) / kExactSteps;
+    std::vector<std::pair<int64_t, int64_t>> steps;  // (context, steps at it)
     for (int64_t i = 1; i <= spec.gen; i += stride) {
       const int64_t span = std::min(stride, spec.gen - i + 1);
-      const int64_t kv = spec.static_kv ? spec.prompt + spec.gen : spec.prompt + i + span / 2;
-      if (!pass(1, kv, false, decode, span)) return p;
+      int64_t generated = spec.static_kv ? spec.gen : i + span / 2;
+      for (int64_t b : spec.decode_buckets)
+        if (b >= i + span - 1) {  // the bucket that holds every step of this span
+          generated = b;
+          break;
+        }
+      const int64_t kv = spec.prompt + generated;
+      if (!steps.empty() && steps.back().first == kv)
+        steps.back().second += span;
+      else
+        steps.emplace_back(kv, span);
     }
+    for (const auto& [kv, count] : steps)
+      if (!pass(1, kv, false, decode, count)) return p;
     p.ttft_s = ttft;
     p.tpot_s = decode / double(spec.gen);
     p.latency_s = ttft + decode;
@@ -495,6 +545,7 @@ nlohmann::ordered_json point_identity_json(const PointResult& p) {
   j["prompt"] = p.prompt;
   j["ctx"] = p.ctx;
   if (p.phase == Phase::kGenerate) j["gen"] = p.gen;
+  if (p.beams > 1) j["beams"] = p.beams;
   j["quant"] = p.quant;
   j["kv_quant"] = p.kv_quant;
   j["prune"] = p.prune;

@@ -35,6 +35,8 @@ struct ExperimentConfig {
   std::vector<std::string> quant;  // one point per scheme
   std::string kv_quant, prune, attention, stack;
   std::string kv_cache;  // dynamic | static
+  int64_t beams = 1;     // generate: beam-search hypotheses per prompt (shared prompt cache)
+  std::vector<std::string> decode_buckets;  // generate: sizes the generated cache grows in
   bool numerics = false;
   int64_t tp = 1, pp = 1, ep = 1, microbatches = 0;
   std::string limits;
@@ -52,6 +54,13 @@ struct PointSpec {
   // Generate: every decode step attends over the whole cache allocated for prompt + gen
   // (fixed-shape caches, masked), not over the tokens so far.
   bool static_kv = false;
+  // Generate: beam search with this many hypotheses per prompt; the prompt is prefilled once and
+  // its keys and values are shared by the beams (workloads/graph.h, ForwardShape::beams).
+  int64_t beams = 1;
+  // Generate: the generated part of the cache is allocated in these sizes, ascending (praxis's
+  // list of max_decode_steps: one decode loop per size, the cache padded to the next): a step
+  // attends over the generated positions of its bucket. Empty: kv_cache decides.
+  std::vector<int64_t> decode_buckets;
   int tp = 1;  // 0 = the smallest degree that fits in memory
   int pp = 1, ep = 1;
   int microbatches = 0;  // pipeline micro-batches; 0 = min(batch, pp)
@@ -92,6 +101,7 @@ struct PointResult {
   std::string family;  // the device's: cpu, gpu, tpu
   Phase phase = Phase::kPrefill;
   int64_t batch = 0, prompt = 0, ctx = 0, gen = 0;
+  int64_t beams = 1;  // generate: beam-search hypotheses per prompt
   bool ok = true;
   std::string reason;                 // why the point could not run
   std::vector<std::string> warnings;  // limits exceeded in a what-if run (limits: warn)

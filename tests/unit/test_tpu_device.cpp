@@ -253,3 +253,49 @@ TEST(TpuDevice, VectorUnitWorksInWholeRegistersWithReductionSteps) {
 
 }  // namespace
 }  // namespace xpusim
+
+namespace xpusim {
+namespace {
+
+// With accumulators the compiler blocks the output (m x n fp32 partial sums stay in the output
+// buffer while K streams): a long-K GEMM reads X ceil(N / n) and W ceil(M / m) times instead of X
+// once per column fold. 2 MiB of fp32 accumulators: 640 x 768 tiles on 128-wide arrays.
+TEST(TpuDevice, AccumulatorsLetTheCompilerBlockALongKGemm) {
+  const SystolicArray a{128, 128, Dataflow::kWs, 1};
+  const int64_t M = 12288, K = 28672, N = 4096;
+  const double ifmap = 8.0 * 1024 * 1024 / 2, filter = 4.0 * 1024 * 1024 / 2;
+  const OperandTraffic rows = dram_traffic(a, M, K, N, ifmap, filter, true);
+  const OperandTraffic blocked = dram_traffic(a, M, K, N, ifmap, filter, true, 524288);
+  EXPECT_EQ(blocked.ifmap_words, double(M) * K * 6);   // ceil(4096 / 768)
+  EXPECT_EQ(blocked.filter_words, double(K) * N * 20);  // ceil(12288 / 640)
+  EXPECT_LT(blocked.ifmap_words + blocked.filter_words, 0.5 * (rows.ifmap_words + rows.filter_words));
+  // On TPU v5e that GEMM is bound by the arrays, not by HBM.
+  auto dev = tpu("tpu-v5e", {});
+  const OpResult r = run_one(*dev, make_gemm("down", M, K, N, DType::kBf16));
+  EXPECT_EQ(r.bound, Bound::kCompute);
+  ASSERT_TRUE(r.array.has_value());
+  EXPECT_GT(r.array->util, 0.9);
+}
+
+// A decode step over an 8-bit cache into bf16 arrays: the vector unit expands every cached K and
+// V element first (vpu.kv_dequant_ops each); with enough operations per element that, not the
+// arrays or HBM, sets the step's time. Prefill (fresh keys) pays nothing.
+TEST(TpuDevice, AnEightBitKvCacheIsExpandedOnTheVectorUnit) {
+  Op decode = make_attention("a", 96, 4, 4, 128, 1, 2048, true, DType::kBf16);
+  decode.kv_dtype = DType::kInt8;
+  finalize(decode);
+  auto free = tpu("tpu-v5e", {"vpu.kv_dequant_ops=0"});
+  auto five = tpu("tpu-v5e", {});
+  const double t0 = run_one(*free, decode).time_s, t5 = run_one(*five, decode).time_s;
+  // 96 x 4 heads x 2,048 keys x 128 x 2 (K, V) elements x 5 operations at 2,048 per clock.
+  const double expand_s = 96.0 * 4 * 2048 * 128 * 2 * 5 / (2048 * 1.5e9);
+  EXPECT_GT(t5, t0);
+  EXPECT_NEAR(t5, expand_s, 0.05 * expand_s);
+  Op prefill = make_attention("p", 1, 4, 4, 128, 512, 512, true, DType::kBf16);
+  prefill.kv_dtype = DType::kInt8;
+  finalize(prefill);
+  EXPECT_EQ(run_one(*free, prefill).time_s, run_one(*five, prefill).time_s);
+}
+
+}  // namespace
+}  // namespace xpusim

@@ -91,5 +91,32 @@ TEST(TpuOutputs, StaticKvCacheAttendsOverTheWholeAllocation) {
   EXPECT_EQ(with_figures, int(j["ops"].size()));
 }
 
+// Decode buckets (praxis's list of max_decode_steps): the generated cache grows in fixed sizes,
+// so a step reads more than the tokens so far and less than the whole allocation.
+TEST(TpuOutputs, DecodeBucketsSitBetweenDynamicAndStaticCaches) {
+  ConfigStore store;
+  auto dev = make_device(store.load("tpu-v5e", "hw"), "tpu-v5e");
+  const ModelConfig model = parse_model(store.load("gpt-j-6b", "models"));
+  PointSpec p;
+  p.phase = Phase::kGenerate;
+  p.batch = 8, p.prompt = 512, p.gen = 128;
+  p.beams = 4;
+  p.tp = 4;
+  OpCache cache;
+  const PointResult dynamic = evaluate_point(*dev, cache, model, p);
+  p.decode_buckets = {32, 64, 128};
+  const PointResult buckets = evaluate_point(*dev, cache, model, p);
+  p.decode_buckets = {};
+  p.static_kv = true;
+  const PointResult fixed = evaluate_point(*dev, cache, model, p);
+  ASSERT_TRUE(dynamic.ok && buckets.ok && fixed.ok);
+  EXPECT_LT(*dynamic.tpot_s, *buckets.tpot_s);
+  EXPECT_LT(*buckets.tpot_s, *fixed.tpot_s);
+  // The last bucket is the whole allocation: one bucket of 128 is the static cache.
+  p.static_kv = false;
+  p.decode_buckets = {128};
+  EXPECT_NEAR(*evaluate_point(*dev, cache, model, p).tpot_s, *fixed.tpot_s, 1e-12);
+}
+
 }  // namespace
 }  // namespace xpusim

@@ -235,6 +235,114 @@ TEST(Graph, Gpt2LayerAtPrefill) {
              });
 }
 
+// GPT-J: one LayerNorm feeds attention and the MLP (parallel residual), so a layer has one norm,
+// both branch outputs add to the residual, and under tensor parallelism one all-reduce carries
+// both branches' partial sums; RoPE rotates 64 of each head's 256 dimensions.
+TEST(Graph, GptjLayerHasParallelResidualAndPartialRotary) {
+  const ModelConfig m = model("gpt-j-6b");
+  EXPECT_TRUE(m.parallel_residual);
+  EXPECT_EQ(m.rotary_dim_or_default(), 64);
+  EXPECT_EQ(m.head_dim_or_default(), 256);
+  ForwardShape s;
+  s.batch = 2;
+  s.q_len = 1;
+  s.kv_len = 512;
+  s.prefill = false;
+  auto ops = build_layer(m, s);
+  EXPECT_EQ(names(ops), (std::vector<std::string>{"attn.norm", "attn.qkv", "attn.rope",
+                                                  "attn.kv_append", "attn.sdpa", "attn.out",
+                                                  "attn.residual", "mlp.up", "mlp.act", "mlp.down",
+                                                  "mlp.residual"}));
+  EXPECT_EQ(find(ops, "mlp.up").K, 4096);  // reads the same norm output as attn.qkv
+  EXPECT_EQ(find(ops, "mlp.up").N, 16384);
+  EXPECT_EQ(find(ops, "mlp.act").ew, EwKind::kGelu);
+  // Rotary on (16 query + 16 key heads) x 64 dimensions, not x 256.
+  EXPECT_EQ(find(ops, "attn.rope").H, (16 + 16) * 64);
+  EXPECT_EQ(find(ops, "attn.sdpa").head_dim, 256);
+  // One norm per layer: the model has half the norm parameters of a sequential block.
+  ModelConfig sequential = m;
+  sequential.parallel_residual = false;
+  EXPECT_EQ(sequential.parameter_count() - m.parameter_count(), 28.0 * 2 * 4096);
+  const auto seq_ops = build_layer(sequential, s);
+  EXPECT_EQ(std::count_if(seq_ops.begin(), seq_ops.end(),
+                          [](const Op& op) { return op.name == "mlp.norm"; }),
+            1);
+  // Tensor parallel: one all-reduce per layer (sequential blocks have two).
+  s.tp = 4;
+  auto tp = build_layer(m, s);
+  EXPECT_EQ(std::count_if(tp.begin(), tp.end(),
+                          [](const Op& op) { return op.kind == OpKind::kCollective; }),
+            1);
+  EXPECT_EQ(find(tp, "mlp.allreduce").message_bytes, 2.0 * 4096 * 2);
+  auto tp_seq = build_layer(sequential, s);
+  EXPECT_EQ(std::count_if(tp_seq.begin(), tp_seq.end(),
+                          [](const Op& op) { return op.kind == OpKind::kCollective; }),
+            2);
+  // The eager stack rotates the 64-wide slices and concatenates them with the rest of each head.
+  s.tp = 1;
+  s.kernels = {StackKernels::Rope::kTorchRotateHalf, StackKernels::KvWrite::kFused, true};
+  auto eager = build_layer(m, s);
+  EXPECT_EQ(find(eager, "attn.rope_q.mul_cos").H, 16 * 64);
+  EXPECT_EQ(find(eager, "attn.rope_q.cat_pass").H, 16 * 256);
+}
+
+TEST(Models, RotaryDimMustFitTheHeadAndNeedsRope) {
+  testing::TempDir dir;
+  auto error_of = [&](const std::string& extra) {
+    return testing::config_error_of([&] {
+      parse_model(ConfigStore().load_file(
+          dir.write("m.yaml", "type: model\nbase: gpt-j-6b\nname: m\n" + extra)));
+    });
+  };
+  EXPECT_NE(error_of("rotary_dim: 512\n").find("at most the head width 256"), std::string::npos);
+  EXPECT_NE(error_of("rotary_dim: 63\n").find("must be even"), std::string::npos);
+  EXPECT_NE(error_of("positional: learned\n").find("needs positional: rope"), std::string::npos);
+  EXPECT_EQ(parse_model(ConfigStore().load_file(dir.write(
+                "ok.yaml", "type: model\nbase: gpt-j-6b\nname: ok\nrotary_dim: 128\n")))
+                .rotary_dim_or_default(),
+            128);
+}
+
+// Beam search: each prompt's beams read its prefix keys once (their queries attend together) and
+// their own generated keys; the GEMMs and the LM head run on every beam.
+TEST(Graph, BeamSearchSharesThePromptCache) {
+  const ModelConfig m = model("gpt-j-6b");
+  ForwardShape s;
+  s.batch = 8;
+  s.q_len = 1;
+  s.prefill = false;
+  s.beams = 4;
+  s.prefix_len = 1000;
+  s.kv_len = 1000 + 40;
+  auto ops = build_forward(m, s);
+  EXPECT_EQ(find(ops, "attn.qkv").M, 32);
+  EXPECT_EQ(find(ops, "lm_head").M, 32);
+  EXPECT_EQ(find(ops, "attn.kv_append").B, 32);
+  const Op& prefix = find(ops, "attn.sdpa_prefix");
+  EXPECT_EQ(prefix.B, 8);
+  EXPECT_EQ(prefix.q_len, 4);
+  EXPECT_EQ(prefix.kv_len, 1000);
+  EXPECT_FALSE(prefix.causal);
+  const Op& own = find(ops, "attn.sdpa");
+  EXPECT_EQ(own.B, 32);
+  EXPECT_EQ(own.q_len, 1);
+  EXPECT_EQ(own.kv_len, 40);
+  // Each step reorders every beam's own keys and values (read and written once).
+  const Op& shuffle = find(ops, "attn.beam_shuffle");
+  EXPECT_EQ(shuffle.in_bytes, 32.0 * 40 * 16 * 256 * 2 * 2);
+  EXPECT_EQ(shuffle.out_bytes, shuffle.in_bytes);
+  // The prefix is read once per prompt, not once per beam: 8 x 1000 x 16 heads x 256 x 2 (K, V)
+  // x 2 bytes, plus the queries.
+  EXPECT_EQ(prefix.in_bytes, 8.0 * 1000 * 16 * 256 * 2 * 2 + 8.0 * 4 * 16 * 256 * 2);
+  // Memory: one prefix per prompt plus every beam's generated positions.
+  const MemoryNeed need = memory_need(m, s, 1000 + 128, 2.0);
+  EXPECT_EQ(need.kv_cache, 2.0 * 28 * 8 * (1000 + 4 * 128) * 4096 * 2);
+  // Prefill runs once per prompt, whatever the beams.
+  s.prefill = true;
+  s.q_len = s.kv_len = 1000;
+  EXPECT_EQ(find(build_forward(m, s), "attn.qkv").M, 8 * 1000);
+}
+
 TEST(Graph, KvCacheGrowsByOneTokenPerStep) {
   ForwardShape s;
   s.prefill = false;
@@ -529,7 +637,8 @@ TEST(Models, ParameterCountsMatchPublishedFigures) {
       {"gpt2", 124.44e6},        {"gpt2-xl", 1557.6e6},     {"llama2-7b", 6738.4e6},
       {"llama2-13b", 13015.9e6}, {"llama2-70b", 68976.6e6}, {"llama3-8b", 8030.3e6},
       {"llama3-70b", 70553.7e6}, {"mistral-7b", 7241.7e6},  {"mixtral-8x7b", 46702.8e6},
-      {"gpt3-175b", 175e9},      {"opt-6.7b", 6658.5e6},    {"bert-base", 109.48e6}};
+      {"gpt3-175b", 175e9},      {"opt-6.7b", 6658.5e6},    {"bert-base", 109.48e6},
+      {"gpt-j-6b", 6053.4e6}};
   for (const auto& [name, count] : published) {
     const double ours = model(name).parameter_count();
     EXPECT_NEAR(ours / count, 1.0, 0.01) << name << ": " << ours;
