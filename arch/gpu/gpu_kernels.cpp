@@ -308,14 +308,16 @@ KernelPlan plan_elementwise(const GpuConfig& c, const Op& op) {
     if (in_flight > 0.5 * c.l2.size_bytes) bytes += double(T) * row_bytes;
   }
   double sm_s = double(waves - 1) * cta_s;
-  // The kernel's instructions, issued by the SMs its CTAs occupy at the FP32 pipe's rate: a
-  // floor on the SM time (a tanh GELU's libdevice tanhf on an H200 takes longer to issue than
-  // HBM takes to stream its operands). Each slot is one FP32 operation's energy.
+  // The kernel's instructions, issued at the whole chip's FP32-pipe rate: a throughput floor on
+  // the SM time (a tanh GELU's libdevice tanhf on an H200 takes longer to issue than HBM takes to
+  // stream its operands); it binds on large grids only (the library's grid of a small op spreads
+  // over more SMs than the model's 2048-element chunks, whose latency is cycles_per_elem's).
+  // Each slot is one FP32 operation's energy.
   const int64_t active = std::min(c.sm.count, p.ctas);
-  if (k.issue_per_elem > 0 && active > 0) {
+  if (k.issue_per_elem > 0) {
     const double elems = double(T) * double(H);
     const double issue_s =
-        elems * k.issue_per_elem / (double(active) * c.sm.fp32_per_clk / 2 * c.clock_hz);
+        elems * k.issue_per_elem / (double(c.sm.count) * c.sm.fp32_per_clk / 2 * c.clock_hz);
     if (issue_s > sm_s) {
       sm_s = issue_s;
       p.sm_time_at_nominal = true;
