@@ -33,6 +33,9 @@ void declare_ew(Schema<GpuConfig>& s, const std::string& op, bool fitted, F... f
          op + " kernel: FP32-pipe instruction slots per element, issued at sm.fp32_per_clk / 2 "
               "per SM per clock (a floor on its SM time that follows the clock; 0 = not known)",
          &GpuConfig::ew, field..., &EwKernelConfig::issue_per_elem);
+  // Derived from the energy dataset's L2-resident and capped runs (gelu); 0 elsewhere, which a fit
+  // leaves alone.
+  if (fitted) s.calibrated(kEnergy);
 }
 
 }  // namespace

@@ -18,7 +18,8 @@ one case land on the same side, and re-measuring gives the same split.
   ho2_*                       hold-out: the second hold-out (--plan ho2, same commit): new GEMM
                               shapes and fp16, a GEMV, copies in L2 and from HBM, elementwise
                               kernels of new shapes, mistral-7b and llama2-7b decode/prefill at new
-                              points (measure_energy.plan_ho2); read once with the final model
+                              points (measure_energy.plan_ho2); read once on 2026-12-03 (model
+                              e736e50) and renamed calibration_was_holdout2.csv (set calibration)
   model == llama2-13b         hold-out: every llama2-13b decode and prefill row (the whole model is
                               held out, as in validation/gpu/split.py)
   otherwise                   hold-out if sha1("energy|" + case) % 100 < 25, else calibration
