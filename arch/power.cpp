@@ -101,13 +101,14 @@ double PowerModel::reference_clock(const OpActivity& a) const {
   });
 }
 
-void PowerModel::sustained(const Op& op, OpResult& r, double u, double nominal_hz) const {
+void PowerModel::sustained(const Op& op, OpResult& r, double u, double nominal_hz,
+                           bool at_nominal) const {
   OpActivity a = activity(op, r, u);
   if (!enabled()) {
     r.activity = a;
     return;
   }
-  a.ref_clock = reference_clock(a);
+  a.ref_clock = at_nominal ? 1.0 : reference_clock(a);
   r.activity = a;
   const double f = tdp_w_ > 0 && r.time_s > 0 ? capped_clock(a, tdp_w_) : a.ref_clock;
   const double t = r.time_s > 0 ? time_at(a, f) : 0.0;

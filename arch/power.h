@@ -137,8 +137,10 @@ class PowerModel {
   // The highest clock <= 1 whose power fits `cap_w` (min_clock if none does).
   double capped_clock(const OpActivity& a, double cap_w) const;
   // Runs the op on its own, back to back (sustained): sets time_s, cycles, energy_j, clock_hz
-  // and the activity; `nominal_hz` is the nominal clock.
-  void sustained(const Op& op, OpResult& r, double u, double nominal_hz) const;
+  // and the activity; `nominal_hz` is the nominal clock. `at_nominal`: the op's time holds at the
+  // nominal clock (its compute time comes from instruction counts), whatever power.timing_tdp.
+  void sustained(const Op& op, OpResult& r, double u, double nominal_hz,
+                 bool at_nominal = false) const;
   // A stream of op instances replayed back to back (each result already from sustained()):
   // the limiter's clock follows the running average power; sets each instance's time_s,
   // energy_j and clock_hz (the mean over the instance).

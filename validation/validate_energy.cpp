@@ -47,7 +47,11 @@ int64_t whole(const CsvTable& t, const CsvRow& r, const char* name, ErrorList& e
 // (measure_energy.py); empty for a case the op set cannot express (a reduction, a fill).
 std::vector<Op> ops_of(const CsvTable& t, const CsvRow& r, ErrorList& errors, ConfigStore& store,
                        std::string& category, bool& stream) {
-  const std::string group = col(t, r, "group"), c = col(t, r, "case");
+  const std::string group = col(t, r, "group");
+  // A later plan's cases carry its tag first (cal2_, cal3_, ho2_): the kernel is named after it.
+  std::string c = col(t, r, "case");
+  for (const char* tag : {"cal2_", "cal3_", "ho2_"})
+    if (c.rfind(tag, 0) == 0) c = c.substr(std::string(tag).size());
   const auto dt = parse_dtype(col(t, r, "dtype"));
   stream = false;
   if (group == "gemm" || group == "gemv") {
@@ -67,6 +71,9 @@ std::vector<Op> ops_of(const CsvTable& t, const CsvRow& r, ErrorList& errors, Co
     return kv_copy_kernels("copy", std::max<int64_t>(1, std::llround(bytes / 4 / 2 / 4096)), 4096,
                            DType::kBf16);
   }
+  // The kernel rows' elementwise ops as the script launches them: `a + b` and F.gelu are one
+  // vectorised kernel each; SiLU·mul is eager PyTorch on the two strided halves of one tensor
+  // (F.silu(x[:, :h]) * x[:, h:]: two kernels); F.rms_norm is PyTorch's own one-kernel norm.
   if (group == "elementwise") {
     static const std::map<std::string, EwKind> kinds = {{"ew_add", EwKind::kResidualAdd},
                                                         {"ew_silu_mul", EwKind::kSiluMul},
@@ -75,17 +82,23 @@ std::vector<Op> ops_of(const CsvTable& t, const CsvRow& r, ErrorList& errors, Co
     for (const auto& [prefix, kind] : kinds)
       if (c.rfind(prefix + "_", 0) == 0) {
         category = "elementwise";
-        return {make_elementwise("ew", kind, whole(t, r, "M", errors), whole(t, r, "N", errors),
-                                 dt.value_or(DType::kBf16))};
+        Op op = make_elementwise("ew", kind, whole(t, r, "M", errors), whole(t, r, "N", errors),
+                                 dt.value_or(DType::kBf16));
+        if (kind == EwKind::kSiluMul) op.ew_impl = EwImpl::kEager;
+        return {op};
       }
     return {};
   }
   if (group == "attention") {
     const int64_t q = whole(t, r, "q_len", errors);
     category = q == 1 ? "attention decode" : "attention prefill";
-    return {make_attention("attention", whole(t, r, "B", errors), whole(t, r, "heads", errors),
-                           whole(t, r, "kv_heads", errors), 128, q, whole(t, r, "kv_len", errors),
-                           q > 1, DType::kBf16)};
+    // F.scaled_dot_product_attention with PyTorch's default backend choice: cuDNN's fused
+    // attention on Hopper (the model rows pin FLASH_ATTENTION; these do not).
+    Op a = make_attention("attention", whole(t, r, "B", errors), whole(t, r, "heads", errors),
+                          whole(t, r, "kv_heads", errors), 128, q, whole(t, r, "kv_len", errors),
+                          q > 1, DType::kBf16);
+    a.attn_impl = AttnImpl::kCudnn;
+    return {a};
   }
   if (group == "model") {
     const std::string model = col(t, r, "model"), phase = col(t, r, "phase");
@@ -156,6 +169,12 @@ std::vector<EnergyRow> load_energy_dataset(const std::string& dir, bool holdout)
       }
       e.ops = ops_of(t, r, errors, store, e.category, e.stream);
       if (e.ops.empty()) continue;  // not expressible as ops (a reduction, a fill)
+      // A kernel row's loop rotates over rot_copies copies of its operands (1: the same buffers
+      // every call): its footprint between two calls of one op is that many iterations' bytes.
+      if (!e.stream && !col(t, r, "rot_copies").empty()) {
+        const double reuse = num(t, r, "rot_copies", errors) * num(t, r, "bytes_min_per_iter", errors);
+        for (Op& op : e.ops) op.reuse_bytes = reuse;
+      }
       e.measured_s = num(t, r, "time_per_iter_ms", errors) * 1e-3;
       e.measured_j = num(t, r, "energy_per_iter_mj", errors) * 1e-3;
       rows.push_back(std::move(e));

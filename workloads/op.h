@@ -89,9 +89,11 @@ struct Op {
   bool sparse_2_4 = false;  // = (wformat == kSparse24), kept in step by finalize()
   int64_t group_size = 0;   // weight-only quantisation: one fp16 scale per group (0 = per channel)
   int threads = 0;          // CPU cores to use; 0 = all
-  // CPU: bytes the caller touches between two calls of this op (a model's weights and KV cache
-  // in a decode loop, a benchmark's rotation of weight copies): its weights stay in the LLC from
-  // one call to the next when this fits there. 0 = unknown (weights come from DRAM).
+  // Bytes the caller touches between two calls of this op (a model's weights and KV cache in a
+  // decode loop, a benchmark's rotation of operand copies, or the op's own operands when a loop
+  // re-runs it on the same buffers): what of it fits stays in the cache from one call to the
+  // next (CPU: the weights in the LLC; GPU: its operands in L2, l2.reuse_*). 0 = unknown (the
+  // operands come from main memory).
   double reuse_bytes = 0;
 
   // kAttention (fused, flash-style) and kKvAppend

@@ -29,6 +29,13 @@ void declare_ew(Schema<GpuConfig>& s, const std::string& op, bool fitted, F... f
              op + " kernel: fixed latency beyond the launch gap", &GpuConfig::ew, field...,
              &EwKernelConfig::fixed_s);
   if (fitted) s.calibrated(kKernels);
+  s.real(p + ".issue", "0", Range{0, 1000},
+         op + " kernel: FP32-pipe instruction slots per element, issued at sm.fp32_per_clk / 2 "
+              "per SM per clock (a floor on its SM time that follows the clock; 0 = not known)",
+         &GpuConfig::ew, field..., &EwKernelConfig::issue_per_elem);
+  // Derived from the energy dataset's L2-resident and capped runs (gelu); 0 elsewhere, which a fit
+  // leaves alone.
+  if (fitted) s.calibrated(kEnergy);
 }
 
 }  // namespace
@@ -83,6 +90,17 @@ const Schema<GpuConfig>& gpu_schema() {
     s.quantity("l2.bw", Unit::kBytesPerSecond, kRequired, Range{1e9, 1e15},
                "L2 read bandwidth (all slices)", &GpuConfig::l2, &GpuConfig::L2::bw_bytes_per_s)
         .calibrated(kKernels);
+    s.quantity("l2.reuse_whole", Unit::kBytes, "0 B", Range{0, 1e12},
+               "largest footprint an op's caller touches between two calls of it (op reuse_bytes: "
+               "a benchmark loop re-running one kernel) that stays in L2 whole: no HBM traffic; "
+               "at most l2.size",
+               &GpuConfig::l2, &GpuConfig::L2::reuse_whole_bytes)
+        .calibrated(kEnergy);
+    s.quantity("l2.reuse_keep", Unit::kBytes, "0 B", Range{0, 1e12},
+               "of a larger reused footprint, the bytes that still stay in L2 (their share of the "
+               "HBM traffic hits); at most l2.reuse_whole",
+               &GpuConfig::l2, &GpuConfig::L2::reuse_keep_bytes)
+        .calibrated(kEnergy);
     s.quantity("launch_overhead", Unit::kSeconds, kRequired, Range{0, 1e-3},
                "gap between back-to-back kernels in one CUDA graph (per launch)",
                &GpuConfig::launch_overhead_s)
@@ -378,6 +396,16 @@ void check_gpu_physics(const GpuConfig& c, const CfgNode& tree, ErrorList& error
                              "(sm.l1_bytes_per_clk = {:g}); a fit that needs it hides a missing "
                              "mechanism",
                              rate, l1));
+  // What stays in L2 between calls cannot exceed it.
+  if (c.l2.reuse_whole_bytes > c.l2.size_bytes)
+    errors.add(at("l2.reuse_whole"), "l2.reuse_whole",
+               fmt::format("{:g} B is more than the L2 holds (l2.size = {:g} B)",
+                           c.l2.reuse_whole_bytes, c.l2.size_bytes));
+  if (c.l2.reuse_keep_bytes > c.l2.reuse_whole_bytes)
+    errors.add(at("l2.reuse_keep"), "l2.reuse_keep",
+               fmt::format("{:g} B is more than l2.reuse_whole ({:g} B): a footprint that does not "
+                           "stay whole cannot keep more of itself than one that does",
+                           c.l2.reuse_keep_bytes, c.l2.reuse_whole_bytes));
 }
 
 }  // namespace xpusim

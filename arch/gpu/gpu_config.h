@@ -22,6 +22,11 @@ struct EwKernelConfig {
   double bw = 1;               // fraction of the achievable HBM bandwidth it reaches
   double cycles_per_elem = 0;  // serial SM cycles per element of one CTA's work (its latency)
   double fixed_s = 0;          // fixed latency of the kernel beyond the launch
+  // FP32-pipe instruction slots per element (its arithmetic: a tanh GELU's libdevice tanhf, the
+  // conversions, the address math), issued at sm.fp32_per_clk / 2 per SM per clock: a floor on
+  // the kernel's SM time that scales with the clock. 0: not known (the kernel is taken to keep
+  // up with memory).
+  double issue_per_elem = 0;
 };
 
 struct GpuConfig {
@@ -44,6 +49,12 @@ struct GpuConfig {
   struct L2 {
     double size_bytes = 0;
     double bw_bytes_per_s = 0;
+    // Operands an op's caller touches again and again (Op::reuse_bytes, the footprint between two
+    // calls of it): a footprint up to reuse_whole stays in L2 whole (no HBM traffic); a larger one
+    // keeps reuse_keep bytes of it there (the replacement policy protects part of a cyclic
+    // footprint from thrashing), so that share of its HBM traffic hits. 0: nothing stays.
+    double reuse_whole_bytes = 0;
+    double reuse_keep_bytes = 0;
   } l2;
   double launch_overhead_s = 0;  // gap between back-to-back kernels in a CUDA graph
   LinkConfig link;               // NVLink, for collectives

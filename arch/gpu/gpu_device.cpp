@@ -80,7 +80,7 @@ Evaluation GpuDevice::evaluate(const std::vector<Op>& ops, bool stream) {
                                   ? std::min(1.0, t.compute_s / t.time_s)
                                   : 0.0;
     r.matrix_frac = plans[i].unit.unit == ComputeUnit::kTensorCore ? clock_frac : 0.0;
-    power_.sustained(ops[i], r, clock_frac, c_.clock_hz);
+    power_.sustained(ops[i], r, clock_frac, c_.clock_hz, plans[i].sm_time_at_nominal);
     ev.results.push_back(std::move(r));
   }
   if (stream) power_.stream(ev.results, c_.clock_hz);

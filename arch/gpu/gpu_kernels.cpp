@@ -316,8 +316,24 @@ KernelPlan plan_elementwise(const GpuConfig& c, const Op& op) {
     const double in_flight = double(c.sm.count * p.ctas_per_sm) * row_bytes;
     if (in_flight > 0.5 * c.l2.size_bytes) bytes += double(T) * row_bytes;
   }
-  p.groups.push_back(
-      {1, std::min(c.sm.count, p.ctas), double(waves - 1) * cta_s, bytes, bytes, sm_load_bw(c)});
+  double sm_s = double(waves - 1) * cta_s;
+  // The kernel's instructions, issued at the whole chip's FP32-pipe rate: a throughput floor on
+  // the SM time (a tanh GELU's libdevice tanhf on an H200 takes longer to issue than HBM takes to
+  // stream its operands); it binds on large grids only (the library's grid of a small op spreads
+  // over more SMs than the model's 2048-element chunks, whose latency is cycles_per_elem's).
+  // Each slot is one FP32 operation's energy.
+  const int64_t active = std::min(c.sm.count, p.ctas);
+  if (k.issue_per_elem > 0) {
+    const double elems = double(T) * double(H);
+    const double issue_s =
+        elems * k.issue_per_elem / (double(c.sm.count) * c.sm.fp32_per_clk / 2 * c.clock_hz);
+    if (issue_s > sm_s) {
+      sm_s = issue_s;
+      p.sm_time_at_nominal = true;
+    }
+    p.executed_flops = elems * k.issue_per_elem;
+  }
+  p.groups.push_back({1, active, sm_s, bytes, bytes, sm_load_bw(c)});
   return p;
 }
 
@@ -344,7 +360,14 @@ KernelPlan plan_collective(const GpuConfig& c, const Op& op) {
   return p;
 }
 
-KernelPlan plan_kernel(const GpuConfig& c, const Op& op) {
+double l2_reuse_hit_fraction(const GpuConfig& c, double reuse_bytes) {
+  if (!(reuse_bytes > 0)) return 0.0;
+  if (reuse_bytes <= c.l2.reuse_whole_bytes) return 1.0;
+  return std::min(1.0, c.l2.reuse_keep_bytes / reuse_bytes);
+}
+
+namespace {
+KernelPlan plan_of_kind(const GpuConfig& c, const Op& op) {
   switch (op.kind) {
     case OpKind::kGemm:
       return plan_gemm(c, op);
@@ -355,6 +378,17 @@ KernelPlan plan_kernel(const GpuConfig& c, const Op& op) {
     default:
       return plan_elementwise(c, op);
   }
+}
+}  // namespace
+
+KernelPlan plan_kernel(const GpuConfig& c, const Op& op) {
+  KernelPlan p = plan_of_kind(c, op);
+  // Operands that stay in L2 from one call to the next: that share of the HBM traffic is served
+  // by L2 (each group's L2 traffic already counts every byte that HBM sends).
+  const double hit = l2_reuse_hit_fraction(c, op.reuse_bytes);
+  if (p.ok && hit > 0)
+    for (WaveGroup& g : p.groups) g.hbm_bytes *= 1.0 - hit;
+  return p;
 }
 
 }  // namespace xpusim

@@ -33,6 +33,9 @@ struct KernelPlan {
   std::string kernel;   // "gemm 128x256 split-k 1", for traces and tests
   double launch_s = 0;  // launch gaps (one per kernel the op launches)
   double executed_flops = 0;  // operations the unit executes, padding included (0: the op's)
+  // The SM time comes from instruction counts at the nominal clock (EwKernelConfig::issue), not
+  // from rates fitted on sustained runs under the power limit (power.timing_tdp).
+  bool sm_time_at_nominal = false;
   double fill_s = 0;    // fixed latency (prologue, epilogue, serial CTA), paid once; HBM's
                         // first-byte latency is the engine's
   std::vector<WaveGroup> groups;
@@ -70,7 +73,13 @@ KernelPlan plan_attention(const GpuConfig& c, const Op& op);
 KernelPlan plan_math_attention(const GpuConfig& c, const Op& op);
 KernelPlan plan_elementwise(const GpuConfig& c, const Op& op);
 KernelPlan plan_collective(const GpuConfig& c, const Op& op);
+// Plans the op with its kind's kernel model, then takes out of HBM the share of its traffic that
+// stays in L2 between calls (op.reuse_bytes; l2_reuse_hit_fraction).
 KernelPlan plan_kernel(const GpuConfig& c, const Op& op);
+// The fraction of an op's HBM traffic that hits in L2 because its caller's footprint between two
+// calls (reuse_bytes) stays there: 1 up to l2.reuse_whole, reuse_keep / footprint beyond, 0 when
+// unknown (reuse_bytes 0).
+double l2_reuse_hit_fraction(const GpuConfig& c, double reuse_bytes);
 
 // Splits `ctas` over `slots` concurrent CTAs (SMs × CTAs per SM) into full waves and a tail.
 struct WaveSplit {

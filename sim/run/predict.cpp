@@ -146,6 +146,17 @@ std::vector<Op> ops_from_csv(const CsvTable& table) {
       DType dt = r.dtype();
       op = make_elementwise(name, *ew_kind_from_name(e), T, H, dt);
     }
+    // The footprint the caller touches between two calls of the op (a loop re-running it on the
+    // same buffers: its own bytes; rotating over n copies: n times that): what fits stays in the
+    // cache from one call to the next (op.reuse_bytes). Empty or 0: unknown, from main memory.
+    if (const std::string* rb = r.field("reuse_bytes", false)) {
+      auto n = parse_number(*rb);
+      if (!n || !std::isfinite(*n) || *n < 0 || *n > 1e15)
+        errors.add(table.loc(row, table.column("reuse_bytes")), "reuse_bytes",
+                   fmt::format("'{}' is not a byte count between 0 and 1e15", *rb));
+      else
+        op.reuse_bytes = *n;
+    }
     ops.push_back(op);
   }
   errors.throw_if_any();

@@ -287,6 +287,52 @@ TEST(GpuPower, ALowerLimitLowersTheClockAndStretchesComputeBoundTime) {
   EXPECT_LE(*d.energy_j / d.time_s, 500.0 + 1e-6);
 }
 
+TEST(GpuL2Reuse, OperandsThatFitStayInL2BetweenCallsAndALargerFootprintKeepsAShare) {
+  // h200: l2.reuse_whole 40 MiB, reuse_keep 20 MiB (validation/gpu/energy/h200 cal3 copies).
+  GpuConfig c = config_of("h200");
+  EXPECT_EQ(l2_reuse_hit_fraction(c, 0), 0.0);  // unknown: from HBM
+  EXPECT_EQ(l2_reuse_hit_fraction(c, 32.0 * (1 << 20)), 1.0);
+  EXPECT_NEAR(l2_reuse_hit_fraction(c, 80.0 * (1 << 20)), 20.0 / 80.0, 1e-12);
+  auto dev = device("h200");
+  // a + b on 512 x 4096 bf16 (12 MiB), called again and again on the same buffers.
+  Op cold = make_elementwise("add", EwKind::kResidualAdd, 512, 4096, DType::kBf16);
+  Op warm = cold;
+  warm.reuse_bytes = cold.total_bytes();
+  const OpResult a = dev->run({cold}).results[0], b = dev->run({warm}).results[0];
+  EXPECT_GT(a.bytes_per_level[0].second, 0.0);
+  EXPECT_EQ(b.bytes_per_level[0].second, 0.0);  // no HBM traffic
+  EXPECT_EQ(b.bytes_per_level[1].second, a.bytes_per_level[1].second);  // the same L2 traffic
+  EXPECT_LT(b.time_s, a.time_s);
+  EXPECT_LT(*b.energy_j, *a.energy_j);
+  // A rotation far beyond L2 is as good as cold.
+  Op big = cold;
+  big.reuse_bytes = 4e9;
+  EXPECT_NEAR(dev->run({big}).results[0].bytes_per_level[0].second,
+              a.bytes_per_level[0].second * (1 - 20.0 * (1 << 20) / 4e9), 1.0);
+}
+
+TEST(GpuIssue, TanhGeluIsIssueBoundOnAnH200AndTheCapLowersItsClock) {
+  // 16384 x 16384 bf16 tanh GELU (validation/gpu/energy/h200: 0.320 ms, 1726-1732 MHz at the
+  // 700 W cap): its ~35 FP32-pipe instructions per element take longer than HBM takes to stream
+  // 4 bytes per element, so its time follows the clock the cap leaves; a residual add of as
+  // many bytes streams at HBM's rate under the cap at the full clock.
+  auto h200 = device("h200");
+  const Op gelu = make_elementwise("gelu", EwKind::kGelu, 16384, 16384, DType::kBf16);
+  const OpResult g = h200->run({gelu}).results[0];
+  EXPECT_LT(*g.clock_hz, 1.85e9);
+  EXPECT_GT(*g.clock_hz, 1.6e9);
+  EXPECT_NEAR(*g.energy_j / g.time_s, 700.0, 1.0);
+  const double issue_s = 16384.0 * 16384 * 34.8 / (132 * 128 * 1.98e9);
+  EXPECT_GT(g.time_s, issue_s * 1.98e9 / *g.clock_hz);
+  const Op add = make_elementwise("add", EwKind::kResidualAdd, 16384, 16384 * 2 / 3, DType::kBf16);
+  const OpResult r = h200->run({add}).results[0];
+  EXPECT_EQ(*r.clock_hz, 1.98e9);
+  // On the H100 (3.35 TB/s) the same GELU is memory-bound: the issue floor does not bind.
+  GpuConfig h100 = config_of("h100");
+  KernelPlan p = plan_kernel(h100, gelu);
+  EXPECT_LT(p.compute_s(), p.hbm_bytes() / (h100.hbm.bw_bytes_per_s * h100.hbm_efficiency));
+}
+
 TEST(GpuSparse, TwoFourIsSlowerThanDenseAtSmallMAndFasterAtLargeM) {
   auto dev = device("h100");
   auto ratio = [&](int64_t M) {

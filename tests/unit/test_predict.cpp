@@ -101,6 +101,28 @@ TEST(Predict, BadValuesAreReportedWithLineAndColumn) {
   EXPECT_NE(msg.find("ops.csv:4:1: error: kind: 'conv' is not allowed"), std::string::npos) << msg;
 }
 
+TEST(Predict, ReuseBytesSaysWhatStaysInL2BetweenCalls) {
+  ConfigStore store;
+  auto dev = make_device(store.load("h200", "hw"), "h200");
+  OpCache cache;
+  // A 512 x 4096 add called again and again on its own 12 MiB, and the same from HBM.
+  auto rows = predict_table(*dev, cache,
+                            table_of("kind,op,T,H,dtype,reuse_bytes\n"
+                                     "elementwise,residual_add,512,4096,bf16,12582912\n"
+                                     "elementwise,residual_add,512,4096,bf16,\n"));
+  ASSERT_EQ(rows.size(), 3u);
+  const int ms = 6, ej = 8;
+  EXPECT_EQ(rows[0][ms], "pred_ms");
+  EXPECT_LT(std::stod(rows[1][ms]), std::stod(rows[2][ms]));
+  EXPECT_LT(std::stod(rows[1][ej]), std::stod(rows[2][ej]));
+  std::string msg = config_error_of([] {
+    ops_from_csv(table_of("kind,M,K,N,dtype,reuse_bytes\ngemm,1,64,64,bf16,-5\n"));
+  });
+  EXPECT_NE(msg.find("ops.csv:2:19: error: reuse_bytes: '-5' is not a byte count"),
+            std::string::npos)
+      << msg;
+}
+
 TEST(Predict, AbsurdlyLargeOperatorsAreRefusedAsValues) {
   ConfigStore store;
   for (const char* hw : {"h100", "tpu-v4", "xeon-8480"}) {

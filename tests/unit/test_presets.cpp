@@ -163,6 +163,18 @@ TEST(Presets, CalibratedGpuValuesStayWithinPhysics) {
               std::string::npos)
         << e.what();
   }
+  // What stays in L2 between calls cannot exceed it.
+  CfgNode l2 = store.load("h200", "hw");
+  apply_override(l2, "l2.reuse_whole=64 MiB", errors);
+  ASSERT_TRUE(errors.empty());
+  try {
+    make_device(l2, "big-reuse");
+    FAIL() << "an L2 reuse footprint above the L2 size was accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("l2.reuse_whole: 6.71089e+07 B is more than the L2 holds"),
+              std::string::npos)
+        << e.what();
+  }
 }
 
 }  // namespace xpusim

@@ -312,10 +312,12 @@ def mk_gemm(dtype, m, k, n):
     return build
 
 
-def mk_copy(nbytes):
+def mk_copy(nbytes, rotate=True):
+    """dst.copy_(src) of nbytes; rotate=False: one pair, copied again and again (its 2 x nbytes
+    stay in L2 between calls when they fit)."""
     def build():
         n = nbytes // 2
-        nc = rot(2 * nbytes, 1, 16)
+        nc = rot(2 * nbytes, 1, 16) if rotate else 1
         srcs = [torch.randn(n, device="cuda", dtype=torch.bfloat16) for _ in range(nc)]
         dsts = [torch.empty_like(s) for s in srcs]
         return [(lambda s=s, d=d: d.copy_(s)) for s, d in zip(srcs, dsts)], dict(bytes_min=2 * nbytes, rot_copies=nc)
@@ -364,6 +366,11 @@ def mk_ew(op, t, h):
             xs = [torch.randn(t, h, device="cuda", dtype=bf) for _ in range(nc)]
             w = torch.ones(h, device="cuda", dtype=bf)
             fns = [(lambda x=x: F.rms_norm(x, (h,), w, 1e-6)) for x in xs]
+        elif op == "gelu_l2":  # no rotation: input + output of t*h bf16 each, again and again
+            per = 2 * t * h * 2
+            nc = 1
+            x = torch.randn(t, h, device="cuda", dtype=bf)
+            fns = [lambda: F.gelu(x, approximate="tanh")]
         elif op == "add_l2":  # L2-resident: no rotation, 2 inputs + output of t*h bf16 each
             per = 3 * t * h * 2
             nc = 1
@@ -393,7 +400,8 @@ def mk_attn(phase, b, nh, kvh, q, kv):
 
 # llama-style full decoder: measure_kernels.e2e_layer (Triton rmsnorm, cuBLAS projections, torch
 # RoPE, SDPA flash, Triton silu_mul) for every layer, then a final rmsnorm and the LM head.
-MODELS = {"llama2-7b": (4096, 11008, 32, 32, 32), "llama2-13b": (5120, 13824, 40, 40, 40)}
+MODELS = {"llama2-7b": (4096, 11008, 32, 32, 32), "llama2-13b": (5120, 13824, 40, 40, 40),
+          "mistral-7b": (4096, 14336, 32, 8, 32)}  # GQA 32/8; vocab 32000 as llama2's
 VOCAB = 32000
 
 
@@ -431,6 +439,38 @@ class Model:
         fl += self.L * 4 * B * NH * 128 * S * (ctx + S) // (1 if phase == "decode" else 2)
         kvb = self.L * 2 * B * KV * (ctx + S) * 128 * 2 if phase == "decode" else 0
         return [fwd], dict(flops=fl, bytes_min=2 * self.params + kvb, rot_copies=1, tokens=toks), caches
+
+
+def plan_ho2():
+    """The second hold-out (ho2_*, split_energy: holdout) and a third calibration set (cal3_*),
+    planned 2026-12-03 ~18:00 UTC after the first hold-out was read, committed before measuring.
+    cal3: where a buffer copied again and again stops staying in the 60 MiB L2 (footprints 48 and
+    80 MiB; the first run's 16 MiB copy has 32 MiB), and tanh GELU on operands that stay in L2
+    (its arithmetic rate without HBM). ho2: shapes, dtypes and a model that no calibration row
+    has: an fp16 GEMM, bf16/fp8 GEMMs of new shapes, a skinny GEMM and a GEMV, copies in L2 and
+    from HBM, elementwise kernels of new shapes (in L2 and from HBM), mistral-7b (GQA 32/8, a
+    model never measured) decode and prefill, and llama2-7b at new batch/context points."""
+    P = []
+    for nb in (24, 40):
+        P.append(("memory", f"cal3_copy_d2d_{nb}MiB_l2", mk_copy(nb * MiB, rotate=False),
+                  dict(dtype="bf16", bytes=nb * MiB)))
+    P.append(("elementwise", "cal3_ew_gelu_l2_1024x4096", mk_ew("gelu_l2", 1024, 4096),
+              dict(dtype="bf16", M=1024, N=4096)))
+    for d, m, k, n in [("fp16", 4096, 4096, 4096), ("bf16", 3072, 4096, 12288), ("fp8", 4096, 8192, 8192),
+                       ("bf16", 128, 4096, 14336)]:
+        P.append(("gemm", f"ho2_gemm_{d}_{m}x{k}x{n}", mk_gemm(d, m, k, n), dict(dtype=d, M=m, K=k, N=n)))
+    P.append(("gemv", "ho2_gemv_bf16_8x4096x14336", mk_gemm("bf16", 8, 4096, 14336),
+              dict(dtype="bf16", M=8, K=4096, N=14336)))
+    P.append(("memory", "ho2_copy_d2d_4MiB_l2", mk_copy(4 * MiB, rotate=False), dict(dtype="bf16", bytes=4 * MiB)))
+    P.append(("memory", "ho2_copy_d2d_64MiB", mk_copy(64 * MiB), dict(dtype="bf16", bytes=64 * MiB)))
+    for op, t, h in [("gelu", 8192, 14336), ("add", 8192, 11008), ("add_l2", 1024, 4096), ("silu_mul", 4096, 14336)]:
+        P.append(("elementwise", f"ho2_ew_{op}_{t}x{h}", mk_ew(op, t, h), dict(dtype="bf16", M=t, N=h)))
+    for model, ph, B, S, ctx in [("mistral-7b", "decode", 1, 1, 2048), ("mistral-7b", "decode", 32, 1, 2048),
+                                 ("mistral-7b", "prefill", 1, 1024, 0), ("llama2-7b", "decode", 12, 1, 1536),
+                                 ("llama2-7b", "prefill", 2, 768, 0)]:
+        P.append((f"model:{model}", f"ho2_{model}_{ph}_b{B}_s{S}_ctx{ctx}", None,
+                  dict(dtype="bf16", model=model, phase=ph, B=B, q_len=S, kv_len=ctx + S)))
+    return P
 
 
 # ---------------------------------------------------------------------------------------
@@ -595,7 +635,7 @@ def main():
     ap.add_argument("--max-calls", type=int, default=8000)
     ap.add_argument("--sample-ms", type=float, default=10.0)
     ap.add_argument("--budget-s", type=float, default=0)
-    ap.add_argument("--plan", default="main", choices=["main", "cal2"])
+    ap.add_argument("--plan", default="main", choices=["main", "cal2", "ho2"])
     ap.add_argument("--groups", default="", help="comma list of groups to run (default all)")
     ap.add_argument("--layers", type=int, default=0, help="decoder layers (0: the model's full count)")
     args = ap.parse_args()
@@ -670,7 +710,7 @@ def main():
     sampler = Sampler(args.sample_ms / 1e3)
     global TICKS
     TICKS = EnergyTicks()
-    P = plan_cal2() if args.plan == "cal2" else plan(args.quick)
+    P = {"cal2": plan_cal2, "ho2": plan_ho2}.get(args.plan, lambda: plan(args.quick))()
     groups = []
     for grp, case, b_, meta in P:
         if grp not in groups:

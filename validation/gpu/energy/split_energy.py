@@ -11,9 +11,21 @@ one case land on the same side, and re-measuring gives the same split.
                               and a true tf32 8192^3 GEMM (see measure_energy.plan_cal2); extended
                               before measuring (issue 14 helper, 14:50 UTC) by llama2-7b decode
                               b1 ctx4096, b64 ctx512, b4 ctx2048 and prefill b1 s1024, b4 s512
+  cal3_*                      calibration: a third set (--plan ho2, planned 2026-12-03 18:00 UTC,
+                              committed before it was measured): copies that are copied again and
+                              again with footprints of 48 and 80 MiB (where L2 residency ends) and
+                              a tanh GELU whose operands stay in L2 (its arithmetic rate)
+  ho2_*                       hold-out: the second hold-out (--plan ho2, same commit): new GEMM
+                              shapes and fp16, a GEMV, copies in L2 and from HBM, elementwise
+                              kernels of new shapes, mistral-7b and llama2-7b decode/prefill at new
+                              points (measure_energy.plan_ho2); read once on 2026-12-03 (model
+                              e736e50) and renamed calibration_was_holdout2.csv (set calibration)
   model == llama2-13b         hold-out: every llama2-13b decode and prefill row (the whole model is
                               held out, as in validation/gpu/split.py)
   otherwise                   hold-out if sha1("energy|" + case) % 100 < 25, else calibration
+
+A hold-out that has been read is renamed calibration_was_<name>.csv with set=calibration: in such a
+file a row the rule puts in the hold-out must say calibration.
 
 Usage: python3 split_energy.py CSV...   re-derives `set` for each row and checks the stored one
 (prints counts only, never values).
@@ -27,15 +39,21 @@ from split_common import bucket as _h, check_files  # noqa: E402
 
 
 def assign(case, model=""):
-    if case.startswith("idle") or case.startswith("cal2_"):
+    if case.startswith("idle") or case.startswith("cal2_") or case.startswith("cal3_"):
         return "calibration"
+    if case.startswith("ho2_"):
+        return "holdout"
     if model == "llama2-13b" or "llama2-13b" in case:
         return "holdout"
     return "holdout" if _h("energy|" + case) < 25 else "calibration"
 
 
 def main(argv):
-    return check_files(argv[1:], lambda r: assign(r["case"], r.get("model", "")))
+    bad = 0
+    for p in argv[1:]:
+        spent = os.path.basename(p).startswith("calibration_was_")
+        bad |= check_files([p], lambda r: "calibration" if spent else assign(r["case"], r.get("model", "")))
+    return bad
 
 
 if __name__ == "__main__":
