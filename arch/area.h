@@ -42,7 +42,8 @@ struct AreaConfig {
   double uncore_mm2 = 0;      // fixed: host interface, management, media engines (not scaled)
   double overhead = 0;        // fraction of the blocks added for what no unit owns
   double published_mm2 = 0;   // the die's published area, for the check (0 = none)
-  // What the die holds where the product enables less (harvested parts): 0 = as configured.
+  // What the die holds where the product enables less (harvested parts); the model takes the
+  // larger of these and what is configured, so a die never holds less than is enabled.
   struct Die {
     int64_t cores = 0;
     double shared_sram_bytes = 0;  // the shared cache physically on the die (GPU L2, CPU LLC)
@@ -141,12 +142,13 @@ void declare_area(Schema<Cfg>& s, const std::vector<SramKind>& kinds, const std:
          path..., &AreaConfig::published_mm2);
   s.integer("area.die.cores", "0", Range{0, 1000000},
             "the " + core_what +
-                "s physically on the die where the product enables fewer (0 = "
-                "as configured)",
+                "s physically on the die where the product enables fewer (the model takes the "
+                "larger of this and the configured count; 0 = as configured)",
             path..., &AreaConfig::die, &AreaConfig::Die::cores);
   s.quantity("area.die.shared_sram", Unit::kBytes, "0 B", Range{0, 1e12},
-             "the shared cache physically on the die (GPU L2, CPU LLC) where the product "
-             "enables less (0 = as configured)",
+             "the shared cache physically on the die (GPU L2, CPU LLC, TPU buffers) where the "
+             "product enables less (the larger of this and the configured size; 0 = as "
+             "configured)",
              path..., &AreaConfig::die, &AreaConfig::Die::shared_sram_bytes);
   s.integer("area.die.memory_phys", "0", Range{0, 1000},
             "memory PHYs on the die (HBM stacks or DDR channels), enabled or not", path...,

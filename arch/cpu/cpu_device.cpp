@@ -49,7 +49,7 @@ double CpuConfig::core_load_bw() const {
 AreaInputs cpu_area_inputs(const CpuConfig& c) {
   AreaInputs in;
   const AreaConfig::Die& die = c.area.die;
-  in.cores = die.cores > 0 ? die.cores : c.cores;
+  in.cores = std::max(die.cores, c.cores);  // a die holds at least the cores enabled
   const double cores = double(in.cores);
   const DtypeRates& r = c.matrix;
   DtypeRates& m = in.macs_per_clk;  // a multiply-add is 2 operations
@@ -60,7 +60,7 @@ AreaInputs cpu_area_inputs(const CpuConfig& c) {
   in.sram_bytes[size_t(SramKind::kL1)] = c.l1_bytes * cores;
   in.sram_bytes[size_t(SramKind::kL2)] = c.l2_bytes * cores;
   in.sram_bytes[size_t(SramKind::kLlc)] =
-      die.shared_sram_bytes > 0 ? die.shared_sram_bytes : c.llc_bytes;
+      std::max(die.shared_sram_bytes, c.llc_bytes);
   in.memory_phys = die.memory_phys;
   in.links = die.links;
   return in;

@@ -3,6 +3,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace xpusim {
 namespace {
 
@@ -350,7 +352,7 @@ const Schema<GpuConfig>& gpu_schema() {
 AreaInputs gpu_area_inputs(const GpuConfig& c) {
   AreaInputs in;
   const AreaConfig::Die& die = c.area.die;
-  in.cores = die.cores > 0 ? die.cores : c.sm.count;
+  in.cores = std::max(die.cores, c.sm.count);  // a die holds at least the SMs enabled
   const double sms = double(in.cores);
   const DtypeRates& t = c.sm.tensor;
   DtypeRates& m = in.macs_per_clk;  // a multiply-add is 2 operations
@@ -362,7 +364,7 @@ AreaInputs gpu_area_inputs(const GpuConfig& c) {
   in.sram_bytes[size_t(SramKind::kL1)] =
       (c.sm.l1_bytes > 0 ? c.sm.l1_bytes : c.sm.shared_mem_bytes) * sms;
   in.sram_bytes[size_t(SramKind::kL2)] =
-      die.shared_sram_bytes > 0 ? die.shared_sram_bytes : c.l2.size_bytes;
+      std::max(die.shared_sram_bytes, c.l2.size_bytes);
   in.memory_phys = die.memory_phys;
   in.links = die.links;
   return in;

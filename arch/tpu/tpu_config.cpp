@@ -14,7 +14,7 @@ Dataflow TpuConfig::dataflow() const {
 AreaInputs tpu_area_inputs(const TpuConfig& c) {
   AreaInputs in;
   const AreaConfig::Die& die = c.area.die;
-  in.cores = die.cores > 0 ? die.cores : c.cores;
+  in.cores = std::max(die.cores, c.cores);  // a die holds at least the cores enabled
   const double arrays = double(in.cores) * double(c.mxu.count);
   const DtypeRates& r = c.mxu.rates;
   DtypeRates& m = in.macs_per_clk;  // a multiply-add is 2 operations
@@ -25,7 +25,7 @@ AreaInputs tpu_area_inputs(const TpuConfig& c) {
   const double operands =
       (c.sram.ifmap_bytes + c.sram.filter_bytes + c.sram.ofmap_bytes) * double(in.cores);
   in.sram_bytes[size_t(SramKind::kBuffer)] =
-      die.shared_sram_bytes > 0 ? die.shared_sram_bytes : std::max(operands, c.vmem_bytes);
+      std::max({die.shared_sram_bytes, operands, c.vmem_bytes});
   in.memory_phys = die.memory_phys;
   in.links = die.links;
   return in;

@@ -95,6 +95,11 @@ TEST(Area, PartsSumToTheTotalAndScaleWithTheUnits) {
     EXPECT_NEAR(part(*twice, per_sm), 2 * part(*h100, per_sm), 1e-9) << per_sm;
   for (const char* fixed : {"sram.l2", "memory_phy", "link_phy", "uncore"})
     EXPECT_DOUBLE_EQ(part(*twice, fixed), part(*h100, fixed)) << fixed;
+  // The die holds at least what is enabled: more SMs than its 144 grow it, fewer keep it.
+  const auto more = device("h100", {"sm.count=288"})->area();
+  EXPECT_NEAR(part(*more, "core_logic"), part(*twice, "core_logic"), 1e-9);
+  const auto fewer = device("h100", {"sm.count=100"})->area();
+  EXPECT_DOUBLE_EQ(fewer->total_mm2, h100->total_mm2);
   // A denser node shrinks the logic and the SRAM, not the analog I/O.
   const auto dense = device("h100", {"area.logic_density=3.68", "area.sram_density=2.572"})->area();
   EXPECT_NEAR(part(*dense, "matrix"), part(*h100, "matrix") / 2, 1e-9);
