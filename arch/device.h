@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "arch/area.h"
 #include "arch/unit.h"
 #include "sim/engine/engine.h"
 #include "workloads/op.h"
@@ -97,6 +98,8 @@ class Device {
   virtual void stream(std::vector<OpResult>& instances) const { (void)instances; }
   // The board's idle power (the energy of a device waiting), or nullopt without an energy model.
   virtual std::optional<double> idle_power_w() const { return std::nullopt; }
+  // The die's first-order area (arch/area.h), or nullopt without an area model.
+  virtual std::optional<AreaBreakdown> area() const { return std::nullopt; }
   virtual Roofline roofline(DType d) const {
     (void)d;
     return {};

@@ -116,6 +116,14 @@ nlohmann::ordered_json point_to_json(const PointResult& p) {
     j[p.phase == Phase::kGenerate ? "j_per_output_token" : "j_per_token"] = *p.energy_j / tokens;
     j["tokens_per_j"] = tokens / *p.energy_j;
   }
+  // Die area of one device (arch/area.h); null where the hardware has no area parameters.
+  j["area_mm2"] =
+      p.area ? nlohmann::ordered_json(p.area->total_mm2) : nlohmann::ordered_json(nullptr);
+  if (p.area) {
+    nlohmann::ordered_json parts;
+    for (const auto& part : p.area->parts) parts[part.name] = part.mm2;
+    j["area"] = {{"node", p.area->node}, {"parts_mm2", parts}};
+  }
   j["bound"] = p.bound;
   j["family"] = p.family;
   if (!p.peak_flops_per_s.empty()) {  // the device's roofline for the formats of its ops

@@ -46,6 +46,8 @@ std::string metric_label(const SweepObjective& o) {
       {"j_per_token", "energy per token (J/token)"},
       {"tokens_per_joule", "tokens per joule (tokens/J)"},
       {"power_w", "average power (W)"},
+      {"area_mm2", "die area (mm²)"},
+      {"tokens_per_s_per_mm2", "throughput per die area (tokens/s/mm²)"},
       {"weight_gib", "weights per device (GiB)"},
       {"kv_cache_gib", "KV cache per device (GiB)"},
       {"devices", "devices"}};

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "arch/device.h"
+#include "sim/config/config_store.h"
 #include "workloads/op.h"
 
 namespace xpusim {
@@ -122,5 +123,19 @@ void predict_energy_rows(Device& device, std::vector<EnergyRow>& rows);
 double energy_objective(const std::vector<EnergyRow>& rows);
 void print_energy_rows(std::ostream& out, const std::vector<EnergyRow>& rows,
                        const std::string& title);
+
+// Die area (validate_area.cpp): the first-order model (arch/area.h) of every hardware preset
+// that gives its die's published area (area.published_mm2), against that figure.
+struct AreaRow {
+  std::string hw, family;
+  AreaBreakdown area;
+  double error() const;  // modelled / published - 1
+};
+// `sets`: overrides (key=value below the hardware root) for every preset with an area model.
+std::vector<AreaRow> area_rows(const ConfigStore& store, const std::vector<std::string>& sets = {});
+// The area.overhead that makes a die's modelled area equal its published one: the model is
+// die = blocks·(1 + overhead) + PHYs + links + uncore, linear in it.
+double fit_area_overhead(const AreaBreakdown& b);
+void print_area_rows(std::ostream& out, const std::vector<AreaRow>& rows);
 
 }  // namespace xpusim

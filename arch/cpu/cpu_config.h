@@ -7,6 +7,7 @@
 #include <array>
 #include <string>
 
+#include "arch/area.h"
 #include "arch/dtype_rates.h"
 #include "arch/link_config.h"
 #include "arch/memory_config.h"
@@ -63,6 +64,7 @@ struct CpuConfig {
   // Energy (arch/power.h): its own block, `energy.*` and `power.*` in the presets.
   PowerConfig power;
   EnergyConfig energy;
+  AreaConfig area;  // first-order die area (arch/area.h)
 
   const CpuKernel& kernel(CpuLibrary lib, int format) const {
     return kernels[size_t(lib) * kCpuGemmFormats.size() + size_t(format)];
@@ -74,5 +76,8 @@ struct CpuConfig {
 };
 
 const Schema<CpuConfig>& cpu_schema();
+// The silicon's contents for the area model: cores (area.die.cores), their AMX tiles and SIMD
+// lanes, private L1 and L2, the shared LLC, the DRAM channels' PHYs and the socket links.
+AreaInputs cpu_area_inputs(const CpuConfig& c);
 
 }  // namespace xpusim

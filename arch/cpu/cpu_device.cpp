@@ -46,6 +46,26 @@ double CpuConfig::core_load_bw() const {
                                                       : 0.0;
 }
 
+AreaInputs cpu_area_inputs(const CpuConfig& c) {
+  AreaInputs in;
+  const AreaConfig::Die& die = c.area.die;
+  in.cores = std::max(die.cores, c.cores);  // a die holds at least the cores enabled
+  const double cores = double(in.cores);
+  const DtypeRates& r = c.matrix;
+  DtypeRates& m = in.macs_per_clk;  // a multiply-add is 2 operations
+  m.fp32 = r.fp32 / 2 * cores, m.tf32 = r.tf32 / 2 * cores, m.bf16 = r.bf16 / 2 * cores;
+  m.fp16 = r.fp16 / 2 * cores, m.fp8 = r.fp8 / 2 * cores, m.int8 = r.int8 / 2 * cores;
+  m.int4 = r.int4 / 2 * cores;
+  in.vector_lanes = c.simd.fp32 / 2 * cores;
+  in.sram_bytes[size_t(SramKind::kL1)] = c.l1_bytes * cores;
+  in.sram_bytes[size_t(SramKind::kL2)] = c.l2_bytes * cores;
+  in.sram_bytes[size_t(SramKind::kLlc)] =
+      std::max(die.shared_sram_bytes, c.llc_bytes);
+  in.memory_phys = die.memory_phys;
+  in.links = die.links;
+  return in;
+}
+
 const Schema<CpuConfig>& cpu_schema() {
   static const Schema<CpuConfig> s = [] {
     Schema<CpuConfig> s("cpu",
@@ -152,6 +172,7 @@ const Schema<CpuConfig>& cpu_schema() {
                &CpuConfig::tdp_w);
     declare_power(s, "", "", &CpuConfig::power);
     declare_energy(s, "", &CpuConfig::energy);
+    declare_area(s, {SramKind::kL1, SramKind::kL2, SramKind::kLlc}, "core", &CpuConfig::area);
     return s;
   }();
   return s;
@@ -195,6 +216,9 @@ class CpuDevice : public Device {
   }
   std::optional<double> idle_power_w() const override {
     return power_.enabled() ? std::optional<double>(c_.power.idle_w) : std::nullopt;
+  }
+  std::optional<AreaBreakdown> area() const override {
+    return die_area(c_.area, cpu_area_inputs(c_));
   }
 
   // AMX tiles where the format has them, else the SIMD units, on every core at the all-core
@@ -591,6 +615,7 @@ void register_cpu(DeviceRegistry& r) {
   r.add({"cpu", &cpu_schema(), [](const CfgNode& tree, const std::string& name, ErrorList& errors) {
            CpuConfig c = cpu_schema().parse(tree, errors);
            if (errors.empty()) check_cpu_physics(c, tree, errors);
+           if (errors.empty()) check_area(c.area, cpu_area_inputs(c), tree, errors);
            if (!errors.empty()) return std::unique_ptr<Device>();
            return std::unique_ptr<Device>(
                std::make_unique<CpuDevice>(c, name, config_fingerprint(tree)));

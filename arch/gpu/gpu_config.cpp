@@ -3,6 +3,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace xpusim {
 namespace {
 
@@ -63,6 +65,10 @@ const Schema<GpuConfig>& gpu_schema() {
     s.quantity("sm.shared_mem", Unit::kBytes, kRequired, Range{1024, 1e9},
                "shared memory per SM (usable by CTAs)", &GpuConfig::sm,
                &GpuConfig::Sm::shared_mem_bytes);
+    s.quantity("sm.l1_size", Unit::kBytes, "0 B", Range{0, 1e9},
+               "combined L1 data cache / shared memory per SM, as built (A100: 192 KiB, H100: "
+               "256 KiB); for the area model only (0 = sm.shared_mem)",
+               &GpuConfig::sm, &GpuConfig::Sm::l1_bytes);
     s.integer("sm_resources.registers", "65536", Range{1024, 1e7}, "32-bit registers per SM",
               &GpuConfig::sm, &GpuConfig::Sm::registers);
     s.integer("sm_resources.max_warps", "64", Range{1, 1024}, "resident warps per SM",
@@ -110,6 +116,7 @@ const Schema<GpuConfig>& gpu_schema() {
                &GpuConfig::tdp_w);
     declare_power(s, kEnergy, kKernels, &GpuConfig::power);
     declare_energy(s, kEnergy, &GpuConfig::energy);
+    declare_area(s, {SramKind::kRf, SramKind::kL1, SramKind::kL2}, "SM", &GpuConfig::area);
 
     auto eff = [&](const char* f, double DtypeRates::*field) {
       s.real(std::string("kernels.gemm.efficiency.") + f, "0", Range{0, 1},
@@ -375,7 +382,29 @@ const Schema<GpuConfig>& gpu_schema() {
   return s;
 }
 
+AreaInputs gpu_area_inputs(const GpuConfig& c) {
+  AreaInputs in;
+  const AreaConfig::Die& die = c.area.die;
+  in.cores = std::max(die.cores, c.sm.count);  // a die holds at least the SMs enabled
+  const double sms = double(in.cores);
+  const DtypeRates& t = c.sm.tensor;
+  DtypeRates& m = in.macs_per_clk;  // a multiply-add is 2 operations
+  m.fp32 = t.fp32 / 2 * sms, m.tf32 = t.tf32 / 2 * sms, m.bf16 = t.bf16 / 2 * sms;
+  m.fp16 = t.fp16 / 2 * sms, m.fp8 = t.fp8 / 2 * sms, m.int8 = t.int8 / 2 * sms;
+  m.int4 = t.int4 / 2 * sms;
+  in.vector_lanes = c.sm.fp32_per_clk / 2 * sms;
+  in.sram_bytes[size_t(SramKind::kRf)] = double(c.sm.registers) * 4 * sms;
+  in.sram_bytes[size_t(SramKind::kL1)] =
+      (c.sm.l1_bytes > 0 ? c.sm.l1_bytes : c.sm.shared_mem_bytes) * sms;
+  in.sram_bytes[size_t(SramKind::kL2)] =
+      std::max(die.shared_sram_bytes, c.l2.size_bytes);
+  in.memory_phys = die.memory_phys;
+  in.links = die.links;
+  return in;
+}
+
 void check_gpu_physics(const GpuConfig& c, const CfgNode& tree, ErrorList& errors) {
+  check_area(c.area, gpu_area_inputs(c), tree, errors);
   auto at = [&](const std::string& path) {
     const CfgNode* n = tree.find_path(path);
     return n ? n->loc : tree.loc;

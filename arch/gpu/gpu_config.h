@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 
+#include "arch/area.h"
 #include "arch/dtype_rates.h"
 #include "arch/link_config.h"
 #include "arch/power.h"
@@ -37,6 +38,7 @@ struct GpuConfig {
     int64_t count = 0;
     double fp32_per_clk = 0;  // CUDA-core FP32 FLOP per clock per SM (FMA = 2)
     double shared_mem_bytes = 0;
+    double l1_bytes = 0;            // combined L1/shared memory per SM (0 = shared_mem_bytes)
     int64_t registers = 0;          // 32-bit registers per SM
     int64_t max_warps = 0;          // resident warps per SM
     int64_t max_ctas = 0;           // resident CTAs per SM
@@ -65,6 +67,7 @@ struct GpuConfig {
   // power.timing_tdp gives them). In a mixed stream, light kernels let the clock recover.
   PowerConfig power;
   EnergyConfig energy;
+  AreaConfig area;  // first-order die area (arch/area.h)
   struct Gemm {
     DtypeRates efficiency;     // achieved fraction of the per-format peak in the main loop
     double fixed_s = 0;        // prologue + epilogue latency of one GEMM kernel
@@ -171,5 +174,8 @@ const Schema<GpuConfig>& gpu_schema();
 // memory (a whole-chip load rate above HBM's peak) are not errors: the engine's memory bounds
 // them; tests/unit/test_presets.cpp checks that the shipped presets keep them physical.
 void check_gpu_physics(const GpuConfig& c, const CfgNode& tree, ErrorList& errors);
+// The die's contents for the area model: the physical SMs (area.die.cores), their tensor MACs,
+// CUDA-core lanes, register files and L1s, the L2, the HBM PHYs and the links.
+AreaInputs gpu_area_inputs(const GpuConfig& c);
 
 }  // namespace xpusim

@@ -34,6 +34,9 @@ class GpuDevice : public Device {
   std::optional<double> idle_power_w() const override {
     return power_.enabled() ? std::optional<double>(c_.power.idle_w) : std::nullopt;
   }
+  std::optional<AreaBreakdown> area() const override {
+    return die_area(c_.area, gpu_area_inputs(c_));
+  }
   const GpuConfig& config() const { return c_; }
   Roofline roofline(DType d) const override;
   MemLevelSpec link_spec() const override {

@@ -1,12 +1,34 @@
 // The TPU schema: every parameter declared once (path, unit, default, range, help).
 #include "arch/tpu/tpu_config.h"
 
+#include <algorithm>
+
 namespace xpusim {
 
 Dataflow TpuConfig::dataflow() const {
   if (mxu.dataflow == "os") return Dataflow::kOs;
   if (mxu.dataflow == "is") return Dataflow::kIs;
   return Dataflow::kWs;
+}
+
+AreaInputs tpu_area_inputs(const TpuConfig& c) {
+  AreaInputs in;
+  const AreaConfig::Die& die = c.area.die;
+  in.cores = std::max(die.cores, c.cores);  // a die holds at least the cores enabled
+  const double arrays = double(in.cores) * double(c.mxu.count);
+  const DtypeRates& r = c.mxu.rates;
+  DtypeRates& m = in.macs_per_clk;  // a multiply-add is 2 operations
+  m.fp32 = r.fp32 / 2 * arrays, m.tf32 = r.tf32 / 2 * arrays, m.bf16 = r.bf16 / 2 * arrays;
+  m.fp16 = r.fp16 / 2 * arrays, m.fp8 = r.fp8 / 2 * arrays, m.int8 = r.int8 / 2 * arrays;
+  m.int4 = r.int4 / 2 * arrays;
+  in.vector_lanes = c.vpu_per_clk / 2 * double(in.cores);
+  const double operands =
+      (c.sram.ifmap_bytes + c.sram.filter_bytes + c.sram.ofmap_bytes) * double(in.cores);
+  in.sram_bytes[size_t(SramKind::kBuffer)] =
+      std::max({die.shared_sram_bytes, operands, c.vmem_bytes});
+  in.memory_phys = die.memory_phys;
+  in.links = die.links;
+  return in;
 }
 
 const Schema<TpuConfig>& tpu_schema() {
@@ -130,6 +152,7 @@ const Schema<TpuConfig>& tpu_schema() {
                &TpuConfig::tdp_w);
     declare_power(s, "", "", &TpuConfig::power);
     declare_energy(s, "", &TpuConfig::energy);
+    declare_area(s, {SramKind::kBuffer}, "TensorCore", &TpuConfig::area);
     return s;
   }();
   return s;

@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "arch/area.h"
 #include "arch/dtype_rates.h"
 #include "arch/link_config.h"
 #include "arch/memory_config.h"
@@ -56,10 +57,15 @@ struct TpuConfig {
   double tdp_w = 0;
   PowerConfig power;  // energy and the power-limited clock (arch/power.h)
   EnergyConfig energy;
+  AreaConfig area;  // first-order die area (arch/area.h)
 
   Dataflow dataflow() const;
 };
 
 const Schema<TpuConfig>& tpu_schema();
+// The die's contents for the area model: TensorCores (area.die.cores), their arrays and vector
+// units, the on-chip buffers (the larger of the operand SRAMs over all cores and vmem: on TPU v1
+// vmem is the unified buffer the operand SRAMs describe), the memory PHYs and the links.
+AreaInputs tpu_area_inputs(const TpuConfig& c);
 
 }  // namespace xpusim

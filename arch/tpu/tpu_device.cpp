@@ -51,6 +51,9 @@ class TpuDevice : public Device {
   void stream(std::vector<OpResult>& instances) const override {
     power_.stream(instances, c_.clock_hz);
   }
+  std::optional<AreaBreakdown> area() const override {
+    return die_area(c_.area, tpu_area_inputs(c_));
+  }
   std::optional<double> idle_power_w() const override {
     return power_.enabled() ? std::optional<double>(c_.power.idle_w) : std::nullopt;
   }
@@ -134,7 +137,13 @@ class TpuDevice : public Device {
 }  // namespace
 
 void register_tpu(DeviceRegistry& r) {
-  r.add(device_type<TpuConfig, TpuDevice>("tpu", tpu_schema()));
+  r.add({"tpu", &tpu_schema(), [](const CfgNode& tree, const std::string& name, ErrorList& errors) {
+           TpuConfig c = tpu_schema().parse(tree, errors);
+           if (errors.empty()) check_area(c.area, tpu_area_inputs(c), tree, errors);
+           if (!errors.empty()) return std::unique_ptr<Device>();
+           return std::unique_ptr<Device>(
+               std::make_unique<TpuDevice>(c, name, config_fingerprint(tree)));
+         }});
 }
 
 }  // namespace xpusim

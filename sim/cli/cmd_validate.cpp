@@ -258,11 +258,32 @@ int cmd_validate(const Args& args) {
       "the energy model against the card's board-energy counter (validation/gpu/energy/NAME: "
       "calibration rows; with --holdout the hold-out rows, once per model change; with --fit the "
       "energy parameters are fitted on the calibration rows)")(
-      "holdout", "with --energy: read the hold-out rows instead of the calibration rows");
+      "holdout", "with --energy: read the hold-out rows instead of the calibration rows")(
+      "area",
+      "the first-order die-area model (arch/area.h) of every hardware preset that gives its "
+      "published die area, against that area; with --fit, area.overhead fitted on one die (a100, "
+      "or --hw) first; --set area.KEY=V applies to every preset with an area model");
   po::variables_map vm;
   if (!parse_options(args, usage, opts, {}, vm)) return 0;
 
   ConfigStore store;
+  if (vm.count("area")) {
+    // --fit: area.overhead from one die (the a100's, or --hw's), then every preset with it.
+    std::vector<std::string> area_sets;
+    for (const auto& s : sets) area_sets.push_back(s.starts_with("hw.") ? s.substr(3) : s);
+    if (vm.count("fit")) {
+      const std::string die = vm.count("hw") ? hw : "a100";
+      std::optional<double> fitted;
+      for (const auto& r : area_rows(store, area_sets))
+        if (r.hw == die) fitted = fit_area_overhead(r.area);
+      if (!fitted) throw UsageError("--area --fit: " + die + " has no published die area");
+      std::cout << fmt::format("# area.overhead fitted on {}'s published die area: {:.4g}\n", die,
+                               *fitted);
+      area_sets.push_back(fmt::format("area.overhead={:.4g}", *fitted));
+    }
+    print_area_rows(std::cout, area_rows(store, area_sets));
+    return 0;
+  }
   CfgNode base = store.load(hw, "hw");
   const CfgNode* n = base.find("name");
   const std::string name = n && n->is_scalar() && !n->scalar.empty() ? n->scalar : hw;

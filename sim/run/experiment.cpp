@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 
 #include "arch/registry.h"
 #include "sim/base/hash.h"
@@ -326,6 +327,7 @@ PointResult evaluate_point(Device& device, OpCache& cache, const ModelConfig& ba
   p.stack = spec.stack.describe();
   p.capacity_bytes = device.memory_capacity_bytes();
   p.family = device.family();
+  p.area = device.area();
   p.roofline = device.roofline(base_format(spec.quant));  // main memory (peaks per format below)
   p.tp = spec.tp;
   p.pp = spec.pp;
@@ -744,6 +746,16 @@ ExperimentResult ExperimentRunner::run(CfgNode tree, const RunOverrides& overrid
   out.cache_hits = cache_.hits();
   out.cache_misses = cache_.misses();
 
+  // Each device's die area once (arch/area.h): its parts and the total.
+  std::set<std::string> area_done;
+  for (const auto& p : out.points) {
+    if (!p.area || !area_done.insert(p.hw).second) continue;
+    for (const auto& part : p.area->parts)
+      out.stats.add(p.hw + ".area." + part.name, part.mm2, "mm2",
+                    "die area of this part (first-order model, arch/area.h)");
+    out.stats.add(p.hw + ".area.total", p.area->total_mm2, "mm2",
+                  "die area, first-order model (" + p.area->node + ")");
+  }
   for (const auto& p : out.points) {
     const std::string base_path = fmt::format("{}.{}.{}", p.hw, p.model, phase_name(p.phase));
     if (!p.ok) continue;

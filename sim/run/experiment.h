@@ -120,6 +120,8 @@ struct PointResult {
   // (pipeline bubbles, collectives' waits); empty without an energy model. Power = energy / latency.
   std::optional<double> energy_j;
   std::string bound;  // the bound that accounts for most of the time
+  // The die area of one device (arch/area.h); empty without an area model.
+  std::optional<AreaBreakdown> area;
   std::string quant, kv_quant, prune;
   std::string stack;  // SoftwareStack::describe() of the stack assumed
   int tp = 1, pp = 1, ep = 1, microbatches = 1;

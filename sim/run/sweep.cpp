@@ -224,8 +224,8 @@ const std::vector<SweepMetric>& sweep_metrics() {
       {"j_per_token", "energy per token (per output token for generate)", true},
       {"tokens_per_joule", "tokens per joule", true},
       {"power_w", "average board power of all devices over the point", true},
-      {"area_mm2", "die area (no area model yet)", false},
-      {"tokens_per_s_per_mm2", "throughput per die area (no area model yet)", false},
+      {"area_mm2", "die area of one device (hardware with area parameters, arch/area.h)", true},
+      {"tokens_per_s_per_mm2", "tokens per second per mm² of all devices' dies", true},
   };
   return m;
 }

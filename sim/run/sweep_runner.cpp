@@ -41,6 +41,11 @@ nlohmann::ordered_json row_json(const PointResult& p) {
   j["j_per_token"] = num(energy && tokens > 0, energy ? *p.energy_j / tokens : 0);
   j["tokens_per_joule"] = num(energy, energy ? tokens / *p.energy_j : 0);
   j["power_w"] = num(energy, energy ? *p.energy_j / p.latency_s : 0);
+  // Area: one device's die; throughput per mm² of all the devices' silicon.
+  const bool area = p.area.has_value() && p.area->total_mm2 > 0;
+  j["area_mm2"] = num(area, area ? p.area->total_mm2 : 0);
+  j["tokens_per_s_per_mm2"] =
+      num(area && p.ok, area ? p.tokens_per_s / (p.area->total_mm2 * std::max(1, p.devices)) : 0);
   j["bound"] = p.bound;
   j["warnings"] = p.warnings;
   if (p.numerics && p.numerics->ok) {

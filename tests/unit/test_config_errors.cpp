@@ -133,7 +133,7 @@ TEST(ConfigErrors, UnknownKeysSuggestTheClosestAndListTheAllowed) {
   EXPECT_NE(
       msg.find(f +
                ":5:3: error: sm.tensr: unknown key (did you mean 'tensor'?); allowed here: count, "
-               "fp32_per_clk, l1_bytes_per_clk, shared_mem, tensor"),
+               "fp32_per_clk, l1_bytes_per_clk, l1_size, shared_mem, tensor"),
       std::string::npos)
       << msg;
   EXPECT_NE(msg.find(f + ":8:3: error: hbm.bandwidth: unknown key"), std::string::npos) << msg;

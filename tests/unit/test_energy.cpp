@@ -141,16 +141,16 @@ TEST(Energy, H200CalibrationRowsWithinFifteenPercentAndClockWithinTen) {
   EXPECT_GE(clock_ok, clocked * 9 / 10) << clock_ok << " of " << clocked;
 }
 
-TEST(Energy, SweepsTakeEnergyAndPowerMetricsAndStillRefuseArea) {
+TEST(Energy, SweepsTakeEnergyPowerAndAreaMetrics) {
   auto sweep = [](const std::string& constraint) {
     return parse_sweep(parse_yaml(
         "type: sweep\nname: s\nexperiment: default\nparameters:\n  - {key: batch, values: [1, 2]}\n"
         "constraints: [ok, " + constraint + "]\nobjectives: [{minimize: j_per_token}]\n",
         "s.yaml"));
   };
-  for (const char* c : {"power_w <= 650", "tokens_per_joule > 1", "energy_j < 10"})
+  for (const char* c : {"power_w <= 650", "tokens_per_joule > 1", "energy_j < 10",
+                        "area_mm2 <= 800", "tokens_per_s_per_mm2 > 0.1"})
     EXPECT_NO_THROW(sweep(c)) << c;
-  EXPECT_THROW(sweep("area_mm2 <= 800"), ConfigError);
 }
 
 }  // namespace

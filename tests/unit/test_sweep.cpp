@@ -116,8 +116,8 @@ TEST(Sweep, BadSweepFilesAreClearErrorsBeforeAnyPointRuns) {
   EXPECT_NE(err("parameters:\n  - {key: batch, values: [1]}\nconstraints: [latncy_ms < 3]\n")
                 .find("did you mean 'latency_ms'"),
             std::string::npos);
-  EXPECT_NE(err("parameters:\n  - {key: batch, values: [1]}\nobjectives: [{minimize: area_mm2}]\n")
-                .find("no area model yet"),
+  EXPECT_NE(err("parameters:\n  - {key: batch, values: [1]}\nobjectives: [{minimize: area_mm3}]\n")
+                .find("did you mean 'area_mm2'"),
             std::string::npos);
   EXPECT_NE(err("parameters:\n  - {key: batch, values: [1, 2], group: g}\n  - {key: ctx, values: "
                 "[1], group: g}\n")
