@@ -8,11 +8,16 @@
 #include "sim/config/config_store.h"
 #include "sim/run/config_check.h"
 #include "sim/run/experiment.h"
+#include "sim/run/sweep.h"
+#include "sim/run/sweep_runner.h"
 #include "sim/base/suggest.h"
 #include "workloads/model.h"
 
 namespace xpusim::cli {
 namespace {
+
+// `check` resolves a sweep's points one by one up to this many (as `sweep` needs --yes beyond).
+constexpr size_t kCheckSweepPoints = 100000;
 
 std::vector<const SchemaBase*> all_schemas() {
   std::vector<const SchemaBase*> out;
@@ -33,8 +38,9 @@ int cmd_check(const Args& args) {
   po::variables_map vm;
   if (!parse_options(
           args,
-          "usage: xpusim check FILE|NAME...\n\nValidates configuration files (hardware, model or "
-          "experiment; presets by name) and reports every error; runs nothing.",
+          "usage: xpusim check FILE|NAME...\n\nValidates configuration files (hardware, model, "
+          "experiment or sweep; presets by name) and reports every error; runs nothing. A sweep's "
+          "points are each resolved, as `xpusim sweep` does before it runs any.",
           opts, pos, vm))
     return 0;
   if (files.empty()) throw UsageError("give at least one file or preset name to check");
@@ -42,8 +48,28 @@ int cmd_check(const Args& args) {
   std::vector<ConfigIssue> issues;
   for (const auto& f : files) {
     try {
-      check_config(store, store.load(f, ""), f);
-      std::cout << fmt::format("{}: ok\n", f);
+      const CfgNode& tree = store.load(f, "");
+      check_config(store, tree, f);
+      std::string note;
+      if (const CfgNode* type = tree.find("type"); type && type->scalar == "sweep") {
+        // Every point resolved as `sweep` would before running it: a bad value or key path in
+        // any point is an error here too.
+        const SweepConfig sweep = parse_sweep(tree);
+        const std::vector<SweepPoint> points = expand_sweep(sweep);
+        if (points.size() > kCheckSweepPoints) {
+          note = fmt::format(" (the sweep file and its experiment; its {} points are more than "
+                             "{}, so they were not resolved one by one)",
+                             points.size(), kCheckSweepPoints);
+        } else {
+          if (points.size() > 1000)
+            std::cerr << fmt::format("xpusim check: resolving {} sweep points\n", points.size());
+          std::vector<const SweepPoint*> all;
+          for (const auto& p : points) all.push_back(&p);
+          resolve_sweep_points(store, sweep, all, "", {});
+          note = fmt::format(" ({} sweep points resolved)", points.size());
+        }
+      }
+      std::cout << fmt::format("{}: ok{}\n", f, note);
     } catch (const ConfigError& e) {
       issues.insert(issues.end(), e.issues().begin(), e.issues().end());
     }

@@ -5,6 +5,7 @@
 
 #include "arch/registry.h"
 #include "sim/run/experiment.h"
+#include "sim/run/sweep.h"
 #include "workloads/model.h"
 
 namespace xpusim {
@@ -24,6 +25,17 @@ void check_config(const ConfigStore& store, const CfgNode& tree, const std::stri
     collect([&] { parse_model(store.load(cfg.model, "models")); });
     for (const auto& hw : cfg.hw) collect([&] { make_device(store.load(hw, "hw"), hw); });
     if (!issues.empty()) throw ConfigError(issues);
+  } else if (t == "sweep") {
+    // The sweep file itself, then its base experiment as above; the points are resolved by the
+    // caller that wants them (`xpusim check`), since a sweep may hold a million.
+    const SweepConfig sweep = parse_sweep(tree);
+    CfgNode experiment;
+    try {
+      experiment = store.load(sweep.experiment, "experiments");
+    } catch (const ConfigError& e) {  // said at the sweep file's `experiment:` key
+      throw ConfigError(sweep.experiment_loc, "experiment", e.issues().front().message);
+    }
+    check_config(store, experiment, sweep.experiment);
   } else {
     make_device(tree, name);
   }

@@ -172,6 +172,34 @@ std::string SweepPointComputer::operator()(uint64_t index) {
   }
 }
 
+void resolve_sweep_points(const ConfigStore& store, const SweepConfig& sweep,
+                          const std::vector<const SweepPoint*>& points,
+                          const std::string& reference_model,
+                          const std::function<void(const SweepPoint&, const std::string&)>& each) {
+  ExperimentRunner resolver(store, reference_model);
+  std::vector<ConfigIssue> issues;
+  const CfgNode& experiment = store.load(sweep.experiment, "experiments");
+  for (const SweepPoint* p : points) {
+    RunOverrides o{sweep.set};
+    o.set.insert(o.set.end(), p->assignments.begin(), p->assignments.end());
+    try {
+      resolver.run(experiment, o, {}, [&](const ExperimentResult& r) {
+        if (each) each(*p, point_key(r));
+        return false;
+      });
+    } catch (const ConfigError& e) {
+      for (auto issue : e.issues()) {
+        issue.message +=
+            fmt::format(" (sweep point {}: {})", p->index, fmt::join(p->assignments, ", "));
+        issues.push_back(std::move(issue));
+        if (issues.size() >= 20) break;
+      }
+      if (issues.size() >= 20) break;
+    }
+  }
+  if (!issues.empty()) throw ConfigError(issues);
+}
+
 SweepRunSummary run_sweep(const ConfigStore& store, const SweepConfig& sweep, SweepStore& db,
                           const SweepRunOptions& options) {
   SweepRunSummary summary;
@@ -190,34 +218,18 @@ SweepRunSummary run_sweep(const ConfigStore& store, const SweepConfig& sweep, Sw
                                   done.size(), done.size() == 1 ? "" : "s", sweep.name));
 
   // Resolve every point first: every configuration problem before anything runs, and the keys.
-  ExperimentRunner resolver(store, options.reference_model);
-  std::vector<ConfigIssue> issues;
+  std::vector<const SweepPoint*> pending;
+  for (const SweepPoint* p : mine)
+    if (!done.count(static_cast<long long>(p->index))) pending.push_back(p);
   std::vector<std::string> keys(all.size());
-  size_t resolved = 0;
-  for (const SweepPoint* p : mine) {
-    // Resolving is quick per point but not for 100,000 of them: say so.
-    if (options.progress && ++resolved % 256 == 0)
-      options.progress(resolved, mine.size(), "resolving the points");
-    if (done.count(static_cast<long long>(p->index))) continue;
-    RunOverrides o{sweep.set};
-    o.set.insert(o.set.end(), p->assignments.begin(), p->assignments.end());
-    try {
-      resolver.run(store.load(sweep.experiment, "experiments"), o, {},
-                   [&](const ExperimentResult& r) {
-                     keys[p->index] = point_key(r);
-                     return false;
-                   });
-    } catch (const ConfigError& e) {
-      for (auto issue : e.issues()) {
-        issue.message +=
-            fmt::format(" (sweep point {}: {})", p->index, fmt::join(p->assignments, ", "));
-        issues.push_back(std::move(issue));
-        if (issues.size() >= 20) break;
-      }
-      if (issues.size() >= 20) break;
-    }
-  }
-  if (!issues.empty()) throw ConfigError(issues);
+  size_t resolved = summary.points - pending.size();
+  resolve_sweep_points(store, sweep, pending, options.reference_model,
+                       [&](const SweepPoint& p, const std::string& key) {
+                         keys[p.index] = key;
+                         // Resolving is quick per point but not for 100,000 of them: say so.
+                         if (options.progress && ++resolved % 256 == 0)
+                           options.progress(resolved, mine.size(), "resolving the points");
+                       });
 
   std::deque<const SweepPoint*> todo;
   for (const SweepPoint* p : mine) {

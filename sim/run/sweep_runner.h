@@ -56,6 +56,14 @@ struct SweepRunSummary {
   size_t points = 0, computed = 0, reused = 0, already_done = 0;
 };
 
+// Resolves the given points of a sweep (every hardware, model and experiment file, with the
+// point's assignments) without running them, calling `each` with each point's canonical key;
+// throws ConfigError listing the problems (at most 20), each naming its point.
+void resolve_sweep_points(const ConfigStore& store, const SweepConfig& sweep,
+                          const std::vector<const SweepPoint*>& points,
+                          const std::string& reference_model,
+                          const std::function<void(const SweepPoint&, const std::string&)>& each);
+
 SweepRunSummary run_sweep(const ConfigStore& store, const SweepConfig& sweep, SweepStore& db,
                           const SweepRunOptions& options);
 

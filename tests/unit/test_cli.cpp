@@ -119,6 +119,39 @@ TEST(Cli, InformationalCommands) {
   }
 }
 
+// `check` takes sweep files: the file, its experiment and every point resolved, with errors that
+// name the file and line, or the point.
+TEST(Cli, CheckResolvesEverySweepPoint) {
+  xpusim::testing::TempDir dir;
+  Result ok = run("check gpu-sm-bw-l2", dir.path());
+  EXPECT_EQ(ok.code, 0) << ok.err;
+  EXPECT_NE(ok.out.find("gpu-sm-bw-l2: ok (36 sweep points resolved)"), std::string::npos)
+      << ok.out;
+  dir.write("point.yaml", R"(type: sweep
+name: bad
+set: ["hw=[h100]"]
+parameters:
+  - {key: hw.sm.count, values: [60, -3]}
+)");
+  Result point = run("check point.yaml", dir.path());
+  EXPECT_EQ(point.code, 2);
+  EXPECT_NE(point.err.find("value -3 is out of range; allowed: 1 .. 100000 (sweep point 1: "
+                           "hw.sm.count=-3)"),
+            std::string::npos)
+      << point.err;
+  dir.write("exp.yaml", R"(type: sweep
+name: bad
+experiment: nosuch
+parameters:
+  - {key: batch, values: [1]}
+)");
+  Result exp = run("check exp.yaml", dir.path());
+  EXPECT_EQ(exp.code, 2);
+  EXPECT_NE(exp.err.find("exp.yaml:3:13: error: experiment: no preset or file named 'nosuch'"),
+            std::string::npos)
+      << exp.err;
+}
+
 TEST(Cli, PredictReadsAndWritesCsvFiles) {
   xpusim::testing::TempDir dir;
   dir.write("ops.csv", "kind,M,K,N,dtype,note\ngemm,1,4096,4096,bf16,hello\n");
