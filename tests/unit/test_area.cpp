@@ -7,6 +7,7 @@
 
 #include "arch/registry.h"
 #include "cli_helpers.h"
+#include "device_helpers.h"
 #include "sim/config/config_store.h"
 #include "sim/run/sweep.h"
 #include "test_helpers.h"
@@ -20,14 +21,7 @@ using testing::config_error_of;
 using testing::run_cli;
 using testing::TempDir;
 
-std::unique_ptr<Device> device(const std::string& hw, const std::vector<std::string>& sets = {}) {
-  ConfigStore store;
-  CfgNode tree = store.load(hw, "hw");
-  ErrorList errors;
-  for (const auto& s : sets) apply_override(tree, s, errors);
-  errors.throw_if_any();
-  return make_device(tree, hw);
-}
+using testing::preset_device;
 
 // The check: A100 (826 mm²) and H100 (814 mm²) within 20 %, from the presets' own units.
 // The overhead is fitted on the A100's die alone, so its row only shows the fit holds; the H100's
@@ -61,7 +55,7 @@ TEST(Area, EveryPresetUsesTheOneOverheadFittedOnTheA100) {
 // The presets' overhead is what the fit on the A100's die gives (`validate --area --fit`): change
 // a coefficient without refitting and this fails.
 TEST(Area, PresetOverheadIsTheFitOnTheA100) {
-  const auto a100 = device("a100")->area();
+  const auto a100 = preset_device("a100")->area();
   ASSERT_TRUE(a100.has_value());
   double overhead = 0;
   for (const auto& p : a100->parts)
@@ -79,13 +73,13 @@ TEST(Area, PresetOverheadIsTheFitOnTheA100) {
 }
 
 TEST(Area, PartsSumToTheTotalAndScaleWithTheUnits) {
-  const auto h100 = device("h100")->area();
+  const auto h100 = preset_device("h100")->area();
   ASSERT_TRUE(h100.has_value());
   double sum = 0;
   for (const auto& p : h100->parts) sum += p.mm2;
   EXPECT_NEAR(sum, h100->total_mm2, 1e-9 * h100->total_mm2);
   // Twice the SMs on the die: every per-SM part doubles, the L2, PHYs and uncore do not.
-  const auto twice = device("h100", {"area.die.cores=288"})->area();
+  const auto twice = preset_device("h100", {"area.die.cores=288"})->area();
   auto part = [](const AreaBreakdown& b, const std::string& name) {
     for (const auto& p : b.parts)
       if (p.name == name) return p.mm2;
@@ -96,12 +90,13 @@ TEST(Area, PartsSumToTheTotalAndScaleWithTheUnits) {
   for (const char* fixed : {"sram.l2", "memory_phy", "link_phy", "uncore"})
     EXPECT_DOUBLE_EQ(part(*twice, fixed), part(*h100, fixed)) << fixed;
   // The die holds at least what is enabled: more SMs than its 144 grow it, fewer keep it.
-  const auto more = device("h100", {"sm.count=288"})->area();
+  const auto more = preset_device("h100", {"sm.count=288"})->area();
   EXPECT_NEAR(part(*more, "core_logic"), part(*twice, "core_logic"), 1e-9);
-  const auto fewer = device("h100", {"sm.count=100"})->area();
+  const auto fewer = preset_device("h100", {"sm.count=100"})->area();
   EXPECT_DOUBLE_EQ(fewer->total_mm2, h100->total_mm2);
   // A denser node shrinks the logic and the SRAM, not the analog I/O.
-  const auto dense = device("h100", {"area.logic_density=3.68", "area.sram_density=2.572"})->area();
+  const auto dense =
+      preset_device("h100", {"area.logic_density=3.68", "area.sram_density=2.572"})->area();
   EXPECT_NEAR(part(*dense, "matrix"), part(*h100, "matrix") / 2, 1e-9);
   EXPECT_NEAR(part(*dense, "sram.l2"), part(*h100, "sram.l2") / 2, 1e-9);
   EXPECT_DOUBLE_EQ(part(*dense, "memory_phy"), part(*h100, "memory_phy"));
@@ -109,28 +104,29 @@ TEST(Area, PartsSumToTheTotalAndScaleWithTheUnits) {
 
 // A matrix unit is as large as its most expensive format: formats share one datapath.
 TEST(Area, MatrixUnitTakesItsMostExpensiveFormat) {
-  const auto base = device("h100")->area();
+  const auto base = preset_device("h100")->area();
   auto matrix = [](const AreaBreakdown& b) {
     for (const auto& p : b.parts)
       if (p.name == "matrix") return p.mm2;
     return 0.0;
   };
   // An fp8 coefficient below bf16's per MAC x 2 MACs: bf16 still sets the area.
-  const auto cheap = device("h100", {"area.mac_mm2.fp8=3e-4"})->area();
+  const auto cheap = preset_device("h100", {"area.mac_mm2.fp8=3e-4"})->area();
   EXPECT_DOUBLE_EQ(matrix(*cheap), matrix(*base));
   // One above half of bf16's: the fp8 datapath (twice the MACs) is now the larger.
-  const auto dear = device("h100", {"area.mac_mm2.fp8=4e-4"})->area();
+  const auto dear = preset_device("h100", {"area.mac_mm2.fp8=4e-4"})->area();
   EXPECT_NEAR(matrix(*dear), matrix(*base) * (2 * 4e-4) / 6.4e-4, 1e-9);
 }
 
 TEST(Area, NoAreaModelGivesNullAndMissingCoefficientsAreErrors) {
-  EXPECT_FALSE(device("tpu-v4")->area().has_value());
-  const std::string e = config_error_of([] { device("h100", {"area.sram_mm2_per_mib.l2=0"}); });
+  EXPECT_FALSE(preset_device("tpu-v4")->area().has_value());
+  const std::string e =
+      config_error_of([] { preset_device("h100", {"area.sram_mm2_per_mib.l2=0"}); });
   EXPECT_NE(e.find("area.sram_mm2_per_mib.l2"), std::string::npos) << e;
   EXPECT_NE(e.find("60 MiB"), std::string::npos) << e;
-  const std::string m = config_error_of([] { device("tpu-v1", {"area.mac_mm2.int8=0"}); });
+  const std::string m = config_error_of([] { preset_device("tpu-v1", {"area.mac_mm2.int8=0"}); });
   EXPECT_NE(m.find("area.mac_mm2"), std::string::npos) << m;
-  const std::string u = config_error_of([] { device("h100", {"area.overhed=1"}); });
+  const std::string u = config_error_of([] { preset_device("h100", {"area.overhed=1"}); });
   EXPECT_NE(u.find("did you mean 'overhead'"), std::string::npos) << u;
 }
 

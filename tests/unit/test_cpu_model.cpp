@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "arch/registry.h"
+#include "device_helpers.h"
 #include "sim/config/config_store.h"
 #include "sim/engine/multicore.h"
 #include "test_helpers.h"
@@ -12,14 +13,7 @@
 namespace xpusim {
 namespace {
 
-std::unique_ptr<Device> cpu(const std::string& preset, const std::vector<std::string>& sets) {
-  ConfigStore store;
-  CfgNode tree = store.load(preset, "hw");
-  ErrorList errors;
-  for (const auto& s : sets) apply_override(tree, s, errors);
-  errors.throw_if_any();
-  return make_device(tree, preset);
-}
+using testing::preset_device;
 
 EngineSpec two_levels(double dram_bw) {
   EngineSpec spec;
@@ -44,8 +38,8 @@ TEST(Multicore, GroupsShareDramAndCoresCapTheirOwnRate) {
   alone.groups = {group(1, 8, B / 8, 10e9)};
   both.groups = {group(4, 8, B / 8, 10e9), group(4, 8, B / 8, 10e9)};
   const auto t = simulate_parallel_ops(two_levels(50e9), {alone, both});
-  EXPECT_NEAR(t[0].time_s, B / 10e9, 0.01 * B / 10e9);           // one core's rate
-  EXPECT_NEAR(t[1].time_s, 8 * B / 50e9, 0.03 * 8 * B / 50e9);   // DRAM, shared
+  EXPECT_NEAR(t[0].time_s, B / 10e9, 0.01 * B / 10e9);          // one core's rate
+  EXPECT_NEAR(t[1].time_s, 8 * B / 50e9, 0.03 * 8 * B / 50e9);  // DRAM, shared
   EXPECT_NEAR(t[1].bytes_per_level[0], 8 * B, 1);
 }
 
@@ -81,7 +75,7 @@ TEST(Multicore, OneStageSerialisesLoadsAndCompute) {
 // cores.
 TEST(CpuModel, ThreadsComeFromTheOpThenThePreset) {
   Op op = make_gemm("g", 1, 4096, 4096, DType::kFp32);
-  auto all = cpu("xeon-8480", {}), eight = cpu("xeon-8480", {"threads=8"});
+  auto all = preset_device("xeon-8480", {}), eight = preset_device("xeon-8480", {"threads=8"});
   const double t_all = all->run({op}).results[0].time_s;
   const double t_eight = eight->run({op}).results[0].time_s;
   op.threads = 8;
@@ -100,25 +94,25 @@ TEST(CpuModel, ThreadsComeFromTheOpThenThePreset) {
 TEST(CpuModel, TheLibraryPicksTheKernel) {
   const Op bf16 = make_gemm("g", 1, 4096, 4096, DType::kBf16);
   const Op int8 = make_gemm("g", 1, 4096, 4096, DType::kInt8);
-  EXPECT_EQ(cpu("emr-16c", {})->run({bf16}).results[0].unit.label(), "amx");
-  EXPECT_EQ(cpu("epyc-milan-2c", {"library=torch"})->run({bf16}).results[0].unit.label(),
+  EXPECT_EQ(preset_device("emr-16c", {})->run({bf16}).results[0].unit.label(), "amx");
+  EXPECT_EQ(preset_device("epyc-milan-2c", {"library=torch"})->run({bf16}).results[0].unit.label(),
             "simd(bf16->fp32)");
-  EXPECT_EQ(cpu("epyc-milan-2c", {"library=xpusim"})->run({bf16}).results[0].unit.label(),
+  EXPECT_EQ(preset_device("epyc-milan-2c", {"library=xpusim"})->run({bf16}).results[0].unit.label(),
             "simd(bf16->fp32)");
-  const Evaluation onednn = cpu("epyc-milan-2c", {"library=onednn"})->run({bf16});
+  const Evaluation onednn = preset_device("epyc-milan-2c", {"library=onednn"})->run({bf16});
   EXPECT_FALSE(onednn.ok);
   EXPECT_NE(onednn.reason.find("oneDNN has no bf16 matmul"), std::string::npos) << onednn.reason;
-  EXPECT_FALSE(cpu("epyc-milan-2c", {"library=openblas"})->run({int8}).ok);
+  EXPECT_FALSE(preset_device("epyc-milan-2c", {"library=openblas"})->run({int8}).ok);
   // The fp32-held bf16 weights cost twice the DRAM bytes of real bf16 weights.
-  const OpResult xp = cpu("epyc-milan-2c", {"library=xpusim"})->run({bf16}).results[0];
+  const OpResult xp = preset_device("epyc-milan-2c", {"library=xpusim"})->run({bf16}).results[0];
   EXPECT_GE(xp.bytes_per_level[0].second, 4096.0 * 4096 * 4);
 }
 
 // Repacking plain weights in every call costs time; rows 4 KiB apart repack at the aliased rate.
 TEST(CpuModel, RepackingAndItsL1SetAliasing) {
   auto dev = [](const std::string& aliased) {
-    return cpu("epyc-milan-2c", {"library=xpusim", "kernels.xpusim.fp32.pack_bw=4 GB/s",
-                                 "kernels.xpusim.fp32.aliased_pack_bw=" + aliased});
+    return preset_device("epyc-milan-2c", {"library=xpusim", "kernels.xpusim.fp32.pack_bw=4 GB/s",
+                                           "kernels.xpusim.fp32.aliased_pack_bw=" + aliased});
   };
   Op k4096 = make_gemm("g", 1, 4096, 4096, DType::kFp32);
   Op k4100 = make_gemm("g", 1, 4100, 4096, DType::kFp32);
@@ -138,7 +132,7 @@ TEST(CpuModel, RepackingAndItsL1SetAliasing) {
 // Weights whose caller touches less than the LLC between two calls are read from the LLC, not
 // DRAM: the same GEMM is faster and moves no DRAM bytes for its weights.
 TEST(CpuModel, WeightsThatStayInTheLlcAreNotReadFromDram) {
-  auto dev = cpu("emr-16c", {});
+  auto dev = preset_device("emr-16c", {});
   Op cold = make_gemm("g", 1, 4096, 4096, DType::kBf16);
   cold.threads = 16;
   Op warm = cold;
@@ -157,9 +151,10 @@ TEST(CpuModel, WeightsThatStayInTheLlcAreNotReadFromDram) {
 TEST(CpuModel, DecoderRowsAreTheModelsForwardPass) {
   testing::TempDir dir;
   const std::string head = "kind,model,dtype,threads,phase,tokens,batch,status,median_ms,lib,set\n";
-  dir.write("d/decoder_calibration.csv",
-            head + "cpu_decoder,llama2-7b-2layer,bf16,4,decode,128,4,ok,12.5,torch 2.11,calibration\n" +
-                "cpu_decoder,gpt2,fp32,16,prefill,32,1,failed,,torch 2.11,calibration\n");
+  dir.write(
+      "d/decoder_calibration.csv",
+      head + "cpu_decoder,llama2-7b-2layer,bf16,4,decode,128,4,ok,12.5,torch 2.11,calibration\n" +
+          "cpu_decoder,gpt2,fp32,16,prefill,32,1,failed,,torch 2.11,calibration\n");
   const auto rows = load_cpu_dataset(dir.path("d"));
   ASSERT_EQ(rows.size(), 1u);  // the failed row is left out
   EXPECT_EQ(rows[0].category, "decoder decode");
@@ -217,9 +212,10 @@ TEST(CpuModel, InstanceOverridesDescribeTheMeasuredMachine) {
   const std::vector<std::string> want = {"dram.bw=90 GB/s", "core.outstanding_misses=20.31"};
   EXPECT_EQ(o, want);
   EXPECT_TRUE(cpu_instance_overrides(dir.path(""), 100e-9).empty());
-  auto dev = cpu("emr-16c", o);  // the overrides build a valid device
+  auto dev = preset_device("emr-16c", o);  // the overrides build a valid device
   EXPECT_NE(dev, nullptr);
-  dir.write("bad/instance_calibration.csv", head + "cpu_instance,read_c,1,start,fast,GB/s,calibration\n");
+  dir.write("bad/instance_calibration.csv",
+            head + "cpu_instance,read_c,1,start,fast,GB/s,calibration\n");
   const std::string msg =
       testing::config_error_of([&] { cpu_instance_overrides(dir.path("bad"), 100e-9); });
   EXPECT_NE(msg.find("'fast' is not a number"), std::string::npos) << msg;

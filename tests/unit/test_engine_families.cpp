@@ -7,21 +7,14 @@
 #include <stdexcept>
 
 #include "arch/registry.h"
+#include "device_helpers.h"
 #include "sim/config/config_store.h"
 #include "sim/engine/multi_device.h"
 
 namespace xpusim {
 namespace {
 
-std::unique_ptr<Device> preset_with(const std::string& preset,
-                                    const std::vector<std::string>& sets) {
-  ConfigStore store;
-  CfgNode tree = store.load(preset, "hw");
-  ErrorList errors;
-  for (const auto& s : sets) apply_override(tree, s, errors);
-  EXPECT_TRUE(errors.empty());
-  return make_device(tree, preset);
-}
+using testing::preset_device;
 
 OpResult run_one(Device& dev, const Op& op) {
   Evaluation ev = dev.run({op});
@@ -32,15 +25,15 @@ OpResult run_one(Device& dev, const Op& op) {
 // With one buffer stage the CPU's DMA loads a block only after the previous block's compute, so
 // every block pays its load, the DRAM latency and its compute in turn.
 TEST(Device, SupportsAnswersPerUnitAndFormat) {
-  auto h100 = preset_with("h100", {}), a100 = preset_with("a100", {});
+  auto h100 = preset_device("h100", {}), a100 = preset_device("a100", {});
   EXPECT_TRUE(h100->supports(DType::kFp8, ComputeUnit::kTensorCore));
   EXPECT_FALSE(a100->supports(DType::kFp8, ComputeUnit::kTensorCore));
   EXPECT_TRUE(a100->supports(DType::kInt8, ComputeUnit::kTensorCore));
   EXPECT_TRUE(h100->supports(DType::kFp32, ComputeUnit::kCudaCore));
   EXPECT_FALSE(h100->supports(DType::kBf16, ComputeUnit::kCudaCore));
   EXPECT_FALSE(h100->supports(DType::kBf16, ComputeUnit::kAmx));
-  auto xeon = preset_with("xeon-8480", {}), zen = preset_with("zen4-2c", {});
-  auto genoa = preset_with("epyc-9654", {});
+  auto xeon = preset_device("xeon-8480", {}), zen = preset_device("zen4-2c", {});
+  auto genoa = preset_device("epyc-9654", {});
   EXPECT_TRUE(xeon->supports(DType::kBf16, ComputeUnit::kAmx));
   EXPECT_FALSE(xeon->supports(DType::kFp8, ComputeUnit::kAmx));
   EXPECT_TRUE(xeon->supports(DType::kInt8, ComputeUnit::kSimd));
@@ -52,7 +45,7 @@ TEST(Device, SupportsAnswersPerUnitAndFormat) {
   EXPECT_FALSE(genoa->supports(DType::kBf16, ComputeUnit::kAmx));
   EXPECT_TRUE(genoa->supports(DType::kBf16, ComputeUnit::kSimd));
   EXPECT_FALSE(zen->supports(DType::kBf16, ComputeUnit::kTensorCore));
-  auto v4 = preset_with("tpu-v4", {});
+  auto v4 = preset_device("tpu-v4", {});
   EXPECT_TRUE(v4->supports(DType::kBf16, ComputeUnit::kMxu));
   EXPECT_FALSE(v4->supports(DType::kFp8, ComputeUnit::kMxu));
 }
@@ -64,7 +57,7 @@ TEST(Device, SupportsAgreesWithTheUnitEachGemmRunsOn) {
                            DType::kFp8,  DType::kInt8, DType::kInt4};
   for (const char* hw : {"a100", "h100", "h200", "tpu-v1", "tpu-v4", "tpu-v5e", "xeon-8480",
                          "epyc-9654", "spr-16c", "zen4-2c", "emr-16c", "epyc-milan-2c"}) {
-    auto dev = preset_with(hw, {});
+    auto dev = preset_device(hw, {});
     for (DType d : formats) {
       Evaluation ev = dev->run({make_gemm("g", 64, 256, 256, d)});
       if (ev.ok) {
@@ -85,9 +78,9 @@ TEST(Device, SupportsAgreesWithTheUnitEachGemmRunsOn) {
 // the DRAM's bandwidth.
 TEST(EngineFamilies, CpuThreadScalingComesFromPerCoreLoadsAndSharedDram) {
   Op op = make_gemm("gemv", 1, 4096, 12288, DType::kFp32);
-  auto dev = preset_with("xeon-8480", {"op_overhead=0 s", "parallel.fork_join=0 s",
-                                       "parallel.per_thread=0 s", "core.outstanding_misses=32",
-                                       "dram.latency=128 ns", "dram.bw=200 GB/s"});
+  auto dev = preset_device(
+      "xeon-8480", {"op_overhead=0 s", "parallel.fork_join=0 s", "parallel.per_thread=0 s",
+                    "core.outstanding_misses=32", "dram.latency=128 ns", "dram.bw=200 GB/s"});
   auto time_at = [&](int threads) {
     op.threads = threads;
     return run_one(*dev, op).time_s;
@@ -105,9 +98,9 @@ TEST(EngineFamilies, CpuThreadScalingComesFromPerCoreLoadsAndSharedDram) {
 TEST(EngineFamilies, CpuWeightRepackingSerialisesWithTheLoads) {
   Op op = make_gemm("g", 1, 4096, 4096, DType::kBf16);
   op.threads = 1;
-  auto slow = preset_with("xeon-8480", {"kernels.torch.bf16.pack_bw=10 GB/s",
-                                        "kernels.torch.bf16.aliased_pack_bw=10 GB/s"});
-  auto none = preset_with("xeon-8480", {"kernels.torch.bf16.pack_bw=0 B/s"});
+  auto slow = preset_device("xeon-8480", {"kernels.torch.bf16.pack_bw=10 GB/s",
+                                          "kernels.torch.bf16.aliased_pack_bw=10 GB/s"});
+  auto none = preset_device("xeon-8480", {"kernels.torch.bf16.pack_bw=0 B/s"});
   const double a = run_one(*slow, op).time_s, b = run_one(*none, op).time_s;
   EXPECT_GT(a - b, 0.8 * 4096.0 * 4096 * 2 / 10e9 * 3.0 / 3.8);
 }
@@ -116,8 +109,8 @@ TEST(EngineFamilies, CpuWeightRepackingSerialisesWithTheLoads) {
 // is exposed once per operator, as long as a block's load outlasts it.
 TEST(EngineFamilies, TpuHbmLatencyIsExposedOncePerStreamingOp) {
   const Op op = make_gemm("gemv", 1, 8192, 8192, DType::kBf16);
-  auto base = preset_with("tpu-v4", {"hbm.latency=500 ns"});
-  auto slow = preset_with("tpu-v4", {"hbm.latency=3 us"});
+  auto base = preset_device("tpu-v4", {"hbm.latency=500 ns"});
+  auto slow = preset_device("tpu-v4", {"hbm.latency=3 us"});
   const OpResult a = run_one(*base, op), b = run_one(*slow, op);
   EXPECT_EQ(a.bound, Bound::kMemory);
   EXPECT_NEAR(b.time_s - a.time_s, 2.5e-6, 1e-9);
@@ -138,7 +131,7 @@ TEST(MultiDevice, PipelineBubbleMatchesTheClosedForm) {
 
 // Hand-offs cost the link's time, and the slowest stage sets the pace.
 TEST(MultiDevice, PipelineWithUnequalStagesAndASlowLink) {
-  const MemLevelSpec link{"link", 0, 1e9, 1e-6, 0};  // 1 GB/s, 1 us
+  const MemLevelSpec link{"link", 0, 1e9, 1e-6, 0};              // 1 GB/s, 1 us
   const auto r = simulate_pipeline({1e-3, 3e-3}, 4, 1e6, link);  // 1 ms per hand-off
   // Stage 0: micro-batches at 1, 2, 3, 4 ms; each arrives 1 ms + 1 us later at stage 1, which
   // then needs 3 ms each: 2.001 + 4 x 3 ms.

@@ -253,17 +253,20 @@ TEST(Sweep, StoreReusesPointsAndWorkersMatchASerialRun) {
   EXPECT_EQ(rows_by_point(e.out), rows_by_point(serial.out));
 }
 
-TEST(Sweep, SigkillThenResumeLosesAndDuplicatesNothing) {
-  TempDir dir;
-  // 40 points with the numerics column off: long enough to be killed part-way.
-  dir.write("k.yaml", R"(type: sweep
-name: kill
-set: ["hw=[h100]", "phases=[prefill, decode]", "numerics=false"]
+// 40 points (10 SM counts x 4 batches, both phases) with the numerics column off: enough work to
+// be killed part-way through. `extra` is appended to the sweep file.
+std::string forty_points(const std::string& name, const std::string& extra = "") {
+  return "type: sweep\nname: " + name + "\n" +
+         R"(set: ["hw=[h100]", "phases=[prefill, decode]", "numerics=false"]
 parameters:
   - {key: hw.sm.count, range: {from: 60, to: 132, steps: 10, integer: true}}
   - {key: batch, values: [1, 4, 16, 64]}
-objectives: [{minimize: latency_ms}]
-)");
+)" + (extra.empty() ? "" : extra + "\n");
+}
+
+TEST(Sweep, SigkillThenResumeLosesAndDuplicatesNothing) {
+  TempDir dir;
+  dir.write("k.yaml", forty_points("kill", "objectives: [{minimize: latency_ms}]"));
   CliResult ref = run_cli("sweep k.yaml --store ref.sqlite --format csv", dir.path());
   ASSERT_EQ(ref.code, 0) << ref.err;
   const auto expected = rows_by_point(ref.out);
@@ -338,13 +341,7 @@ TEST(Sweep, AKilledMpiRankLosesNothing) {
   if (std::system("command -v mpirun > /dev/null 2>&1") != 0)
     GTEST_SKIP() << "mpirun is not installed (Debian openmpi-bin; ./test.sh installs it)";
   TempDir dir;
-  dir.write("k.yaml", R"(type: sweep
-name: rank
-set: ["hw=[h100]", "phases=[prefill, decode]", "numerics=false"]
-parameters:
-  - {key: hw.sm.count, range: {from: 60, to: 132, steps: 10, integer: true}}
-  - {key: batch, values: [1, 4, 16, 64]}
-)");
+  dir.write("k.yaml", forty_points("rank"));
   CliResult ref = run_cli("sweep k.yaml --store ref.sqlite --format csv", dir.path());
   ASSERT_EQ(ref.code, 0) << ref.err;
   const std::string cache = dir.path(".cache");
@@ -384,13 +381,7 @@ parameters:
 // equals a serial run's.
 TEST(Sweep, AKilledWorkerLosesNothing) {
   TempDir dir;
-  dir.write("k.yaml", R"(type: sweep
-name: worker
-set: ["hw=[h100]", "phases=[prefill, decode]", "numerics=false"]
-parameters:
-  - {key: hw.sm.count, range: {from: 60, to: 132, steps: 10, integer: true}}
-  - {key: batch, values: [1, 4, 16, 64]}
-)");
+  dir.write("k.yaml", forty_points("worker"));
   CliResult ref = run_cli("sweep k.yaml --store ref.sqlite --format csv", dir.path());
   ASSERT_EQ(ref.code, 0) << ref.err;
   const std::string out = dir.path("out.csv");

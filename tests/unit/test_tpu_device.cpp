@@ -5,20 +5,14 @@
 #include "arch/registry.h"
 #include "arch/tpu/systolic.h"
 #include "arch/tpu/tpu_model.h"
+#include "device_helpers.h"
 #include "sim/config/config_store.h"
 #include "sim/config/config_tree.h"
 
 namespace xpusim {
 namespace {
 
-std::unique_ptr<Device> tpu(const std::string& preset, const std::vector<std::string>& sets) {
-  ConfigStore store;
-  CfgNode tree = store.load(preset, "hw");
-  ErrorList errors;
-  for (const auto& s : sets) apply_override(tree, s, errors);
-  EXPECT_TRUE(errors.empty());
-  return make_device(tree, preset);
-}
+using testing::preset_device;
 
 OpResult run_one(Device& d, const Op& op) {
   Evaluation ev = d.run({op});
@@ -39,13 +33,14 @@ TEST(TpuDevice, LowBandwidthOrSmallBuffersStallTheArrayAndAmpleOnesDoNot) {
   const double compute_cycles =
       double(plan_folds({32, 32, Dataflow::kOs, 1}, 256, 512, 512).compute_cycles);
   const std::string tiles = "sram.read_buffer=tiles";  // the fold-order buffers, not SCALE-Sim's
-  auto ample =
-      tpu("systolic", {"mxu.dataflow=os", "hbm.bw=1 TB/s", "hbm.overlap_ops=false", tiles});
-  auto slow = tpu("systolic", {"mxu.dataflow=os", "hbm.bw=1 GB/s", "hbm.overlap_ops=false", tiles});
-  auto small =
-      tpu("systolic", {"mxu.dataflow=os", "sram.ifmap=16 KiB", "hbm.overlap_ops=false", tiles});
-  auto big =
-      tpu("systolic", {"mxu.dataflow=os", "sram.ifmap=1 MiB", "hbm.overlap_ops=false", tiles});
+  auto ample = preset_device("systolic",
+                             {"mxu.dataflow=os", "hbm.bw=1 TB/s", "hbm.overlap_ops=false", tiles});
+  auto slow = preset_device("systolic",
+                            {"mxu.dataflow=os", "hbm.bw=1 GB/s", "hbm.overlap_ops=false", tiles});
+  auto small = preset_device(
+      "systolic", {"mxu.dataflow=os", "sram.ifmap=16 KiB", "hbm.overlap_ops=false", tiles});
+  auto big = preset_device("systolic",
+                           {"mxu.dataflow=os", "sram.ifmap=1 MiB", "hbm.overlap_ops=false", tiles});
   const OpResult a = run_one(*ample, op), s = run_one(*slow, op);
   const OpResult sm = run_one(*small, op), bg = run_one(*big, op);
   // Ample: only the first fold's load is exposed (well under 1 %).
@@ -68,9 +63,10 @@ TEST(TpuDevice, WindowBuffersStallWhenSmallOrSlowAndNotWhenAmple) {
   Op op = int8_gemm(128, 256, 256);
   op.out_bytes = 128.0 * 256;  // 1-byte words, as SCALE-Sim
   const FoldPlan plan = plan_folds({32, 32, Dataflow::kWs, 1}, 128, 256, 256);
-  auto small = tpu("systolic",
-                   {"sram.ifmap=8 KiB", "sram.filter=8 KiB", "sram.ofmap=8 KiB", "hbm.bw=4 GB/s"});
-  auto big = tpu("systolic", {"sram.ifmap=1 MiB", "sram.filter=1 MiB", "sram.ofmap=1 MiB"});
+  auto small = preset_device(
+      "systolic", {"sram.ifmap=8 KiB", "sram.filter=8 KiB", "sram.ofmap=8 KiB", "hbm.bw=4 GB/s"});
+  auto big =
+      preset_device("systolic", {"sram.ifmap=1 MiB", "sram.filter=1 MiB", "sram.ofmap=1 MiB"});
   const OpResult sm = run_one(*small, op), bg = run_one(*big, op);
   ASSERT_TRUE(sm.array && bg.array);
   EXPECT_NEAR(bg.array->stall_cycles, 0, 1e-6);
@@ -96,8 +92,9 @@ TEST(TpuDevice, TransposesADataflowNeedsRunOnTheVectorUnit) {
   const Op op = int8_gemm(256, 512, 128);
   for (const char* df : {"ws", "os", "is"}) {
     const std::string d = std::string("mxu.dataflow=") + df;
-    auto free = tpu("systolic", {d, "hbm.mode=stall_free", "vpu_per_clk=1"});
-    auto vec = tpu("systolic", {d, "hbm.mode=stall_free", "vpu_per_clk=1", "mxu.transpose=vector"});
+    auto free = preset_device("systolic", {d, "hbm.mode=stall_free", "vpu_per_clk=1"});
+    auto vec = preset_device("systolic",
+                             {d, "hbm.mode=stall_free", "vpu_per_clk=1", "mxu.transpose=vector"});
     const OpResult a = run_one(*free, op), b = run_one(*vec, op);
     const double elems = std::string(df) == "ws"   ? 0.0
                          : std::string(df) == "os" ? 256.0 * 512
@@ -114,8 +111,8 @@ TEST(TpuDevice, TransposesADataflowNeedsRunOnTheVectorUnit) {
 TEST(TpuDevice, FoldsSplitOverEveryArrayOfEveryCore) {
   const Op op = int8_gemm(1024, 1024, 1024);
   const int64_t fold = plan_folds({32, 32, Dataflow::kWs, 1}, 1024, 1024, 1024).fold_cycles;
-  auto one = tpu("systolic", {"hbm.mode=stall_free"});
-  auto eight = tpu("systolic", {"hbm.mode=stall_free", "mxu.count=4", "cores=2"});
+  auto one = preset_device("systolic", {"hbm.mode=stall_free"});
+  auto eight = preset_device("systolic", {"hbm.mode=stall_free", "mxu.count=4", "cores=2"});
   const OpResult a = run_one(*one, op), b = run_one(*eight, op);
   EXPECT_NEAR(a.cycles, 32.0 * 32 * double(fold), 1e-6 * a.cycles);
   EXPECT_NEAR(b.cycles, 32.0 * 32 / 8 * double(fold), 1e-6 * b.cycles);
@@ -132,8 +129,8 @@ TEST(TpuDevice, FoldsSplitOverEveryArrayOfEveryCore) {
 
 TEST(TpuDevice, StructuredSparsityHalvesTheFoldsOnlyWhereTheArraySupportsIt) {
   Op op = make_gemm("g", 1024, 4096, 1024, DType::kInt8, /*sparse_2_4=*/true);
-  auto dense_hw = tpu("systolic", {"hbm.mode=stall_free"});
-  auto sparse_hw = tpu("systolic", {"hbm.mode=stall_free", "mxu.sparse_2_4=true"});
+  auto dense_hw = preset_device("systolic", {"hbm.mode=stall_free"});
+  auto sparse_hw = preset_device("systolic", {"hbm.mode=stall_free", "mxu.sparse_2_4=true"});
   const Op dense_op = make_gemm("g", 1024, 4096, 1024, DType::kInt8);
   const double dense = run_one(*dense_hw, dense_op).cycles;
   EXPECT_EQ(run_one(*dense_hw, op).cycles, dense);  // no sparse datapath: runs dense
@@ -146,7 +143,7 @@ TEST(TpuDevice, StructuredSparsityHalvesTheFoldsOnlyWhereTheArraySupportsIt) {
 // sits far left of the ridge and is memory bound. Only weights cross the DDR3 (the paper's
 // operational intensity is per weight byte).
 TEST(TpuDevice, TpuV1ReachesItsPublishedPeakAndRidge) {
-  auto v1 = tpu("tpu-v1", {});
+  auto v1 = preset_device("tpu-v1", {});
   const double peak = 2.0 * 256 * 256 * 700e6;
   EXPECT_NEAR(peak / 1e12, 92, 0.5);
   const Op big = int8_gemm(16384, 4096, 4096);
@@ -170,7 +167,8 @@ TEST(TpuDevice, TpuV1ReachesItsPublishedPeakAndRidge) {
 TEST(TpuDevice, FormatsRunAtEachPresetsRate) {
   const Op bf16 = make_gemm("g", 8192, 8192, 8192, DType::kBf16);
   Op int8 = make_gemm("g", 8192, 8192, 8192, DType::kInt8);
-  auto v5e = tpu("tpu-v5e", {}), v4 = tpu("tpu-v4", {}), v1 = tpu("tpu-v1", {});
+  auto v5e = preset_device("tpu-v5e", {}), v4 = preset_device("tpu-v4", {}),
+       v1 = preset_device("tpu-v1", {});
   const OpResult v5e_b = run_one(*v5e, bf16), v5e_i = run_one(*v5e, int8);
   const OpResult v4_b = run_one(*v4, bf16), v4_i = run_one(*v4, int8);
   EXPECT_EQ(v5e_b.bound, Bound::kCompute);
@@ -189,7 +187,7 @@ TEST(TpuDevice, FormatsRunAtEachPresetsRate) {
 // conversion of both operands is counted: fp8 on TPU v5e (bf16), int4 on TPU v1 (int8). bf16 on
 // TPU v1 has nothing to widen into and cannot run.
 TEST(TpuDevice, NarrowFormatsUpcastOnTheVectorUnitAndTheCostCounts) {
-  auto v5e = tpu("tpu-v5e", {}), v1 = tpu("tpu-v1", {});
+  auto v5e = preset_device("tpu-v5e", {}), v1 = preset_device("tpu-v1", {});
   const OpResult fp8 = run_one(*v5e, make_gemm("g", 4096, 4096, 4096, DType::kFp8));
   const OpResult bf16 = run_one(*v5e, make_gemm("g", 4096, 4096, 4096, DType::kBf16));
   EXPECT_EQ(fp8.unit.label(), "mxu(fp8->bf16)");
@@ -209,8 +207,8 @@ TEST(TpuDevice, NarrowFormatsUpcastOnTheVectorUnitAndTheCostCounts) {
 TEST(TpuDevice, TorusCollectivesRunARingPerDimension) {
   const Op big = make_collective("ar", "all_reduce", 256.0 * 1024 * 1024, 8);
   const Op small = make_collective("ar", "all_reduce", 1024, 8);
-  auto torus = tpu("tpu-v4", {"op_overhead=0 s"});
-  auto ring = tpu("tpu-v4", {"op_overhead=0 s", "ici.torus_dims=1"});
+  auto torus = preset_device("tpu-v4", {"op_overhead=0 s"});
+  auto ring = preset_device("tpu-v4", {"op_overhead=0 s", "ici.torus_dims=1"});
   const double wire = 2.0 * 7 / 8 * 256 * 1024 * 1024;
   EXPECT_NEAR(run_one(*ring, big).bytes_per_level.back().second, wire, 1);
   EXPECT_NEAR(run_one(*torus, big).bytes_per_level.back().second, wire / 3, 1);
@@ -226,7 +224,7 @@ TEST(TpuDevice, TorusCollectivesRunARingPerDimension) {
 TEST(TpuDevice, AttentionReportsItsMinimumTraffic) {
   const Op att = make_attention("a", 1, 8, 8, 64, 128, 1024, true, DType::kBf16);
   for (const char* overlap : {"hbm.overlap_ops=true", "hbm.overlap_ops=false"}) {
-    auto dev = tpu("systolic", {overlap});
+    auto dev = preset_device("systolic", {overlap});
     double bytes = 0;
     for (const auto& [level, b] : run_one(*dev, att).bytes_per_level)
       if (level != "link") bytes += b;
@@ -238,7 +236,7 @@ TEST(TpuDevice, AttentionReportsItsMinimumTraffic) {
 // folds a register in log2(lanes) steps: an RMSNorm row of 4,096 on TPU v4 is 4 registers x 4
 // operations + 10 steps of 1,024 lanes; a row of 1,100 still fills 2 registers.
 TEST(TpuDevice, VectorUnitWorksInWholeRegistersWithReductionSteps) {
-  auto v4 = tpu("tpu-v4", {});
+  auto v4 = preset_device("tpu-v4", {});
   const double rate = 2048.0 * 2 * 1.05e9;  // vpu_per_clk x cores x clock
   const OpResult a = run_one(*v4, make_elementwise("n", EwKind::kRmsnorm, 64, 4096, DType::kBf16));
   EXPECT_NEAR(a.compute_busy_s, 64 * 1024 * (4.0 * 4 + 10) / rate, 1e-12);
@@ -266,11 +264,12 @@ TEST(TpuDevice, AccumulatorsLetTheCompilerBlockALongKGemm) {
   const double ifmap = 8.0 * 1024 * 1024 / 2, filter = 4.0 * 1024 * 1024 / 2;
   const OperandTraffic rows = dram_traffic(a, M, K, N, ifmap, filter, true);
   const OperandTraffic blocked = dram_traffic(a, M, K, N, ifmap, filter, true, 524288);
-  EXPECT_EQ(blocked.ifmap_words, double(M) * K * 6);   // ceil(4096 / 768)
+  EXPECT_EQ(blocked.ifmap_words, double(M) * K * 6);    // ceil(4096 / 768)
   EXPECT_EQ(blocked.filter_words, double(K) * N * 20);  // ceil(12288 / 640)
-  EXPECT_LT(blocked.ifmap_words + blocked.filter_words, 0.5 * (rows.ifmap_words + rows.filter_words));
+  EXPECT_LT(blocked.ifmap_words + blocked.filter_words,
+            0.5 * (rows.ifmap_words + rows.filter_words));
   // On TPU v5e that GEMM is bound by the arrays, not by HBM.
-  auto dev = tpu("tpu-v5e", {});
+  auto dev = preset_device("tpu-v5e", {});
   const OpResult r = run_one(*dev, make_gemm("down", M, K, N, DType::kBf16));
   EXPECT_EQ(r.bound, Bound::kCompute);
   ASSERT_TRUE(r.array.has_value());
@@ -284,8 +283,8 @@ TEST(TpuDevice, AnEightBitKvCacheIsExpandedOnTheVectorUnit) {
   Op decode = make_attention("a", 96, 4, 4, 128, 1, 2048, true, DType::kBf16);
   decode.kv_dtype = DType::kInt8;
   finalize(decode);
-  auto free = tpu("tpu-v5e", {"vpu.kv_dequant_ops=0"});
-  auto five = tpu("tpu-v5e", {});
+  auto free = preset_device("tpu-v5e", {"vpu.kv_dequant_ops=0"});
+  auto five = preset_device("tpu-v5e", {});
   const double t0 = run_one(*free, decode).time_s, t5 = run_one(*five, decode).time_s;
   // 96 x 4 heads x 2,048 keys x 128 x 2 (K, V) elements x 5 operations at 2,048 per clock.
   const double expand_s = 96.0 * 4 * 2048 * 128 * 2 * 5 / (2048 * 1.5e9);
