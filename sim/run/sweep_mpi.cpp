@@ -116,32 +116,47 @@ int SweepMpi::serve(const ConfigStore& store, const SweepConfig& sweep,
   auto& world = impl_->world;
   SweepPointComputer compute(store, sweep, reference);
   auto heard = Clock::now();
-  for (;;) {
+  // Rank 0 silent for the timeout: it is dead, or it took this rank for dead. Either way this
+  // rank ends at once, without MPI_Finalize, which would wait on sends rank 0 never receives.
+  auto give_up_if_silent = [&] {
+    if (!impl_->heartbeats || Clock::now() - heard <= impl_->timeout) return;
+    std::cerr << fmt::format(
+        "xpusim sweep: MPI rank {}: rank 0 has been silent for {:.0f} s; this rank stops\n",
+        world.rank(), impl_->timeout.count());
+    std::_Exit(1);
+  };
+  // Takes one waiting message from rank 0 if there is one: true when it was a beat (or nothing),
+  // false when it is work, which is then left for the caller to receive.
+  auto take_beat = [&]() -> bool {
     const auto st = world.iprobe(0, boost::mpi::any_tag);
-    if (!st) {
-      if (impl_->heartbeats && Clock::now() - heard > impl_->timeout) {
-        std::cerr << fmt::format(
-            "xpusim sweep: MPI rank {}: rank 0 has been silent for {:.0f} s; it is taken for "
-            "dead, and this rank stops\n",
-            world.rank(), impl_->timeout.count());
-        impl_->stop_beating();
-        return 1;
-      }
+    if (!st) return true;
+    heard = Clock::now();
+    if (st->tag() != kTagBeat) return false;
+    int beat = 0;
+    world.recv(0, kTagBeat, beat);
+    return true;
+  };
+  for (;;) {
+    if (const auto st = world.iprobe(0, kTagWork); !st) {
+      take_beat();
+      give_up_if_silent();
       std::this_thread::sleep_for(kPollSleep);
       continue;
     }
     heard = Clock::now();
-    if (st->tag() == kTagBeat) {
-      int beat = 0;
-      world.recv(0, kTagBeat, beat);
-      continue;
-    }
     long long index = -1;
     world.recv(0, kTagWork, index);
     if (index < 0) break;
-    const std::string rows = compute(uint64_t(index));
-    world.send(0, kTagResult, fmt::format("{} {}", index, rows));
+    const std::string message = fmt::format("{} {}", index, compute(uint64_t(index)));
     heard = Clock::now();  // rank 0's beats wait in the queue while this rank computes
+    // Sent without blocking: a large message waits for rank 0 to receive it, and rank 0 may be
+    // gone; meanwhile its beats keep being taken.
+    boost::mpi::request sent = world.isend(0, kTagResult, message);
+    while (!sent.test()) {
+      take_beat();
+      give_up_if_silent();
+      std::this_thread::sleep_for(kPollSleep);
+    }
   }
   impl_->stop_beating();
   return 0;

@@ -7,7 +7,8 @@
 // still heard. A worker that rank 0 has not heard from for `timeout` seconds is dead: its point in
 // flight goes back to the queue and is handed to another rank, and anything it sends later is
 // dropped, so nothing is lost or stored twice. A worker that has not heard from rank 0 for
-// `timeout` seconds exits with an error. This needs the job to outlive a dead rank: under
+// `timeout` seconds ends at once (std::_Exit, so that MPI_Finalize does not wait on a send rank 0
+// will never receive). This needs the job to outlive a dead rank: under
 // OpenMPI's default a rank that dies ends the whole job (what rank 0 committed stays, and --resume
 // continues); `mpirun --enable-recovery` keeps the other ranks running.
 #pragma once
@@ -31,8 +32,8 @@ class SweepMpi {
   ~SweepMpi();
   int rank() const;
   int size() const;
-  // Ranks above 0: serve points until rank 0 says stop (returns 0), or until rank 0 has been
-  // silent for the timeout (returns 1, after saying so on stderr).
+  // Ranks above 0: serve points until rank 0 says stop (returns 0). When rank 0 has been silent
+  // for the timeout the process says so on stderr and ends at once with status 1.
   int serve(const ConfigStore& store, const SweepConfig& sweep, const std::string& reference);
   // Rank 0: the dispatcher for SweepRunOptions::dispatch; tells every rank to stop when done.
   std::function<void(const std::vector<uint64_t>&, const SweepRunOptions::Done&)> dispatcher();

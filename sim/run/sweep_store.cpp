@@ -3,7 +3,9 @@
 #include <fmt/format.h>
 #include <sqlite3.h>
 
+#include <chrono>
 #include <filesystem>
+#include <thread>
 
 #include "sim/base/errors.h"
 #include "sim/base/version.h"
@@ -60,14 +62,30 @@ SweepStore::SweepStore(const std::string& path) : path_(path) {
   }
   sqlite3_busy_timeout(db_, 10000);
   // WAL: a committed point survives a SIGKILL of the writer; NORMAL sync is enough for that.
-  exec("PRAGMA journal_mode=WAL");
-  exec("PRAGMA synchronous=NORMAL");
-  exec(
-      "CREATE TABLE IF NOT EXISTS results(key TEXT PRIMARY KEY, commit_id TEXT NOT NULL, rows TEXT "
-      "NOT NULL)");
-  exec(
-      "CREATE TABLE IF NOT EXISTS sweep_points(sweep TEXT NOT NULL, idx INTEGER NOT NULL, key TEXT "
-      "NOT NULL, assignments TEXT NOT NULL, PRIMARY KEY(sweep, idx))");
+  // Two processes that open a new store at once (two sweeps sharing it, or a reader of a sweep
+  // that is starting) race for the switch to WAL and the tables; SQLite answers the loser "database
+  // is locked" at once, without its busy handler, so the setup is retried for the busy timeout.
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  for (;;) {
+    char* err = nullptr;
+    const int rc = sqlite3_exec(
+        db_,
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+        "CREATE TABLE IF NOT EXISTS results(key TEXT PRIMARY KEY, commit_id TEXT NOT NULL, rows "
+        "TEXT NOT NULL); "
+        "CREATE TABLE IF NOT EXISTS sweep_points(sweep TEXT NOT NULL, idx INTEGER NOT NULL, key "
+        "TEXT NOT NULL, assignments TEXT NOT NULL, PRIMARY KEY(sweep, idx))",
+        nullptr, nullptr, &err);
+    const std::string why = err ? err : "error";
+    sqlite3_free(err);
+    if (rc == SQLITE_OK) break;
+    if ((rc != SQLITE_BUSY && rc != SQLITE_LOCKED) || std::chrono::steady_clock::now() > give_up) {
+      sqlite3_close(db_);
+      db_ = nullptr;
+      throw OutputError(path, why);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
 }
 
 SweepStore::~SweepStore() { sqlite3_close(db_); }
