@@ -265,13 +265,19 @@ def run_instance(args, out, when):
         plan = [("clock", 1, "vector"), ("clock", 16, "vector")]
         plan += [("clock", t, "fma") for t in (1, 2, 4, 8, 12, 16)]
         plan += [("read", t, str(1024 * MiB)) for t in (1, 4, 16)]
+        # vCPU 0 with each other vCPU, both running the FMA-throughput probe: a pair that shares a
+        # physical core (SMT siblings the guest does not see) halves each one's rate.
+        plan += [("pair", j, "fma") for j in range(1, os.cpu_count() or 16)]
     else:
         plan = [("clock", 16, "vector"), ("clock", 1, "fma"), ("clock", 16, "fma"),
                 ("read", 1, str(1024 * MiB)), ("read", 16, str(1024 * MiB))]
     for what, t, arg in plan:
         try:
             s0 = stat()
-            r = subprocess.run([exe, what, str(t), arg], capture_output=True, text=True, timeout=60)
+            cmd = [exe, what, str(t), arg]
+            if what == "pair":
+                cmd = ["taskset", "-c", f"0,{t}", exe, "clock", "2", arg]
+            r = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
             s1 = stat()
             vals = sorted(float(x) for x in r.stdout.split())
         except Exception as e:
@@ -282,8 +288,10 @@ def run_instance(args, out, when):
             continue
         med = vals[len(vals) // 2]
         test = f"clock_{arg}" if what == "clock" else "read_c"
+        if what == "pair":
+            test, med = f"clock_{arg}_pair0", vals[0]  # the slower of the two, cpus 0 and `threads`
         row = dict(kind="cpu_instance", test=test, threads=t, when=when, value=f"{med:.4f}",
-                   unit="GHz" if what == "clock" else "GB/s", min=f"{vals[0]:.4f}", max=f"{vals[-1]:.4f}",
+                   unit="GB/s" if what == "read" else "GHz", min=f"{vals[0]:.4f}", max=f"{vals[-1]:.4f}",
                    bytes=arg if what == "read" else "",
                    steal_pct=f"{100.0 * (s1[0] - s0[0]) / max(1, s1[1] - s0[1]):.2f}")
         row.update(prov(args))
