@@ -42,7 +42,8 @@ Sections: instance (probe_cpu.c clocks and DRAM read, start and end), then one p
     128, prefill batch 1 at 32, 128, 512.
 The log prints values of calibration rows only.
 
-Usage: python3 measure_host4.py --out DIR [--budget-s S] [--plan]
+Usage: python3 measure_host4.py --out DIR [--budget-s S] [--tar FILE.tgz] [--plan]
+  on the device: --out /tmp/h4 --tar $OUT/h4.tgz (one file comes back whole)
 """
 import argparse
 import datetime
@@ -308,6 +309,8 @@ def main():
     ap.add_argument("--budget-s", type=float, default=0)
     ap.add_argument("--seed", type=int, default=4)
     ap.add_argument("--plan", action="store_true")
+    ap.add_argument("--tar", default="", help="also pack --out into this .tgz at the end (the device's run "
+                    "tool returns only a few files from $OUT: host4 lost its ref and stream files)")
     ap.add_argument("--only-kinds", default="cpu_gemm,cpu_stream,cpu_diag,cpu_decoder")
     args = ap.parse_args()
     if args.plan:
@@ -457,6 +460,9 @@ def main():
     out.log(f"reference gemm_fp32 over {len(g)} blocks: best {min(g) * 1e3:.3f} ms, median "
             f"{sorted(g)[len(g) // 2] * 1e3:.3f} ms, worst {max(g) * 1e3:.3f} ms")
     out.log(f"total {time.time() - args.T0:.1f} s")
+    if args.tar:
+        subprocess.run(["tar", "czf", args.tar, "-C", os.path.dirname(os.path.abspath(args.out)),
+                        os.path.basename(os.path.abspath(args.out))])
     return 0
 
 
