@@ -113,6 +113,7 @@ int validate_cpu(const po::variables_map& vm, const std::string& name, std::stri
         {"emr-16c", "validation/cpu/h200host-xeon-16c", "holdout"},
         {"emr-16c", "validation/cpu/h200host-xeon-16c-host2", "holdout2"},
         {"emr-16c", "validation/cpu/h200host-xeon-16c-host3", "holdout3"},
+        {"emr-16c", "validation/cpu/h200host-xeon-16c-host4", "holdout4"},
         {"epyc-milan-2c", "validation/cpu/local-epyc-2c-libs", "holdout"}};
     for (const auto& d : kData) {
       if (name != d.preset) continue;
@@ -221,7 +222,8 @@ int cmd_validate(const Args& args) {
       "values (--fit-only limits it to the keys that start with one of the prefixes). The a100 and h200 presets are never refitted.\n\n"
       "On a CPU preset (emr-16c / spr-16c, epyc-milan-2c / zen4-2c) it runs the CPU model over the\n"
       "measured GEMM, STREAM and decoder rows in validation/cpu/<host>/ (emr-16c: also the later\n"
-      "host sets -host2 and -host3, whose hold-outs are reported as holdout2 and holdout3), each\n"
+      "host sets -host2, -host3 and -host4, whose hold-outs are reported as holdout2, holdout3 and\n"
+      "holdout4; host4 rows are compared by their best_ms, the best of 3 randomised visits), each\n"
       "GEMM row through the library that ran it and each decoder row as the forward pass `run`\n"
       "builds; a folder with instance_calibration.csv is predicted on the DRAM rates measured on\n"
       "its machine instance (--no-instance: on the preset's); --calibration leaves the hold-outs\n"

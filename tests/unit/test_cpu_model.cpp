@@ -182,6 +182,23 @@ TEST(CpuModel, DecoderRowsAreTheModelsForwardPass) {
   EXPECT_NE(msg.find("'llama9-1t' is not a model in configs/models"), std::string::npos) << msg;
 }
 
+// measure_host4.py's rows carry best_ms (the best of randomised visits on a drifting host), which
+// is what validate compares; files without it keep median_ms.
+TEST(CpuModel, RowsWithBestMsAreComparedByIt) {
+  testing::TempDir dir;
+  dir.write("d/gemm_calibration.csv",
+            "kind,M,K,N,dtype,threads,status,best_ms,median_ms,lib,set\n"
+            "cpu_gemm,1,4096,4096,bf16,16,ok,0.5,0.8,torch 2.11,calibration\n");
+  dir.write("e/gemm_calibration.csv",
+            "kind,M,K,N,dtype,threads,status,median_ms,lib,set\n"
+            "cpu_gemm,1,4096,4096,bf16,16,ok,0.8,torch 2.11,calibration\n");
+  const auto best = load_cpu_dataset(dir.path("d")), med = load_cpu_dataset(dir.path("e"));
+  ASSERT_EQ(best.size(), 1u);
+  ASSERT_EQ(med.size(), 1u);
+  EXPECT_DOUBLE_EQ(best[0].measured_s, 0.5e-3);
+  EXPECT_DOUBLE_EQ(med[0].measured_s, 0.8e-3);
+}
+
 // The aliases name the real presets.
 TEST(CpuModel, AliasesResolveToTheMeasuredMachines) {
   ConfigStore store;

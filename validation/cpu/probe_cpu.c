@@ -6,6 +6,10 @@
 //        scalar: 8 dependent 1-cycle integer adds per loop iteration (the light-load clock);
 //        vector: 8 dependent vfmadd231ps on the widest vector (zmm with AVX-512, else ymm), 4
 //                cycles each (Golden/Raptor Cove and Zen 3 alike): the clock under vector load.
+//   probe_cpu clock T fma             (host4) T threads each run 12 independent vfmadd231ps zmm
+//                                     chains (enough to fill both FMA ports: 2 ports x 4 cycles);
+//                                     prints FMA instructions per ns / 2, the clock if both ports
+//                                     issue every cycle: what heavy AVX-512 throughput runs at.
 //   probe_cpu read T BYTES            T threads each sum their slice of one BYTES array (vector
 //                                     loads, 4 accumulators; each thread first-touches its
 //                                     slice); prints the best of 5 passes' GB/s.
@@ -24,7 +28,7 @@ static double now(void) {
 }
 
 static pthread_barrier_t bar;
-static int mode_vector;
+static int mode_vector, mode_fma;
 static double ghz[256];
 
 #define A8(s) s s s s s s s s
@@ -36,7 +40,31 @@ static void* clock_thread(void* arg) {
   double best = 0;
   for (int rep = 0; rep < 5; ++rep) {
     double t0 = now();
-    if (mode_vector) {
+    if (mode_fma) {
+#ifdef __AVX512F__
+      const __m512 b = _mm512_set1_ps(0.999f), c = _mm512_set1_ps(1e-7f);
+      __m512 a0 = _mm512_set1_ps(1.0f), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0,
+             a8 = a0, a9 = a0, a10 = a0, a11 = a0;
+      for (long i = 0; i < iters * 5; ++i) {
+        __asm__ volatile(
+            "vfmadd231ps %12, %13, %0\n\tvfmadd231ps %12, %13, %1\n\tvfmadd231ps %12, %13, %2\n\t"
+            "vfmadd231ps %12, %13, %3\n\tvfmadd231ps %12, %13, %4\n\tvfmadd231ps %12, %13, %5\n\t"
+            "vfmadd231ps %12, %13, %6\n\tvfmadd231ps %12, %13, %7\n\tvfmadd231ps %12, %13, %8\n\t"
+            "vfmadd231ps %12, %13, %9\n\tvfmadd231ps %12, %13, %10\n\tvfmadd231ps %12, %13, %11\n\t"
+            : "+v"(a0), "+v"(a1), "+v"(a2), "+v"(a3), "+v"(a4), "+v"(a5), "+v"(a6), "+v"(a7),
+              "+v"(a8), "+v"(a9), "+v"(a10), "+v"(a11)
+            : "v"(b), "v"(c));
+      }
+      __m512 s = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)),
+                               _mm512_add_ps(_mm512_add_ps(a4, a5), _mm512_add_ps(a6, a7)));
+      s = _mm512_add_ps(s, _mm512_add_ps(_mm512_add_ps(a8, a9), _mm512_add_ps(a10, a11)));
+      if (_mm512_reduce_add_ps(s) == 12345.678f) fprintf(stderr, "x\n");
+      double g = (double)iters * 5 * 12 / 2 / (now() - t0) / 1e9;
+#else
+      double g = 0;  // no AVX-512: not measured
+#endif
+      if (g > best) best = g;
+    } else if (mode_vector) {
 #ifdef __AVX512F__
       __m512 a = _mm512_set1_ps(1.0f), b = _mm512_set1_ps(0.999f), c = _mm512_set1_ps(1e-7f);
       for (long i = 0; i < iters; ++i)
@@ -105,7 +133,7 @@ static void* read_thread(void* arg) {
 
 int main(int argc, char** argv) {
   if (argc < 4) {
-    fprintf(stderr, "usage: %s clock T scalar|vector | read T BYTES\n", argv[0]);
+    fprintf(stderr, "usage: %s clock T scalar|vector|fma | read T BYTES\n", argv[0]);
     return 2;
   }
   n_threads = atoi(argv[2]);
@@ -114,6 +142,7 @@ int main(int argc, char** argv) {
   pthread_barrier_init(&bar, NULL, n_threads);
   if (!strcmp(argv[1], "clock")) {
     mode_vector = !strcmp(argv[3], "vector");
+    mode_fma = !strcmp(argv[3], "fma");
     for (long i = 0; i < n_threads; ++i) pthread_create(&th[i], NULL, clock_thread, (void*)i);
     for (int i = 0; i < n_threads; ++i) pthread_join(th[i], NULL);
     for (int i = 0; i < n_threads; ++i) printf("%.4f\n", ghz[i]);

@@ -30,6 +30,17 @@ machine instance described as measured in the same call):
           thread counts of one point together)
   instance, diag  always calibration (the description of the machine instance)
 
+host4 (assign_host4; measure_host4.py, planned 2026-12-03 18:40 UTC before measuring; every row
+visited 3 times in randomised order with reference probes interleaved, best visit kept):
+  gemm    hold-out if (K, N) is a gpt2-medium projection (1024x3072, 1024x4096, 4096x1024), a
+          gpt2-xl one (1600x4800, 1600x6400, 6400x1600) or opt-6.7b's fc1 / fc2 (4096x16384,
+          16384x4096): shapes never measured in any CPU set; the re-measured llama2-7b and gpt2
+          shapes are calibration
+  stream  hold-out if threads is 3, 6, 10 or 14 (never measured); 1, 4, 16 calibration
+  decoder hold-out if model is gpt2-medium (never measured); gpt2 and llama2-7b-2layer are
+          calibration
+  instance, diag, ref  always calibration (the description of the instance and its drift)
+
 Usage: python3 split_cpu.py CSV...   re-derives `set` and checks the stored one (counts only).
 """
 import os
@@ -91,11 +102,30 @@ def assign_host3(row):
     raise ValueError(kind)
 
 
+HOLD4 = {(1024, 3072), (1024, 4096), (4096, 1024), (1600, 4800), (1600, 6400), (6400, 1600),
+         (4096, 16384), (16384, 4096)}
+
+
+def assign_host4(row):
+    kind = row["kind"]
+    if kind == "cpu_gemm":
+        return "holdout" if (int(row["K"]), int(row["N"])) in HOLD4 else "calibration"
+    if kind == "cpu_stream":
+        return "holdout" if int(row["threads"]) in (3, 6, 10, 14) else "calibration"
+    if kind == "cpu_decoder":
+        return "holdout" if row["model"] == "gpt2-medium" else "calibration"
+    if kind in ("cpu_instance", "cpu_diag", "cpu_ref"):
+        return "calibration"
+    raise ValueError(kind)
+
+
 def main(argv):
     paths = argv[1:]
     host2 = [p for p in paths if "host2" in p]
     host3 = [p for p in paths if "host3" in p]
-    rc = check_files([p for p in paths if p not in host2 and p not in host3], assign)
+    host4 = [p for p in paths if "host4" in p]
+    rc = check_files([p for p in paths if p not in host2 and p not in host3 and p not in host4], assign)
+    rc = check_files(host4, assign_host4) or rc
     rc = check_files(host3, assign_host3) or rc
     return check_files(host2, assign_host2) or rc
 
