@@ -709,6 +709,9 @@ def main():
     ap.add_argument("--budget-s", type=float, default=0)
     ap.add_argument("--plan", default="main", choices=["main", "cal2", "ho2", "ho3"])
     ap.add_argument("--groups", default="", help="comma list of groups to run (default all)")
+    ap.add_argument("--prefix", default="", help="run only the plan's cases whose name starts with this "
+                                                  "(e.g. cal4_: the calibration part of --plan ho3)")
+    ap.add_argument("--no-idle", action="store_true", help="skip the idle rows")
     ap.add_argument("--layers", type=int, default=0, help="decoder layers (0: the model's full count)")
     args = ap.parse_args()
     if args.quick:
@@ -783,6 +786,8 @@ def main():
     global TICKS
     TICKS = EnergyTicks()
     P = {"cal2": plan_cal2, "ho2": plan_ho2, "ho3": plan_ho3}.get(args.plan, lambda: plan(args.quick))()
+    if args.prefix:
+        P = [c for c in P if c[1].startswith(args.prefix)]
     groups = []
     for grp, case, b_, meta in P:
         if grp not in groups:
@@ -790,7 +795,7 @@ def main():
     if args.groups:
         wanted = args.groups.split(",")
         groups = [g for g in groups if g.split(":")[0] in wanted or g in wanted]
-    for rep in (1, 2):
+    for rep in (1, 2) if not args.no_idle else ():
         idle(out, args, sampler, "idle_start", rep)
     names_done = set()
     for grp in groups:
@@ -835,7 +840,7 @@ def main():
             del model
             free()
     time.sleep(1.0)
-    for rep in (1, 2):
+    for rep in (1, 2) if not args.no_idle else ():
         idle(out, args, sampler, "idle_end", rep)
     sampler.stop()
     TICKS.stop()
