@@ -709,8 +709,8 @@ def main():
     ap.add_argument("--budget-s", type=float, default=0)
     ap.add_argument("--plan", default="main", choices=["main", "cal2", "ho2", "ho3"])
     ap.add_argument("--groups", default="", help="comma list of groups to run (default all)")
-    ap.add_argument("--prefix", default="", help="run only the plan's cases whose name starts with this "
-                                                  "(e.g. cal4_: the calibration part of --plan ho3)")
+    ap.add_argument("--prefix", default="", help="run only the plan's cases whose name starts with one of these "
+                                                  "(comma list, e.g. cal4_copy,ho3_)")
     ap.add_argument("--no-idle", action="store_true", help="skip the idle rows")
     ap.add_argument("--layers", type=int, default=0, help="decoder layers (0: the model's full count)")
     args = ap.parse_args()
@@ -787,7 +787,7 @@ def main():
     TICKS = EnergyTicks()
     P = {"cal2": plan_cal2, "ho2": plan_ho2, "ho3": plan_ho3}.get(args.plan, lambda: plan(args.quick))()
     if args.prefix:
-        P = [c for c in P if c[1].startswith(args.prefix)]
+        P = [c for c in P if c[1].startswith(tuple(args.prefix.split(",")))]
     groups = []
     for grp, case, b_, meta in P:
         if grp not in groups:
