@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <limits>
 #include <map>
@@ -50,7 +51,7 @@ std::vector<Op> ops_of(const CsvTable& t, const CsvRow& r, ErrorList& errors, Co
   const std::string group = col(t, r, "group");
   // A later plan's cases carry its tag first (cal2_, cal3_, ho2_): the kernel is named after it.
   std::string c = col(t, r, "case");
-  for (const char* tag : {"cal2_", "cal3_", "ho2_"})
+  for (const char* tag : {"cal2_", "cal3_", "cal4_", "ho2_", "ho3_"})
     if (c.rfind(tag, 0) == 0) c = c.substr(std::string(tag).size());
   const auto dt = parse_dtype(col(t, r, "dtype"));
   stream = false;
@@ -64,16 +65,34 @@ std::vector<Op> ops_of(const CsvTable& t, const CsvRow& r, ErrorList& errors, Co
                       whole(t, r, "N", errors), d)};
   }
   if (group == "memory") {
-    if (c.rfind("copy_d2d", 0) != 0) return {};
-    // A device-to-device copy of the bytes counted (read + write): two copy kernels of T x 4096.
+    // The bytes counted are read + written; T x 4096 bf16 elements each way.
     const double bytes = num(t, r, "bytes_min_per_iter", errors);
+    const int64_t T = std::max<int64_t>(1, std::llround(bytes / 2 / 2 / 4096));
     category = "memory copy";
-    return kv_copy_kernels("copy", std::max<int64_t>(1, std::llround(bytes / 4 / 2 / 4096)), 4096,
-                           DType::kBf16);
+    // torch.neg(src, out=dst): PyTorch's vectorised unary kernel, read once and written once.
+    if (c.rfind("copy_neg", 0) == 0) {
+      Op op = make_elementwise("neg", EwKind::kRelu, T, 4096, DType::kBf16);
+      op.ew_impl = EwImpl::kEager;
+      return {op};
+    }
+    if (c.rfind("copy_d2d", 0) != 0) return {};
+    // dst.copy_(src) of a contiguous same-type tensor is one cudaMemcpyAsync device to device
+    // (the profiler records "Memcpy DtoD"): the driver's own copy kernel on the SMs, at HBM's rate
+    // (4.0-4.2 TB/s read + write on the H200, and 5.9 TB/s out of L2: more than a copy engine
+    // moves). A case copied in chunks makes one memcpy per chunk.
+    const size_t at = c.find("_chunks");
+    const int64_t chunks = at == std::string::npos ? 1 : std::max(1, std::atoi(c.c_str() + at + 7));
+    std::vector<Op> ops;
+    for (int64_t i = 0; i < chunks; ++i)
+      ops.push_back(make_elementwise("memcpy", EwKind::kCopy, std::max<int64_t>(1, T / chunks),
+                                     4096, DType::kBf16));
+    return ops;
   }
   // The kernel rows' elementwise ops as the script launches them: `a + b` and F.gelu are one
   // vectorised kernel each; SiLU·mul is eager PyTorch on the two strided halves of one tensor
-  // (F.silu(x[:, :h]) * x[:, h:]: two kernels); F.rms_norm is PyTorch's own one-kernel norm.
+  // (F.silu(x[:, :h]) * x[:, h:]: two kernels); F.rms_norm is PyTorch's own one-kernel norm, the
+// layer-norm kernel (the profiler records vectorized_layer_norm_kernel<BFloat16, float, true>, its
+// rms_norm instance): it runs as F.layer_norm's kernel does.
   if (group == "elementwise") {
     static const std::map<std::string, EwKind> kinds = {{"ew_add", EwKind::kResidualAdd},
                                                         {"ew_silu_mul", EwKind::kSiluMul},
@@ -82,7 +101,8 @@ std::vector<Op> ops_of(const CsvTable& t, const CsvRow& r, ErrorList& errors, Co
     for (const auto& [prefix, kind] : kinds)
       if (c.rfind(prefix + "_", 0) == 0) {
         category = "elementwise";
-        Op op = make_elementwise("ew", kind, whole(t, r, "M", errors), whole(t, r, "N", errors),
+        const EwKind run = kind == EwKind::kRmsnorm ? EwKind::kLayernorm : kind;
+        Op op = make_elementwise("ew", run, whole(t, r, "M", errors), whole(t, r, "N", errors),
                                  dt.value_or(DType::kBf16));
         if (kind == EwKind::kSiluMul) op.ew_impl = EwImpl::kEager;
         return {op};

@@ -95,6 +95,7 @@ const std::vector<EwKindInfo>& ew_kinds() {
       {K::kRelu, "relu", ew, 1, 1, 0, 0, 0, false, false},
       {K::kEmbedding, "embedding", OpKind::kEmbedding, 0, 0, 0, 1, 0, false, false},
       {K::kQuantize, "quantize", ew, 3, 1, 0, 0, 1, false, false},
+      {K::kCopy, "copy", ew, 0, 1, 0, 0, 0, false, true},
   };
   return kinds;
 }

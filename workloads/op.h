@@ -32,8 +32,9 @@ enum class EwKind {
   kRelu,
   kEmbedding,
   kQuantize,
+  kCopy,  // a device-to-device memcpy (cudaMemcpy's own copy kernel): reads and writes T x H
 };
-inline constexpr std::size_t kEwKindCount = 11;
+inline constexpr std::size_t kEwKindCount = 12;
 constexpr std::size_t ew_index(EwKind k) { return static_cast<std::size_t>(k); }
 
 struct EwKindInfo {

@@ -352,6 +352,12 @@ const Schema<GpuConfig>& gpu_schema() {
                  w + ": fixed latency beyond the launch gap", &GpuConfig::eager, field,
                  &EwKernelConfig::fixed_s)
           .calibrated(kStacks);
+      s.real(p + ".issue", "0", Range{0, 1000},
+             w + ": FP32-pipe instruction slots per element on non-contiguous views (per-element "
+                 "offsets), issued at sm.fp32_per_clk / 2 per SM per clock (a floor on its SM time "
+                 "that follows the clock, on grids of at least one CTA per SM; 0 = not known)",
+             &GpuConfig::eager, field, &EwKernelConfig::issue_per_elem)
+          .calibrated(kEnergy);
     }
     for (auto [kind, field, what] :
          {std::tuple{"norm", &GpuConfig::Compiled::norm, "row-reduction kernel (a norm)"},

@@ -98,6 +98,10 @@ struct EagerKernel {
   const EwKernelConfig* k;
   int64_t ctas;
   double elems, bytes;
+  // Operands are non-contiguous views (the halves of one tensor): elementwise_kernel computes
+  // each operand's offset per element (the config's `issue`); contiguous casts and broadcasts
+  // (unrolled kernels) do not.
+  bool strided_view = false;
 };
 
 // A chain of kernels run back to back as one plan: a launch gap and a fixed latency (with the
@@ -119,8 +123,23 @@ KernelPlan chain_plan(const GpuConfig& c, const Op& op, const std::vector<EagerK
     const int64_t ctas = std::max<int64_t>(1, e.ctas);
     const int64_t waves = ceil_div(ctas, c.sm.count * p.ctas_per_sm);
     p.ctas += ctas;
-    WaveGroup g{
-        1, std::min(c.sm.count, ctas), double(waves - 1) * cta_s, e.bytes, e.bytes, sm_load_bw(c)};
+    double sm_s = double(waves - 1) * cta_s;
+    // The kernel's instructions at the whole chip's FP32-pipe issue rate, as in plan_elementwise:
+    // PyTorch's unvectorised elementwise_kernel computes every operand's offset per element
+    // (integer divisions over the strided dims) and loads 2 bytes at a time; its issue floor
+    // follows the clock, and each slot costs one FP32 operation's energy.
+    if (e.strided_view && e.k->issue_per_elem > 0) {
+      const double n = double(ctas) * e.elems;
+      const double issue_s =
+          n * e.k->issue_per_elem / (double(c.sm.count) * c.sm.fp32_per_clk / 2 * c.clock_hz);
+      // A grid of less than one CTA per SM is latency-bound (cycles_per_elem): no floor there.
+      if (ctas >= c.sm.count && issue_s > sm_s) {
+        sm_s = issue_s;
+        p.sm_time_at_nominal = true;
+      }
+      p.executed_flops += n * e.k->issue_per_elem;
+    }
+    WaveGroup g{1, std::min(c.sm.count, ctas), sm_s, e.bytes, e.bytes, sm_load_bw(c)};
     g.hbm_bw_frac = e.k->bw;
     p.groups.push_back(g);
   }
@@ -161,8 +180,12 @@ std::optional<KernelPlan> plan_eager(const GpuConfig& c, const Op& op) {
       const EwKernelConfig& k = op.T > 1 ? str : vec;
       ks.push_back(pw(k, N, 2 * N * b));  // silu on the (strided) gate half
       ks.push_back(pw(k, N, 3 * N * b));  // * the (strided) up half
+      if (op.T > 1) ks[0].strided_view = ks[1].strided_view = true;
       return chain_plan(c, op, ks, "silu_mul eager (2 kernels, strided halves)");
     }
+    case EwKind::kRelu:  // a unary op (relu, neg): one vectorised kernel, read and write
+      ks.push_back(pw(vec, N, 2 * N * b));
+      return chain_plan(c, op, ks, "unary eager (vectorized_elementwise_kernel)");
     case EwKind::kGelu:
       // 0.5*x*(1+tanh(sqrt(2/pi)*(x+0.044715*x^3))): pow, mul, add, mul, tanh, add, mul, mul
       for (int i = 0; i < 8; ++i) ks.push_back(pw(vec, N, (i == 2 || i == 7 ? 3 : 2) * N * b));

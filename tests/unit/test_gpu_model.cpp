@@ -566,3 +566,47 @@ TEST(GpuAttention, EightBitKvDecodeStreamsHalfTheBytes) {
 
 }  // namespace
 }  // namespace xpusim
+
+namespace xpusim {
+namespace {
+
+// A device memcpy is one kernel that reads and writes each byte once at copy.bw of HBM's
+// achievable rate (validation/gpu/energy: 4.0-4.2 TB/s on the H200), not two KV-cache copies.
+TEST(GpuElementwise, MemcpyIsOneStreamingCopyKernel) {
+  const GpuConfig c = config_of("h200");
+  const Op copy = make_elementwise("memcpy", EwKind::kCopy, 65536, 4096, DType::kBf16);  // 512 MiB
+  EXPECT_DOUBLE_EQ(copy.total_bytes(), 2.0 * 65536 * 4096 * 2);
+  const KernelPlan p = plan_kernel(c, copy);
+  ASSERT_TRUE(p.ok);
+  const double t = plan_time_s(c, p, c.l2.bw_bytes_per_s);
+  const double rate = copy.total_bytes() / t;
+  const double expect = c.hbm.bw_bytes_per_s * c.hbm_efficiency * c.ew.of(EwKind::kCopy).bw;
+  EXPECT_NEAR(rate, expect, 0.03 * expect);
+}
+
+// Eager SiLU·mul on the strided halves: its time per element follows the issue floor on a large
+// grid (and the clock), and a two-token call stays latency-bound (no floor).
+TEST(GpuElementwise, EagerStridedSiluMulIsIssueBoundOnLargeGrids) {
+  GpuConfig c = config_of("h200");
+  ASSERT_GT(c.eager.strided.issue_per_elem, 0);
+  auto plan_of = [&](int64_t T) {
+    Op op = make_elementwise("silu", EwKind::kSiluMul, T, 11008, DType::kBf16);
+    op.ew_impl = EwImpl::kEager;
+    return plan_kernel(c, op);
+  };
+  const KernelPlan big = plan_of(16384);
+  ASSERT_TRUE(big.ok);
+  EXPECT_TRUE(big.sm_time_at_nominal);
+  const double slots = 2.0 * 16384 * 11008 * c.eager.strided.issue_per_elem;
+  EXPECT_DOUBLE_EQ(big.executed_flops, slots);
+  const double issue_s = slots / (double(c.sm.count) * c.sm.fp32_per_clk / 2 * c.clock_hz);
+  EXPECT_GE(plan_time_s(c, big, c.l2.bw_bytes_per_s), issue_s);
+  const KernelPlan tiny = plan_of(2);
+  ASSERT_TRUE(tiny.ok);
+  EXPECT_FALSE(tiny.sm_time_at_nominal);
+  c.eager.strided.issue_per_elem = 0;  // without the floor the large call is HBM-bound, faster
+  EXPECT_LT(plan_time_s(c, plan_of(16384), c.l2.bw_bytes_per_s), issue_s);
+}
+
+}  // namespace
+}  // namespace xpusim

@@ -324,6 +324,34 @@ def mk_copy(nbytes, rotate=True):
     return build
 
 
+def mk_copy_chunks(nbytes, chunks):
+    """One nbytes pair copied as `chunks` cudaMemcpy calls of nbytes/chunks each (dst[i].copy_(src[i])
+    over slices): the same footprint as one copy of nbytes, in smaller calls."""
+    def build():
+        n = nbytes // 2
+        s = torch.randn(n, device="cuda", dtype=torch.bfloat16)
+        d = torch.empty_like(s)
+        ss, ds = s.chunk(chunks), d.chunk(chunks)
+
+        def fn():
+            for a, b in zip(ss, ds):
+                b.copy_(a)
+        return [fn], dict(bytes_min=2 * nbytes, rot_copies=1)
+    return build
+
+
+def mk_copy_kernel(nbytes):
+    """torch.neg(src, out=dst): an SM kernel (vectorized_elementwise_kernel) that reads nbytes and
+    writes nbytes, as a copy does, where cudaMemcpy is not used."""
+    def build():
+        n = nbytes // 2
+        nc = rot(2 * nbytes, 1, 16)
+        srcs = [torch.randn(n, device="cuda", dtype=torch.bfloat16) for _ in range(nc)]
+        dsts = [torch.empty_like(x) for x in srcs]
+        return [(lambda s=s, d=d: torch.neg(s, out=d)) for s, d in zip(srcs, dsts)], dict(bytes_min=2 * nbytes, rot_copies=nc)
+    return build
+
+
 def mk_read(nbytes):
     def build():
         n = nbytes // 4
@@ -371,6 +399,17 @@ def mk_ew(op, t, h):
             nc = 1
             x = torch.randn(t, h, device="cuda", dtype=bf)
             fns = [lambda: F.gelu(x, approximate="tanh")]
+        elif op == "silu_mul_l2":  # eager SiLU-mul, no rotation: x [t, 2h] and the outputs stay in L2
+            per = 3 * t * h * 2
+            nc = 1
+            x = torch.randn(t, 2 * h, device="cuda", dtype=bf)
+            fns = [lambda: F.silu(x[:, :h]) * x[:, h:]]
+        elif op == "rmsnorm_l2":  # F.rms_norm, no rotation
+            per = 2 * t * h * 2
+            nc = 1
+            x = torch.randn(t, h, device="cuda", dtype=bf)
+            w = torch.ones(h, device="cuda", dtype=bf)
+            fns = [lambda: F.rms_norm(x, (h,), w, 1e-6)]
         elif op == "add_l2":  # L2-resident: no rotation, 2 inputs + output of t*h bf16 each
             per = 3 * t * h * 2
             nc = 1
@@ -401,8 +440,10 @@ def mk_attn(phase, b, nh, kvh, q, kv):
 # llama-style full decoder: measure_kernels.e2e_layer (Triton rmsnorm, cuBLAS projections, torch
 # RoPE, SDPA flash, Triton silu_mul) for every layer, then a final rmsnorm and the LM head.
 MODELS = {"llama2-7b": (4096, 11008, 32, 32, 32), "llama2-13b": (5120, 13824, 40, 40, 40),
-          "mistral-7b": (4096, 14336, 32, 8, 32)}  # GQA 32/8; vocab 32000 as llama2's
+          "mistral-7b": (4096, 14336, 32, 8, 32),  # GQA 32/8; vocab 32000 as llama2's
+          "llama3-8b": (4096, 14336, 32, 8, 32)}  # GQA 32/8, vocab 128256 (configs/models/llama3-8b.yaml)
 VOCAB = 32000
+VOCABS = {"llama3-8b": 128256}  # the LM head's width where it is not VOCAB
 
 
 class Model:
@@ -413,7 +454,7 @@ class Model:
         mk.E2E_MODELS[name] = (H, I, NH, KV)
         self.w = mk.e2e_weights(name, layers)
         self.gf = torch.ones(H, device="cuda", dtype=bf)
-        self.lm = torch.randn(VOCAB, H, device="cuda", dtype=bf) / math.sqrt(H)
+        self.lm = torch.randn(VOCABS.get(name, VOCAB), H, device="cuda", dtype=bf) / math.sqrt(H)
         self.params = sum(t.numel() for p in self.w for t in p.values()) + self.lm.numel()
 
     def step_fn(self, phase, B, S, ctx):
@@ -470,6 +511,37 @@ def plan_ho2():
                                  ("llama2-7b", "prefill", 2, 768, 0)]:
         P.append((f"model:{model}", f"ho2_{model}_{ph}_b{B}_s{S}_ctx{ctx}", None,
                   dict(dtype="bf16", model=model, phase=ph, B=B, q_len=S, kv_len=ctx + S)))
+    return P
+
+
+def plan_ho3():
+    """The third hold-out (ho3_*, split_energy: holdout) and a fourth calibration set (cal4_*),
+    planned 2026-12-03 ~18:45 UTC after ho2 was read, committed before measuring.
+    cal4 (mechanisms): where the device-to-device memcpy slows from ~4.2 to ~2.8 TB/s (a 512 MiB
+    memcpy; 1 GiB copied as 4 memcpy calls of 256 MiB, the same footprint in smaller calls; 1 GiB
+    read and written by an SM kernel, torch.neg, the same footprint without cudaMemcpy), and the
+    rate of eager SiLU-mul, F.rms_norm and `a + b` on operands that stay in L2 (no HBM).
+    ho3: sizes and shapes no row has: copies of 8 MiB (L2), 128 MiB and 2 GiB, eager SiLU-mul,
+    `a + b` in L2 and from HBM, F.rms_norm, GEMMs that reach the cap and that do not, fp8, a
+    GEMV, and llama3-8b (never measured: GQA 32/8, a 128256-wide LM head) decode and prefill."""
+    P = [("memory", "cal4_copy_d2d_512MiB", mk_copy(512 * MiB), dict(dtype="bf16", bytes=512 * MiB)),
+         ("memory", "cal4_copy_d2d_1GiB_chunks4", mk_copy_chunks(GiB, 4), dict(dtype="bf16", bytes=GiB)),
+         ("memory", "cal4_copy_neg_1GiB", mk_copy_kernel(GiB), dict(dtype="bf16", bytes=GiB))]
+    for op, t, h in [("silu_mul_l2", 256, 11008), ("rmsnorm_l2", 1024, 4096), ("add_l2", 128, 4096)]:
+        P.append(("elementwise", f"cal4_ew_{op}_{t}x{h}", mk_ew(op, t, h), dict(dtype="bf16", M=t, N=h)))
+    P.append(("memory", "ho3_copy_d2d_8MiB_l2", mk_copy(8 * MiB, rotate=False), dict(dtype="bf16", bytes=8 * MiB)))
+    for nb, nm in [(128 * MiB, "128MiB"), (2 * GiB, "2GiB")]:
+        P.append(("memory", f"ho3_copy_d2d_{nm}", mk_copy(nb), dict(dtype="bf16", bytes=nb)))
+    for op, t, h in [("silu_mul", 8192, 5504), ("add_l2", 768, 4096), ("rmsnorm", 8192, 5120), ("add", 4096, 14336)]:
+        P.append(("elementwise", f"ho3_ew_{op}_{t}x{h}", mk_ew(op, t, h), dict(dtype="bf16", M=t, N=h)))
+    for d, m, k, n in [("bf16", 6144, 6144, 6144), ("bf16", 256, 5120, 13824), ("bf16", 768, 768, 768),
+                       ("fp8", 2048, 4096, 14336)]:
+        P.append(("gemm", f"ho3_gemm_{d}_{m}x{k}x{n}", mk_gemm(d, m, k, n), dict(dtype=d, M=m, K=k, N=n)))
+    P.append(("gemv", "ho3_gemv_bf16_1x5120x13824", mk_gemm("bf16", 1, 5120, 13824),
+              dict(dtype="bf16", M=1, K=5120, N=13824)))
+    for ph, B, S, ctx in [("decode", 8, 1, 3072), ("prefill", 1, 1536, 0)]:
+        P.append(("model:llama3-8b", f"ho3_llama3-8b_{ph}_b{B}_s{S}_ctx{ctx}", None,
+                  dict(dtype="bf16", model="llama3-8b", phase=ph, B=B, q_len=S, kv_len=ctx + S)))
     return P
 
 
@@ -635,8 +707,11 @@ def main():
     ap.add_argument("--max-calls", type=int, default=8000)
     ap.add_argument("--sample-ms", type=float, default=10.0)
     ap.add_argument("--budget-s", type=float, default=0)
-    ap.add_argument("--plan", default="main", choices=["main", "cal2", "ho2"])
+    ap.add_argument("--plan", default="main", choices=["main", "cal2", "ho2", "ho3"])
     ap.add_argument("--groups", default="", help="comma list of groups to run (default all)")
+    ap.add_argument("--prefix", default="", help="run only the plan's cases whose name starts with one of these "
+                                                  "(comma list, e.g. cal4_copy,ho3_)")
+    ap.add_argument("--no-idle", action="store_true", help="skip the idle rows")
     ap.add_argument("--layers", type=int, default=0, help="decoder layers (0: the model's full count)")
     args = ap.parse_args()
     if args.quick:
@@ -710,7 +785,9 @@ def main():
     sampler = Sampler(args.sample_ms / 1e3)
     global TICKS
     TICKS = EnergyTicks()
-    P = {"cal2": plan_cal2, "ho2": plan_ho2}.get(args.plan, lambda: plan(args.quick))()
+    P = {"cal2": plan_cal2, "ho2": plan_ho2, "ho3": plan_ho3}.get(args.plan, lambda: plan(args.quick))()
+    if args.prefix:
+        P = [c for c in P if c[1].startswith(tuple(args.prefix.split(",")))]
     groups = []
     for grp, case, b_, meta in P:
         if grp not in groups:
@@ -718,7 +795,7 @@ def main():
     if args.groups:
         wanted = args.groups.split(",")
         groups = [g for g in groups if g.split(":")[0] in wanted or g in wanted]
-    for rep in (1, 2):
+    for rep in (1, 2) if not args.no_idle else ():
         idle(out, args, sampler, "idle_start", rep)
     names_done = set()
     for grp in groups:
@@ -733,7 +810,7 @@ def main():
                 t = time.time()
                 model = Model(name, L)
                 out.log(f"built {name}: {L} layers, {model.params / 1e9:.2f} B params (random, bf16) in {time.time() - t:.1f} s")
-                E(f"model.{name}", f"{L} layers of measure_kernels.e2e_layer + final rmsnorm + LM head {VOCAB}; "
+                E(f"model.{name}", f"{L} layers of measure_kernels.e2e_layer + final rmsnorm + LM head {VOCABS.get(name, VOCAB)}; "
                                    f"{model.params} params; distinct random weights per layer; no embedding")
             for rep in (1, 2):
                 for grp_, case, builder, meta in cases:
@@ -763,7 +840,7 @@ def main():
             del model
             free()
     time.sleep(1.0)
-    for rep in (1, 2):
+    for rep in (1, 2) if not args.no_idle else ():
         idle(out, args, sampler, "idle_end", rep)
     sampler.stop()
     TICKS.stop()

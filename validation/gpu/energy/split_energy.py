@@ -20,6 +20,13 @@ one case land on the same side, and re-measuring gives the same split.
                               kernels of new shapes, mistral-7b and llama2-7b decode/prefill at new
                               points (measure_energy.plan_ho2); read once on 2026-12-03 (model
                               e736e50) and renamed calibration_was_holdout2.csv (set calibration)
+  cal4_*                      calibration: a fourth set (--plan ho3, planned 2026-12-03 18:45 UTC,
+                              committed before it was measured): memcpy of 512 MiB, 1 GiB as four
+                              256 MiB memcpy calls, 1 GiB read+written by an SM kernel (torch.neg),
+                              and eager SiLU-mul, F.rms_norm, `a + b` on operands that stay in L2
+  ho3_*                       hold-out: the third hold-out (--plan ho3, same commit): copies of 8 MiB
+                              (L2), 128 MiB, 2 GiB; SiLU-mul, add, rms_norm; GEMMs under and at the
+                              cap, fp8, a GEMV; llama3-8b decode and prefill (measure_energy.plan_ho3)
   model == llama2-13b         hold-out: every llama2-13b decode and prefill row (the whole model is
                               held out, as in validation/gpu/split.py)
   otherwise                   hold-out if sha1("energy|" + case) % 100 < 25, else calibration
@@ -39,9 +46,9 @@ from split_common import bucket as _h, check_files  # noqa: E402
 
 
 def assign(case, model=""):
-    if case.startswith("idle") or case.startswith("cal2_") or case.startswith("cal3_"):
+    if case.startswith("idle") or case.startswith("cal2_") or case.startswith("cal3_") or case.startswith("cal4_"):
         return "calibration"
-    if case.startswith("ho2_"):
+    if case.startswith("ho2_") or case.startswith("ho3_"):
         return "holdout"
     if model == "llama2-13b" or "llama2-13b" in case:
         return "holdout"
