@@ -26,7 +26,9 @@ one case land on the same side, and re-measuring gives the same split.
                               and eager SiLU-mul, F.rms_norm, `a + b` on operands that stay in L2
   ho3_*                       hold-out: the third hold-out (--plan ho3, same commit): copies of 8 MiB
                               (L2), 128 MiB, 2 GiB; SiLU-mul, add, rms_norm; GEMMs under and at the
-                              cap, fp8, a GEMV; llama3-8b decode and prefill (measure_energy.plan_ho3)
+                              cap, fp8, a GEMV; llama3-8b decode and prefill (measure_energy.plan_ho3);
+                              read once on 2026-12-03 (model 6763b0d) and renamed
+                              calibration_was_holdout3.csv (set calibration)
   model == llama2-13b         hold-out: every llama2-13b decode and prefill row (the whole model is
                               held out, as in validation/gpu/split.py)
   otherwise                   hold-out if sha1("energy|" + case) % 100 < 25, else calibration
