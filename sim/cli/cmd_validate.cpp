@@ -145,29 +145,16 @@ int validate_cpu(const po::variables_map& vm, const std::string& name, std::stri
     std::vector<std::pair<std::string, std::string>> start;
     auto probe = build({});
     (void)probe;
-    for (size_t b = 0; b < fit_only.size();) {
-      size_t e = fit_only.find(',', b);
-      if (e == std::string::npos) e = fit_only.size();
-      if (e > b) {
-        std::string kv = fit_only.substr(b, e - b);
-        const auto eq = kv.find('=');
-        if (eq == std::string::npos)
-          throw UsageError(fmt::format("--fit-only on a CPU takes key=start pairs; '{}' has no "
-                                       "start value",
-                                       kv));
-        start.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
-      }
-      b = e + 1;
+    for (const std::string& kv : split_list({fit_only})) {
+      const auto eq = kv.find('=');
+      if (eq == std::string::npos)
+        throw UsageError(
+            fmt::format("--fit-only on a CPU takes key=start pairs; '{}' has no start value", kv));
+      start.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
     }
     if (start.empty()) throw UsageError("--fit on a CPU needs --fit-only key=start,...");
     // --fit-categories: only the calibration rows whose category starts with one of the prefixes.
-    std::vector<std::string> cats;
-    for (size_t b = 0; b < fit_categories.size();) {
-      size_t e = fit_categories.find(',', b);
-      if (e == std::string::npos) e = fit_categories.size();
-      if (e > b) cats.push_back(fit_categories.substr(b, e - b));
-      b = e + 1;
-    }
+    const std::vector<std::string> cats = split_list({fit_categories});
     std::vector<ValidationRow> calib;
     for (const auto& r : rows) {
       bool want = cats.empty();
@@ -319,12 +306,8 @@ int cmd_validate(const Args& args) {
       const SchemaBase& schema = gpu_schema();
       for (const auto& k : schema.calibrated_paths("h200-energy")) {
         bool wanted = fit_only.empty();
-        for (size_t b = 0; b < fit_only.size();) {
-          size_t e = fit_only.find(',', b);
-          if (e == std::string::npos) e = fit_only.size();
-          if (e > b && k.rfind(fit_only.substr(b, e - b), 0) == 0) wanted = true;
-          b = e + 1;
-        }
+        for (const std::string& prefix : split_list({fit_only}))
+          if (k.rfind(prefix, 0) == 0) wanted = true;
         if (!wanted) continue;
         const CfgNode* v = tree.find_path(k);
         const ParamSpec* spec = schema.find(k);
@@ -422,13 +405,7 @@ int cmd_validate(const Args& args) {
           "--fit calibrates on the H100 dataset (or a stacks dataset, validation/gpu/stacks/h200); "
           "the {} preset is never refitted on its kernel data (use --hw h100)",
           name));
-    std::vector<std::string> prefixes;
-    for (size_t b = 0; b < fit_only.size();) {
-      size_t e = fit_only.find(',', b);
-      if (e == std::string::npos) e = fit_only.size();
-      if (e > b) prefixes.push_back(fit_only.substr(b, e - b));
-      b = e + 1;
-    }
+    const std::vector<std::string> prefixes = split_list({fit_only});
     std::vector<std::pair<std::string, std::string>> start;
     CfgNode tree = base;
     ErrorList errors;
@@ -452,13 +429,7 @@ int cmd_validate(const Args& args) {
     if (start.empty())
       throw UsageError(fmt::format("--fit-only '{}' matches no calibrated key", fit_only));
     // Only the calibration rows are simulated while fitting.
-    std::vector<std::string> cats;
-    for (size_t b = 0; b < fit_categories.size();) {
-      size_t e = fit_categories.find(',', b);
-      if (e == std::string::npos) e = fit_categories.size();
-      if (e > b) cats.push_back(fit_categories.substr(b, e - b));
-      b = e + 1;
-    }
+    const std::vector<std::string> cats = split_list({fit_categories});
     std::vector<ValidationRow> calib;
     for (const auto& r : rows)
       if (r.set == "calibration" &&
