@@ -206,4 +206,8 @@ PointResult evaluate_point(Device& device, OpCache& cache, const ModelConfig& mo
 // quantisation scheme); problems go to `errors` with the location of the experiment's key.
 PointSpec point_spec(const ExperimentConfig& cfg, const CfgNode& tree, ErrorList& errors);
 
+// The 16-bit format the non-GEMM work runs in under a scheme (fp16 if the activations are fp16,
+// else bf16).
+DType base_format(const QuantScheme& q);
+
 }  // namespace xpusim
