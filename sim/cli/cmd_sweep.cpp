@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <exception>
 #include <fstream>
 #include <iostream>
 
@@ -190,10 +191,14 @@ int cmd_sweep(const Args& args) {
     options.dispatch = mpi->dispatcher();
   }
   // Rank 0 stops the other ranks on every way out (an error before dispatching included).
+  // Destroyed after the store below is closed: on a normal way out, a job in which a rank died
+  // ends here without MPI_Finalize (sweep_mpi.h says why).
   struct StopRanks {
     SweepMpi* m;
     ~StopRanks() {
-      if (m) m->stop_all();
+      if (!m) return;
+      if (std::uncaught_exceptions() == 0) m->end_without_finalize_if_a_rank_died(0);
+      m->stop_all();
     }
   } stop_ranks{mpi.get()};
   const uint64_t n = sweep_size(sweep);

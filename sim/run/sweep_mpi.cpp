@@ -7,6 +7,7 @@
 #include <boost/serialization/string.hpp>
 #include <chrono>
 #include <condition_variable>
+#include <cstdio>
 #include <cstdlib>
 #include <deque>
 #include <iostream>
@@ -146,6 +147,10 @@ int SweepMpi::serve(const ConfigStore& store, const SweepConfig& sweep,
     heard = Clock::now();
     long long index = -1;
     world.recv(0, kTagWork, index);
+    if (index == -2) {  // a rank died: MPI_Finalize would wait for it (see stop_all)
+      impl_->stop_beating();
+      std::_Exit(0);
+    }
     if (index < 0) break;
     const std::string message = fmt::format("{} {}", index, compute(uint64_t(index)));
     heard = Clock::now();  // rank 0's beats wait in the queue while this rank computes
@@ -165,9 +170,21 @@ int SweepMpi::serve(const ConfigStore& store, const SweepConfig& sweep,
 void SweepMpi::stop_all() {
   if (impl_->stopped) return;
   impl_->stopped = true;
+  // -1: stop and finalize; -2: a rank died, so stop without MPI_Finalize, whose closing fence
+  // waits for the dead rank (seen here: ranks 0 and 1 held in it for minutes).
+  const long long stop = dead_ranks().empty() ? -1 : -2;
   for (int r = 1; r < impl_->world.size(); ++r)
-    if (impl_->alive(r)) impl_->world.send(r, kTagWork, -1LL);
+    if (impl_->alive(r)) impl_->world.send(r, kTagWork, stop);
   impl_->stop_beating();
+}
+
+void SweepMpi::end_without_finalize_if_a_rank_died(int status) {
+  if (dead_ranks().empty()) return;
+  stop_all();
+  std::cout.flush();
+  std::cerr.flush();
+  std::fflush(nullptr);
+  std::_Exit(status);
 }
 
 std::function<void(const std::vector<uint64_t>&, const SweepRunOptions::Done&)>

@@ -39,6 +39,10 @@ class SweepMpi {
   std::function<void(const std::vector<uint64_t>&, const SweepRunOptions::Done&)> dispatcher();
   // Rank 0, when it has nothing to hand out (or failed): tells the live ranks to stop.
   void stop_all();
+  // Rank 0, when its work is done and the store closed: if a worker rank died, stops the others
+  // and ends this process with `status` without MPI_Finalize (its fence would wait for the dead
+  // rank); otherwise returns, and MPI finalizes as usual.
+  void end_without_finalize_if_a_rank_died(int status);
   // Worker ranks rank 0 found dead, in the order it found them.
   std::vector<int> dead_ranks() const;
 
