@@ -28,9 +28,12 @@ Rows are split by split_stacks.assign (kind stack_e2e, fixed before this run) in
 e2e_stacks_calibration.csv / e2e_stacks_holdout.csv (kernel names: e2e_stacks_kernels.csv); the log prints values of calibration rows only.
 
 --plan holdout2: the second hold-out's points (LLAMA_CASES2, GPT2_CASES2; every row hold-out, set
-holdout2, e2e_stacks_holdout2.csv).
+holdout2, e2e_stacks_holdout2.csv); --plan holdout3 the third's (LLAMA_CASES3, GPT2_CASES3; also
+mistral-7b and gpt2-medium), with each kernel's device time in one eager step
+(e2e_stacks_kernels_holdout3.csv, column device_us); --plan diag3: calibration points of gpt2 and
+llama2-7b with those times (e2e_stacks_diag3.csv, e2e_stacks_diag3_kernels.csv).
 
-Usage: python3 measure_e2e_stacks.py --out DIR [--models ...] [--stacks ...] [--plan main|holdout2] [--quick]
+Usage: python3 measure_e2e_stacks.py --out DIR [--models ...] [--stacks ...] [--plan main|holdout2|holdout3|diag3] [--quick]
 """
 import argparse
 import datetime
@@ -53,6 +56,9 @@ MODELS = {
     "llama2-13b": (5120, 13824, 40, 40, 40, 32000, 128, "llama"),
     "llama3-8b": (4096, 14336, 32, 8, 32, 128256, 128, "llama"),
     "gpt2": (768, 3072, 12, 12, 12, 50257, 64, "gpt2"),
+    # configs/models/mistral-7b.yaml (no sliding window below 4096 keys) and gpt2-medium.yaml
+    "mistral-7b": (4096, 14336, 32, 8, 32, 32000, 128, "llama"),
+    "gpt2-medium": (1024, 4096, 16, 16, 24, 50257, 64, "gpt2"),
 }
 LLAMA_CASES = [("prefill", 1, 512, 0), ("prefill", 1, 2048, 0), ("prefill", 8, 512, 0), ("prefill", 64, 128, 0),
                ("decode", 1, 1, 1024), ("decode", 4, 1, 1024), ("decode", 16, 1, 1024), ("decode", 64, 1, 1024),
@@ -65,16 +71,26 @@ LLAMA_CASES2 = [("prefill", 2, 1024, 0), ("prefill", 16, 256, 0), ("prefill", 32
                 ("decode", 2, 1, 2048), ("decode", 8, 1, 2048), ("decode", 32, 1, 2048), ("decode", 48, 1, 512)]
 GPT2_CASES2 = [("prefill", 2, 768, 0), ("prefill", 16, 256, 0), ("prefill", 32, 64, 0),
                ("decode", 2, 1, 768), ("decode", 8, 1, 768), ("decode", 32, 1, 768), ("decode", 48, 1, 256)]
+# --plan holdout3 (every row hold-out `holdout3`): points no earlier run has, on two new models too.
+LLAMA_CASES3 = [("prefill", 1, 1536, 0), ("prefill", 3, 1024, 0), ("prefill", 24, 128, 0),
+                ("decode", 1, 1, 3072), ("decode", 4, 1, 1536), ("decode", 12, 1, 3072), ("decode", 40, 1, 1024)]
+GPT2_CASES3 = [("prefill", 1, 896, 0), ("prefill", 3, 512, 0), ("prefill", 24, 128, 0),
+               ("decode", 1, 1, 900), ("decode", 4, 1, 640), ("decode", 12, 1, 900), ("decode", 40, 1, 384)]
+# --plan diag3 (calibration): existing calibration points re-measured with each kernel's device time.
+LLAMA_DIAG3 = [("prefill", 1, 512, 0), ("decode", 16, 1, 1024), ("decode", 64, 1, 1024)]
+GPT2_DIAG3 = [("prefill", 8, 512, 0), ("decode", 16, 1, 512), ("decode", 64, 1, 512)]
 STACKS = ["torch-eager", "torch-compiled", "serving"]
 torch = F = None
 
 
 class Out(mk.Out):
     def row(self, name, row):
-        if name in ("env", "e2e_stacks_kernels"):
+        if name == "env" or (name == "e2e_stacks_kernels" and row.get("plan") in ("main", "holdout2")):
             return super().row(name, row)
+        if name == "e2e_stacks_kernels":  # holdout3 / diag3: a file per set, with device times
+            return super().row(f"{name}_{row['set']}" if row["plan"] != "diag3" else "e2e_stacks_diag3_kernels", row)
         row["set"] = SPLIT.assign(row)
-        super().row(f"{name}_{row['set']}", row)
+        super().row(f"{name}_{row['set']}" if row["plan"] != "diag3" else "e2e_stacks_diag3", row)
         return row["set"]
 
 
@@ -245,18 +261,23 @@ def step(st, model, W, ids, posid, cos, sin, caches, B, S, pos0):
     return lin(h, W["head"])
 
 
-def kernel_counts(fn):
+def kernel_counts(fn, times=None):
+    """Kernel count per distinct name of one eager step; with `times` (a dict), also each name's
+    total device time (us) in that step."""
     from torch.profiler import profile, ProfilerActivity
     torch.cuda.synchronize()
     with profile(activities=[ProfilerActivity.CUDA]) as prof:
         fn()
         torch.cuda.synchronize()
-    names = [e.name for e in prof.events()
-             if getattr(e, "device_type", None) is not None and str(e.device_type).endswith("CUDA")]
+    evs = [e for e in prof.events()
+           if getattr(e, "device_type", None) is not None and str(e.device_type).endswith("CUDA")]
     counts = {}
-    for n in names:
-        counts[n] = counts.get(n, 0) + 1
-    return len(names), counts
+    for e in evs:
+        counts[e.name] = counts.get(e.name, 0) + 1
+        if times is not None:
+            t = e.device_time_total if hasattr(e, "device_time_total") else e.cuda_time_total
+            times[e.name] = times.get(e.name, 0.0) + t
+    return len(evs), counts
 
 
 def time_graph(g, min_reps=5, max_reps=40, target_s=1.5):
@@ -289,6 +310,10 @@ def run(args, out):
                 f"{L} layers ({time.time() - t_model:.1f} s)")
         if args.plan == "holdout2":
             cases = GPT2_CASES2 if fam == "gpt2" else LLAMA_CASES2
+        elif args.plan == "holdout3":
+            cases = GPT2_CASES3 if fam == "gpt2" else LLAMA_CASES3
+        elif args.plan == "diag3":
+            cases = GPT2_DIAG3 if fam == "gpt2" else LLAMA_DIAG3
         else:
             cases = GPT2_CASES if fam == "gpt2" else LLAMA_CASES
         if args.quick:
@@ -323,7 +348,8 @@ def run(args, out):
                         rel = 0.0
                     else:
                         rel = ((y.float() - ref).norm() / ref.norm()).item()
-                    nk, counts = kernel_counts(fwd)
+                    ktimes = {} if args.plan in ("holdout3", "diag3") else None
+                    nk, counts = kernel_counts(fwd, ktimes)
                     s = torch.cuda.Stream()
                     s.wait_stream(torch.cuda.current_stream())
                     with torch.cuda.stream(s):
@@ -341,13 +367,16 @@ def run(args, out):
                 except Exception as e:
                     traceback.print_exc()
                     row.update(status="fail", error=f"{type(e).__name__}: {str(e)[:200]}")
-                    counts = {}
+                    counts, ktimes = {}, None
                 row.update(mk_prov(args))
                 st_set = out.row("e2e_stacks", row)
                 if row["status"] == "ok":
                     for kname, cnt in counts.items():
-                        out.row("e2e_stacks_kernels", dict(model=model, stack=sname, phase=phase, B=B, q_len=S, ctx=ctx,
-                                                count=cnt, kernel=kname[:300], set=st_set))
+                        kr = dict(model=model, stack=sname, phase=phase, B=B, q_len=S, ctx=ctx,
+                                  count=cnt, kernel=kname[:300], set=st_set)
+                        if ktimes is not None:
+                            kr.update(device_us=f"{ktimes.get(kname, 0.0):.3f}", plan=args.plan)
+                        out.row("e2e_stacks_kernels", kr)
                 if st_set == "calibration" or row["status"] != "ok":
                     out.log(f"  {label}: {row.get('median_ms', '')} ms, {row.get('n_kernels', '')} kernels, "
                             f"rel {row.get('relerr_vs_first', '')} {row['error']}")
@@ -373,8 +402,9 @@ def main():
     ap.add_argument("--models", default="gpt2,llama2-7b,llama3-8b,llama2-13b")
     ap.add_argument("--stacks", default=",".join(STACKS))
     ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--plan", default="main", choices=["main", "holdout2"],
-                    help="holdout2: the second hold-out's points (split_stacks.py)")
+    ap.add_argument("--plan", default="main", choices=["main", "holdout2", "holdout3", "diag3"],
+                    help="holdout2 / holdout3: the second / third hold-out's points; diag3: calibration "
+                         "points with per-kernel device times (split_stacks.py)")
     args = ap.parse_args()
     mk.import_gpu()
     torch, F = mk.torch, mk.F

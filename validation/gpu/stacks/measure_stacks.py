@@ -23,9 +23,11 @@ elementwise_holdout.csv; the log prints values of calibration rows only.
 gemm (kind stack_gemm, calibration; --only gemm): x @ w.t() at decode shapes, timed as above, with
   each kernel's device time per call (torch.profiler over 20 eager calls): kernels, kernel_us.
 --plan holdout2: the second hold-out's shapes (PLAN2_*; split_stacks.py makes every row of it
-  hold-out, set holdout2, files <kind>_holdout2.csv).
+  hold-out, set holdout2, files <kind>_holdout2.csv); --plan holdout3 the third's (PLAN3_*).
+gaps (kind stack_gap, calibration; --only gaps): graphs of 1-256 identical small kernels or GEMMs,
+  time per node against the kernel's own device time.
 
-Usage: python3 measure_stacks.py --out DIR [--quick] [--only attention,elementwise,gemm] [--plan main|holdout2] [--budget-s S]
+Usage: python3 measure_stacks.py --out DIR [--quick] [--only attention,elementwise,gemm,gaps] [--plan main|holdout2|holdout3|diag3] [--budget-s S]
 """
 import argparse
 import datetime
@@ -56,6 +58,18 @@ PLAN2_HEADS = [(32, 32), (40, 40), (32, 8)]
 PLAN2_PREFILL = [(2, 1024), (2, 3072), (16, 512)]
 PLAN2_DECODE = [(b, kv) for b in (2, 16, 32) for kv in (1024, 4096)]
 PLAN2_EW_T = [2, 8, 32, 128, 512, 2048, 8192]
+# --plan holdout3 (split_stacks.py: every row is hold-out `holdout3`): shapes no earlier run has;
+# heads are (q heads, kv heads, head_dim): head_dim 64 (gpt2-medium's 16 heads) is new.
+PLAN3_HEADS = [(32, 32, 128), (32, 8, 128), (16, 16, 64)]
+PLAN3_PREFILL = [(1, 1536), (3, 1024), (24, 256)]
+PLAN3_DECODE = [(b, kv) for b in (4, 12, 48) for kv in (1536, 3072)]
+PLAN3_EW_T = [4, 24, 96, 384, 1536, 6144, 12288]
+# --only gaps (kind stack_gap, calibration): graphs of n identical small kernels (x.add_(1) on
+# `numel` bf16 elements) and of n split-K GEMMs, to time a graph node beyond its kernel's own
+# device time (torch.profiler over eager calls).
+GAP_N = [1, 16, 256]
+GAP_NUMEL = [1, 65536, 4194304]
+GAP_GEMM = [(16, 11008, 4096), (16, 3072, 768), (48, 768, 2304)]
 # --only gemm (kind stack_gemm, calibration): the weight-streaming GEMMs of decode steps
 # (llama2-7b, llama3-8b, gpt2; never llama2-13b, which the e2e hold-outs hold out whole), timed
 # like the rest, with each kernel's device time from torch.profiler over eager calls.
@@ -134,22 +148,25 @@ def run_attention(args, out, tm):
     plan2 = args.plan == "holdout2"
     prefill, decode = (PLAN2_PREFILL, PLAN2_DECODE) if plan2 else (PREFILL, DECODE)
     heads, backends = (PLAN2_HEADS, PLAN2_BACKENDS) if plan2 else (HEADS, BACKENDS)
+    if args.plan == "holdout3":
+        prefill, decode, heads, backends = PLAN3_PREFILL, PLAN3_DECODE, PLAN3_HEADS, PLAN2_BACKENDS
+    heads = [h if len(h) == 3 else (h[0], h[1], HD) for h in heads]
     shapes = [("prefill", b, s, s) for b, s in prefill] + [("decode", b, 1, kv) for b, kv in decode]
     if args.quick:
         shapes = [("prefill", 1, 2048, 2048), ("decode", 8, 1, 2048)]
     for ph, B, q, kv in shapes:
-        for nh, kvh in heads:
-            per = 2 * B * nh * q * HD * 2 + 2 * 2 * B * kvh * kv * HD
+        for nh, kvh, hd in heads:
+            per = 2 * B * nh * q * hd * 2 + 2 * 2 * B * kvh * kv * hd
             nc = mk.rot_count(per, 1, 64)
-            sets = [(torch.randn(B, nh, q, HD, device="cuda", dtype=bf), torch.randn(B, kvh, kv, HD, device="cuda", dtype=bf),
-                     torch.randn(B, kvh, kv, HD, device="cuda", dtype=bf)) for _ in range(nc)]
+            sets = [(torch.randn(B, nh, q, hd, device="cuda", dtype=bf), torch.randn(B, kvh, kv, hd, device="cuda", dtype=bf),
+                     torch.randn(B, kvh, kv, hd, device="cuda", dtype=bf)) for _ in range(nc)]
             causal, gqa = ph == "prefill", kvh != nh
-            flops = 4 * B * nh * HD * q * kv // (2 if causal else 1)
+            flops = 4 * B * nh * hd * q * kv // (2 if causal else 1)
             for be in backends:
                 if tm.over_budget():
                     out.log("BUDGET: stopping attention")
                     return
-                row = dict(kind="stack_attn", phase=ph, B=B, heads=nh, kv_heads=kvh, head_dim=HD, q_len=q, kv_len=kv,
+                row = dict(kind="stack_attn", phase=ph, B=B, heads=nh, kv_heads=kvh, head_dim=hd, q_len=q, kv_len=kv,
                            causal=int(causal), enable_gqa=int(gqa), dtype="bf16", backend=be, plan=args.plan)
                 ctx = (lambda: sdpa_kernel(getattr(SDPBackend, be))) if be != "default" else None
 
@@ -241,7 +258,7 @@ def run_elementwise(args, out, tm):
         except Exception as e:
             out.log(f"compiled check failed: {type(e).__name__}: {str(e)[:300]}")
             compiled = {}
-    Ts = (PLAN2_EW_T if args.plan == "holdout2" else EW_T) if not args.quick else [1, 64, 4096]
+    Ts = {"holdout2": PLAN2_EW_T, "holdout3": PLAN3_EW_T}.get(args.plan, EW_T) if not args.quick else [1, 64, 4096]
     plans = []
     for H in (NORM_H if not args.quick else [4096]):
         for T in Ts:
@@ -375,6 +392,62 @@ def run_gemm(args, out, tm):
             mk.free_mem()
 
 
+def run_gaps(args, out, tm):
+    """Graph nodes beyond their kernels' own time (calibration diagnostics, kind stack_gap)."""
+    torch = mk.torch
+    bf = torch.bfloat16
+    cases = [("add", n, numel) for numel in GAP_NUMEL for n in GAP_N]
+    cases += [("gemm", n, mkn) for mkn in GAP_GEMM for n in GAP_N]
+    for what, n, shape in cases:
+        row = dict(kind="stack_gap", what=what, n_nodes=n, shape=str(shape).replace(",", "x").replace(" ", ""),
+                   plan=args.plan)
+        try:
+            if what == "add":
+                x = torch.zeros(shape, device="cuda", dtype=bf)
+                fn = (lambda: x.add_(1.0))
+            else:
+                M, K, N = shape
+                a = torch.randn(M, K, device="cuda", dtype=bf)
+                w = torch.randn(N, K, device="cuda", dtype=bf)
+                fn = (lambda: a @ w.t())
+            kt = kernel_times(fn)
+            s = torch.cuda.Stream()
+            s.wait_stream(torch.cuda.current_stream())
+            with torch.cuda.stream(s):
+                for _ in range(3):
+                    fn()
+            torch.cuda.current_stream().wait_stream(s)
+            g = torch.cuda.CUDAGraph()
+            with torch.cuda.graph(g):
+                for _ in range(n):
+                    fn()
+            for _ in range(5):
+                g.replay()
+            torch.cuda.synchronize()
+            reps = max(20, min(2000, int(20000 / n)))
+            ev = [torch.cuda.Event(enable_timing=True) for _ in range(reps + 1)]
+            ev[0].record()
+            for i in range(reps):
+                g.replay()
+                ev[i + 1].record()
+            torch.cuda.synchronize()
+            ts = sorted(ev[i].elapsed_time(ev[i + 1]) for i in range(reps))
+            med = ts[len(ts) // 2]
+            ksum = sum(t for _, t, _ in kt)
+            row.update(status="ok", graph_median_us=f"{med * 1e3:.3f}", graph_min_us=f"{ts[0] * 1e3:.3f}",
+                       per_node_us=f"{med * 1e3 / n:.4f}", kernel_us_sum=f"{ksum:.4f}", reps=reps,
+                       n_kernels=len(kt), kernels=" | ".join(k for k, _, _ in kt),
+                       kernel_us=" | ".join(f"{t:.3f}" for _, t, _ in kt), error="")
+            del g
+        except Exception as e:
+            row.update(status="failed", error=f"{type(e).__name__}: {str(e)[:300]}".replace("\n", " "))
+        row.update(prov(args))
+        out.row("gaps", row)
+        if row["status"] == "ok":
+            out.log(f"  gap {what} n={n} {shape}: {row['per_node_us']} us/call, kernels {row['kernel_us']} us")
+        mk.free_mem()
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", required=True)
@@ -386,8 +459,9 @@ def main():
     ap.add_argument("--min-inner", type=int, default=1)
     ap.add_argument("--max-inner", type=int, default=2000)
     ap.add_argument("--no-graph", action="store_true")
-    ap.add_argument("--plan", default="main", choices=["main", "holdout2"],
-                    help="holdout2: the second hold-out's shapes (split_stacks.py)")
+    ap.add_argument("--plan", default="main", choices=["main", "holdout2", "holdout3", "diag3"],
+                    help="holdout2 / holdout3: the second / third hold-out's shapes; diag3: calibration "
+                         "diagnostics (split_stacks.py)")
     args = ap.parse_args()
     if args.quick:
         args.target_ms, args.reps, args.max_inner = 0.5, 3, 400
@@ -412,7 +486,8 @@ def main():
         t0 = time.time()
         out.log(f"=== {name} ===")
         try:
-            {"attention": run_attention, "elementwise": run_elementwise, "gemm": run_gemm}[name](args, out, tm)
+            {"attention": run_attention, "elementwise": run_elementwise, "gemm": run_gemm,
+             "gaps": run_gaps}[name](args, out, tm)
         except Exception as e:
             out.log(f"SECTION {name} FAILED: {type(e).__name__}: {e}")
             traceback.print_exc()

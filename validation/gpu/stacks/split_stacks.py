@@ -22,6 +22,21 @@ implementation has its own frozen hold-out on the same shapes.
                implementation and stack of a shape is in it, so each has its own hold-out.
                Diagnostic GEMM rows of that run (kind stack_gemm, llama2-7b / llama3-8b / gpt2
                weight shapes at M = 1-64, kernel names and per-kernel times) are calibration.
+  holdout3     (rule added 2026-12-03 ~20:45 UTC, before that run) every row measured with
+               `--plan holdout3` is hold-out, set `holdout3`, in <kind>_holdout3.csv: new shapes
+               and two models no earlier run measured. Attention (default, FLASH_ATTENTION,
+               CUDNN_ATTENTION, MATH) with heads 32/32 and 32/8 at head_dim 128 and 16/16 at
+               head_dim 64 (gpt2-medium's), prefill (B, seq) in (1, 1536), (3, 1024), (24, 256),
+               decode B in 4, 12, 48 x kv_len in 1536, 3072; norms and SiLU*mul at T = 4, 24, 96,
+               384, 1536, 6144, 12288 (the same widths and implementations); whole decoders of
+               gpt2, gpt2-medium (new), llama2-7b, llama3-8b and mistral-7b (new) at prefill
+               1x1536, 3x1024, 24x128 and decode batch 1 at 3072 keys, 4 at 1536, 12 at 3072 and
+               40 at 1024 (gpt2 and gpt2-medium: prefill 1x896, 3x512, 24x128; decode 1 at 900,
+               4 at 640, 12 at 900, 40 at 384). Every implementation and stack of a shape is in
+               it. Its per-kernel device times (e2e_stacks_kernels_holdout3.csv) are hold-out too.
+               Rows measured with `--plan diag3` are calibration diagnostics (existing calibration
+               points of gpt2 and llama2-7b re-measured with each kernel's device time,
+               e2e_stacks_diag3*.csv, and graph-node gaps, kind stack_gap).
 
 Usage: python3 split_stacks.py CSV...   re-derives `set` and checks the stored one (counts only);
 rows of a spent hold-out (<kind>_calibration_was_holdout*.csv) must say calibration.
@@ -35,10 +50,10 @@ from split_common import bucket as _h, check_files  # noqa: E402
 
 
 def assign(row):
-    if row.get("kind") == "stack_gemm":
+    if row.get("kind") in ("stack_gemm", "stack_gap") or row.get("plan") == "diag3":
         return "calibration"
-    if row.get("plan") == "holdout2":
-        return "holdout2"
+    if row.get("plan") in ("holdout2", "holdout3"):
+        return row["plan"]
     if row["kind"] == "stack_attn":
         key = "stack_attn|{phase}|{B}|{heads}|{kv_heads}|{q_len}|{kv_len}".format(**row)
         return "holdout" if _h(key) < 30 else "calibration"
