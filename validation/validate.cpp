@@ -142,8 +142,8 @@ std::optional<std::string> measured_stack(const std::string& name) {
 bool load_stacks(const fs::path& root, std::vector<ValidationRow>& rows, ErrorList& errors) {
   bool any = false;
   auto each = [&](const std::string& kind, const auto& fn) {
-    for (const char* set : {"calibration", "calibration_was_holdout", "calibration_was_holdout2",
-                            "holdout", "holdout2"}) {
+    for (const char* set : {"calibration", "calibration_diag3", "calibration_was_holdout",
+                            "calibration_was_holdout2", "holdout", "holdout2"}) {
       auto t = open_table(root / (kind + "_" + set + ".csv"), false);
       if (!t) continue;
       any = true;
@@ -199,9 +199,19 @@ bool load_stacks(const fs::path& root, std::vector<ValidationRow>& rows, ErrorLi
       ei = EwImpl::kCompiled;
     else
       return;
-    const bool add = fam == "add_rmsnorm";
-    Op op = make_elementwise(fam, fam == "silu_mul" ? EwKind::kSiluMul : EwKind::kRmsnorm, T, H,
-                             f.dtype());
+    // add_<norm>: the residual add fused into the norm (returns both).
+    const bool add = fam.rfind("add_", 0) == 0;
+    const std::optional<EwKind> kind = ew_kind_from_name(add ? fam.substr(4) : fam);
+    if (!kind || (*kind != EwKind::kRmsnorm && *kind != EwKind::kLayernorm &&
+                  *kind != EwKind::kSiluMul && *kind != EwKind::kGelu) ||
+        (add && *kind != EwKind::kRmsnorm && *kind != EwKind::kLayernorm)) {
+      errors.add(t.loc(r, t.column("family")), "family",
+                 fmt::format("'{}' is not rmsnorm, add_rmsnorm, layernorm, add_layernorm, "
+                             "silu_mul or gelu",
+                             fam));
+      return;
+    }
+    Op op = make_elementwise(fam, *kind, T, H, f.dtype());
     op.ew_impl = ei;
     op.ew_residual = add;
     finalize(op);

@@ -17,6 +17,22 @@ using namespace gpu_detail;
 
 namespace {
 
+// The head_dim at which the flash kernels' main-loop efficiencies were fitted (every calibration
+// row of validation/gpu and of the stack dataset's kernel rows).
+constexpr double kFittedHeadDim = 128;
+
+// SM time of a flash kernel's query tile of bq rows over `keys` keys: the tensor work at the fitted
+// rate, plus the softmax's per-score work beyond what that rate holds at head_dim 128 (negative for
+// larger head dims: fewer scores per FLOP). Scores do not shrink with head_dim; FLOPs do.
+double flash_tile_s(const GpuConfig& c, double rate_sm, double bq, double keys, double hd) {
+  const double scores = bq * keys;
+  return 4.0 * scores * hd / rate_sm +
+         c.attention.softmax_cycles_per_score * scores * (1.0 - hd / kFittedHeadDim) / c.clock_hz;
+}
+
+// Per-CTA time outside the KV loop (the Q tile's load, the O tile's store): bytes of head_dim.
+double flash_cta_overhead_s(double fitted_s, double hd) { return fitted_s * hd / kFittedHeadDim; }
+
 // Flash attention 2's choice of KV splits for decoding (num_splits_heuristic): the fewest splits
 // whose wave efficiency is within 85% of the best.
 int64_t fa2_num_splits(int64_t blocks, int64_t sms, int64_t kv_blocks, int64_t max_splits) {
@@ -109,7 +125,7 @@ KernelPlan plan_decode(const GpuConfig& c, const Op& op, const DecodeKernel& k, 
   p.ctas_per_sm = occ.ctas_per_sm;
   const double hbm = split_kv_decode(c, op, k.splits, p, k.fixed_s);
   const int64_t keys = ceil_div(ceil_div(op.kv_len, k.splits), k.bk) * k.bk;
-  const double block_s = 4.0 * double(k.bq) * double(k.bk) * double(hd) / k.rate_sm;
+  const double block_s = flash_tile_s(c, k.rate_sm, double(k.bq), double(k.bk), double(hd));
   const double cta_s = block_s * double(keys / k.bk);
   const int64_t per_sm = std::min(p.ctas_per_sm, ceil_div(p.ctas, S));
   const double load = double(per_sm) * k.load_bytes_per_clk * c.clock_hz;
@@ -189,7 +205,8 @@ KernelPlan plan_hopper(const GpuConfig& c, const Op& op, bool cudnn, double mma_
     int64_t visible =
         op.causal ? std::min(op.kv_len, op.kv_len - op.q_len + (i + 1) * bq) : op.kv_len;
     visible = ceil_div(std::max<int64_t>(visible, 1), bk) * bk;
-    cta_s[i] = 4.0 * double(bq) * double(visible) * double(hd) / rate_sm + h.cta_overhead_s;
+    cta_s[i] = flash_tile_s(c, rate_sm, double(bq), double(visible), double(hd)) +
+               flash_cta_overhead_s(h.cta_overhead_s, double(hd));
     l2_per_bh += (double(bq) + 2.0 * double(visible)) * double(hd) * b;
   }
   // FA3's scheduler hands out the longest tiles first.
@@ -318,8 +335,8 @@ KernelPlan plan_attention(const GpuConfig& c, const Op& op) {
     int64_t visible =
         op.causal ? std::min(op.kv_len, op.kv_len - op.q_len + (i + 1) * bq) : op.kv_len;
     visible = ceil_div(std::max<int64_t>(visible, 1), bk) * bk;
-    cta_s[i] =
-        4.0 * double(bq) * double(visible) * double(hd) / rate_sm + c.attention.cta_overhead_s;
+    cta_s[i] = flash_tile_s(c, rate_sm, double(bq), double(visible), double(hd)) +
+               flash_cta_overhead_s(c.attention.cta_overhead_s, double(hd));
     l2_per_bh += (double(bq) + 2.0 * double(visible)) * double(hd) * b;
   }
   p.kernel = fmt::format("flash attention {}x{}", bq, bk);

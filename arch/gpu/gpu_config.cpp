@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <string_view>
 
 namespace xpusim {
 namespace {
@@ -38,6 +39,33 @@ void declare_ew(Schema<GpuConfig>& s, const std::string& op, bool fitted, F... f
   // Derived from the energy dataset's L2-resident and capped runs (gelu); 0 elsewhere, which a fit
   // leaves alone.
   if (fitted) s.calibrated(kEnergy);
+}
+
+// A software stack's kernel (kernels.eager.*, kernels.compiled.*): its bandwidth fraction, cycles
+// per element and fixed latency, fitted on the stack dataset, and for eager kernels the issue floor
+// on strided views (fitted on the energy dataset). `group` is the member of GpuConfig holding it.
+template <class Group>
+void declare_stack_kernel(Schema<GpuConfig>& s, const std::string& p, const std::string& w,
+                          const char* bw_default, bool issue, Group GpuConfig::*group,
+                          EwKernelConfig Group::*field) {
+  // An optional kernel (default bw 0) may stay unset; a set one reaches at least 1 %.
+  const double bw_min = std::string_view(bw_default) == "0" ? 0.0 : 0.01;
+  s.real(p + ".bw", bw_default, Range{bw_min, 1}, w + ": fraction of the achievable HBM bandwidth",
+         group, field, &EwKernelConfig::bw)
+      .calibrated(kStacks);
+  s.real(p + ".cycles_per_elem", "0", Range{0, 100}, w + ": serial SM cycles per element of a CTA",
+         group, field, &EwKernelConfig::cycles_per_elem)
+      .calibrated(kStacks);
+  s.quantity(p + ".fixed", Unit::kSeconds, "0 s", Range{0, 1e-3},
+             w + ": fixed latency beyond the launch gap", group, field, &EwKernelConfig::fixed_s)
+      .calibrated(kStacks);
+  if (!issue) return;
+  s.real(p + ".issue", "0", Range{0, 1000},
+         w + ": FP32-pipe instruction slots per element on non-contiguous views (per-element "
+             "offsets), issued at sm.fp32_per_clk / 2 per SM per clock (a floor on its SM time "
+             "that follows the clock, on grids of at least one CTA per SM; 0 = not known)",
+         group, field, &EwKernelConfig::issue_per_elem)
+      .calibrated(kEnergy);
 }
 
 }  // namespace
@@ -308,6 +336,12 @@ const Schema<GpuConfig>& gpu_schema() {
                "cuDNN's lean_reduction), a graph node that also pays launch_overhead",
                &GpuConfig::attention, &GpuConfig::Attention::combine_s)
         .calibrated(kStacks);
+    s.real("kernels.attention.softmax_cycles_per_score", "0", Range{0, 1},
+           "flash kernels (FA2, cuDNN, FA3): SM cycles per attention score of the softmax, which "
+           "does not shrink with head_dim (the main-loop efficiencies are fitted at head_dim 128 "
+           "and include it there); 0: every head_dim at the fitted rate",
+           &GpuConfig::attention, &GpuConfig::Attention::softmax_cycles_per_score)
+        .calibrated(kStacks);
     for (auto [impl, field, fitted] :
          {std::tuple{"cudnn", &GpuConfig::Attention::cudnn, true},
           std::tuple{"flash3", &GpuConfig::Attention::flash3, false}}) {
@@ -339,44 +373,20 @@ const Schema<GpuConfig>& gpu_schema() {
                      "PyTorch eager vectorised pointwise kernel"},
           std::tuple{"strided", &GpuConfig::Eager::strided,
                      "PyTorch eager unvectorised pointwise kernel (broadcast, strided or cast)"},
-          std::tuple{"reduce", &GpuConfig::Eager::reduce, "PyTorch eager row reduction"}}) {
-      const std::string p = std::string("kernels.eager.") + kind, w = what;
-      s.real(p + ".bw", "1", Range{0.01, 1}, w + ": fraction of the achievable HBM bandwidth",
-             &GpuConfig::eager, field, &EwKernelConfig::bw)
-          .calibrated(kStacks);
-      s.real(p + ".cycles_per_elem", "0", Range{0, 100},
-             w + ": serial SM cycles per element of a CTA", &GpuConfig::eager, field,
-             &EwKernelConfig::cycles_per_elem)
-          .calibrated(kStacks);
-      s.quantity(p + ".fixed", Unit::kSeconds, "0 s", Range{0, 1e-3},
-                 w + ": fixed latency beyond the launch gap", &GpuConfig::eager, field,
-                 &EwKernelConfig::fixed_s)
-          .calibrated(kStacks);
-      s.real(p + ".issue", "0", Range{0, 1000},
-             w + ": FP32-pipe instruction slots per element on non-contiguous views (per-element "
-                 "offsets), issued at sm.fp32_per_clk / 2 per SM per clock (a floor on its SM time "
-                 "that follows the clock, on grids of at least one CTA per SM; 0 = not known)",
-             &GpuConfig::eager, field, &EwKernelConfig::issue_per_elem)
-          .calibrated(kEnergy);
-    }
-    for (auto [kind, field, what] :
-         {std::tuple{"norm", &GpuConfig::Compiled::norm, "row-reduction kernel (a norm)"},
+          std::tuple{"reduce", &GpuConfig::Eager::reduce, "PyTorch eager row reduction"}})
+      declare_stack_kernel(s, std::string("kernels.eager.") + kind, what, "1", true,
+                           &GpuConfig::eager, field);
+    for (auto [kind, field, what, bw] :
+         {std::tuple{"norm", &GpuConfig::Compiled::norm, "row-reduction kernel (RMSNorm)", "1"},
           std::tuple{"pointwise", &GpuConfig::Compiled::pointwise,
-                     "pointwise kernel (SiLU·mul, GELU, RoPE)"}}) {
-      const std::string p = std::string("kernels.compiled.") + kind,
-                        w = std::string("torch.compile's ") + what;
-      s.real(p + ".bw", "1", Range{0.01, 1}, w + ": fraction of the achievable HBM bandwidth",
-             &GpuConfig::compiled, field, &EwKernelConfig::bw)
-          .calibrated(kStacks);
-      s.real(p + ".cycles_per_elem", "0", Range{0, 100},
-             w + ": serial SM cycles per element of a CTA", &GpuConfig::compiled, field,
-             &EwKernelConfig::cycles_per_elem)
-          .calibrated(kStacks);
-      s.quantity(p + ".fixed", Unit::kSeconds, "0 s", Range{0, 1e-3},
-                 w + ": fixed latency beyond the launch gap", &GpuConfig::compiled, field,
-                 &EwKernelConfig::fixed_s)
-          .calibrated(kStacks);
-    }
+                     "pointwise kernel (SiLU·mul, RoPE)", "1"},
+          std::tuple{"layernorm", &GpuConfig::Compiled::layernorm,
+                     "Welford LayerNorm kernel (bw 0: takes kernels.compiled.norm)", "0"},
+          std::tuple{"gelu", &GpuConfig::Compiled::gelu,
+                     "GELU kernel (bw 0: takes kernels.compiled.pointwise)", "0"}})
+      declare_stack_kernel(s, std::string("kernels.compiled.") + kind,
+                           std::string("torch.compile's ") + what, bw, false,
+                           &GpuConfig::compiled, field);
     // The measured kernels are fitted; `other` stands for the unmeasured ones (embedding,
     // quantize, relu).
     for (const EwKindInfo& e : ew_kinds())

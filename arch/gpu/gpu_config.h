@@ -125,6 +125,11 @@ struct GpuConfig {
     double decode_fixed_s = 0;
     double decode_load_bytes_per_clk = 0;  // per-SM load rate of the split-KV decode kernel
     double combine_s = 0;  // split-KV decode: the combine kernel's own duration (beyond its gap)
+    // SM cycles per attention score of a flash kernel's softmax (exp2 on the SFU, the row max and
+    // sum, the rescale and the conversion on the FP32 pipe), which do not shrink with head_dim.
+    // The main-loop rates are fitted at head_dim 128 and include it there; a smaller head_dim
+    // pays it on more scores per tensor FLOP.
+    double softmax_cycles_per_score = 0;
     // Hopper fused-attention kernels (AttnImpl::kCudnn, kFlash3): a wgmma prefill kernel at
     // `efficiency` of the 16-bit peak with its fixed and per-CTA costs, and a decode kernel with
     // its fixed latency and per-SM load rate. efficiency 0: the card has no such kernel, and the
@@ -144,8 +149,13 @@ struct GpuConfig {
   struct Eager {
     EwKernelConfig vectorized, strided, reduce;
   } eager;
+  // Inductor's LayerNorm is a Welford reduction (triton_red_fused_native_layer_norm, looped even
+  // at 768 elements per row) and GELU reads one contiguous operand: each has its own kernel
+  // parameters (measured in whole gpt2 steps, validation/gpu/stacks/h200/e2e_stacks_diag3_*).
+  // bw 0 (unset): the family's `norm` / `pointwise` parameters.
   struct Compiled {
-    EwKernelConfig norm, pointwise;  // row reductions (RMSNorm, LayerNorm); SiLU·mul, GELU, RoPE
+    EwKernelConfig norm, pointwise;  // RMSNorm (and unset LayerNorm); SiLU·mul, RoPE (and GELU)
+    EwKernelConfig layernorm, gelu;
   } compiled;
   // NCCL's ring protocols (collectives): each is a fixed latency, a latency per ring step and a
   // fraction of the link bandwidth; the fastest for the message serves it. Unset (efficiency 0):

@@ -291,9 +291,15 @@ KernelPlan plan_elementwise(const GpuConfig& c, const Op& op) {
       op.ew_impl == EwImpl::kCompiled &&
       (kind == EwKind::kSiluMul || kind == EwKind::kGelu || kind == EwKind::kRope);
   const bool compiled = compiled_norm || compiled_pw;
-  const EwKernelConfig& k = compiled_norm ? c.compiled.norm
-                            : compiled_pw ? c.compiled.pointwise
-                                          : c.ew.of(op.ew);
+  // LayerNorm (a Welford reduction) and GELU (one contiguous operand) have their own compiled
+  // kernels where the preset measured them (bw > 0).
+  const EwKernelConfig* kc = compiled_norm ? &c.compiled.norm
+                             : compiled_pw ? &c.compiled.pointwise
+                                           : &c.ew.of(op.ew);
+  if (compiled && kind == EwKind::kLayernorm && c.compiled.layernorm.bw > 0)
+    kc = &c.compiled.layernorm;
+  if (compiled && kind == EwKind::kGelu && c.compiled.gelu.bw > 0) kc = &c.compiled.gelu;
+  const EwKernelConfig& k = *kc;
   // Norms and softmax run one CTA per row (a reduction); pointwise kernels take 2048-element
   // chunks.
   const bool per_row = op.ew && ew_info(*op.ew).row_reduction;
