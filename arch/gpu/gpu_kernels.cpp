@@ -279,6 +279,9 @@ constexpr int64_t kInductorPersistentMax = 1024;
 // reduction(): the contiguous config takes min(rnumel, 2048) when the hint is INNER).
 constexpr int64_t kInductorRBlock = 2048;
 
+// index_select's largest index count for its small-index kernel (Indexing.cu: numIndices <= 16).
+constexpr int64_t kIndexSelectSmallIndexMax = 16;
+
 KernelPlan plan_elementwise(const GpuConfig& c, const Op& op) {
   if (op.ew_impl == EwImpl::kEager)
     if (std::optional<KernelPlan> p = plan_eager(c, op)) return *p;
@@ -334,6 +337,13 @@ KernelPlan plan_elementwise(const GpuConfig& c, const Op& op) {
   // The first CTA's latency (and, in the engine, HBM's first-byte latency) is paid before the
   // stream reaches its steady rate; co-resident CTAs of later waves hide each other's latency.
   p.fill_s = k.fixed_s + cta_s;
+  // F.embedding is index_select, which for at most 16 indices runs indexSelectSmallIndex
+  // (aten/src/ATen/native/cuda/Indexing.cu): each thread walks the indices in turn, every row's
+  // load waiting on its index's, so each index costs a loaded memory latency, one after another
+  // (calibration: gpt2 decode at batch 16, 8.2-8.6 us per embedding, e2e_stacks_diag3_kernels.csv;
+  // batch 32 and up run the vectorised gather, modelled as a pointwise kernel).
+  if (kind == EwKind::kEmbedding && T <= kIndexSelectSmallIndexMax)
+    p.fill_s += double(T) * c.hbm.latency_s;
   const int64_t waves = ceil_div(p.ctas, c.sm.count * p.ctas_per_sm);
   double bytes = op.total_bytes();
   // torch.compile's norm is a looped reduction (triton_red_: inductor keeps a reduction
