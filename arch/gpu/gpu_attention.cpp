@@ -140,6 +140,64 @@ KernelPlan plan_decode(const GpuConfig& c, const Op& op, const DecodeKernel& k, 
   return p;
 }
 
+// A flash prefill kernel's choices: its tiles (bq queries x bk keys), main-loop rate per SM, fixed
+// latency and per-CTA cost outside the KV loop, its CTA's threads and registers, the K/V tiles
+// it keeps in shared memory (beside Q), and how its CTAs are scheduled.
+struct PrefillKernel {
+  std::string name;
+  int64_t bq, bk;
+  double rate_sm, fixed_s, cta_overhead_s;
+  int64_t threads, regs_per_thread, kv_tiles;
+  bool longest_first;  // a persistent scheduler that hands out the longest (causal) tiles first
+  bool memset;         // a memset node before the kernel (cuDNN)
+};
+
+// One CTA per (sequence, head, query block), launched query block fastest; causal CTAs stop at
+// the diagonal, so their lengths differ. The block scheduler fills every SM's slots in launch
+// order, then hands each further CTA to the SM that frees up first (or, longest_first, takes the
+// CTAs longest first); the kernel ends when the most loaded SM does.
+KernelPlan plan_prefill(const GpuConfig& c, const Op& op, const PrefillKernel& k, KernelPlan p) {
+  const int64_t S = c.sm.count, hd = op.head_dim;
+  const double b = dtype_bytes(op.dtype);
+  const int64_t bq = k.bq, bk = k.bk;
+  const int64_t nq = ceil_div(op.q_len, bq);
+  std::vector<double> cta_s(nq);
+  double l2_per_bh = 0;
+  for (int64_t i = 0; i < nq; ++i) {
+    int64_t visible =
+        op.causal ? std::min(op.kv_len, op.kv_len - op.q_len + (i + 1) * bq) : op.kv_len;
+    visible = ceil_div(std::max<int64_t>(visible, 1), bk) * bk;
+    cta_s[i] = flash_tile_s(c, k.rate_sm, double(bq), double(visible), double(hd)) +
+               flash_cta_overhead_s(k.cta_overhead_s, double(hd));
+    l2_per_bh += (double(bq) + 2.0 * double(visible)) * double(hd) * b;
+  }
+  if (k.longest_first) std::sort(cta_s.begin(), cta_s.end(), std::greater<>());
+  p.kernel = fmt::format("{} prefill {}x{}", k.name, bq, bk);
+  p.tile_m = bq;
+  p.tile_n = bk;
+  p.ctas = op.B * op.heads * nq;
+  const double smem = double(bq + k.kv_tiles * bk) * double(hd) * b;
+  const Occupancy occ = occupancy(c, k.threads, k.regs_per_thread, smem);
+  if (occ.ctas_per_sm < 1)
+    return unsupported(does_not_fit(c, p.kernel, occ, k.threads, k.regs_per_thread, smem));
+  p.ctas_per_sm = occ.ctas_per_sm;
+  // The CTAs are list-scheduled one by one; beyond this the launch describes no real workload.
+  constexpr int64_t kMaxScheduledCtas = 20'000'000;
+  if (p.ctas > kMaxScheduledCtas)
+    return unsupported(
+        fmt::format("{} CTAs is too many to schedule (limit {})", p.ctas, kMaxScheduledCtas));
+  p.fill_s = k.fixed_s;
+  if (k.memset) p.launch_s += c.launch_overhead_s;
+  const int64_t slots = S * p.ctas_per_sm;
+  const double sm_time = list_schedule(cta_s, p.ctas, S, slots);
+  const int64_t nw = std::max<int64_t>(1, ceil_div(p.ctas, slots));
+  const double hbm = op.in_bytes + op.out_bytes;
+  const double l2 = double(op.B * op.heads) * l2_per_bh + op.out_bytes;
+  p.groups.push_back({nw, std::min(S, p.ctas), sm_time / double(nw), hbm / double(nw),
+                      l2 / double(nw), sm_load_bw(c)});
+  return p;
+}
+
 // The Hopper fused-attention kernels (AttnImpl::kCudnn, kFlash3).
 //  - cuDNN (PyTorch's default SDPA on sm90; kernel names in validation/gpu/stacks/h200): prefill
 //    runs cudnn_generated_fort_native_sdpa_sm90_flash_fprop_wgmma_f16_knob_7_64x128x128 after a
@@ -167,8 +225,7 @@ KernelPlan plan_hopper(const GpuConfig& c, const Op& op, bool cudnn, double mma_
   double per_clk = c.sm.tensor.per_clk(op.dtype);
   if (per_clk == 0) per_clk = c.sm.tensor.bf16;
   const double rate_sm = per_clk * c.tensor_clock_hz * h.efficiency;
-  const double b = dtype_bytes(op.dtype);
-  const int64_t S = c.sm.count, hd = op.head_dim;
+  const int64_t S = c.sm.count;
   const int64_t group = std::max<int64_t>(1, op.heads / std::max<int64_t>(1, op.kv_heads));
   if (op.q_len == 1) {
     if (cudnn) {
@@ -197,43 +254,20 @@ KernelPlan plan_hopper(const GpuConfig& c, const Op& op, bool cudnn, double mma_
                          h.decode_load_bytes_per_clk};
     return plan_decode(c, op, k, std::move(p));
   }
-  const int64_t bq = kHopperBq, bk = cudnn ? 128 : (op.causal ? 128 : 176);
-  const int64_t nq = ceil_div(op.q_len, bq);
-  std::vector<double> cta_s(nq);
-  double l2_per_bh = 0;
-  for (int64_t i = 0; i < nq; ++i) {
-    int64_t visible =
-        op.causal ? std::min(op.kv_len, op.kv_len - op.q_len + (i + 1) * bq) : op.kv_len;
-    visible = ceil_div(std::max<int64_t>(visible, 1), bk) * bk;
-    cta_s[i] = flash_tile_s(c, rate_sm, double(bq), double(visible), double(hd)) +
-               flash_cta_overhead_s(h.cta_overhead_s, double(hd));
-    l2_per_bh += (double(bq) + 2.0 * double(visible)) * double(hd) * b;
-  }
-  // FA3's scheduler hands out the longest tiles first.
-  if (!cudnn) std::sort(cta_s.begin(), cta_s.end(), std::greater<>());
-  p.kernel = fmt::format("{} prefill {}x{}", cudnn ? "cudnn" : "flash3", bq, bk);
-  p.tile_m = bq;
-  p.tile_n = bk;
-  p.ctas = op.B * op.heads * nq;
-  // Q, and K and V in two pipeline stages, in shared memory; two consumer warpgroups.
-  const double smem = double(bq + 4 * bk) * double(hd) * b;
-  const Occupancy occ = occupancy(c, 384, 168, smem);
-  if (occ.ctas_per_sm < 1) return unsupported(does_not_fit(c, p.kernel, occ, 384, 168, smem));
-  p.ctas_per_sm = occ.ctas_per_sm;
-  constexpr int64_t kMaxScheduledCtas = 20'000'000;
-  if (p.ctas > kMaxScheduledCtas)
-    return unsupported(
-        fmt::format("{} CTAs is too many to schedule (limit {})", p.ctas, kMaxScheduledCtas));
-  p.fill_s = h.prefill_fixed_s;
-  if (cudnn) p.launch_s += c.launch_overhead_s;  // the memset before it
-  const int64_t slots = S * p.ctas_per_sm;
-  const double sm_time = list_schedule(cta_s, p.ctas, S, slots);
-  const int64_t nw = std::max<int64_t>(1, ceil_div(p.ctas, slots));
-  const double hbm = op.in_bytes + op.out_bytes;
-  const double l2 = double(op.B * op.heads) * l2_per_bh + op.out_bytes;
-  p.groups.push_back({nw, std::min(S, p.ctas), sm_time / double(nw), hbm / double(nw),
-                      l2 / double(nw), sm_load_bw(c)});
-  return p;
+  const PrefillKernel k{cudnn ? "cudnn" : "flash3",
+                        kHopperBq,
+                        cudnn ? 128 : (op.causal ? 128 : 176),
+                        rate_sm,
+                        h.prefill_fixed_s,
+                        h.cta_overhead_s,
+                        // Q, and K and V in two pipeline stages, in shared memory; two consumer
+                        // warpgroups.
+                        384,
+                        168,
+                        4,
+                        !cudnn,  // FA3's scheduler hands out the longest tiles first
+                        cudnn};  // cuDNN's memset before it
+  return plan_prefill(c, op, k, std::move(p));
 }
 
 }  // namespace
@@ -252,7 +286,6 @@ KernelPlan plan_attention(const GpuConfig& c, const Op& op) {
     return unsupported(fmt::format("flash attention has no {} kernel; use --attention unfused",
                                    dtype_name(op.dtype)));
   const double rate_sm = per_clk * c.tensor_clock_hz * c.attention.efficiency;
-  const double b = dtype_bytes(op.dtype);
   const int64_t S = c.sm.count, hd = op.head_dim;
   const int64_t group = std::max<int64_t>(1, op.heads / std::max<int64_t>(1, op.kv_heads));
   KernelPlan p;
@@ -324,43 +357,19 @@ KernelPlan plan_attention(const GpuConfig& c, const Op& op) {
   }
 
   // Prefill: one CTA per (batch, head, 128-query block), launched q-block fastest; KV blocks of 64
-  // keys; causal CTAs stop at the diagonal, so their lengths differ. The block scheduler fills
-  // every SM's slots in launch order, then hands each further CTA to the SM that frees up first;
-  // the kernel ends when the most loaded SM does.
-  const int64_t bq = 128, bk = op.head_dim <= 64 ? 128 : 64;  // FA2's tiles, as in decode
-  const int64_t nq = ceil_div(op.q_len, bq);
-  std::vector<double> cta_s(nq);
-  double l2_per_bh = 0;
-  for (int64_t i = 0; i < nq; ++i) {
-    int64_t visible =
-        op.causal ? std::min(op.kv_len, op.kv_len - op.q_len + (i + 1) * bq) : op.kv_len;
-    visible = ceil_div(std::max<int64_t>(visible, 1), bk) * bk;
-    cta_s[i] = flash_tile_s(c, rate_sm, double(bq), double(visible), double(hd)) +
-               flash_cta_overhead_s(c.attention.cta_overhead_s, double(hd));
-    l2_per_bh += (double(bq) + 2.0 * double(visible)) * double(hd) * b;
-  }
-  p.kernel = fmt::format("flash attention {}x{}", bq, bk);
-  p.tile_m = bq;
-  p.tile_n = bk;
-  p.ctas = op.B * op.heads * nq;
-  const double smem = double(bq + 2 * bk) * double(hd) * b;
-  const Occupancy occ = occupancy(c, 128, 255, smem);
-  if (occ.ctas_per_sm < 1) return unsupported(does_not_fit(c, p.kernel, occ, 128, 255, smem));
-  p.ctas_per_sm = occ.ctas_per_sm;
-  // The CTAs are list-scheduled one by one; beyond this the launch describes no real workload.
-  constexpr int64_t kMaxScheduledCtas = 20'000'000;
-  if (p.ctas > kMaxScheduledCtas)
-    return unsupported(
-        fmt::format("{} CTAs is too many to schedule (limit {})", p.ctas, kMaxScheduledCtas));
-  p.fill_s = c.attention.prefill_fixed_s;
-  const int64_t slots = S * p.ctas_per_sm;
-  const double sm_time = list_schedule(cta_s, p.ctas, S, slots);
-  const int64_t nw = std::max<int64_t>(1, ceil_div(p.ctas, slots));
-  const double hbm = op.in_bytes + op.out_bytes;
-  const double l2 = double(op.B * op.heads) * l2_per_bh + op.out_bytes;
-  p.groups.push_back({nw, std::min(S, p.ctas), sm_time / double(nw), hbm / double(nw),
-                      l2 / double(nw), sm_load_bw(c)});
-  return p;
+  // keys (128 for head dims up to 64, as in decode); K and V single-buffered in shared memory.
+  const PrefillKernel k{"flash attention",
+                        128,
+                        op.head_dim <= 64 ? 128 : 64,
+                        rate_sm,
+                        c.attention.prefill_fixed_s,
+                        c.attention.cta_overhead_s,
+                        128,
+                        255,
+                        2,
+                        false,
+                        false};
+  return plan_prefill(c, op, k, std::move(p));
 }
 
 }  // namespace xpusim
