@@ -72,18 +72,13 @@ def main(d):
                         gap_us=f"{gap_us:.3f}", count=r["count"], kernels=kn[:200],
                         source=f"e2e_stacks_diag3 {r['stack']} {r['phase']} B={r['B']} S={r['q_len']} ctx={r['ctx']}",
                         set="calibration"))
-    apath = os.path.join(d, "attention_calibration_diag3.csv")
-    with open(apath, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(att[0].keys()))
-        w.writeheader()
-        w.writerows(att)
-    print(f"{apath}: {len(att)} rows")
-    path = os.path.join(d, "elementwise_calibration_diag3.csv")
-    with open(path, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(out[0].keys()))
-        w.writeheader()
-        w.writerows(out)
-    print(f"{path}: {len(out)} rows")
+    for name, rs in (("attention", att), ("elementwise", out)):
+        path = os.path.join(d, f"{name}_calibration_diag3.csv")
+        with open(path, "w", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=list(rs[0].keys()))
+            w.writeheader()
+            w.writerows(rs)
+        print(f"{path}: {len(rs)} rows")
 
 
 if __name__ == "__main__":
