@@ -175,6 +175,49 @@ TEST(Stacks, AttentionImplementations) {
   EXPECT_GT(mp.hbm_bytes(), 40.0 * 32 * 2048 * 2048);  // ~45 bytes per fp32 score and more
 }
 
+// Mechanisms chosen on the diag3 calibration kernels (gpt2 steps): the flash kernels' softmax work
+// per score, which head_dim does not shrink; inductor's own LayerNorm and GELU kernels; and
+// index_select's small-index kernel for at most 16 embedding rows.
+TEST(Stacks, HeadDimSoftmaxCompiledKernelsAndSmallIndexEmbedding) {
+  GpuConfig h = config_of("h200");
+  ASSERT_GT(h.attention.softmax_cycles_per_score, 0);
+  GpuConfig none = h;
+  none.attention.softmax_cycles_per_score = 0;
+  for (AttnImpl impl : {AttnImpl::kFlash2, AttnImpl::kCudnn}) {
+    for (int64_t q : {int64_t(1), int64_t(512)}) {
+      Op a128 = make_attention("a", 64, 32, 32, 128, q, 513, q > 1, DType::kBf16);
+      Op a64 = make_attention("a", 64, 12, 12, 64, q, 513, q > 1, DType::kBf16);
+      a128.attn_impl = a64.attn_impl = impl;
+      // head_dim 128 is where the rates were fitted: unchanged by the softmax term.
+      EXPECT_DOUBLE_EQ(plan_kernel(h, a128).compute_s(), plan_kernel(none, a128).compute_s());
+      // head_dim 64: more scores per tensor FLOP, so more SM time (cuDNN's decode is load-bound).
+      if (impl == AttnImpl::kFlash2 || q > 1)
+        EXPECT_GT(plan_kernel(h, a64).compute_s(), 1.05 * plan_kernel(none, a64).compute_s())
+            << int(impl) << " q=" << q;
+    }
+  }
+  // Compiled LayerNorm and GELU take their own kernels' parameters, RMSNorm and SiLU·mul not.
+  GpuConfig slow = h;
+  slow.compiled.layernorm.bw = h.compiled.layernorm.bw / 2;
+  slow.compiled.gelu.bw = h.compiled.gelu.bw / 2;
+  for (EwKind k : {EwKind::kLayernorm, EwKind::kGelu, EwKind::kRmsnorm, EwKind::kSiluMul}) {
+    Op op = make_elementwise("e", k, 4096, 4096, DType::kBf16);
+    op.ew_impl = EwImpl::kCompiled;
+    finalize(op);
+    const bool own = k == EwKind::kLayernorm || k == EwKind::kGelu;
+    EXPECT_EQ(plan_kernel(slow, op).hbm_bw < plan_kernel(h, op).hbm_bw, own) << ew_kind_name(k);
+  }
+  // F.embedding: at most 16 rows walk the indices one latency after another; 17 rows gather.
+  auto embed_fill = [&](int64_t T) {
+    Op e = make_elementwise("embed", EwKind::kEmbedding, T, 768, DType::kBf16);
+    finalize(e);
+    return plan_kernel(h, e).fill_s;
+  };
+  // (plus the pointwise chunk's own latency over 16 rows instead of one: tens of ns)
+  EXPECT_NEAR(embed_fill(16) - embed_fill(1), 15 * h.hbm.latency_s, 1e-7);
+  EXPECT_LT(embed_fill(17), embed_fill(16) - 10 * h.hbm.latency_s);
+}
+
 // The rows of the files whose name contains `part` (the first hold-out, read once and now
 // calibration, is in <kind>_calibration_was_holdout.csv, the second in
 // <kind>_calibration_was_holdout2.csv), as one set.
