@@ -135,15 +135,16 @@ std::optional<std::string> measured_stack(const std::string& name) {
 }
 
 // validation/gpu/stacks/<card>: the kernels that PyTorch stacks run (issue 15), split into
-// <kind>_calibration.csv and <kind>_holdout.csv (the second hold-out: <kind>_holdout2.csv) by
-// split_stacks.py; a hold-out that has been read is calibration,
-// <kind>_calibration_was_holdout.csv (<kind>_calibration_was_holdout2.csv). Returns false when
-// `root` holds none of them.
+// <kind>_calibration.csv and <kind>_holdout.csv (the later hold-outs: <kind>_holdout2.csv,
+// <kind>_holdout3.csv) by split_stacks.py; a hold-out that has been read is calibration,
+// <kind>_calibration_was_holdout{,2,3}.csv; kernel rows derived from whole steps (calibration
+// diagnostics) are <kind>_calibration_diag3.csv. Returns false when `root` holds none of them.
 bool load_stacks(const fs::path& root, std::vector<ValidationRow>& rows, ErrorList& errors) {
   bool any = false;
   auto each = [&](const std::string& kind, const auto& fn) {
     for (const char* set : {"calibration", "calibration_diag3", "calibration_was_holdout",
-                            "calibration_was_holdout2", "holdout", "holdout2"}) {
+                            "calibration_was_holdout2", "calibration_was_holdout3", "holdout",
+                            "holdout2", "holdout3"}) {
       auto t = open_table(root / (kind + "_" + set + ".csv"), false);
       if (!t) continue;
       any = true;

@@ -220,7 +220,8 @@ TEST(Stacks, HeadDimSoftmaxCompiledKernelsAndSmallIndexEmbedding) {
 
 // The rows of the files whose name contains `part` (the first hold-out, read once and now
 // calibration, is in <kind>_calibration_was_holdout.csv, the second in
-// <kind>_calibration_was_holdout2.csv), as one set.
+// <kind>_calibration_was_holdout2.csv, the third in <kind>_calibration_was_holdout3.csv), as one
+// set.
 std::map<std::string, CategoryStats> stack_stats(const std::string& part) {
   ConfigStore store;
   auto dev = make_device(store.load("h200", "hw"), "h200");
@@ -288,6 +289,41 @@ TEST(Stacks, SecondHoldoutErrorsStayAtTheirRecordedLevel) {
       {"e2e torch-compiled decode", 8.6},          // 8.1
       {"e2e serving prefill", 12.2},               // 11.7
       {"e2e serving decode", 10.7},                // 10.2
+  };
+  for (const auto& [cat, pct] : limit) {
+    auto it = s.find(cat);
+    ASSERT_NE(it, s.end()) << cat;
+    EXPECT_LT(it->second.mape * 100, pct) << cat << ": " << it->second.worst_label;
+  }
+}
+
+// Regression test on the third hold-out (holdout3: new shapes, head_dim 64 and two new models,
+// planned before its run, read once on 2026-12-03 with the model of 5d4b849; calibration since):
+// the MAPE then, in %, with thresholds about 0.5 points above it. Never widen one to make a change
+// pass.
+TEST(Stacks, ThirdHoldoutErrorsStayAtTheirRecordedLevel) {
+  const auto s = stack_stats("_was_holdout3.csv");
+  const std::map<std::string, double> limit = {
+      {"attention cudnn prefill", 7.9},             // 7.4
+      {"attention cudnn decode", 3.6},              // 3.1
+      {"attention default(cudnn) prefill", 7.9},    // 7.4
+      {"attention default(cudnn) decode", 3.3},     // 2.8
+      {"attention flash2 prefill", 6.7},            // 6.2
+      {"attention flash2 decode", 11.4},            // 10.9
+      {"attention math prefill", 5.7},              // 5.2
+      {"attention math decode", 12.7},              // 12.2
+      {"elementwise rmsnorm eager", 11.2},          // 10.7
+      {"elementwise add_rmsnorm eager", 9.6},       // 9.1
+      {"elementwise rmsnorm compiled", 15.4},       // 14.9
+      {"elementwise add_rmsnorm compiled", 16.8},   // 16.3
+      {"elementwise silu_mul eager", 16.2},         // 15.7
+      {"elementwise silu_mul compiled", 27.8},      // 27.3
+      {"e2e torch-eager prefill", 5.1},             // 4.6
+      {"e2e torch-eager decode", 6.5},              // 6.0
+      {"e2e torch-compiled prefill", 10.0},         // 9.5
+      {"e2e torch-compiled decode", 5.5},           // 5.0
+      {"e2e serving prefill", 9.5},                 // 9.0
+      {"e2e serving decode", 8.9},                  // 8.4
   };
   for (const auto& [cat, pct] : limit) {
     auto it = s.find(cat);
