@@ -58,6 +58,13 @@ struct GpuConfig {
     double reuse_whole_bytes = 0;
     double reuse_keep_bytes = 0;
   } l2;
+  // cudaMemcpy device to device: up to a per-call size the driver's SM copy kernel moves it at
+  // kernels.elementwise.copy's rate; from large_from bytes per call on (read bytes) the copy runs
+  // at large_bw of the achievable HBM rate (another path of the driver). 0: one path.
+  struct Memcpy {
+    double large_from_bytes = 0;
+    double large_bw = 0;
+  } memcpy_d2d;
   double launch_overhead_s = 0;  // gap between back-to-back kernels in a CUDA graph
   LinkConfig link;               // NVLink, for collectives
   double tdp_w = 0;
