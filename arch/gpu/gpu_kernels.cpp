@@ -311,7 +311,7 @@ KernelPlan plan_elementwise(const GpuConfig& c, const Op& op) {
   p.hbm_bw = hbm_bw(c) * k.bw;
   // A device-to-device cudaMemcpy from memcpy.large_from bytes per call takes the driver's other
   // path, at its own rate (H200: 2.77 TB/s read + write from 512 MiB up, against 4.0-4.2 TB/s up
-  // to 256 MiB; four calls of 256 MiB over one 1 GiB pair, or an SM kernel over it, keep 4.2-4.3).
+  // to 448 MiB; four calls of 256 MiB over one 1 GiB pair, or an SM kernel over it, keep 4.2-4.3).
   if (kind == EwKind::kCopy && c.memcpy_d2d.large_from_bytes > 0 && c.memcpy_d2d.large_bw > 0 &&
       double(std::max<int64_t>(1, op.T)) * double(std::max<int64_t>(1, op.H)) *
               dtype_bytes(op.dtype) >=
