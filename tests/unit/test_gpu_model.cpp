@@ -291,10 +291,11 @@ TEST(GpuPower, ALowerLimitLowersTheClockAndStretchesComputeBoundTime) {
 }
 
 TEST(GpuL2Reuse, OperandsThatFitStayInL2BetweenCallsAndALargerFootprintKeepsAShare) {
-  // h200: l2.reuse_whole 40 MiB, reuse_keep 20 MiB (validation/gpu/energy/h200 cal3 copies).
+  // h200: l2.reuse_whole = reuse_keep = 20 MiB (validation/gpu/energy/h200 L2-resident rows).
   GpuConfig c = config_of("h200");
   EXPECT_EQ(l2_reuse_hit_fraction(c, 0), 0.0);  // unknown: from HBM
-  EXPECT_EQ(l2_reuse_hit_fraction(c, 32.0 * (1 << 20)), 1.0);
+  EXPECT_EQ(l2_reuse_hit_fraction(c, 16.0 * (1 << 20)), 1.0);
+  EXPECT_NEAR(l2_reuse_hit_fraction(c, 32.0 * (1 << 20)), 20.0 / 32.0, 1e-12);
   EXPECT_NEAR(l2_reuse_hit_fraction(c, 80.0 * (1 << 20)), 20.0 / 80.0, 1e-12);
   auto dev = device("h200");
   // a + b on 512 x 4096 bf16 (12 MiB), called again and again on the same buffers.
