@@ -127,6 +127,11 @@ const Schema<GpuConfig>& gpu_schema() {
                &GpuConfig::tdp_w);
     declare_power(s, kEnergy, kKernels, &GpuConfig::power);
     declare_energy(s, kEnergy, &GpuConfig::energy);
+    s.boolean("power.peak_clock_floor", "false",
+              "floor the clock at which a tensor-core kernel's fitted time holds by its SMs' peak "
+              "rate (a time the SMs could not reach at a lower clock); only where the energies are "
+              "measured, since under the cap it turns an energy error into a time error",
+              &GpuConfig::peak_clock_floor);
     declare_area(s, {SramKind::kRf, SramKind::kL1, SramKind::kL2}, "SM", &GpuConfig::area);
 
     auto eff = [&](const char* f, double DtypeRates::*field) {

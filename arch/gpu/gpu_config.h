@@ -73,6 +73,10 @@ struct GpuConfig {
   // clock; the kernel-library efficiencies below are fitted on such sustained runs (at the clock
   // power.timing_tdp gives them). In a mixed stream, light kernels let the clock recover.
   PowerConfig power;
+  // Whether the clock at which a tensor-core kernel's fitted time holds is floored by the peak rate
+  // of the SMs it occupies (GpuDevice::evaluate). It turns energy errors into time errors under
+  // the cap, so it is on only where the energies are measured (the GH100 presets).
+  bool peak_clock_floor = false;
   EnergyConfig energy;
   AreaConfig area;  // first-order die area (arch/area.h)
   struct Gemm {

@@ -85,7 +85,7 @@ Evaluation GpuDevice::evaluate(const std::vector<Op>& ops, bool stream) {
     // tensor cores of the SMs the kernel occupies, at their peak rate, finish its operations in
     // its SM time (a skinny GEMM's short, fitted time implies a clock near the nominal one).
     double min_ref_clock = 0;
-    if (clock_frac > 0 && plans[i].unit.unit == ComputeUnit::kTensorCore &&
+    if (c_.peak_clock_floor && clock_frac > 0 && plans[i].unit.unit == ComputeUnit::kTensorCore &&
         plans[i].unit.path == UnitPath::kNative && t.compute_s > 0) {
       int64_t sms = 0;
       for (const WaveGroup& g : plans[i].groups) sms = std::max(sms, g.active_sms);
