@@ -36,7 +36,8 @@ one case land on the same side, and re-measuring gives the same split.
                               and under the cap (skinny ones too), fp8, int8, tf32, a GEMV; copies of
                               1.5 GiB, 96 MiB, 12 MiB (L2); SiLU-mul, add (L2 and HBM), GELU,
                               rms_norm; SDPA prefill; llama2-13b decode b24 and prefill b2 (new
-                              points) (measure_energy.plan_ho4). Read once, with the final model
+                              points) (measure_energy.plan_ho4); read once on 2026-12-03 (model
+                              60be36f) and renamed calibration_was_holdout4.csv (set calibration)
   model == llama2-13b         hold-out: every llama2-13b decode and prefill row (the whole model is
                               held out, as in validation/gpu/split.py)
   otherwise                   hold-out if sha1("energy|" + case) % 100 < 25, else calibration
