@@ -114,6 +114,7 @@ int validate_cpu(const po::variables_map& vm, const std::string& name, std::stri
         {"emr-16c", "validation/cpu/h200host-xeon-16c-host2", "holdout2"},
         {"emr-16c", "validation/cpu/h200host-xeon-16c-host3", "holdout3"},
         {"emr-16c", "validation/cpu/h200host-xeon-16c-host4", "holdout4"},
+        {"emr-16c", "validation/cpu/h200host-xeon-16c-host5", "holdout5"},
         {"epyc-milan-2c", "validation/cpu/local-epyc-2c-libs", "holdout"}};
     for (const auto& d : kData) {
       if (name != d.preset) continue;
