@@ -133,9 +133,14 @@ int validate_cpu(const po::variables_map& vm, const std::string& name, std::stri
                                    "epyc-milan-2c); pass --data DIR",
                                    name));
   } else {
-    rows = load_cpu_dataset(data);
-    const std::vector<std::string> inst = instance_of(data);
-    for (ValidationRow& r : rows) r.instance = inst;
+    // --data DIR[,DIR...]: each folder's rows on its own measured instance.
+    for (const std::string& dir : split_list({data})) {
+      const std::vector<std::string> inst = instance_of(dir);
+      for (ValidationRow& r : load_cpu_dataset(dir)) {
+        r.instance = inst;
+        rows.push_back(std::move(r));
+      }
+    }
   }
   if (vm.count("frozen")) throw UsageError("--frozen: the CPU datasets have no frozen hold-out");
   if (vm.count("calibration"))
