@@ -52,7 +52,8 @@ of half-rate vCPUs mapped per vCPU in the same call):
           measured before (decode batch 1 and 4 at 128, prefill 32 / 128 / 512) are calibration
   instance, diag, ref  always calibration
 
-Usage: python3 split_cpu.py CSV...   re-derives `set` and checks the stored one (counts only).
+Usage: python3 split_cpu.py CSV...   re-derives `set` and checks the stored one (counts only); a
+spent file (*_calibration_was_holdout*.csv) must hold hold-out rows stored as calibration.
 """
 import os
 import sys
@@ -148,14 +149,30 @@ def assign_host5(row):
     raise ValueError(kind)
 
 
+def spent(assign_row):
+    """A spent hold-out file (*_calibration_was_holdout*.csv): every row was assigned to a
+    hold-out set and is stored as calibration since it was read."""
+    def check(row):
+        s = assign_row(row)
+        return "calibration" if s.startswith("holdout") else f"not a hold-out row ({s})"
+    return check
+
+
 def main(argv):
-    paths = argv[1:]
+    rc = 0
+    was = [p for p in argv[1:] if "_was_holdout" in p]
+    for tag, fn in (("host2", assign_host2), ("host3", assign_host3), ("host4", assign_host4),
+                    ("host5", assign_host5)):
+        rc = check_files([p for p in was if tag in p], spent(fn)) or rc
+    rc = check_files([p for p in was if not any(t in p for t in ("host2", "host3", "host4", "host5"))],
+                     spent(assign)) or rc
+    paths = [p for p in argv[1:] if p not in was]
     host2 = [p for p in paths if "host2" in p]
     host3 = [p for p in paths if "host3" in p]
     host4 = [p for p in paths if "host4" in p]
     host5 = [p for p in paths if "host5" in p]
     rest = [p for p in paths if p not in host2 + host3 + host4 + host5]
-    rc = check_files(rest, assign)
+    rc = check_files(rest, assign) or rc
     rc = check_files(host5, assign_host5) or rc
     rc = check_files(host4, assign_host4) or rc
     rc = check_files(host3, assign_host3) or rc
