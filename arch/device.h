@@ -39,6 +39,7 @@ struct OpResult {
   double cycles = 0;
   double flops = 0;
   double executed_flops = 0;  // what the unit executed, padding included (0: flops); for energy
+  double int_ops = 0;  // integer and load/store lane-instructions on the vector unit; for energy
   std::vector<std::pair<std::string, double>> bytes_per_level;  // (level name, bytes)
   Bound bound = Bound::kLatency;
   UnitUse unit;                    // which unit ran it, and how (label() for output)

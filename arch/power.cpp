@@ -43,7 +43,10 @@ OpActivity PowerModel::activity(const Op& op, const OpResult& r, double u) const
     case ComputeUnit::kLink:
       break;
   }
-  a.core_j = (r.executed_flops > 0 ? r.executed_flops : r.flops) * op_j;
+  // An op counted in integer/load lane-instructions (int_ops: an unvectorised kernel's address
+  // arithmetic and narrow loads) has its few FP32 operations among them.
+  const double flops = r.executed_flops > 0 ? r.executed_flops : r.int_ops > 0 ? 0.0 : r.flops;
+  a.core_j = flops * op_j + r.int_ops * (e_.int_op_j > 0 ? e_.int_op_j : e_.vector_j);
   for (size_t i = 0; i < r.bytes_per_level.size(); ++i) {
     const auto& [level, bytes] = r.bytes_per_level[i];
     if (level == "link")
@@ -102,13 +105,13 @@ double PowerModel::reference_clock(const OpActivity& a) const {
 }
 
 void PowerModel::sustained(const Op& op, OpResult& r, double u, double nominal_hz,
-                           bool at_nominal) const {
+                           bool at_nominal, double min_ref_clock) const {
   OpActivity a = activity(op, r, u);
   if (!enabled()) {
     r.activity = a;
     return;
   }
-  a.ref_clock = at_nominal ? 1.0 : reference_clock(a);
+  a.ref_clock = at_nominal ? 1.0 : std::clamp(reference_clock(a), min_ref_clock, 1.0);
   r.activity = a;
   const double f = tdp_w_ > 0 && r.time_s > 0 ? capped_clock(a, tdp_w_) : a.ref_clock;
   const double t = r.time_s > 0 ? time_at(a, f) : 0.0;

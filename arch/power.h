@@ -29,6 +29,7 @@ struct EnergyConfig {
   // Matrix unit (tensor core, MXU, AMX) per operation (a multiply-add = 2), by format.
   double fp32 = 0, tf32 = 0, bf16 = 0, fp16 = 0, fp8 = 0, int8 = 0, int4 = 0;
   double vector_j = 0;       // vector/SIMD unit (CUDA-core FFMA, AVX-512, VPU), per FP32 op
+  double int_op_j = 0;       // vector/SIMD unit per integer or load/store lane-instruction (0: vector_j)
   double main_memory_j = 0;  // per byte of main memory (HBM, DRAM): array, PHY, controller
   double cache_j = 0;        // per byte through the last-level cache / on-chip SRAM
   double link_j = 0;         // per byte on the links between devices
@@ -68,6 +69,10 @@ void declare_energy(Schema<Cfg>& s, const std::string& calibrated_on, M... path)
   };
   per("vector", "vector/SIMD-unit energy per FP32 operation (CUDA-core FFMA, AVX-512, VPU)",
       &EnergyConfig::vector_j, true);
+  per("int_op",
+      "vector/SIMD-unit energy per integer or load/store lane-instruction (address arithmetic, "
+      "narrow loads: OpResult::int_ops); 0 = energy.vector",
+      &EnergyConfig::int_op_j, true);
   per("main_memory", "energy per byte read or written in main memory (HBM, DRAM)",
       &EnergyConfig::main_memory_j, true);
   per("cache", "energy per byte through the last-level cache or on-chip SRAM (L2, LLC, CMEM)",
@@ -139,8 +144,10 @@ class PowerModel {
   // Runs the op on its own, back to back (sustained): sets time_s, cycles, energy_j, clock_hz
   // and the activity; `nominal_hz` is the nominal clock. `at_nominal`: the op's time holds at the
   // nominal clock (its compute time comes from instruction counts), whatever power.timing_tdp.
+  // `min_ref_clock`: the lowest clock at which that time can hold (the unit's peak rate), a
+  // floor on the reference clock.
   void sustained(const Op& op, OpResult& r, double u, double nominal_hz,
-                 bool at_nominal = false) const;
+                 bool at_nominal = false, double min_ref_clock = 0) const;
   // A stream of op instances replayed back to back (each result already from sustained()):
   // the limiter's clock follows the running average power; sets each instance's time_s,
   // energy_j and clock_hz (the mean over the instance).

@@ -233,13 +233,7 @@ void print_graph(const ExperimentResult& r, const std::string& format, std::ostr
     out << "hw,model,phase,batch,prompt,ctx,op,kind,count,dtype,shape,gflop,mb\n";
   for (const auto& p : r.points) {
     if (format == "json") {
-      nlohmann::ordered_json j;
-      j["hw"] = p.hw;
-      j["model"] = p.model;
-      j["phase"] = std::string(phase_name(p.phase));
-      j["batch"] = p.batch;
-      j["prompt"] = p.prompt;
-      j["ctx"] = p.ctx;
+      nlohmann::ordered_json j = point_identity_json(p);
       nlohmann::ordered_json ops = nlohmann::ordered_json::array();
       for (const auto& o : p.ops)
         ops.push_back({{"name", o.op.name},

@@ -610,6 +610,44 @@ std::vector<std::string> cpu_instance_overrides(const std::string& dir, double d
     return out;
   };
   std::vector<std::string> o;
+  // The per-vCPU FMA maps (measure_host5.py; rule fixed before measuring, validation/cpu/
+  // README.md "host5"): in one map a vCPU is slow below 0.75 x the map's fastest; the shared
+  // count is the lower median over the maps, the rate the median of slow / the map's other vCPUs.
+  std::map<std::string, std::vector<double>> maps;  // `when` -> rates in vCPU order
+  if (t->column("vcpu") >= 0)
+    for (const auto& r : t->rows) {
+      Fields f(*t, r, errors);
+      if (f.text("test") == "clock_fmapin") maps[f.text("when")].push_back(f.number("value", 0));
+    }
+  errors.throw_if_any();
+  if (!maps.empty()) {
+    std::vector<int> counts;
+    std::vector<double> ratios;
+    for (const auto& [when, rates] : maps) {
+      const double fastest = *std::max_element(rates.begin(), rates.end());
+      std::vector<double> fast;
+      int slow = 0;
+      for (double x : rates) {
+        if (x < 0.75 * fastest)
+          ++slow;
+        else
+          fast.push_back(x);
+      }
+      counts.push_back(slow);
+      std::sort(fast.begin(), fast.end());
+      const double typical = fast.empty() ? fastest : fast[(fast.size() - 1) / 2];
+      for (double x : rates)
+        if (x < 0.75 * fastest) ratios.push_back(x / typical);
+    }
+    std::sort(counts.begin(), counts.end());
+    o.push_back(fmt::format("core.shared_vcpus={}", counts[(counts.size() - 1) / 2]));
+    if (!ratios.empty()) {
+      std::sort(ratios.begin(), ratios.end());
+      const size_t n = ratios.size();
+      const double med = n % 2 ? ratios[n / 2] : 0.5 * (ratios[n / 2 - 1] + ratios[n / 2]);
+      o.push_back(fmt::format("core.shared_rate={:.4g}", std::clamp(med, 0.25, 1.0)));
+    }
+  }
   double peak_read = 0;
   for (const auto& [k, x] : v)
     if (k.first == "read_c") peak_read = std::max(peak_read, mean(x));

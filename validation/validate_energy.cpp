@@ -51,7 +51,7 @@ std::vector<Op> ops_of(const CsvTable& t, const CsvRow& r, ErrorList& errors, Co
   const std::string group = col(t, r, "group");
   // A later plan's cases carry its tag first (cal2_, cal3_, ho2_): the kernel is named after it.
   std::string c = col(t, r, "case");
-  for (const char* tag : {"cal2_", "cal3_", "cal4_", "ho2_", "ho3_"})
+  for (const char* tag : {"cal2_", "cal3_", "cal4_", "cal5_", "ho2_", "ho3_", "ho4_"})
     if (c.rfind(tag, 0) == 0) c = c.substr(std::string(tag).size());
   const auto dt = parse_dtype(col(t, r, "dtype"));
   stream = false;

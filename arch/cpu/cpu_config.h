@@ -35,6 +35,9 @@ struct CpuKernel {
   // The repack rate when a weight row's stride (K x bytes) is a multiple of 4 KiB: the rows that
   // one packed panel gathers then map to the same L1 sets and evict each other (0 = pack_bw).
   double aliased_pack_bw = 0;
+  // Fixed cost of one call in the library, before its threads start (oneDNN: the primitive's
+  // cache lookup, its weight-reorder setup and the AMX tile configuration), in seconds.
+  double call_s = 0;
 };
 
 struct CpuConfig {
@@ -54,6 +57,12 @@ struct CpuConfig {
   double llc_bytes = 0, llc_bw = 0, llc_latency_s = 0;  // shared
   MemoryConfig dram;
   double outstanding_misses = 0;  // per core: L2 misses in flight (Little's law with dram.latency)
+  // A virtual machine's vCPUs whose physical core an SMT sibling of another guest keeps busy:
+  // `shared_vcpus` of the `cores` run at `shared_rate` of a core (compute and loads alike). The
+  // threads of a region land on vCPUs as the scheduler places them, and a statically split region
+  // ends with its slowest thread.
+  int64_t shared_vcpus = 0;
+  double shared_rate = 0.5;
   bool write_allocate = true;     // a store to DRAM first reads the line (no streaming stores)
   double fork_join_s = 0, per_thread_s = 0;  // parallel region
   double op_overhead_s = 0;                  // per call, in the caller (framework dispatch)

@@ -23,6 +23,7 @@
 #include <memory>
 
 #include "arch/cpu/cpu_config.h"
+#include "arch/cpu/vcpu_placement.h"
 #include "arch/device.h"
 #include "arch/unit_choice.h"
 #include "arch/registry.h"
@@ -123,6 +124,17 @@ const Schema<CpuConfig>& cpu_schema() {
            "L2 misses one core keeps in flight: with dram.latency (llc.latency) it caps one core's "
            "DRAM (LLC) rate at misses x 64 B / latency (Little's law); 0 = no per-core cap",
            &CpuConfig::outstanding_misses);
+    s.integer("core.shared_vcpus", "0", Range{0, 100000},
+              "vCPUs (of `cores`) whose physical core an SMT sibling outside this machine keeps "
+              "busy (a shared cloud host; 0 on a dedicated machine): they run at "
+              "core.shared_rate, and a region's threads meet them as the scheduler places them "
+              "(the expected time over those placements); a statically split region waits for "
+              "its slowest thread",
+              &CpuConfig::shared_vcpus);
+    s.real("core.shared_rate", "0.5", Range{0.25, 1},
+           "the fraction of a core's compute and load rate a shared vCPU gets (0.5: two SMT "
+           "threads issuing to the same FMA ports)",
+           &CpuConfig::shared_rate);
     s.boolean("dram.write_allocate", "true",
               "a store that misses the caches first reads its line (no streaming stores), so "
               "written bytes cross the DRAM bus twice",
@@ -161,6 +173,12 @@ const Schema<CpuConfig>& cpu_schema() {
                                "pack_bw)",
                                kCpuLibraryNames[l], kCpuGemmFormats[f]),
                    &CpuConfig::kernels, i, &CpuKernel::aliased_pack_bw);
+        s.quantity(key + ".call", Unit::kSeconds, "0 s", Range{0, 1e-3},
+                   fmt::format("{} {} GEMM: fixed cost of one call in the library before its "
+                               "threads start (primitive lookup, reorder setup, tile "
+                               "configuration)",
+                               kCpuLibraryNames[l], kCpuGemmFormats[f]),
+                   &CpuConfig::kernels, i, &CpuKernel::call_s);
         s.real(key + ".mc", "256", Range{1, 65536},
                fmt::format("{} {} GEMM: rows of A per block; the weights are streamed once per "
                            "block (from L2 when a core's share fits there, else the LLC, else DRAM)",
@@ -190,6 +208,10 @@ struct CpuPlan {
   std::string reason;
   UnitUse unit;
   ParallelWork work;
+  // The share of a core's busy time that issues to its vector or matrix units (a GEMM's kernel
+  // and its repacking), the part a shared vCPU runs at core.shared_rate; a stream's loads and
+  // stores, bound by the misses in flight, are not.
+  double issue_share = 1;
 };
 
 class CpuDevice : public Device {
@@ -250,6 +272,8 @@ class CpuDevice : public Device {
     Evaluation ev;
     std::vector<ParallelWork> work;
     std::vector<UnitUse> units;
+    std::vector<size_t> first;                 // each op's first placement in `work`
+    std::vector<std::vector<double>> weights;  // each op's placements' probabilities
     for (const Op& op : ops) {
       CpuPlan p = plan(op);
       if (!p.ok) {
@@ -271,10 +295,26 @@ class CpuDevice : public Device {
                                 op.name, name_);
         return ev;
       }
-      work.push_back(std::move(p.work));
+      // Each placement of the region's threads on shared vCPUs is simulated; the op's timing is
+      // their expectation (a trace shows every placement as an op of its own).
+      const int threads = op.kind == OpKind::kCollective ? 1 : threads_of(op);
+      std::vector<Placement> pl = vcpu_placements(p.work, threads, int(c_.cores),
+                                                  int(c_.shared_vcpus), c_.shared_rate,
+                                                  p.issue_share);
+      first.push_back(work.size());
+      weights.emplace_back();
+      for (Placement& x : pl) {
+        weights.back().push_back(x.weight);
+        work.push_back(std::move(x.work));
+      }
       units.push_back(p.unit);
     }
-    const std::vector<OpTiming> t = simulate_parallel_ops(engine_spec(), work, nullptr, trace_);
+    first.push_back(work.size());
+    const std::vector<OpTiming> all = simulate_parallel_ops(engine_spec(), work, nullptr, trace_);
+    std::vector<OpTiming> t;
+    for (size_t i = 0; i < ops.size(); ++i)
+      t.push_back(expected_timing(weights[i], {all.begin() + std::ptrdiff_t(first[i]),
+                                               all.begin() + std::ptrdiff_t(first[i + 1])}));
     const std::vector<std::string> names = {"dram", "llc", "link"};
     for (size_t i = 0; i < ops.size(); ++i) {
       OpResult r;
@@ -486,11 +526,14 @@ class CpuDevice : public Device {
     const bool aliased = std::fmod(K * wbytes, 4096.0) == 0;
     const double pack_bw = aliased && k.aliased_pack_bw > 0 ? k.aliased_pack_bw : k.pack_bw;
     if (pack) core_s += (w_unit / m_blocks) / (pack_bw * clock / c_.clock_hz);
+    // The kernel's FMAs and the repacking's shuffles (AVX-512 permutes issue on port 5, where
+    // the second FMA unit is) both need the vector ports that a busy SMT sibling halves.
+    p.issue_share = 1.0;
     const double y_dram = y_bytes * (c_.write_allocate ? 2.0 : 1.0);
     for (const auto& [cores, blocks] : split(units, P))
       p.work.groups.push_back(
           group(cores, blocks, core_s, w_dram + y_dram, w_llc + a_llc, pack ? 1 : 2));
-    p.work.overhead_s = region_overhead(P);
+    p.work.overhead_s = region_overhead(P) + k.call_s;
     return p;
   }
 
@@ -550,6 +593,7 @@ class CpuDevice : public Device {
     } else {
       dram = (read + write * (c_.write_allocate ? 2.0 : 1.0)) / P;
     }
+    p.issue_share = core_s > 0 ? math_s / core_s : 0.0;
     p.work.groups.push_back(group(P, kBlocks, core_s / kBlocks, dram / kBlocks, llc / kBlocks, 2));
     p.work.overhead_s = region_overhead(P);
     return p;
@@ -563,6 +607,7 @@ class CpuDevice : public Device {
       return p;
     }
     p.unit = {ComputeUnit::kLink};
+    p.issue_share = 0;
     const CollectiveCost cost = collective_cost(c_.link, {}, op);
     CoreGroup g;
     g.cores = 1;
@@ -603,6 +648,10 @@ void check_cpu_physics(const CpuConfig& c, const CfgNode& tree, ErrorList& error
                    "aliased rows (their L1 sets shared) cannot be repacked faster than others "
                    "(pack_bw)");
     }
+  if (c.shared_vcpus > c.cores)
+    errors.add(where("core.shared_vcpus"), "core.shared_vcpus",
+               fmt::format("{} shared vCPUs of {} cores: at most every core", c.shared_vcpus,
+                           c.cores));
   if (c.threads > c.cores)
     errors.add(where("threads"), "threads",
                fmt::format("{} threads on {} cores: at most one thread per core is modelled",

@@ -135,6 +135,17 @@ const Schema<GpuConfig>& gpu_schema() {
                "HBM traffic hits); at most l2.reuse_whole",
                &GpuConfig::l2, &GpuConfig::L2::reuse_keep_bytes)
         .calibrated(kEnergy);
+    s.quantity("memcpy.large_from", Unit::kBytes, "0 B", Range{0, 1e13},
+               "cudaMemcpy device to device: the per-call size (bytes read) from which the "
+               "driver copies at memcpy.large_bw instead of its SM copy kernel's rate "
+               "(kernels.elementwise.copy); 0 = one path for every size",
+               &GpuConfig::memcpy_d2d, &GpuConfig::Memcpy::large_from_bytes)
+        .calibrated(kEnergy);
+    s.real("memcpy.large_bw", "0", Range{0, 1},
+           "cudaMemcpy device to device from memcpy.large_from bytes per call: its fraction of "
+           "the achievable HBM bandwidth (hbm.efficiency), read + write bytes",
+           &GpuConfig::memcpy_d2d, &GpuConfig::Memcpy::large_bw)
+        .calibrated(kEnergy);
     s.quantity("launch_overhead", Unit::kSeconds, kRequired, Range{0, 1e-3},
                "gap between back-to-back kernels in one CUDA graph (per launch)",
                &GpuConfig::launch_overhead_s)
@@ -144,6 +155,11 @@ const Schema<GpuConfig>& gpu_schema() {
                &GpuConfig::tdp_w);
     declare_power(s, kEnergy, kKernels, &GpuConfig::power);
     declare_energy(s, kEnergy, &GpuConfig::energy);
+    s.boolean("power.peak_clock_floor", "false",
+              "floor the clock at which a tensor-core kernel's fitted time holds by its SMs' peak "
+              "rate (a time the SMs could not reach at a lower clock); only where the energies are "
+              "measured, since under the cap it turns an energy error into a time error",
+              &GpuConfig::peak_clock_floor);
     declare_area(s, {SramKind::kRf, SramKind::kL1, SramKind::kL2}, "SM", &GpuConfig::area);
 
     auto eff = [&](const char* f, double DtypeRates::*field) {

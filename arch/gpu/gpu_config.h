@@ -58,6 +58,13 @@ struct GpuConfig {
     double reuse_whole_bytes = 0;
     double reuse_keep_bytes = 0;
   } l2;
+  // cudaMemcpy device to device: up to a per-call size the driver's SM copy kernel moves it at
+  // kernels.elementwise.copy's rate; from large_from bytes per call on (read bytes) the copy runs
+  // at large_bw of the achievable HBM rate (another path of the driver). 0: one path.
+  struct Memcpy {
+    double large_from_bytes = 0;
+    double large_bw = 0;
+  } memcpy_d2d;
   double launch_overhead_s = 0;  // gap between back-to-back kernels in a CUDA graph
   LinkConfig link;               // NVLink, for collectives
   double tdp_w = 0;
@@ -66,6 +73,10 @@ struct GpuConfig {
   // clock; the kernel-library efficiencies below are fitted on such sustained runs (at the clock
   // power.timing_tdp gives them). In a mixed stream, light kernels let the clock recover.
   PowerConfig power;
+  // Whether the clock at which a tensor-core kernel's fitted time holds is floored by the peak rate
+  // of the SMs it occupies (GpuDevice::evaluate). It turns energy errors into time errors under
+  // the cap, so it is on only where the energies are measured (the GH100 presets).
+  bool peak_clock_floor = false;
   EnergyConfig energy;
   AreaConfig area;  // first-order die area (arch/area.h)
   struct Gemm {

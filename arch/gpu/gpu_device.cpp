@@ -68,6 +68,7 @@ Evaluation GpuDevice::evaluate(const std::vector<Op>& ops, bool stream) {
     r.cycles = r.time_s * c_.clock_hz;
     r.flops = ops[i].flops;
     r.executed_flops = plans[i].executed_flops;
+    r.int_ops = plans[i].int_ops;
     r.bytes_per_level = {{"hbm", t.bytes_per_level[0]}, {"l2", t.bytes_per_level[1]}};
     if (ops[i].kind == OpKind::kCollective)
       r.bytes_per_level.emplace_back("link", t.bytes_per_level[2]);
@@ -80,7 +81,20 @@ Evaluation GpuDevice::evaluate(const std::vector<Op>& ops, bool stream) {
                                   ? std::min(1.0, t.compute_s / t.time_s)
                                   : 0.0;
     r.matrix_frac = plans[i].unit.unit == ComputeUnit::kTensorCore ? clock_frac : 0.0;
-    power_.sustained(ops[i], r, clock_frac, c_.clock_hz, plans[i].sm_time_at_nominal);
+    // The clock at which the time model's time holds can be no lower than the one at which the
+    // tensor cores of the SMs the kernel occupies, at their peak rate, finish its operations in
+    // its SM time (a skinny GEMM's short, fitted time implies a clock near the nominal one).
+    double min_ref_clock = 0;
+    if (c_.peak_clock_floor && clock_frac > 0 && plans[i].unit.unit == ComputeUnit::kTensorCore &&
+        plans[i].unit.path == UnitPath::kNative && t.compute_s > 0) {
+      int64_t sms = 0;
+      for (const WaveGroup& g : plans[i].groups) sms = std::max(sms, g.active_sms);
+      const double peak = double(sms) * c_.sm.tensor.per_clk(ops[i].dtype) * c_.clock_hz;
+      const double work = r.executed_flops > 0 ? r.executed_flops : r.flops;
+      if (peak > 0) min_ref_clock = work / peak / t.compute_s;
+    }
+    power_.sustained(ops[i], r, clock_frac, c_.clock_hz, plans[i].sm_time_at_nominal,
+                     min_ref_clock);
     ev.results.push_back(std::move(r));
   }
   if (stream) power_.stream(ev.results, c_.clock_hz);

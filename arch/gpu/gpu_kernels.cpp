@@ -127,17 +127,19 @@ KernelPlan chain_plan(const GpuConfig& c, const Op& op, const std::vector<EagerK
     // The kernel's instructions at the whole chip's FP32-pipe issue rate, as in plan_elementwise:
     // PyTorch's unvectorised elementwise_kernel computes every operand's offset per element
     // (integer divisions over the strided dims) and loads 2 bytes at a time; its issue floor
-    // follows the clock, and each slot costs one FP32 operation's energy.
+    // follows the clock, and each slot is an integer or load lane-instruction (energy.int_op).
     if (e.strided_view && e.k->issue_per_elem > 0) {
       const double n = double(ctas) * e.elems;
       const double issue_s =
           n * e.k->issue_per_elem / (double(c.sm.count) * c.sm.fp32_per_clk / 2 * c.clock_hz);
       // A grid of less than one CTA per SM is latency-bound (cycles_per_elem): no floor there.
-      if (ctas >= c.sm.count && issue_s > sm_s) {
-        sm_s = issue_s;
+      // The floor is the whole grid's issue time, the first CTA's included, which fill_s
+      // already counts.
+      if (ctas >= c.sm.count && issue_s - cta_s > sm_s) {
+        sm_s = issue_s - cta_s;
         p.sm_time_at_nominal = true;
       }
-      p.executed_flops += n * e.k->issue_per_elem;
+      p.int_ops += n * e.k->issue_per_elem;
     }
     WaveGroup g{1, std::min(c.sm.count, ctas), sm_s, e.bytes, e.bytes, sm_load_bw(c)};
     g.hbm_bw_frac = e.k->bw;
@@ -316,6 +318,14 @@ KernelPlan plan_elementwise(const GpuConfig& c, const Op& op) {
   p.kernel = fmt::format("{} {}", op.ew ? ew_kind_name(*op.ew) : op_kind_name(op.kind),
                          per_row ? "per-row" : "pointwise");
   p.hbm_bw = hbm_bw(c) * k.bw;
+  // A device-to-device cudaMemcpy from memcpy.large_from bytes per call takes the driver's other
+  // path, at its own rate (H200: 2.77 TB/s read + write from 512 MiB up, against 4.0-4.2 TB/s up
+  // to 448 MiB; four calls of 256 MiB over one 1 GiB pair, or an SM kernel over it, keep 4.2-4.3).
+  if (kind == EwKind::kCopy && c.memcpy_d2d.large_from_bytes > 0 && c.memcpy_d2d.large_bw > 0 &&
+      double(std::max<int64_t>(1, op.T)) * double(std::max<int64_t>(1, op.H)) *
+              dtype_bytes(op.dtype) >=
+          c.memcpy_d2d.large_from_bytes)
+    p.hbm_bw = hbm_bw(c) * c.memcpy_d2d.large_bw;
   p.launch_s = c.launch_overhead_s;
   const double elems = per_row ? double(H) : double(std::min<int64_t>(chunk, T * H));
   p.ctas = per_row ? T : ceil_div(T * H, chunk);

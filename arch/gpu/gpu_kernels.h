@@ -33,6 +33,7 @@ struct KernelPlan {
   std::string kernel;   // "gemm 128x256 split-k 1", for traces and tests
   double launch_s = 0;  // launch gaps (one per kernel the op launches)
   double executed_flops = 0;  // operations the unit executes, padding included (0: the op's)
+  double int_ops = 0;  // integer and load/store lane-instructions (an unvectorised kernel's slots)
   // The SM time comes from instruction counts at the nominal clock (EwKernelConfig::issue), not
   // from rates fitted on sustained runs under the power limit (power.timing_tdp).
   bool sm_time_at_nominal = false;

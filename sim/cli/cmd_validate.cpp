@@ -114,6 +114,7 @@ int validate_cpu(const po::variables_map& vm, const std::string& name, std::stri
         {"emr-16c", "validation/cpu/h200host-xeon-16c-host2", "holdout2"},
         {"emr-16c", "validation/cpu/h200host-xeon-16c-host3", "holdout3"},
         {"emr-16c", "validation/cpu/h200host-xeon-16c-host4", "holdout4"},
+        {"emr-16c", "validation/cpu/h200host-xeon-16c-host5", "holdout5"},
         {"epyc-milan-2c", "validation/cpu/local-epyc-2c-libs", "holdout"}};
     for (const auto& d : kData) {
       if (name != d.preset) continue;
@@ -132,9 +133,14 @@ int validate_cpu(const po::variables_map& vm, const std::string& name, std::stri
                                    "epyc-milan-2c); pass --data DIR",
                                    name));
   } else {
-    rows = load_cpu_dataset(data);
-    const std::vector<std::string> inst = instance_of(data);
-    for (ValidationRow& r : rows) r.instance = inst;
+    // --data DIR[,DIR...]: each folder's rows on its own measured instance.
+    for (const std::string& dir : split_list({data})) {
+      const std::vector<std::string> inst = instance_of(dir);
+      for (ValidationRow& r : load_cpu_dataset(dir)) {
+        r.instance = inst;
+        rows.push_back(std::move(r));
+      }
+    }
   }
   if (vm.count("frozen")) throw UsageError("--frozen: the CPU datasets have no frozen hold-out");
   if (vm.count("calibration"))
@@ -209,11 +215,12 @@ int cmd_validate(const Args& args) {
       "values (--fit-only limits it to the keys that start with one of the prefixes). The a100 and h200 presets are never refitted.\n\n"
       "On a CPU preset (emr-16c / spr-16c, epyc-milan-2c / zen4-2c) it runs the CPU model over the\n"
       "measured GEMM, STREAM and decoder rows in validation/cpu/<host>/ (emr-16c: also the later\n"
-      "host sets -host2, -host3 and -host4, whose hold-outs are reported as holdout2, holdout3 and\n"
-      "holdout4; host4 rows are compared by their best_ms, the best of 3 randomised visits), each\n"
+      "host sets -host2 to -host5, whose hold-outs are reported as holdout2 to holdout5; host4 and\n"
+      "host5 rows are compared by their best_ms, the best of 3 randomised visits), each\n"
       "GEMM row through the library that ran it and each decoder row as the forward pass `run`\n"
-      "builds; a folder with instance_calibration.csv is predicted on the DRAM rates measured on\n"
-      "its machine instance (--no-instance: on the preset's); --calibration leaves the hold-outs\n"
+      "builds; a folder with instance_calibration.csv is predicted on the DRAM rates (and, with\n"
+      "per-vCPU FMA maps, the shared vCPUs) measured on its machine instance (--no-instance: on\n"
+      "the preset's); --data DIR[,DIR...] reads only those folders; --calibration leaves the hold-outs\n"
       "out; --fit --fit-only key=start,... [--fit-categories PREFIX,...] searches the named keys\n"
       "on the calibration rows.";
   po::options_description opts("validate options");

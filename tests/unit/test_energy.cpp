@@ -67,6 +67,50 @@ TEST(PowerModel, EnergyIsIdlePlusActivityAndTheCapHoldsTheClock) {
   EXPECT_EQ(m.time_s, 2e-3);
 }
 
+// Integer/load lane-instructions (an unvectorised kernel's slots) cost energy.int_op each, or
+// energy.vector when it is 0, and replace the op's FP32 operations; a floor on the reference
+// clock (the unit's peak rate) lifts a clock the cap alone would leave lower.
+TEST(PowerModel, IntegerSlotsTakeTheirOwnEnergyAndThePeakRateFloorsTheReferenceClock) {
+  const Op op = make_elementwise("silu", EwKind::kSiluMul, 1024, 4096, DType::kBf16);
+  EnergyConfig e;
+  e.vector_j = 10e-12;
+  PowerConfig p;
+  p.idle_w = 100;
+  p.voltage_floor = 0.5;
+  auto energy = [&](double int_op_j) {
+    EnergyConfig ee = e;
+    ee.int_op_j = int_op_j;
+    OpResult r;
+    r.time_s = 1e-3;
+    r.flops = 5e6;
+    r.int_ops = 1e9;
+    r.unit = {ComputeUnit::kCudaCore};
+    PowerModel(ee, p, 0).sustained(op, r, 0.0, 2e9);
+    return *r.energy_j;
+  };
+  EXPECT_NEAR(energy(0), 100 * 1e-3 + 1e9 * 10e-12, 1e-12);  // the flops are among the slots
+  EXPECT_NEAR(energy(6e-12), 100 * 1e-3 + 1e9 * 6e-12, 1e-12);
+  // A compute-bound op whose power at its fitted time meets the timing limit only at a low clock:
+  // with a floor the reference clock is the floor, and the cap stretches the time beyond it.
+  PowerConfig q;
+  q.idle_w = 100;
+  q.voltage_floor = 0.5;
+  q.min_clock = 0.3;
+  q.timing_tdp_w = 400;
+  EnergyConfig t;
+  t.bf16 = 1e-12;
+  const PowerModel m(t, q, 400);
+  const Op g = make_gemm("g", 4096, 4096, 4096, DType::kBf16);
+  OpResult a = tensor_op(1e12, 0, 2e-3), b = tensor_op(1e12, 0, 2e-3);
+  m.sustained(g, a, 1.0, 2e9);
+  m.sustained(g, b, 1.0, 2e9, false, 0.9);
+  EXPECT_NEAR(a.time_s, 2e-3, 1e-12);  // without a floor: the fitted time at the limit's clock
+  EXPECT_LT(*a.clock_hz, 0.9 * 2e9);
+  EXPECT_NEAR(b.activity.ref_clock, 0.9, 1e-12);
+  EXPECT_GT(b.time_s, a.time_s);
+  EXPECT_NEAR(*b.energy_j / b.time_s, 400, 1e-6);
+}
+
 TEST(PowerModel, AStreamOfOneOpIsItsSustainedRunAndLightNeighboursLendItClock) {
   const Op op = make_gemm("g", 4096, 4096, 4096, DType::kBf16);
   PowerModel pm = model_of(400, 1e-3);
@@ -118,11 +162,11 @@ TEST(Energy, H200CalibrationRowsWithinFifteenPercentAndClockWithinTen) {
   ConfigStore store;
   auto dev = make_device(store.load("h200", "hw"), "h200");
   predict_energy_rows(*dev, rows);
-  // Bars: what the fitted model reaches on its own rows (2026-12-03, after ho2 became calibration:
-  // 135 of 156 energies within 15 %, 138 of 144 clocks within 10 %), less a few rows; the rows it
-  // misses are the ones whose time the kernel model misses (device-to-device copies run as KV-append
-  // copy kernels, eager SiLU-mul, an L2-resident add), which moves energy and power. Every capped
-  // GEMM's clock must hold (the limiter's mechanism).
+  // Bars: what the fitted model reaches on its own rows (2026-12-03, after ho4 became calibration:
+  // 232 of 246 energies within 15 %, 216 of 226 clocks within 10 %), less a few rows; the rows it
+  // misses are the ones whose time the kernel model misses (small `a + b` in L2, F.rms_norm's
+  // power, skinny GEMMs' clocks), which moves energy and power. Every capped GEMM's clock must
+  // hold (the limiter's mechanism).
   int n = 0, energy_ok = 0, power_ok = 0, clock_ok = 0, clocked = 0;
   for (const auto& r : rows) {
     ASSERT_TRUE(r.pred_ok) << r.label;
@@ -136,7 +180,7 @@ TEST(Energy, H200CalibrationRowsWithinFifteenPercentAndClockWithinTen) {
     if (r.label.rfind("gemm_bf16_8192x8192x8192", 0) == 0 || r.label.rfind("gemm_fp8_", 0) == 0)
       EXPECT_LT(clock_err, 0.10) << r.label << ": " << r.pred_clock_mhz << " MHz";
   }
-  EXPECT_GE(energy_ok, n * 3 / 4) << energy_ok << " of " << n;
+  EXPECT_GE(energy_ok, n * 9 / 10) << energy_ok << " of " << n;
   EXPECT_GE(power_ok, n * 4 / 5) << power_ok << " of " << n;
   EXPECT_GE(clock_ok, clocked * 9 / 10) << clock_ok << " of " << clocked;
 }

@@ -80,7 +80,8 @@ TEST(EngineFamilies, CpuThreadScalingComesFromPerCoreLoadsAndSharedDram) {
   Op op = make_gemm("gemv", 1, 4096, 12288, DType::kFp32);
   auto dev = preset_device(
       "xeon-8480", {"op_overhead=0 s", "parallel.fork_join=0 s", "parallel.per_thread=0 s",
-                    "core.outstanding_misses=32", "dram.latency=128 ns", "dram.bw=200 GB/s"});
+                    "kernels.torch.fp32.call=0 s", "core.outstanding_misses=32",
+                    "dram.latency=128 ns", "dram.bw=200 GB/s"});
   auto time_at = [&](int threads) {
     op.threads = threads;
     return run_one(*dev, op).time_s;

@@ -41,7 +41,19 @@ visited 3 times in randomised order with reference probes interleaved, best visi
           calibration
   instance, diag, ref  always calibration (the description of the instance and its drift)
 
-Usage: python3 split_cpu.py CSV...   re-derives `set` and checks the stored one (counts only).
+host5 (assign_host5; measure_host5.py, planned 2026-12-03 20:40 UTC before measuring; the count
+of half-rate vCPUs mapped per vCPU in the same call):
+  gemm    hold-out if (K, N) is a falcon-7b projection (4544x4672, 4544x18176, 18176x4544) or a
+          qwen2-1.5b one (1536x2048, 1536x17920, 8960x1536): shapes never measured in any CPU
+          set; the re-measured llama2-7b qkv / down and gpt2 fc1 are calibration
+  stream  hold-out if threads is 5, 7, 11 or 13 (never measured); 1, 4, 16 calibration
+  decoder hold-out if (phase, tokens, batch) is a point never measured: prefill 64 or 256
+          (batch 1), decode batch 2 at context 256, decode batch 1 at context 384; the points
+          measured before (decode batch 1 and 4 at 128, prefill 32 / 128 / 512) are calibration
+  instance, diag, ref  always calibration
+
+Usage: python3 split_cpu.py CSV...   re-derives `set` and checks the stored one (counts only); a
+spent file (*_calibration_was_holdout*.csv) must hold hold-out rows stored as calibration.
 """
 import os
 import sys
@@ -119,12 +131,49 @@ def assign_host4(row):
     raise ValueError(kind)
 
 
+HOLD5 = {(4544, 4672), (4544, 18176), (18176, 4544), (1536, 2048), (1536, 17920), (8960, 1536)}
+HOLD5_DECODER = {("prefill", 64, 1), ("prefill", 256, 1), ("decode", 256, 2), ("decode", 384, 1)}
+
+
+def assign_host5(row):
+    kind = row["kind"]
+    if kind == "cpu_gemm":
+        return "holdout5" if (int(row["K"]), int(row["N"])) in HOLD5 else "calibration"
+    if kind == "cpu_stream":
+        return "holdout5" if int(row["threads"]) in (5, 7, 11, 13) else "calibration"
+    if kind == "cpu_decoder":
+        point = (row["phase"], int(row["tokens"]), int(row["batch"]))
+        return "holdout5" if point in HOLD5_DECODER else "calibration"
+    if kind in ("cpu_instance", "cpu_diag", "cpu_ref"):
+        return "calibration"
+    raise ValueError(kind)
+
+
+def spent(assign_row):
+    """A spent hold-out file (*_calibration_was_holdout*.csv): every row was assigned to a
+    hold-out set and is stored as calibration since it was read."""
+    def check(row):
+        s = assign_row(row)
+        return "calibration" if s.startswith("holdout") else f"not a hold-out row ({s})"
+    return check
+
+
 def main(argv):
-    paths = argv[1:]
+    rc = 0
+    was = [p for p in argv[1:] if "_was_holdout" in p]
+    for tag, fn in (("host2", assign_host2), ("host3", assign_host3), ("host4", assign_host4),
+                    ("host5", assign_host5)):
+        rc = check_files([p for p in was if tag in p], spent(fn)) or rc
+    rc = check_files([p for p in was if not any(t in p for t in ("host2", "host3", "host4", "host5"))],
+                     spent(assign)) or rc
+    paths = [p for p in argv[1:] if p not in was]
     host2 = [p for p in paths if "host2" in p]
     host3 = [p for p in paths if "host3" in p]
     host4 = [p for p in paths if "host4" in p]
-    rc = check_files([p for p in paths if p not in host2 and p not in host3 and p not in host4], assign)
+    host5 = [p for p in paths if "host5" in p]
+    rest = [p for p in paths if p not in host2 + host3 + host4 + host5]
+    rc = check_files(rest, assign) or rc
+    rc = check_files(host5, assign_host5) or rc
     rc = check_files(host4, assign_host4) or rc
     rc = check_files(host3, assign_host3) or rc
     return check_files(host2, assign_host2) or rc

@@ -545,6 +545,41 @@ def plan_ho3():
     return P
 
 
+def plan_ho4():
+    """The fourth hold-out (ho4_*, split_energy: holdout) and a fifth calibration set (cal5_*),
+    planned 2026-12-03 ~21:30 UTC after ho3 was read, committed before measuring.
+    cal5 (mechanism): where the per-call size of a device-to-device memcpy switches it to the slow
+    path (measured fast at 256 MiB, slow at 512 MiB): copies of 320 and 448 MiB.
+    ho4: shapes, sizes and points no row has: bf16 GEMMs at the cap (5120x5120x20480), skinny at
+    the cap (384x4096x11008) and under it (M=32: 32x5120x13824), a small one (1536^3), fp8
+    3072x3072x12288, int8 2048x8192x4096, tf32 (allow_tf32) 4096^3; a GEMV 1x8192x8192; copies of
+    1.5 GiB, 96 MiB and 12 MiB not rotated (L2); eager SiLU-mul 2048x13824, `a + b` 640x4096 not
+    rotated (L2) and 12288x5120 (HBM), tanh GELU 6144x11008, F.rms_norm 4096x8192; SDPA prefill
+    (GQA 32/8, B=2, 3072 tokens); llama2-13b decode b24 ctx1536 and prefill b2 s1024 (batch and
+    context points no row has)."""
+    P = []
+    for nb in (320, 448):
+        P.append(("memory", f"cal5_copy_d2d_{nb}MiB", mk_copy(nb * MiB), dict(dtype="bf16", bytes=nb * MiB)))
+    for d, m, k, n in [("bf16", 5120, 5120, 20480), ("bf16", 384, 4096, 11008), ("bf16", 32, 5120, 13824),
+                       ("bf16", 1536, 1536, 1536), ("fp8", 3072, 3072, 12288), ("int8", 2048, 8192, 4096),
+                       ("tf32on", 4096, 4096, 4096)]:
+        P.append(("gemm", f"ho4_gemm_{d}_{m}x{k}x{n}", mk_gemm(d, m, k, n),
+                  dict(dtype="tf32" if d == "tf32on" else d, M=m, K=k, N=n)))
+    P.append(("gemv", "ho4_gemv_bf16_1x8192x8192", mk_gemm("bf16", 1, 8192, 8192), dict(dtype="bf16", M=1, K=8192, N=8192)))
+    P.append(("memory", "ho4_copy_d2d_1536MiB", mk_copy(1536 * MiB), dict(dtype="bf16", bytes=1536 * MiB)))
+    P.append(("memory", "ho4_copy_d2d_96MiB", mk_copy(96 * MiB), dict(dtype="bf16", bytes=96 * MiB)))
+    P.append(("memory", "ho4_copy_d2d_12MiB_l2", mk_copy(12 * MiB, rotate=False), dict(dtype="bf16", bytes=12 * MiB)))
+    for op, t, h in [("silu_mul", 2048, 13824), ("add_l2", 640, 4096), ("add", 12288, 5120), ("gelu", 6144, 11008),
+                     ("rmsnorm", 4096, 8192)]:
+        P.append(("elementwise", f"ho4_ew_{op}_{t}x{h}", mk_ew(op, t, h), dict(dtype="bf16", M=t, N=h)))
+    P.append(("attention", "ho4_sdpa_prefill_b2_h32kv8_q3072_kv3072", mk_attn("prefill", 2, 32, 8, 3072, 3072),
+              dict(dtype="bf16", B=2, heads=32, kv_heads=8, q_len=3072, kv_len=3072, phase="prefill")))
+    for ph, B, S, ctx in [("decode", 24, 1, 1536), ("prefill", 2, 1024, 0)]:
+        P.append(("model:llama2-13b", f"ho4_llama2-13b_{ph}_b{B}_s{S}_ctx{ctx}", None,
+                  dict(dtype="bf16", model="llama2-13b", phase=ph, B=B, q_len=S, kv_len=ctx + S)))
+    return P
+
+
 # ---------------------------------------------------------------------------------------
 def plan(quick):
     """(group, case, builder, meta). The case name is the split key."""
@@ -707,7 +742,7 @@ def main():
     ap.add_argument("--max-calls", type=int, default=8000)
     ap.add_argument("--sample-ms", type=float, default=10.0)
     ap.add_argument("--budget-s", type=float, default=0)
-    ap.add_argument("--plan", default="main", choices=["main", "cal2", "ho2", "ho3"])
+    ap.add_argument("--plan", default="main", choices=["main", "cal2", "ho2", "ho3", "ho4"])
     ap.add_argument("--groups", default="", help="comma list of groups to run (default all)")
     ap.add_argument("--prefix", default="", help="run only the plan's cases whose name starts with one of these "
                                                   "(comma list, e.g. cal4_copy,ho3_)")
@@ -785,7 +820,7 @@ def main():
     sampler = Sampler(args.sample_ms / 1e3)
     global TICKS
     TICKS = EnergyTicks()
-    P = {"cal2": plan_cal2, "ho2": plan_ho2, "ho3": plan_ho3}.get(args.plan, lambda: plan(args.quick))()
+    P = {"cal2": plan_cal2, "ho2": plan_ho2, "ho3": plan_ho3, "ho4": plan_ho4}.get(args.plan, lambda: plan(args.quick))()
     if args.prefix:
         P = [c for c in P if c[1].startswith(tuple(args.prefix.split(",")))]
     groups = []

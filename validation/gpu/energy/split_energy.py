@@ -29,6 +29,15 @@ one case land on the same side, and re-measuring gives the same split.
                               cap, fp8, a GEMV; llama3-8b decode and prefill (measure_energy.plan_ho3);
                               read once on 2026-12-03 (model 6763b0d) and renamed
                               calibration_was_holdout3.csv (set calibration)
+  cal5_*                      calibration: a fifth set (--plan ho4, planned 2026-12-03 21:30 UTC,
+                              committed before it was measured): memcpy of 320 and 448 MiB (where
+                              the per-call size switches the copy to its slow path)
+  ho4_*                       hold-out: the fourth hold-out (--plan ho4, same commit): GEMMs bf16 at
+                              and under the cap (skinny ones too), fp8, int8, tf32, a GEMV; copies of
+                              1.5 GiB, 96 MiB, 12 MiB (L2); SiLU-mul, add (L2 and HBM), GELU,
+                              rms_norm; SDPA prefill; llama2-13b decode b24 and prefill b2 (new
+                              points) (measure_energy.plan_ho4); read once on 2026-12-03 (model
+                              60be36f) and renamed calibration_was_holdout4.csv (set calibration)
   model == llama2-13b         hold-out: every llama2-13b decode and prefill row (the whole model is
                               held out, as in validation/gpu/split.py)
   otherwise                   hold-out if sha1("energy|" + case) % 100 < 25, else calibration
@@ -48,9 +57,9 @@ from split_common import bucket as _h, check_files  # noqa: E402
 
 
 def assign(case, model=""):
-    if case.startswith("idle") or case.startswith("cal2_") or case.startswith("cal3_") or case.startswith("cal4_"):
+    if case.startswith(("idle", "cal2_", "cal3_", "cal4_", "cal5_")):
         return "calibration"
-    if case.startswith("ho2_") or case.startswith("ho3_"):
+    if case.startswith(("ho2_", "ho3_", "ho4_")):
         return "holdout"
     if model == "llama2-13b" or "llama2-13b" in case:
         return "holdout"
